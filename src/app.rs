@@ -1,0 +1,126 @@
+//! The application: [`AppState`] (settings, database, the catalog snapshot), [`router`] and [`serve`]. Shared by
+//! `main` and the tests, which pass their own shutdown future.
+
+use std::{
+    future::Future,
+    sync::{Arc, RwLock},
+    time::Instant,
+};
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::{
+    catalog::{self, Catalog, SeedSource},
+    config::Settings,
+    db::{self, Db, catalog::ImportOutcome},
+    web,
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    db: Db,
+    catalog: RwLock<Arc<Catalog>>,
+    metrics: web::metrics::Metrics,
+    started: Instant,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("data_dir", &self.inner.settings.data_dir)
+            .finish()
+    }
+}
+
+impl AppState {
+    /// Opens the data directory and database, imports the catalog if the seeds changed, and loads it.
+    pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
+        settings.prepare_data_dir()?;
+        let path = settings.db_path.clone();
+        let db = tokio::task::spawn_blocking(move || Db::open(&path))
+            .await?
+            .with_context(|| format!("opening the database {}", settings.db_path.display()))?;
+        let outcome = import_catalog(
+            &db,
+            &SeedSource::from_setting(settings.seeds_dir.as_deref()),
+        )
+        .await?;
+        if let ImportOutcome::Imported {
+            companies, roles, ..
+        } = outcome
+        {
+            tracing::info!(companies, roles, "imported the interview catalog");
+        }
+        let catalog = db.call(|c| db::catalog::load(c)).await?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                settings,
+                db,
+                catalog: RwLock::new(Arc::new(catalog)),
+                metrics: web::metrics::Metrics::default(),
+                started: Instant::now(),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The catalog as last imported: a cheap snapshot that later imports do not change under the caller.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.inner
+            .catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn metrics(&self) -> &web::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
+    }
+}
+
+/// Validates the seeds and imports them in one transaction; a bad file changes nothing.
+pub async fn import_catalog(db: &Db, source: &SeedSource) -> anyhow::Result<ImportOutcome> {
+    let loaded = catalog::load(source)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("loading {source}"))?;
+    let outcome = db
+        .call(move |c| db::catalog::import(c, &loaded.catalog, &loaded.fingerprint))
+        .await?;
+    Ok(outcome)
+}
+
+pub fn router(state: AppState) -> Router {
+    web::routes(state)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,184 @@
+//! The commands, as functions over resolved settings: `serve`, `seed` and `doctor`. Each prints for a person and
+//! returns an error with context for `main` to report.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::{
+    app::{self, AppState},
+    catalog::{self, SeedSource},
+    config::Settings,
+    db::{self, Db, catalog::ImportOutcome},
+};
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let addr = settings.addr;
+    let state = AppState::open(settings).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let catalog = state.catalog();
+    tracing::info!(
+        "Rehearse {} serving http://{} ({} companies, data in {})",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?,
+        catalog.companies.len(),
+        state.settings().data_dir.display()
+    );
+    app::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+pub async fn seed(settings: Settings) -> anyhow::Result<()> {
+    settings.prepare_data_dir()?;
+    let db = open_db(&settings).await?;
+    let source = SeedSource::from_setting(settings.seeds_dir.as_deref());
+    match app::import_catalog(&db, &source).await? {
+        ImportOutcome::Unchanged => println!(
+            "The catalog in {} is already up to date.",
+            settings.db_path.display()
+        ),
+        ImportOutcome::Imported {
+            companies,
+            roles,
+            behavioral,
+            design,
+            problems,
+        } => println!(
+            "Imported {companies} companies, {roles} roles, {behavioral} behavioral questions, {design} system design \
+             prompts and {problems} coding problems from {source} into {}.",
+            settings.db_path.display()
+        ),
+    }
+    Ok(())
+}
+
+async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let path = settings.db_path.clone();
+    tokio::task::spawn_blocking(move || Db::open(&path))
+        .await?
+        .with_context(|| format!("opening the database {}", settings.db_path.display()))
+}
+
+/// Prints one line per component: what it is, whether it works, and what to do if not.
+pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
+    let mut problems = 0;
+    let mut line = |ok: Option<bool>, what: &str, detail: String| {
+        let mark = match ok {
+            Some(true) => "ok  ",
+            Some(false) => {
+                problems += 1;
+                "FAIL"
+            }
+            None => "--  ",
+        };
+        println!("{mark}  {what:<14} {detail}");
+    };
+    println!("Rehearse {}", env!("CARGO_PKG_VERSION"));
+    match settings.prepare_data_dir() {
+        Ok(()) => line(
+            Some(true),
+            "data dir",
+            format!("{} (writable)", settings.data_dir.display()),
+        ),
+        Err(e) => line(Some(false), "data dir", format!("{e:#}")),
+    }
+    match open_db(&settings).await {
+        Ok(db) => {
+            let info = db
+                .call(|c| {
+                    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                    let catalog = db::catalog::load(c)?;
+                    let users: i64 = c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+                    Ok((version, mode, catalog, users))
+                })
+                .await;
+            match info {
+                Ok((version, mode, catalog, users)) => {
+                    line(
+                        Some(true),
+                        "database",
+                        format!(
+                            "{} (schema v{version}, {mode}, {users} users)",
+                            settings.db_path.display()
+                        ),
+                    );
+                    let seeded = !catalog.companies.is_empty();
+                    line(
+                        Some(seeded),
+                        "catalog",
+                        if seeded {
+                            format!(
+                                "{} companies, {} behavioral questions, {} design prompts, {} coding problems",
+                                catalog.companies.len(),
+                                catalog.behavioral.len(),
+                                catalog.design.len(),
+                                catalog.problems.len()
+                            )
+                        } else {
+                            "empty: run `rehearse seed`".into()
+                        },
+                    );
+                }
+                Err(e) => line(Some(false), "database", format!("{e:#}")),
+            }
+        }
+        Err(e) => line(Some(false), "database", format!("{e:#}")),
+    }
+    let source = SeedSource::from_setting(settings.seeds_dir.as_deref());
+    match catalog::load(&source) {
+        Ok(l) => line(
+            Some(true),
+            "seeds",
+            format!(
+                "{source}: valid ({} files' fingerprint {:.12})",
+                "all", l.fingerprint
+            ),
+        ),
+        Err(e) => line(Some(false), "seeds", format!("{source}: {e}")),
+    }
+    let models = settings.models_dir.join("manifest.lock");
+    line(
+        None,
+        "models",
+        if models.exists() {
+            format!("{}", settings.models_dir.display())
+        } else {
+            format!(
+                "none installed in {} (local models are not part of this build yet)",
+                settings.models_dir.display()
+            )
+        },
+    );
+    let _ = Duration::ZERO;
+    if problems > 0 {
+        anyhow::bail!("{problems} problem(s) found");
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! Settings in two steps: [`Cli`] is what the user typed (flags, with `REHEARSE_*` environment variables as clap
+//! fallbacks), [`Settings`] is what it means once the optional `rehearse.toml` in the data directory has filled
+//! the gaps and every path is resolved. Precedence: flag, then environment, then file, then default.
+//! This module knows nothing about what the settings are used for.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+pub const DB_FILE: &str = "rehearse.db";
+pub const CONFIG_FILE: &str = "rehearse.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rehearse",
+    version,
+    about = "A self-hosted mock-interview appliance",
+    max_term_width = 110
+)]
+pub struct Cli {
+    /// Where all state lives: the database, models, runtimes and caches.
+    #[arg(long, env = "REHEARSE_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where model files live (default: DATA_DIR/models).
+    #[arg(long, env = "REHEARSE_MODELS_DIR", global = true, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Load the interview catalog from this folder instead of the copy built into the binary.
+    #[arg(long, env = "REHEARSE_SEEDS_DIR", global = true, value_name = "DIR")]
+    pub seeds_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `rehearse=debug,tower_http=debug`.
+    #[arg(long, env = "REHEARSE_LOG", global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the appliance (seeds the catalog on first start).
+    Serve(ServeArgs),
+    /// Import the interview catalog into the database (idempotent).
+    Seed,
+    /// Say what is present and working.
+    Doctor,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; 0.0.0.0:8080 serves a LAN.
+    #[arg(long, env = "REHEARSE_ADDR", value_name = "ADDR")]
+    pub addr: Option<SocketAddr>,
+}
+
+/// The optional `rehearse.toml` in the data directory. Unknown keys are errors so a typo never goes unnoticed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<SocketAddr>,
+    models_dir: Option<PathBuf>,
+    seeds_dir: Option<PathBuf>,
+    log: Option<String>,
+}
+
+/// What the appliance runs with. Paths are absolute.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub db_path: PathBuf,
+    pub models_dir: PathBuf,
+    /// `None`: the catalog built into the binary.
+    pub seeds_dir: Option<PathBuf>,
+    pub addr: SocketAddr,
+    pub log: String,
+    /// Largest request body accepted (bigger ones get 413).
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        let data_dir = absolute(&cwd, cli.data_dir.as_deref().unwrap_or(Path::new("data")));
+        let file = read_file_config(&data_dir)?;
+        let addr = match &cli.command {
+            Command::Serve(args) => args.addr,
+            _ => None,
+        };
+        Settings::build(&cwd, data_dir, cli, file, addr)
+    }
+
+    fn build(
+        cwd: &Path,
+        data_dir: PathBuf,
+        cli: &Cli,
+        file: FileConfig,
+        addr: Option<SocketAddr>,
+    ) -> anyhow::Result<Settings> {
+        // Relative paths in the file are relative to the data directory, on the command line to the cwd.
+        let models_dir = match (&cli.models_dir, &file.models_dir) {
+            (Some(p), _) => absolute(cwd, p),
+            (None, Some(p)) => absolute(&data_dir, p),
+            (None, None) => data_dir.join("models"),
+        };
+        let seeds_dir = match (&cli.seeds_dir, &file.seeds_dir) {
+            (Some(p), _) => Some(absolute(cwd, p)),
+            (None, Some(p)) => Some(absolute(&data_dir, p)),
+            (None, None) => None,
+        };
+        if let Some(dir) = &seeds_dir
+            && !dir.is_dir()
+        {
+            bail!("the seeds directory {} does not exist", dir.display());
+        }
+        let default_addr: SocketAddr = DEFAULT_ADDR.parse().expect("valid default address");
+        Ok(Settings {
+            db_path: data_dir.join(DB_FILE),
+            data_dir,
+            models_dir,
+            seeds_dir,
+            addr: addr.or(file.addr).unwrap_or(default_addr),
+            log: cli
+                .log
+                .clone()
+                .or(file.log)
+                .unwrap_or_else(|| "info,tower_http=warn".into()),
+            max_body_bytes: 1 << 20,
+        })
+    }
+
+    /// Settings for tests and embedding: everything under `data_dir`, the built-in catalog, defaults elsewhere.
+    pub fn for_data_dir(data_dir: &Path) -> Settings {
+        Settings {
+            data_dir: data_dir.to_path_buf(),
+            db_path: data_dir.join(DB_FILE),
+            models_dir: data_dir.join("models"),
+            seeds_dir: None,
+            addr: DEFAULT_ADDR.parse().expect("valid default address"),
+            log: "warn".into(),
+            max_body_bytes: 1 << 20,
+        }
+    }
+
+    /// Creates the data directory if needed and checks that it is writable.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+        let probe = self.data_dir.join(".write-test");
+        std::fs::write(&probe, b"ok").with_context(|| {
+            format!(
+                "the data directory {} is not writable",
+                self.data_dir.display()
+            )
+        })?;
+        std::fs::remove_file(&probe).ok();
+        Ok(())
+    }
+}
+
+fn read_file_config(data_dir: &Path) -> anyhow::Result<FileConfig> {
+    let path = data_dir.join(CONFIG_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("rehearse").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let cwd = Path::new("/work");
+        let file = FileConfig {
+            addr: Some("0.0.0.0:9000".parse().unwrap()),
+            models_dir: Some("m".into()),
+            log: Some("debug".into()),
+            ..FileConfig::default()
+        };
+        let c = cli(&["serve", "--addr", "127.0.0.1:1234"]);
+        let Command::Serve(args) = &c.command else {
+            panic!()
+        };
+        let s = Settings::build(cwd, "/d".into(), &c, file, args.addr).unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:1234");
+        assert_eq!(
+            s.models_dir,
+            PathBuf::from("/d/m"),
+            "file paths are relative to the data dir"
+        );
+        assert_eq!(s.log, "debug");
+        assert_eq!(s.db_path, PathBuf::from("/d/rehearse.db"));
+
+        let c = cli(&["--models-dir", "x", "seed"]);
+        let s = Settings::build(cwd, "/d".into(), &c, FileConfig::default(), None).unwrap();
+        assert_eq!(
+            s.models_dir,
+            PathBuf::from("/work/x"),
+            "flag paths are relative to the cwd"
+        );
+        assert_eq!(s.addr.to_string(), DEFAULT_ADDR);
+    }
+
+    #[test]
+    fn a_config_file_with_an_unknown_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "adress = \"1.2.3.4:5\"\n").unwrap();
+        let err = read_file_config(dir.path()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown field `adress`"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn a_missing_seeds_directory_is_reported_at_start() {
+        let c = cli(&["--seeds-dir", "/nonexistent/seeds", "seed"]);
+        let err = Settings::build(Path::new("/"), "/d".into(), &c, FileConfig::default(), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/seeds"));
+    }
+}

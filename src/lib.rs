@@ -1,0 +1,23 @@
+//! Rehearse: a self-hosted mock-interview appliance.
+//!
+//! # Layout
+//!
+//! - [`config`]: what the user typed (flags, `REHEARSE_*` variables, `rehearse.toml`) -> validated [`config::Settings`].
+//! - [`cli`]: the commands other than `serve` (`seed`, `doctor`), as functions over settings.
+//! - [`app`]: [`app::AppState`], [`app::router`] and [`app::serve`], shared by `main` and the tests.
+//! - [`db`]: the SQLite handle (one connection, used off the async workers), migrations, one file per aggregate.
+//! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
+//! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
+//! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
+//! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page) and the JSON API.
+//!
+//! Dependencies point one way: `web` calls `catalog` and `db`; nothing below `web` knows about HTTP.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod realtime;
+pub mod sandbox;
+pub mod web;

@@ -1,0 +1,55 @@
+//! Running candidates' code. For now: the per-language harnesses that call a candidate's function on each test
+//! ([`harness`]) and the judge that reads their output and compares results ([`judge`]). The wasmtime runner
+//! plugs in behind the same harnesses. This module knows nothing about HTTP or the database.
+
+pub mod harness;
+pub mod judge;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Python,
+    Javascript,
+    C,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::Python, Language::Javascript, Language::C];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+            Language::C => "c",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Language::Python => "Python 3.12",
+            Language::Javascript => "JavaScript",
+            Language::C => "C",
+        }
+    }
+}
+
+/// The outcome of one test or of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted,
+    WrongAnswer,
+    TimeLimitExceeded,
+    MemoryLimitExceeded,
+    RuntimeError,
+    CompilationError,
+    OutputLimitExceeded,
+    InternalError,
+    NotRun,
+}

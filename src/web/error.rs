@@ -1,0 +1,169 @@
+//! The one error type for handlers, and the middleware that gives every error the same shape: JSON
+//! `{"error": {"code", "message"}}` under `/api/`, an HTML page elsewhere, whichever layer produced it (a
+//! handler, the body limit, the method router). Internal errors are logged with a reference and never echoed.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::Request,
+    http::{StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::pages;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PaymentRequired(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::db::DbError> for AppError {
+    fn from(e: crate::db::DbError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Stable, machine-readable codes by status.
+pub fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        402 => "payment_required",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        429 => "rate_limited",
+        _ => "internal",
+    }
+}
+
+/// Marks a response body as already in the uniform shape, so the middleware leaves it alone.
+#[derive(Clone, Copy)]
+struct Shaped;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            AppError::Internal(e) => {
+                let reference = crate::db::now_ms() % 1_000_000_007;
+                tracing::error!(reference, "internal error: {e:#}");
+                format!("Something went wrong on our side (reference {reference}).")
+            }
+            other => other.to_string(),
+        };
+        // The middleware renders this as JSON or HTML depending on the path.
+        let mut resp = (status, message).into_response();
+        resp.extensions_mut().insert(Shaped);
+        resp
+    }
+}
+
+pub async fn uniform_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if (api && is_json) || (!api && is_html) {
+        return resp;
+    }
+    let shaped = resp.extensions().get::<Shaped>().is_some();
+    let (parts, body) = resp.into_parts();
+    let message = if shaped {
+        let bytes = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        default_message(status).to_string()
+    };
+    let mut out = if api {
+        (
+            status,
+            Json(json!({ "error": { "code": code_for(status), "message": message } })),
+        )
+            .into_response()
+    } else {
+        (status, pages::error::render(status, &message)).into_response()
+    };
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "There is nothing here.",
+        405 => "That method is not allowed here.",
+        408 => "The request took too long.",
+        413 => "The request is too large.",
+        415 => "Send JSON with Content-Type: application/json.",
+        _ if status.is_server_error() => "Something went wrong on our side.",
+        _ => "The request was not understood.",
+    }
+}
+
+/// Builds the JSON error body directly (for extractor rejections in the API).
+pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = json!({ "error": { "code": code_for(status), "message": message.into() } });
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("valid response")
+}

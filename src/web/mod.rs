@@ -1,0 +1,62 @@
+//! HTTP: the route table, the one error type, static assets, pages (maud, one file per page) and the JSON API.
+//! Handlers translate between HTTP and the layers below; they hold no business rules.
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod metrics;
+pub mod pages;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderValue, header},
+    middleware,
+    routing::get,
+};
+use tower_http::{
+    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
+};
+
+use crate::app::AppState;
+
+pub fn routes(state: AppState) -> Router {
+    let limit = state.settings().max_body_bytes;
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .route("/healthz", get(api::health::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/static/{*path}", get(assets::serve))
+        .fallback(not_found)
+        .layer(middleware::from_fn(error::uniform_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}
+
+async fn not_found(State(_): State<AppState>, uri: axum::http::Uri) -> error::AppError {
+    error::AppError::NotFound(format!("Nothing lives at {}.", uri.path()))
+}

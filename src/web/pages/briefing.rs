@@ -1,0 +1,103 @@
+//! `/interview-prep/{companyId}/{roleId}`: the briefing before an interview: the loop's rounds, a microphone test
+//! and the way to start.
+
+use axum::extract::{Path, State};
+use maud::{Markup, html};
+
+use super::layout;
+use crate::{app::AppState, web::error::AppError};
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path((company_id, role_id)): Path<(String, String)>,
+) -> Result<Markup, AppError> {
+    let catalog = state.catalog();
+    let (c, r) = catalog.role(&company_id, &role_id).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "There is no role `{role_id}` in the catalog for `{company_id}`."
+        ))
+    })?;
+    let company_href = format!("/interview-prep/{}", c.id);
+    Ok(layout::page(
+        &format!("{} at {}", r.title, c.name),
+        &["mic-test.js"],
+        html! {
+            (layout::crumbs(&[("Companies", "/interview-prep"), (&c.name, &company_href), (&r.title, "")]))
+            header.page-head.company-head style={ "--brand:" (c.brand_color) } {
+                (layout::monogram(c))
+                div {
+                    p.eyebrow { (c.name) " · " (r.level) }
+                    h1 { (r.title) }
+                    p.lead { (r.summary) }
+                    p.meta {
+                        (r.rounds.len()) " rounds · " (layout::minutes(r.total_minutes())) " in all · interviewer: "
+                        strong { (c.persona.name) } ", " (c.persona.title)
+                    }
+                }
+            }
+            div.two-col.briefing {
+                section {
+                    h2 { "The loop" }
+                    ol.rounds {
+                        @for (i, round) in r.rounds.iter().enumerate() {
+                            li.round-card data-kind=(round.kind.as_str()) {
+                                div.round-index aria-hidden="true" { (i + 1) }
+                                div.round-body {
+                                    div.round-head {
+                                        h3 { (round.title) }
+                                        span.duration { (layout::minutes(round.minutes)) }
+                                    }
+                                    div.badges {
+                                        (layout::kind_badge(round.kind))
+                                        @if round.bar_raiser { span.badge.badge-accent { "Bar raiser" } }
+                                    }
+                                    p { (round.description) }
+                                    @if !round.focus.is_empty() {
+                                        p.focus {
+                                            "Probes: "
+                                            @for (j, f) in round.focus.iter().enumerate() {
+                                                @if j > 0 { ", " }
+                                                (catalog.competency(f).map_or(f.as_str(), |x| x.name.as_str()))
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                aside.side {
+                    section.card.start-card {
+                        h2 { "Ready?" }
+                        p {
+                            "This interview costs " strong { (r.price) (if r.price == 1 { " credit" } else { " credits" }) } ". "
+                            "Abandon it before the first question and the credit comes back; once the interview has "
+                            "started it does not."
+                        }
+                        a.button.button-large.button-block href={ "/login?next=/interview-prep/" (c.id) "/" (r.id) } id="start" {
+                            "Sign in to start"
+                        }
+                    }
+                    section.card.mic-test id="mic-test" {
+                        h2 { "Check your microphone" }
+                        p.muted { "Voice rounds listen through your microphone. Nothing is recorded on the server during this check." }
+                        div.meter role="meter" aria-label="Input level" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" {
+                            div.meter-fill {}
+                        }
+                        p.mic-status role="status" aria-live="polite" { "Not started." }
+                        div.actions {
+                            button.button type="button" data-action="enable" { "Test microphone" }
+                            button.button.button-ghost type="button" data-action="record" disabled { "Record 3 seconds" }
+                        }
+                        audio.playback controls hidden {}
+                    }
+                    section.card {
+                        h2 { "How " (c.persona.name) " interviews" }
+                        p { (c.persona.tone) }
+                        ul { @for p in &c.persona.probes { li { (p) } } }
+                    }
+                }
+            }
+        },
+    ))
+}
