@@ -20,7 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("realtime.schema.json"),
         serde_json::to_string(&schema(&fds))?,
     )?;
-    prost_build::Config::new().compile_fds(fds)?;
+    // BTreeMap keeps map fields in key order, so an encoding is deterministic and comparable with the browser's.
+    prost_build::Config::new()
+        .btree_map(["."])
+        .compile_fds(fds)?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::{
+    accounts::tokens::SigningKey,
     catalog::{self, Catalog, SeedSource},
     config::Settings,
     db::{self, Db, catalog::ImportOutcome},
@@ -25,6 +26,7 @@ pub struct AppState {
 
 struct Inner {
     settings: Settings,
+    signing_key: SigningKey,
     db: Db,
     catalog: RwLock<Arc<Catalog>>,
     metrics: web::metrics::Metrics,
@@ -59,9 +61,11 @@ impl AppState {
             tracing::info!(companies, roles, "imported the interview catalog");
         }
         let catalog = db.call(|c| db::catalog::load(c)).await?;
+        let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings,
+                signing_key,
                 db,
                 catalog: RwLock::new(Arc::new(catalog)),
                 metrics: web::metrics::Metrics::default(),
@@ -72,6 +76,11 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Signs and checks realtime tokens.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.inner.signing_key
     }
 
     pub fn db(&self) -> &Db {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DB_FILE: &str = "rehearse.db";
 pub const CONFIG_FILE: &str = "rehearse.toml";
+pub const DEFAULT_SIGNUP_CREDITS: i64 = 10;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,9 @@ pub struct Cli {
     /// Load the interview catalog from this folder instead of the copy built into the binary.
     #[arg(long, env = "REHEARSE_SEEDS_DIR", global = true, value_name = "DIR")]
     pub seeds_dir: Option<PathBuf>,
+    /// Credits a new account starts with.
+    #[arg(long, env = "REHEARSE_SIGNUP_CREDITS", global = true, value_name = "N")]
+    pub signup_credits: Option<i64>,
     /// Log filter, e.g. `info` or `rehearse=debug,tower_http=debug`.
     #[arg(long, env = "REHEARSE_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -65,6 +69,7 @@ struct FileConfig {
     models_dir: Option<PathBuf>,
     seeds_dir: Option<PathBuf>,
     log: Option<String>,
+    signup_credits: Option<i64>,
 }
 
 /// What the appliance runs with. Paths are absolute.
@@ -79,6 +84,8 @@ pub struct Settings {
     pub log: String,
     /// Largest request body accepted (bigger ones get 413).
     pub max_body_bytes: usize,
+    /// Credits granted to every new account.
+    pub signup_credits: i64,
 }
 
 impl Settings {
@@ -117,7 +124,15 @@ impl Settings {
             bail!("the seeds directory {} does not exist", dir.display());
         }
         let default_addr: SocketAddr = DEFAULT_ADDR.parse().expect("valid default address");
+        let signup_credits = cli
+            .signup_credits
+            .or(file.signup_credits)
+            .unwrap_or(DEFAULT_SIGNUP_CREDITS);
+        if !(0..=10_000).contains(&signup_credits) {
+            bail!("signup credits must be between 0 and 10000, not {signup_credits}");
+        }
         Ok(Settings {
+            signup_credits,
             db_path: data_dir.join(DB_FILE),
             data_dir,
             models_dir,
@@ -142,6 +157,7 @@ impl Settings {
             addr: DEFAULT_ADDR.parse().expect("valid default address"),
             log: "warn".into(),
             max_body_bytes: 1 << 20,
+            signup_credits: DEFAULT_SIGNUP_CREDITS,
         }
     }
 

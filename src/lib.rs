@@ -13,11 +13,13 @@
 //!
 //! Dependencies point one way: `web` calls `catalog` and `db`; nothing below `web` knows about HTTP.
 
+pub mod accounts;
 pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod realtime;
 pub mod sandbox;
 pub mod web;

@@ -1,1 +1,10 @@
+//! Rehearse's integration tests, built as one binary (linking the whole crate into several would cost minutes).
 
+mod accounts;
+mod catalog_seeds;
+mod http;
+mod proto;
+mod server;
+mod sessions_api;
+mod solutions;
+mod util;

@@ -68,6 +68,9 @@ impl From<SeedError> for SeedErrors {
     }
 }
 
+/// Paths under `/interview-prep/` that are pages, not companies.
+pub const RESERVED_COMPANY_IDS: [&str; 2] = ["history", "session"];
+
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.split('-').all(|part| {

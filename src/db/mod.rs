@@ -5,7 +5,11 @@
 //! Queries are grouped in one file per aggregate; this module knows nothing about HTTP.
 
 pub mod catalog;
+pub mod credits;
+pub mod meta;
 pub mod migrations;
+pub mod sessions;
+pub mod users;
 
 use std::{
     path::Path,

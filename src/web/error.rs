@@ -5,6 +5,7 @@
 use axum::{
     Json,
     body::Body,
+    extract::FromRequest,
     extract::Request,
     http::{StatusCode, header},
     middleware::Next,
@@ -32,6 +33,9 @@ pub enum AppError {
     PaymentRequired(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// An extractor's refusal (malformed JSON, wrong content type, ...), with its own status.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -53,9 +57,24 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Rejected(status, _) => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// The body of every API error (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: not_found, conflict, payment_required, unauthorized, forbidden, ...
+    pub code: String,
+    /// For people.
+    pub message: String,
 }
 
 /// Stable, machine-readable codes by status.
@@ -120,6 +139,11 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
         return resp;
     }
     let shaped = resp.extensions().get::<Shaped>().is_some();
+    let viewer = resp
+        .extensions()
+        .get::<super::auth::Viewer>()
+        .cloned()
+        .unwrap_or_default();
     let (parts, body) = resp.into_parts();
     let message = if shaped {
         let bytes = axum::body::to_bytes(body, 64 * 1024)
@@ -136,7 +160,7 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
         )
             .into_response()
     } else {
-        (status, pages::error::render(status, &message)).into_response()
+        (status, pages::error::render(&viewer, status, &message)).into_response()
     };
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
@@ -155,6 +179,29 @@ fn default_message(status: StatusCode) -> &'static str {
         415 => "Send JSON with Content-Type: application/json.",
         _ if status.is_server_error() => "Something went wrong on our side.",
         _ => "The request was not understood.",
+    }
+}
+
+/// `Json<T>` whose refusals (bad JSON, wrong types, missing fields, wrong content type) use the API's error shape
+/// and say exactly what was wrong.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(AppError::Rejected(
+                rejection.status(),
+                rejection.body_text(),
+            )),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod pages;
@@ -24,23 +25,31 @@ use crate::app::AppState;
 
 pub fn routes(state: AppState) -> Router {
     let limit = state.settings().max_body_bytes;
-    Router::new()
+    let (api, _) = api::routes();
+    // Pages and the API know who is asking; static assets, health and metrics do not need to.
+    let personal = Router::new()
         .merge(pages::routes())
-        .nest("/api/v1", api::routes())
-        .route("/healthz", get(api::health::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/static/{*path}", get(assets::serve))
+        .merge(api)
         .fallback(not_found)
-        .layer(middleware::from_fn(error::uniform_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            metrics::count,
-        ))
+            auth::authenticate,
+        ));
+    Router::new()
+        .merge(personal)
+        .route("/metrics", get(metrics::render))
+        .route("/static/{*path}", get(assets::serve))
+        // Innermost first: limits and the timeout produce errors that the error middleware then shapes.
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
+        ))
+        .layer(middleware::from_fn(error::uniform_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

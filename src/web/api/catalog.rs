@@ -6,14 +6,15 @@ use axum::{
     extract::{Path, State},
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{
     app::AppState,
     catalog::{Company, Persona, Role, Round},
-    web::error::AppError,
+    web::error::{AppError, ErrorBody},
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CompanySummary {
     pub id: String,
     pub name: String,
@@ -22,7 +23,7 @@ pub struct CompanySummary {
     pub role_count: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CompanyView {
     pub id: String,
     pub name: String,
@@ -34,7 +35,7 @@ pub struct CompanyView {
     pub roles: Vec<RoleView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoleView {
     pub id: String,
     pub company_id: String,
@@ -63,6 +64,7 @@ impl RoleView {
     }
 }
 
+#[utoipa::path(get, path = "/companies", tag = "catalog", responses((status = 200, body = Vec<CompanySummary>)))]
 pub async fn list_companies(State(state): State<AppState>) -> Json<Vec<CompanySummary>> {
     let catalog = state.catalog();
     Json(
@@ -80,6 +82,9 @@ pub async fn list_companies(State(state): State<AppState>) -> Json<Vec<CompanySu
     )
 }
 
+#[utoipa::path(get, path = "/companies/{company_id}", tag = "catalog", params(("company_id" = String, Path)), responses(
+    (status = 200, body = CompanyView), (status = 404, body = ErrorBody),
+))]
 pub async fn get_company(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -100,6 +105,9 @@ pub async fn get_company(
     }))
 }
 
+#[utoipa::path(get, path = "/companies/{company_id}/roles/{role_id}", tag = "catalog",
+    params(("company_id" = String, Path), ("role_id" = String, Path)),
+    responses((status = 200, body = RoleView), (status = 404, body = ErrorBody)))]
 pub async fn get_role(
     State(state): State<AppState>,
     Path((company_id, role_id)): Path<(String, String)>,

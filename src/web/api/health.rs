@@ -2,15 +2,18 @@
 
 use axum::{Json, extract::State};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{app::AppState, web::error::AppError};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
 }
 
+/// Liveness: answers while the server and its database do.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
     state
         .db()

@@ -1,14 +1,26 @@
 //! `/interview-prep/{companyId}/{roleId}`: the briefing before an interview: the loop's rounds, a microphone test
 //! and the way to start.
 
-use axum::extract::{Path, State};
+use axum::{
+    extract::{Path, State},
+    response::{IntoResponse, Redirect, Response},
+};
 use maud::{Markup, html};
 
 use super::layout;
-use crate::{app::AppState, web::error::AppError};
+use crate::{
+    app::AppState,
+    db::sessions::Created,
+    web::{
+        api::sessions::create_session,
+        auth::{SignedIn, Viewer},
+        error::AppError,
+    },
+};
 
 pub async fn page(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path((company_id, role_id)): Path<(String, String)>,
 ) -> Result<Markup, AppError> {
     let catalog = state.catalog();
@@ -19,6 +31,7 @@ pub async fn page(
     })?;
     let company_href = format!("/interview-prep/{}", c.id);
     Ok(layout::page(
+        &viewer,
         &format!("{} at {}", r.title, c.name),
         &["mic-test.js"],
         html! {
@@ -74,8 +87,21 @@ pub async fn page(
                             "Abandon it before the first question and the credit comes back; once the interview has "
                             "started it does not."
                         }
-                        a.button.button-large.button-block href={ "/login?next=/interview-prep/" (c.id) "/" (r.id) } id="start" {
-                            "Sign in to start"
+                        @if viewer.user.is_none() {
+                            a.button.button-large.button-block href={ "/login?next=/interview-prep/" (c.id) "/" (r.id) } id="start" {
+                                "Sign in to start"
+                            }
+                        } @else if viewer.credits < i64::from(r.price) {
+                            p.notice.notice-error {
+                                "You have " (viewer.credits) " credits. Ask your instructor or admin for more."
+                            }
+                            button.button.button-large.button-block type="button" disabled id="start" { "Start interview" }
+                        } @else {
+                            form method="post" action={ "/interview-prep/" (c.id) "/" (r.id) "/start" } {
+                                (layout::csrf_field(&viewer))
+                                button.button.button-large.button-block type="submit" id="start" { "Start interview" }
+                            }
+                            p.hint { "You have " (viewer.credits) " credits." }
                         }
                     }
                     section.card.mic-test id="mic-test" {
@@ -100,4 +126,20 @@ pub async fn page(
             }
         },
     ))
+}
+
+/// `POST /interview-prep/{companyId}/{roleId}/start`: pays for and creates the interview, then opens it.
+pub async fn start(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path((company_id, role_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    match create_session(&state, user.id, &company_id, &role_id).await? {
+        Created::Ok(s) => {
+            Ok(Redirect::to(&format!("/interview-prep/session/{}", s.id)).into_response())
+        }
+        Created::NotEnoughCredits { balance, price } => Err(AppError::PaymentRequired(format!(
+            "This interview costs {price} credits and you have {balance}. Ask your instructor or admin for more."
+        ))),
+    }
 }

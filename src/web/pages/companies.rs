@@ -6,11 +6,12 @@ use axum::extract::State;
 use maud::{Markup, html};
 
 use super::layout;
-use crate::app::AppState;
+use crate::{app::AppState, web::auth::Viewer};
 
-pub async fn page(State(state): State<AppState>) -> Markup {
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Markup {
     let catalog = state.catalog();
     layout::page(
+        &viewer,
         "Companies",
         &[],
         html! {

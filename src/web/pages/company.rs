@@ -4,10 +4,14 @@ use axum::extract::{Path, State};
 use maud::{Markup, html};
 
 use super::layout;
-use crate::{app::AppState, web::error::AppError};
+use crate::{
+    app::AppState,
+    web::{auth::Viewer, error::AppError},
+};
 
 pub async fn page(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(company_id): Path<String>,
 ) -> Result<Markup, AppError> {
     let catalog = state.catalog();
@@ -17,6 +21,7 @@ pub async fn page(
         ))
     })?;
     Ok(layout::page(
+        &viewer,
         &c.name,
         &[],
         html! {

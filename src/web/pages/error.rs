@@ -4,8 +4,9 @@ use axum::http::StatusCode;
 use maud::{Markup, html};
 
 use super::layout;
+use crate::web::auth::Viewer;
 
-pub fn render(status: StatusCode, message: &str) -> Markup {
+pub fn render(viewer: &Viewer, status: StatusCode, message: &str) -> Markup {
     let title = match status.as_u16() {
         404 => "Page not found",
         413 => "Too large",
@@ -13,6 +14,7 @@ pub fn render(status: StatusCode, message: &str) -> Markup {
         _ => "That did not work",
     };
     layout::page(
+        viewer,
         title,
         &[],
         html! {

@@ -4,12 +4,13 @@ use axum::extract::State;
 use maud::{Markup, html};
 
 use super::layout;
-use crate::app::AppState;
+use crate::{app::AppState, web::auth::Viewer};
 
-pub async fn page(State(state): State<AppState>) -> Markup {
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Markup {
     let catalog = state.catalog();
     let roles: usize = catalog.companies.iter().map(|c| c.roles.len()).sum();
     layout::page(
+        &viewer,
         "Practice the real interview",
         &[],
         html! {

@@ -1,14 +1,22 @@
 //! Server-rendered pages: each file renders one page as a pure function from data to `Markup`; [`layout`] holds
 //! the shared frame and small components.
 
+pub mod accounts;
+pub mod admin;
 pub mod briefing;
 pub mod companies;
 pub mod company;
 pub mod error;
+pub mod history;
 pub mod home;
 pub mod layout;
+pub mod profile;
+pub mod session;
 
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 
 use crate::app::AppState;
 
@@ -21,4 +29,25 @@ pub fn routes() -> Router<AppState> {
             "/interview-prep/{company_id}/{role_id}",
             get(briefing::page),
         )
+        .route(
+            "/interview-prep/{company_id}/{role_id}/start",
+            post(briefing::start),
+        )
+        .route("/interview-prep/history", get(history::page))
+        .route("/interview-prep/session/{session_id}", get(session::page))
+        .route(
+            "/interview-prep/session/{session_id}/abandon",
+            post(session::abandon),
+        )
+        .route(
+            "/interview-prep/session/{session_id}/delete",
+            post(session::delete),
+        )
+        .route("/signup", get(accounts::signup_form).post(accounts::signup))
+        .route("/login", get(accounts::login_form).post(accounts::login))
+        .route("/logout", post(accounts::logout))
+        .route("/profile", get(profile::page).post(profile::save_name))
+        .route("/profile/password", post(profile::change_password))
+        .route("/admin", get(admin::page))
+        .route("/admin/credits", post(admin::grant))
 }

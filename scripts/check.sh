@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check: formatting, clippy, unit and integration tests, and the browser
+# tests against a real server. Keeps going after a failure and lists every failure at the end.
+set -uo pipefail
+source "$(dirname "$0")/env.sh"
+scripts/setup.sh --check || { echo "setup failed"; exit 1; }
+
+passed=0
+failed=()
+step() {
+  local name="$1"; shift
+  say "$name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "--- $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed+=("$name"); echo "--- $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+browser_tests() {
+  local data port pid status
+  data="$(mktemp -d)"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  "$CARGO_TARGET_DIR/debug/rehearse" --data-dir "$data" --log warn serve --addr "127.0.0.1:$port" &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  BASE_URL="http://127.0.0.1:$port" node tests/browser/run.mjs
+  status=$?
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null
+  rm -rf "$data"
+  return $status
+}
+
+step "format" cargo fmt --all -- --check
+step "clippy" cargo clippy --locked --all-targets -- -D warnings
+step "tests" cargo test --locked
+step "browser tests" browser_tests
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "Failed: ${failed[*]}"
+fi
+echo "check: $passed passed, ${#failed[@]} failed"
+[ "${#failed[@]}" -eq 0 ]

@@ -1,0 +1,209 @@
+//! Account operations over the database: sign up, log in, log out, change password. Password hashing runs on
+//! blocking threads, at most [`HASHING_SLOTS`] at once, so a flood of logins cannot starve the server.
+
+use std::sync::LazyLock;
+
+use tokio::sync::Semaphore;
+
+use super::{
+    Invalid, UserRole, check_password, normalize_email, normalize_name, password, throttle, tokens,
+};
+use crate::db::{
+    self, Db, DbError,
+    users::{self, Created, User},
+};
+
+/// Argon2id takes ~20 MiB and tens of milliseconds; two at a time keeps a 2-core machine responsive.
+pub const HASHING_SLOTS: usize = 2;
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(HASHING_SLOTS));
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("An account with this email already exists. Log in instead.")]
+    EmailTaken,
+    #[error("That email and password do not match an account.")]
+    WrongCredentials,
+    #[error("Too many failed logins. Try again in {} minute(s).", (retry_after_ms + 59_999) / 60_000)]
+    Throttled { retry_after_ms: i64 },
+    #[error("Your current password is not right.")]
+    WrongPassword,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Where a request came from, for throttling and the login list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// A new login: the cookie's token (given to the browser, never stored) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewLogin {
+    pub token: String,
+    pub csrf: String,
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let _slot = HASHING
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("hashing does not panic")
+}
+
+async fn start_login(db: &Db, user_id: i64, meta: &ClientMeta) -> Result<NewLogin, DbError> {
+    let login = NewLogin {
+        token: tokens::random_token(),
+        csrf: tokens::random_token(),
+    };
+    let (hash, csrf, meta) = (
+        tokens::sha256_hex(&login.token),
+        login.csrf.clone(),
+        meta.clone(),
+    );
+    db.call(move |c| {
+        users::create_login(
+            c,
+            user_id,
+            &hash,
+            &csrf,
+            &meta.ip,
+            &meta.user_agent,
+            db::now_ms(),
+        )
+    })
+    .await?;
+    Ok(login)
+}
+
+pub async fn signup(
+    db: &Db,
+    email: &str,
+    name: &str,
+    password: &str,
+    signup_credits: i64,
+    meta: &ClientMeta,
+) -> Result<(User, NewLogin), AccountError> {
+    let email = normalize_email(email)?;
+    let name = normalize_name(name)?;
+    check_password(password)?;
+    let pw = password.to_string();
+    let hash = blocking(move || password::hash(&pw)).await;
+    let created = db
+        .call(move |c| users::create(c, &email, &name, &hash, None, signup_credits, db::now_ms()))
+        .await?;
+    let user = match created {
+        Created::Ok(u) => u,
+        Created::EmailTaken => return Err(AccountError::EmailTaken),
+    };
+    let login = start_login(db, user.id, meta).await?;
+    Ok((user, login))
+}
+
+/// Creates an account from the command line or the admin page: no login, the role as given (the first account
+/// is an admin whatever is asked).
+pub async fn add_user(
+    db: &Db,
+    email: &str,
+    name: &str,
+    password: &str,
+    role: UserRole,
+    signup_credits: i64,
+) -> Result<User, AccountError> {
+    let email = normalize_email(email)?;
+    let name = normalize_name(name)?;
+    check_password(password)?;
+    let pw = password.to_string();
+    let hash = blocking(move || password::hash(&pw)).await;
+    match db
+        .call(move |c| {
+            users::create(
+                c,
+                &email,
+                &name,
+                &hash,
+                Some(role),
+                signup_credits,
+                db::now_ms(),
+            )
+        })
+        .await?
+    {
+        Created::Ok(u) => Ok(u),
+        Created::EmailTaken => Err(AccountError::EmailTaken),
+    }
+}
+
+pub async fn login(
+    db: &Db,
+    email: &str,
+    password: &str,
+    meta: &ClientMeta,
+) -> Result<(User, NewLogin), AccountError> {
+    // An address that is not an email cannot match an account; it still counts as a failure for the address.
+    let email = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let now = db::now_ms();
+    let (e, ip) = (email.clone(), meta.ip.clone());
+    let (recent, found) = db
+        .call(move |c| {
+            Ok((
+                users::recent_failures(c, &e, &ip, now)?,
+                users::by_email(c, &e)?,
+            ))
+        })
+        .await?;
+    if let Err(wait) = throttle::decide(&recent, now) {
+        return Err(AccountError::Throttled {
+            retry_after_ms: wait,
+        });
+    }
+    let pw = password.to_string();
+    let stored = found
+        .as_ref()
+        .map_or_else(|| password::decoy().to_string(), |(_, h)| h.clone());
+    let matches = blocking(move || password::verify(&pw, &stored)).await && found.is_some();
+    let (e, ip) = (email.clone(), meta.ip.clone());
+    db.call(move |c| users::record_attempt(c, &e, &ip, matches, db::now_ms()))
+        .await?;
+    match found {
+        Some((user, _)) if matches => {
+            let login = start_login(db, user.id, meta).await?;
+            Ok((user, login))
+        }
+        _ => Err(AccountError::WrongCredentials),
+    }
+}
+
+pub async fn logout(db: &Db, token: &str) -> Result<(), DbError> {
+    let hash = tokens::sha256_hex(token);
+    db.call(move |c| users::delete_login(c, &hash)).await
+}
+
+/// Changes the password after checking the current one, and ends the user's other logins.
+pub async fn change_password(
+    db: &Db,
+    user_id: i64,
+    current: &str,
+    new: &str,
+    keep_login: Option<String>,
+) -> Result<(), AccountError> {
+    check_password(new)?;
+    let Some((_, stored)) = db.call(move |c| users::by_id(c, user_id)).await? else {
+        return Err(AccountError::WrongPassword);
+    };
+    let pw = current.to_string();
+    if !blocking(move || password::verify(&pw, &stored)).await {
+        return Err(AccountError::WrongPassword);
+    }
+    let pw = new.to_string();
+    let hash = blocking(move || password::hash(&pw)).await;
+    db.call(move |c| users::set_password(c, user_id, &hash, keep_login.as_deref(), db::now_ms()))
+        .await?;
+    Ok(())
+}

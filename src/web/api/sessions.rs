@@ -1,0 +1,336 @@
+//! Interview sessions over JSON: create (paid in the same transaction), list mine, get, abandon, delete, the
+//! realtime token and the transcript. Other users' sessions are 404, never 403.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    app::AppState,
+    catalog::RoundKind,
+    db::{
+        self,
+        sessions::{self, Created, Session, Transitioned},
+    },
+    engine::lifecycle::{SessionState, Transition},
+    web::{
+        auth::SignedIn,
+        error::{ApiJson, AppError, ErrorBody},
+    },
+};
+
+pub const PER_PAGE: i64 = 20;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// A company id, e.g. `amazon`.
+    pub company_id: String,
+    /// A role id within that company, e.g. `sde-ii`.
+    pub role_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoundView {
+    pub kind: RoundKind,
+    pub title: String,
+    pub minutes: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub company_id: String,
+    pub company_name: String,
+    pub role_id: String,
+    pub role_title: String,
+    pub state: SessionState,
+    /// Credits paid.
+    pub price: i64,
+    pub rounds: Vec<RoundView>,
+    pub current_round: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// The interview's page.
+    pub url: String,
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> SessionView {
+        SessionView {
+            url: format!("/interview-prep/session/{}", s.id),
+            rounds: s
+                .rounds
+                .iter()
+                .map(|r| RoundView {
+                    kind: r.kind,
+                    title: r.title.clone(),
+                    minutes: r.minutes,
+                })
+                .collect(),
+            id: s.id,
+            company_id: s.company_id,
+            company_name: s.company_name,
+            role_id: s.role_id,
+            role_title: s.role_title,
+            state: s.state,
+            price: s.price,
+            current_round: s.current_round,
+            created_at: s.created_at,
+            started_at: s.started_at,
+            ended_at: s.ended_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// From 1.
+    pub page: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionAction {
+    Abandon,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSessionRequest {
+    pub action: SessionAction,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RealtimeTokenView {
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    /// Where to open the WebSocket, token included.
+    pub ws_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TurnView {
+    pub seq: i64,
+    pub round: i64,
+    /// interviewer, candidate or system.
+    pub speaker: String,
+    pub text: String,
+    pub created_at: i64,
+}
+
+/// Creates a PENDING interview for a role and charges its price; shared by the API and the briefing page.
+pub async fn create_session(
+    state: &AppState,
+    user_id: i64,
+    company_id: &str,
+    role_id: &str,
+) -> Result<Created, AppError> {
+    let catalog = state.catalog();
+    let (company, role) = catalog.role(company_id, role_id).ok_or_else(|| {
+        AppError::NotFound(format!("There is no role `{role_id}` at `{company_id}`."))
+    })?;
+    let (company, role) = (company.clone(), role.clone());
+    Ok(state
+        .db()
+        .call(move |c| sessions::create(c, user_id, &company, &role, db::now_ms()))
+        .await?)
+}
+
+/// Applies a lifecycle transition; shared by the API and the session page.
+pub async fn apply_transition(
+    state: &AppState,
+    user_id: i64,
+    id: &str,
+    action: Transition,
+) -> Result<Session, AppError> {
+    let id = id.to_string();
+    match state
+        .db()
+        .call(move |c| sessions::transition(c, user_id, &id, action, db::now_ms()))
+        .await?
+    {
+        Transitioned::Ok(s) => Ok(*s),
+        Transitioned::NotFound => Err(not_found()),
+        Transitioned::Illegal(e) => Err(AppError::Conflict(format!(
+            "{}.",
+            capitalise(&e.to_string())
+        ))),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("There is no such interview in your account.".into())
+}
+
+async fn owned(state: &AppState, user_id: i64, id: String) -> Result<Session, AppError> {
+    state
+        .db()
+        .call(move |c| sessions::get(c, user_id, &id))
+        .await?
+        .ok_or_else(not_found)
+}
+
+#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = CreateSessionRequest, responses(
+    (status = 201, body = SessionView), (status = 401, body = ErrorBody),
+    (status = 402, body = ErrorBody, description = "Not enough credits"), (status = 404, body = ErrorBody, description = "Unknown role"),
+))]
+pub async fn create(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    ApiJson(req): ApiJson<CreateSessionRequest>,
+) -> Result<(StatusCode, Json<SessionView>), AppError> {
+    match create_session(&state, user.id, &req.company_id, &req.role_id).await? {
+        Created::Ok(s) => Ok((StatusCode::CREATED, Json((*s).into()))),
+        Created::NotEnoughCredits { balance, price } => Err(AppError::PaymentRequired(format!(
+            "This interview costs {price} credits and you have {balance}."
+        ))),
+    }
+}
+
+#[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListQuery), responses(
+    (status = 200, body = SessionList), (status = 401, body = ErrorBody),
+))]
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<SessionList>, AppError> {
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let (rows, total) = state
+        .db()
+        .call(move |c| sessions::list(c, user.id, PER_PAGE, (page - 1) * PER_PAGE))
+        .await?;
+    Ok(Json(SessionList {
+        sessions: rows.into_iter().map(Into::into).collect(),
+        total,
+        page,
+        per_page: PER_PAGE,
+    }))
+}
+
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path)), responses(
+    (status = 200, body = SessionView), (status = 404, body = ErrorBody),
+))]
+pub async fn get(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<SessionView>, AppError> {
+    Ok(Json(owned(&state, user.id, id).await?.into()))
+}
+
+/// Abandons an interview: refunded before it starts, not after.
+#[utoipa::path(patch, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path)), request_body = PatchSessionRequest, responses(
+    (status = 200, body = SessionView), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "Not allowed from the session's state"),
+))]
+pub async fn patch(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PatchSessionRequest>,
+) -> Result<Json<SessionView>, AppError> {
+    let action = match req.action {
+        SessionAction::Abandon => Transition::Abandon,
+    };
+    Ok(Json(
+        apply_transition(&state, user.id, &id, action).await?.into(),
+    ))
+}
+
+/// Deletes the interview and everything recorded in it.
+#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path)), responses(
+    (status = 204, description = "Deleted"), (status = 404, body = ErrorBody),
+))]
+pub async fn delete(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if state
+        .db()
+        .call(move |c| sessions::delete(c, user.id, &id))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// A short-lived token, bound to this user and interview, for the realtime WebSocket.
+#[utoipa::path(post, path = "/sessions/{id}/realtime-token", tag = "sessions", params(("id" = String, Path)), responses(
+    (status = 200, body = RealtimeTokenView), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "The interview is over"),
+))]
+pub async fn realtime_token(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<RealtimeTokenView>, AppError> {
+    let s = owned(&state, user.id, id).await?;
+    if s.state.is_final() {
+        return Err(AppError::Conflict(format!(
+            "This interview is {}.",
+            s.state.label()
+        )));
+    }
+    let (token, expires_at) = state
+        .signing_key()
+        .realtime_token(user.id, &s.id, db::now_ms());
+    let ws_url = format!("/ws/sessions/{}?token={token}", s.id);
+    Ok(Json(RealtimeTokenView {
+        token,
+        expires_at,
+        ws_url,
+    }))
+}
+
+#[utoipa::path(get, path = "/sessions/{id}/transcript", tag = "sessions", params(("id" = String, Path)), responses(
+    (status = 200, body = Vec<TurnView>), (status = 404, body = ErrorBody),
+))]
+pub async fn transcript(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<TurnView>>, AppError> {
+    let s = owned(&state, user.id, id).await?;
+    let turns = state
+        .db()
+        .call(move |c| sessions::transcript(c, &s.id))
+        .await?;
+    Ok(Json(
+        turns
+            .into_iter()
+            .map(|t| TurnView {
+                seq: t.seq,
+                round: t.round,
+                speaker: t.speaker,
+                text: t.text,
+                created_at: t.created_at,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,129 @@
+// Browser tests: Playwright (playwright-core) driving Debian's Chromium against a running Rehearse.
+//   BASE_URL=http://127.0.0.1:PORT node tests/browser/run.mjs
+// Screenshots go to artifacts/screenshots/ (git-ignored). Ends with "N passed, M failed"; exits 1 on a failure.
+import { mkdirSync, readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.BASE_URL || "http://127.0.0.1:8080";
+const SHOTS = new URL("../../artifacts/screenshots/", import.meta.url).pathname;
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+mkdirSync(SHOTS, { recursive: true });
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const assert = (cond, msg) => { if (!cond) throw new Error(msg); };
+
+async function launch(extra = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...extra], headless: true });
+}
+
+async function shoot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: SHOTS + name + ".png", fullPage: true });
+}
+
+test("the company grid leads to the Amazon briefing with its round cards", async (browser) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const role = await (await fetch(BASE + "/api/v1/companies/amazon/roles/sde-ii")).json();
+  await page.goto(BASE + "/interview-prep");
+  const cards = await page.locator(".company-card").count();
+  assert(cards >= 8, `expected at least 8 company cards, found ${cards}`);
+  await shoot(page, "companies-desktop");
+  await page.click('a.company-card[href="/interview-prep/amazon"]');
+  await page.waitForURL("**/interview-prep/amazon");
+  await shoot(page, "company-amazon-desktop");
+  await page.click('a.role-card[href="/interview-prep/amazon/sde-ii"]');
+  await page.waitForURL("**/interview-prep/amazon/sde-ii");
+  const rounds = page.locator("li.round-card");
+  assert((await rounds.count()) === role.rounds.length, `expected ${role.rounds.length} round cards`);
+  for (let i = 0; i < role.rounds.length; i++) {
+    const card = rounds.nth(i);
+    const title = (await card.locator("h3").innerText()).trim();
+    assert(title === role.rounds[i].title, `round ${i}: ${title} != ${role.rounds[i].title}`);
+    const duration = (await card.locator(".duration").innerText()).trim();
+    assert(/\d+ (min|h)/.test(duration), `round ${i} shows no duration: ${duration}`);
+  }
+  assert(await page.locator(".badge", { hasText: "Bar raiser" }).count() > 0, "no Bar Raiser round shown");
+  await shoot(page, "briefing-amazon-desktop");
+  await page.close();
+});
+
+test("pages fit a 390 px wide phone without sideways scrolling", async (browser) => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  for (const [path, name] of [["/", "home"], ["/interview-prep", "companies"], ["/interview-prep/amazon", "company-amazon"],
+                              ["/interview-prep/amazon/sde-ii", "briefing-amazon"], ["/interview-prep/nope", "not-found"]]) {
+    await page.goto(BASE + path);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 390, `${path} is ${width}px wide at 390px`);
+    await shoot(page, name + "-mobile");
+  }
+  await page.close();
+});
+
+test("the microphone test shows a live level and plays a recording back", async (browser) => {
+  const page = await browser.newPage();
+  await page.goto(BASE + "/interview-prep/amazon/sde-ii");
+  await page.click('#mic-test [data-action="enable"]');
+  await page.waitForSelector('#mic-test[data-state="live"]', { timeout: 10000 });
+  await page.waitForFunction(() => Number(document.querySelector("#mic-test .meter").getAttribute("aria-valuenow")) > 0,
+    null, { timeout: 5000 });
+  await page.click('#mic-test [data-action="record"]');
+  await page.waitForSelector('#mic-test[data-state="recorded"]', { timeout: 10000 });
+  const src = await page.getAttribute("#mic-test audio.playback", "src");
+  assert(src && src.startsWith("blob:"), "no recording to play back");
+  await shoot(page, "briefing-mic-test");
+  await page.close();
+});
+
+test("a denied microphone gets a clear message", async () => {
+  const browser = await launch(["--deny-permission-prompts"]);
+  try {
+    const page = await browser.newPage();
+    await page.goto(BASE + "/interview-prep/amazon/sde-ii");
+    await page.click('#mic-test [data-action="enable"]');
+    await page.waitForSelector('#mic-test[data-state="denied"], #mic-test[data-state="no-device"]', { timeout: 10000 });
+    const text = await page.locator("#mic-test .mic-status").innerText();
+    assert(/denied|No microphone/.test(text), `unclear message: ${text}`);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the browser's protobuf codec agrees with prost byte for byte", async (browser) => {
+  const page = await browser.newPage();
+  await page.goto(BASE + "/");
+  const frames = JSON.parse(readFileSync(new URL("../js/frames.json", import.meta.url), "utf8"));
+  const checker = readFileSync(new URL("../js/frames_check.mjs", import.meta.url), "utf8");
+  const failures = await page.evaluate(async ({ checker, frames }) => {
+    const { Codec } = await import("/static/js/proto.js");
+    const { schema } = await import("/static/js/realtime-schema.js");
+    const url = URL.createObjectURL(new Blob([checker], { type: "text/javascript" }));
+    const { checkFrames } = await import(url);
+    return checkFrames(Codec, schema, frames);
+  }, { checker, frames });
+  assert(failures.length === 0, failures.join("\n"));
+  await page.close();
+});
+
+const browser = await launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]);
+let passed = 0;
+let failed = 0;
+for (const t of tests) {
+  const started = Date.now();
+  try {
+    await t.fn(browser);
+    passed++;
+    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}\n     ${String(e && e.stack || e).split("\n").join("\n     ")}`);
+  }
+}
+await browser.close();
+console.log(`screenshots: ${SHOTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
