@@ -1,12 +1,13 @@
-//! The commands, as functions over resolved settings: `serve`, `seed` and `doctor`. Each prints for a person and
+//! The commands, as functions over resolved settings: `serve`, `seed`, `doctor`, `user` and `credits`. Each prints for a person and
 //! returns an error with context for `main` to report.
 
 use anyhow::Context;
 
 use crate::{
+    accounts::{UserRole, service},
     app::{self, AppState},
     catalog::{self, SeedSource},
-    config::Settings,
+    config::{CreditsCommand, Settings, UserCommand},
     db::{self, Db, catalog::ImportOutcome},
 };
 
@@ -174,5 +175,64 @@ pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
     if problems > 0 {
         anyhow::bail!("{problems} problem(s) found");
     }
+    Ok(())
+}
+
+pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Add { email, role, name } = cmd;
+    settings.prepare_data_dir()?;
+    let db = open_db(&settings).await?;
+    let role = UserRole::parse(&role).expect("clap checked the role");
+    let password = read_password()?;
+    let user = service::add_user(&db, &email, &name, &password, role, settings.signup_credits)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Created {} ({}) with {} credits.",
+        user.email,
+        user.role.as_str(),
+        settings.signup_credits
+    );
+    if user.role != role {
+        println!("It is the first account on this installation, so it is an admin.");
+    }
+    Ok(())
+}
+
+/// The password from a terminal prompt (asked twice), or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    }
+}
+
+pub async fn credits(settings: Settings, cmd: CreditsCommand) -> anyhow::Result<()> {
+    let CreditsCommand::Grant {
+        email,
+        amount,
+        note,
+    } = cmd;
+    anyhow::ensure!(
+        (1..=10_000).contains(&amount),
+        "grant between 1 and 10000 credits at a time"
+    );
+    let email = crate::accounts::normalize_email(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = open_db(&settings).await?;
+    let e = email.clone();
+    let granted = db
+        .call(move |c| db::credits::grant(c, &e, amount, None, &note, db::now_ms()))
+        .await?;
+    let (_, balance) = granted.ok_or_else(|| anyhow::anyhow!("there is no account for {email}"))?;
+    println!("Granted {amount} credits to {email}; the balance is now {balance}.");
     Ok(())
 }

@@ -52,6 +52,38 @@ pub enum Command {
     Seed,
     /// Say what is present and working.
     Doctor,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage credits.
+    #[command(subcommand)]
+    Credits(CreditsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input (prompted for on a terminal).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["candidate", "instructor", "admin"], default_value = "candidate")]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreditsCommand {
+    /// Add credits to an account through the ledger.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,24 @@
-//! The `rehearse` binary: parse the command line, start logging, hand over.
+//! The `rehearse` binary: parse the command line, start logging, hand over, and report a failure in one message.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use rehearse::config::{Cli, Command, Settings};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole chain of causes on one line each; no backtrace for a user's mistake.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::resolve(&cli)?;
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log))
@@ -15,5 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(_) => rehearse::cli::serve(settings).await,
         Command::Seed => rehearse::cli::seed(settings).await,
         Command::Doctor => rehearse::cli::doctor(settings).await,
+        Command::User(cmd) => rehearse::cli::user(settings, cmd).await,
+        Command::Credits(cmd) => rehearse::cli::credits(settings, cmd).await,
     }
 }

@@ -109,6 +109,41 @@ test("the browser's protobuf codec agrees with prost byte for byte", async (brow
   await page.close();
 });
 
+test("a new user signs up, sees their credits, starts an interview and finds it in history", async (browser) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const email = `grace.${Date.now()}@example.com`;
+  await page.goto(BASE + "/signup?next=/interview-prep/amazon/sde-ii");
+  await shoot(page, "signup-desktop");
+  await page.fill("#name", "Grace Hopper");
+  await page.fill("#email", email);
+  await page.fill("#password", "correct horse battery");
+  await Promise.all([page.waitForURL("**/interview-prep/amazon/sde-ii"), page.click("button[type=submit]")]);
+  const credits = (await page.locator(".credits-count").innerText()).trim();
+  assert(credits === "10", `a new account shows 10 credits, not ${credits}`);
+  await shoot(page, "briefing-signed-in-desktop");
+  await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
+  const sessionUrl = page.url();
+  assert((await page.locator(".credits-count").innerText()).trim() === "9", "starting cost one credit");
+  assert(await page.locator(".badge", { hasText: "not started" }).count() === 1, "the new interview is pending");
+  await shoot(page, "session-pending-desktop");
+  await page.goto(BASE + "/interview-prep/history");
+  const link = page.locator(`a[href="${new URL(sessionUrl).pathname}"]`);
+  assert(await link.count() === 1, "the interview is in history");
+  await shoot(page, "history-desktop");
+  await page.goto(BASE + "/profile");
+  assert((await page.locator(".balance strong").innerText()).trim() === "9", "the profile shows the balance");
+  await shoot(page, "profile-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [path, name] of [["/interview-prep/history", "history"], ["/profile", "profile"], [new URL(sessionUrl).pathname, "session"]]) {
+    await page.goto(BASE + path);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 390, `${path} is ${width}px wide at 390px`);
+    await shoot(page, name + "-mobile");
+  }
+  await context.close();
+});
+
 const browser = await launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]);
 let passed = 0;
 let failed = 0;

@@ -37,7 +37,7 @@ pub fn page(viewer: &Viewer, title: &str, scripts: &[&str], body: Markup) -> Mar
                                 a href="/interview-prep/history" { "History" }
                                 @if user.role.is_staff() { a href="/admin" { "Admin" } }
                                 a.credits href="/profile" title="Your credits" {
-                                    span.credits-count { (viewer.credits) } " credits"
+                                    span.credits-count { (viewer.credits) } span.credits-label { " credits" }
                                 }
                                 a.nav-user href="/profile" { (user.display_name()) }
                                 form.inline method="post" action="/logout" {
