@@ -77,7 +77,8 @@ pub async fn page(
                                 button.button.button-ghost.button-block type="submit" { "Abandon interview" }
                             }
                         }
-                        form method="post" action={ "/interview-prep/session/" (s.id) "/delete" } {
+                        form method="post" action={ "/interview-prep/session/" (s.id) "/delete" }
+                            onsubmit="return confirm('Delete this interview and everything recorded in it? This cannot be undone.')" {
                             (layout::csrf_field(&viewer))
                             button.button.button-danger.button-block type="submit" { "Delete interview and its records" }
                         }
