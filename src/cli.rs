@@ -14,18 +14,33 @@ use crate::{
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = settings.addr;
     let state = AppState::open(settings).await?;
+    let tls = match &state.settings().tls {
+        Some(files) => {
+            // A specific listening address goes into a generated certificate's names.
+            let extra: Vec<String> = if addr.ip().is_unspecified() {
+                vec![]
+            } else {
+                vec![addr.ip().to_string()]
+            };
+            Some(crate::tls::server_config(files, &extra)?)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
-    let catalog = state.catalog();
     tracing::info!(
-        "Rehearse {} serving http://{} ({} companies, data in {})",
+        "Rehearse {} serving {}://{} ({} companies, data in {})",
         env!("CARGO_PKG_VERSION"),
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?,
-        catalog.companies.len(),
+        state.catalog().companies.len(),
         state.settings().data_dir.display()
     );
-    app::serve(listener, state, shutdown_signal()).await?;
+    match tls {
+        Some(config) => app::serve_tls(listener, state, config, shutdown_signal()).await?,
+        None => app::serve(listener, state, shutdown_signal()).await?,
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -158,6 +173,21 @@ pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
             format!("{source}: valid (fingerprint {:.12})", l.fingerprint),
         ),
         Err(e) => line(Some(false), "seeds", format!("{source}: {e}")),
+    }
+    match &settings.tls {
+        Some(files) if files.cert.exists() => {
+            line(Some(true), "tls", format!("{}", files.cert.display()))
+        }
+        Some(files) => line(
+            None,
+            "tls",
+            format!("{} is made on the first `serve`", files.cert.display()),
+        ),
+        None => line(
+            None,
+            "tls",
+            "off: serve --tls for HTTPS (needed for microphones on a LAN)".into(),
+        ),
     }
     let models = settings.models_dir.join("manifest.lock");
     line(

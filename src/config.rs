@@ -12,6 +12,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::tls::TlsFiles;
+
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DB_FILE: &str = "rehearse.db";
 pub const CONFIG_FILE: &str = "rehearse.toml";
@@ -88,9 +90,29 @@ pub enum CreditsCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; 0.0.0.0:8080 serves a LAN.
+    /// Address to listen on; 0.0.0.0:8443 with --tls serves a LAN.
     #[arg(long, env = "REHEARSE_ADDR", value_name = "ADDR")]
     pub addr: Option<SocketAddr>,
+    /// Serve HTTPS (browsers only allow the microphone on https:// or localhost). Without --tls-cert, a
+    /// self-signed certificate is made once in DATA_DIR/tls/.
+    #[arg(long, env = "REHEARSE_TLS")]
+    pub tls: bool,
+    /// A PEM certificate chain to serve HTTPS with (implies --tls).
+    #[arg(
+        long,
+        env = "REHEARSE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "REHEARSE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The optional `rehearse.toml` in the data directory. Unknown keys are errors so a typo never goes unnoticed.
@@ -102,6 +124,9 @@ struct FileConfig {
     seeds_dir: Option<PathBuf>,
     log: Option<String>,
     signup_credits: Option<i64>,
+    tls: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// What the appliance runs with. Paths are absolute.
@@ -118,6 +143,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Credits granted to every new account.
     pub signup_credits: i64,
+    /// Serve HTTPS with these files; cookies are then marked Secure.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Settings {
@@ -125,11 +152,7 @@ impl Settings {
         let cwd = std::env::current_dir().context("reading the current directory")?;
         let data_dir = absolute(&cwd, cli.data_dir.as_deref().unwrap_or(Path::new("data")));
         let file = read_file_config(&data_dir)?;
-        let addr = match &cli.command {
-            Command::Serve(args) => args.addr,
-            _ => None,
-        };
-        Settings::build(&cwd, data_dir, cli, file, addr)
+        Settings::build(&cwd, data_dir, cli, file)
     }
 
     fn build(
@@ -137,8 +160,34 @@ impl Settings {
         data_dir: PathBuf,
         cli: &Cli,
         file: FileConfig,
-        addr: Option<SocketAddr>,
     ) -> anyhow::Result<Settings> {
+        let serve = match &cli.command {
+            Command::Serve(args) => Some(args),
+            _ => None,
+        };
+        let addr = serve.and_then(|a| a.addr);
+        let tls = match (
+            serve.and_then(|a| a.tls_cert.clone().zip(a.tls_key.clone())),
+            (&file.tls_cert, &file.tls_key),
+        ) {
+            (Some((cert, key)), _) => Some(TlsFiles {
+                cert: absolute(cwd, &cert),
+                key: absolute(cwd, &key),
+                self_signed: false,
+            }),
+            (None, (Some(cert), Some(key))) => Some(TlsFiles {
+                cert: absolute(&data_dir, cert),
+                key: absolute(&data_dir, key),
+                self_signed: false,
+            }),
+            (None, (Some(_), None) | (None, Some(_))) => {
+                bail!("rehearse.toml sets only one of tls_cert and tls_key")
+            }
+            (None, (None, None)) if serve.is_some_and(|a| a.tls) || file.tls == Some(true) => {
+                Some(TlsFiles::self_signed_in(&data_dir))
+            }
+            _ => None,
+        };
         // Relative paths in the file are relative to the data directory, on the command line to the cwd.
         let models_dir = match (&cli.models_dir, &file.models_dir) {
             (Some(p), _) => absolute(cwd, p),
@@ -165,6 +214,7 @@ impl Settings {
         }
         Ok(Settings {
             signup_credits,
+            tls,
             db_path: data_dir.join(DB_FILE),
             data_dir,
             models_dir,
@@ -190,6 +240,7 @@ impl Settings {
             log: "warn".into(),
             max_body_bytes: 1 << 20,
             signup_credits: DEFAULT_SIGNUP_CREDITS,
+            tls: None,
         }
     }
 
@@ -244,10 +295,7 @@ mod tests {
             ..FileConfig::default()
         };
         let c = cli(&["serve", "--addr", "127.0.0.1:1234"]);
-        let Command::Serve(args) = &c.command else {
-            panic!()
-        };
-        let s = Settings::build(cwd, "/d".into(), &c, file, args.addr).unwrap();
+        let s = Settings::build(cwd, "/d".into(), &c, file).unwrap();
         assert_eq!(s.addr.to_string(), "127.0.0.1:1234");
         assert_eq!(
             s.models_dir,
@@ -258,13 +306,46 @@ mod tests {
         assert_eq!(s.db_path, PathBuf::from("/d/rehearse.db"));
 
         let c = cli(&["--models-dir", "x", "seed"]);
-        let s = Settings::build(cwd, "/d".into(), &c, FileConfig::default(), None).unwrap();
+        let s = Settings::build(cwd, "/d".into(), &c, FileConfig::default()).unwrap();
         assert_eq!(
             s.models_dir,
             PathBuf::from("/work/x"),
             "flag paths are relative to the cwd"
         );
         assert_eq!(s.addr.to_string(), DEFAULT_ADDR);
+    }
+
+    #[test]
+    fn tls_is_self_signed_in_the_data_dir_unless_files_are_given() {
+        let c = cli(&["serve", "--tls"]);
+        let s = Settings::build(Path::new("/w"), "/d".into(), &c, FileConfig::default()).unwrap();
+        assert_eq!(s.tls, Some(TlsFiles::self_signed_in(Path::new("/d"))));
+        let c = cli(&[
+            "serve",
+            "--tls",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ]);
+        let s = Settings::build(Path::new("/w"), "/d".into(), &c, FileConfig::default()).unwrap();
+        let files = s.tls.unwrap();
+        assert_eq!(
+            (files.cert, files.self_signed),
+            (PathBuf::from("/w/c.pem"), false)
+        );
+        assert!(
+            Cli::try_parse_from(["rehearse", "serve", "--tls-cert", "c.pem"]).is_err(),
+            "a cert needs its key"
+        );
+        let s = Settings::build(
+            Path::new("/w"),
+            "/d".into(),
+            &cli(&["serve"]),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(s.tls, None);
     }
 
     #[test]
@@ -281,8 +362,8 @@ mod tests {
     #[test]
     fn a_missing_seeds_directory_is_reported_at_start() {
         let c = cli(&["--seeds-dir", "/nonexistent/seeds", "seed"]);
-        let err = Settings::build(Path::new("/"), "/d".into(), &c, FileConfig::default(), None)
-            .unwrap_err();
+        let err =
+            Settings::build(Path::new("/"), "/d".into(), &c, FileConfig::default()).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/seeds"));
     }
 }

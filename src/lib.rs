@@ -9,6 +9,7 @@
 //! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
 //! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
 //! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
+//! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
 //! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page) and the JSON API.
 //!
 //! Dependencies point one way: `web` calls `catalog` and `db`; nothing below `web` knows about HTTP.
@@ -22,4 +23,5 @@ pub mod db;
 pub mod engine;
 pub mod realtime;
 pub mod sandbox;
+pub mod tls;
 pub mod web;

@@ -60,6 +60,28 @@ pub fn set_cookie(name: &str, value: &str, max_age_s: Option<i64>, same_site: &s
     HeaderValue::from_str(&c).expect("cookie values are URL-safe")
 }
 
+/// Over HTTPS every cookie is `Secure`, so a browser never sends it over plain HTTP. Done here, once, for all.
+fn mark_cookies_secure(headers: &mut HeaderMap) {
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for c in cookies {
+        let text = c.to_str().unwrap_or_default();
+        let secure = if text.contains("; Secure") {
+            text.to_string()
+        } else {
+            format!("{text}; Secure")
+        };
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&secure).unwrap_or(c),
+        );
+    }
+}
+
 fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -149,6 +171,9 @@ async fn authenticate_inner(
             header::SET_COOKIE,
             set_cookie(CSRF_COOKIE, &token, None, "Strict"),
         );
+    }
+    if state.settings().tls.is_some() {
+        mark_cookies_secure(resp.headers_mut());
     }
     Ok(resp)
 }
