@@ -82,6 +82,24 @@ fn mark_cookies_secure(headers: &mut HeaderMap) {
     }
 }
 
+/// The cookie that signs a browser in.
+pub fn login_cookie(token: &str) -> HeaderValue {
+    set_cookie(
+        SESSION_COOKIE,
+        token,
+        Some(crate::db::users::LOGIN_TTL_MS / 1000),
+        "Lax",
+    )
+}
+
+/// Ends the login behind the request's cookie, if any, and returns the cookie that forgets it.
+pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
+    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+        crate::accounts::service::logout(state.db(), &token).await?;
+    }
+    Ok(set_cookie(SESSION_COOKIE, "", Some(0), "Lax"))
+}
+
 fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

@@ -16,9 +16,9 @@ use crate::{
         service::{self, AccountError, NewLogin},
     },
     app::AppState,
-    db::{credits, users::LOGIN_TTL_MS, users::User},
+    db::{credits, users::User},
     web::{
-        auth::{self, SESSION_COOKIE, SignedIn, Viewer},
+        auth::{self, SignedIn, Viewer},
         error::{ApiJson, AppError, ErrorBody},
     },
 };
@@ -99,13 +99,8 @@ pub fn account_error(e: AccountError) -> AppError {
 
 fn with_login(status: StatusCode, body: MeView, login: &NewLogin) -> Response {
     let mut resp = (status, Json(body)).into_response();
-    let cookie = auth::set_cookie(
-        SESSION_COOKIE,
-        &login.token,
-        Some(LOGIN_TTL_MS / 1000),
-        "Lax",
-    );
-    resp.headers_mut().append(header::SET_COOKIE, cookie);
+    resp.headers_mut()
+        .append(header::SET_COOKIE, auth::login_cookie(&login.token));
     // The new login's CSRF token, for the client's next state-changing call.
     resp.headers_mut().insert(
         auth::CSRF_HEADER,
@@ -189,14 +184,9 @@ pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
-        service::logout(state.db(), &token).await?;
-    }
+    let forget = auth::logout(&state, &headers).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        auth::set_cookie(SESSION_COOKIE, "", Some(0), "Lax"),
-    );
+    resp.headers_mut().append(header::SET_COOKIE, forget);
     Ok(resp)
 }
 

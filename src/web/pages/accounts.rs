@@ -4,7 +4,7 @@
 use axum::{
     Form,
     extract::{Query, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use maud::{Markup, html};
@@ -17,9 +17,8 @@ use crate::{
         service::{self, AccountError, NewLogin},
     },
     app::AppState,
-    db::users::LOGIN_TTL_MS,
     web::{
-        auth::{self, SESSION_COOKIE, Viewer, safe_next},
+        auth::{self, Viewer, safe_next},
         error::AppError,
     },
 };
@@ -48,13 +47,8 @@ pub struct LoginForm {
 /// The response that signs a browser in and sends it on.
 pub fn signed_in(login: &NewLogin, to: &str) -> Response {
     let mut resp = Redirect::to(to).into_response();
-    let cookie = auth::set_cookie(
-        SESSION_COOKIE,
-        &login.token,
-        Some(LOGIN_TTL_MS / 1000),
-        "Lax",
-    );
-    resp.headers_mut().append(header::SET_COOKIE, cookie);
+    resp.headers_mut()
+        .append(header::SET_COOKIE, auth::login_cookie(&login.token));
     resp
 }
 
@@ -194,15 +188,10 @@ pub async fn login(
 
 pub async fn logout(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
-        service::logout(state.db(), &token).await?;
-    }
+    let forget = auth::logout(&state, &headers).await?;
     let mut resp = Redirect::to("/").into_response();
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        auth::set_cookie(SESSION_COOKIE, "", Some(0), "Lax"),
-    );
+    resp.headers_mut().append(header::SET_COOKIE, forget);
     Ok(resp)
 }
