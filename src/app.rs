@@ -16,6 +16,8 @@ use crate::{
     catalog::{self, Catalog, SeedSource},
     config::Settings,
     db::{self, Db, catalog::ImportOutcome},
+    llm::{Llm, scripted::Scripted},
+    realtime::actor::Hub,
     web,
 };
 
@@ -27,6 +29,8 @@ pub struct AppState {
 struct Inner {
     settings: Settings,
     signing_key: SigningKey,
+    hub: Hub,
+    llm: Arc<dyn Llm>,
     db: Db,
     catalog: RwLock<Arc<Catalog>>,
     metrics: web::metrics::Metrics,
@@ -66,6 +70,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 settings,
                 signing_key,
+                hub: Hub::default(),
+                llm: Arc::new(Scripted),
                 db,
                 catalog: RwLock::new(Arc::new(catalog)),
                 metrics: web::metrics::Metrics::default(),
@@ -76,6 +82,16 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The running interview actors.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// The interviewer's language model.
+    pub fn llm(&self) -> Arc<dyn Llm> {
+        self.inner.llm.clone()
     }
 
     /// Signs and checks realtime tokens.

@@ -38,9 +38,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         state.settings().data_dir.display()
     );
     match tls {
-        Some(config) => app::serve_tls(listener, state, config, shutdown_signal()).await?,
-        None => app::serve(listener, state, shutdown_signal()).await?,
+        Some(config) => app::serve_tls(listener, state.clone(), config, shutdown_signal()).await?,
+        None => app::serve(listener, state.clone(), shutdown_signal()).await?,
     }
+    // Live interviews save where they are, so a restart resumes them.
+    state.hub().stop_all().await;
     tracing::info!("stopped");
     Ok(())
 }

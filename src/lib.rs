@@ -7,6 +7,8 @@
 //! - [`app`]: [`app::AppState`], [`app::router`] and [`app::serve`], shared by `main` and the tests.
 //! - [`db`]: the SQLite handle (one connection, used off the async workers), migrations, one file per aggregate.
 //! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
+//! - [`engine`]: the interview as pure logic: lifecycle, answer classification, question choice, round state machine.
+//! - [`llm`]: the language-model trait and the scripted interviewer backend.
 //! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
 //! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
@@ -21,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod llm;
 pub mod realtime;
 pub mod sandbox;
 pub mod tls;

@@ -306,7 +306,10 @@ async fn the_pages_sign_up_start_an_interview_and_show_it_in_history() {
     assert!(session_url.starts_with("/interview-prep/session/"));
     let page = c.get(&session_url).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("not started"));
+    assert!(
+        page.body.contains("id=\"live\""),
+        "an open interview shows the live room"
+    );
     let history = c.get("/interview-prep/history").await;
     assert!(history.body.contains(&session_url));
     assert!(history.body.contains("Software Development Engineer II"));

@@ -3,6 +3,7 @@
 mod accounts;
 mod catalog_seeds;
 mod http;
+mod live;
 mod proto;
 mod server;
 mod sessions_api;

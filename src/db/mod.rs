@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod credits;
+pub mod live;
 pub mod meta;
 pub mod migrations;
 pub mod sessions;

@@ -1,4 +1,9 @@
-//! The interview itself, as pure logic with no IO: for now the interview session's lifecycle. The round state
-//! machine, personas and prompts come with the live interview. This module imports no axum, tokio or rusqlite.
+//! The interview itself, as pure logic with no IO: the session lifecycle ([`lifecycle`]), answer classification
+//! ([`answers`]), question choice ([`plan`]) and the round state machine ([`interview`]), which turns inputs and the
+//! current time into effects for the realtime actor to perform; [`prompts`] words turns for model backends. This module imports no axum, tokio or rusqlite.
 
+pub mod answers;
+pub mod interview;
 pub mod lifecycle;
+pub mod plan;
+pub mod prompts;

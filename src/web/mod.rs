@@ -39,6 +39,10 @@ pub fn routes(state: AppState) -> Router {
         .merge(personal)
         .route("/metrics", get(metrics::render))
         .route("/static/{*path}", get(assets::serve))
+        .route(
+            "/ws/sessions/{session_id}",
+            get(crate::realtime::ws::upgrade),
+        )
         // Innermost first: limits and the timeout produce errors that the error middleware then shapes.
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))

@@ -125,8 +125,8 @@ test("a new user signs up, sees their credits, starts an interview and finds it 
   await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
   const sessionUrl = page.url();
   assert((await page.locator(".credits-count").innerText()).trim() === "9", "starting cost one credit");
-  assert(await page.locator(".badge", { hasText: "not started" }).count() === 1, "the new interview is pending");
-  await shoot(page, "session-pending-desktop");
+  await page.waitForSelector('#transcript li.interviewer[data-final="true"]', { timeout: 10000 });
+  await shoot(page, "session-live-desktop");
   await page.goto(BASE + "/interview-prep/history");
   const link = page.locator(`a[href="${new URL(sessionUrl).pathname}"]`);
   assert(await link.count() === 1, "the interview is in history");
@@ -141,6 +141,74 @@ test("a new user signs up, sees their credits, starts an interview and finds it 
     assert(width <= 390, `${path} is ${width}px wide at 390px`);
     await shoot(page, name + "-mobile");
   }
+  await context.close();
+});
+
+test("a whole text interview runs in the live page, survives going offline, and ends COMPLETED", async (browser) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on("dialog", (d) => d.accept());
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(BASE + "/signup?next=/interview-prep/amazon/sde-ii");
+  await page.fill("#email", `live.${Date.now()}@example.com`);
+  await page.fill("#password", "correct horse battery");
+  await Promise.all([page.waitForURL("**/interview-prep/amazon/sde-ii"), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
+  const sessionPath = new URL(page.url()).pathname;
+  const finals = () => page.locator('#transcript li.interviewer[data-final="true"]').count();
+  await page.waitForFunction(() => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length >= 1);
+  assert((await page.locator("#conn").getAttribute("data-state")) === "open", "connected");
+  const story = "I owned the migration of our billing service when the deadline moved up by two weeks. I split the work into three streams, wrote the runbook myself, and we shipped on time with zero data loss.";
+  await page.fill("#answer", story);
+  await page.press("#answer", "Enter");
+  await page.waitForFunction(() => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length >= 2);
+  const followUp = await page.locator('#transcript li.interviewer[data-final="true"]').nth(1).innerText();
+  assert(/You said|You mentioned|I noted/.test(followUp), `the follow-up is grounded in the answer: ${followUp}`);
+  await shoot(page, "live-desktop");
+
+  // The connection drops (a reload while the server cannot be reached): an answer sent meanwhile waits, then
+  // goes through once the connection is back, stored once.
+  await page.route("**/realtime-token", (route) => route.abort());
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#conn").dataset.state === "retrying", null, { timeout: 10000 });
+  await page.fill("#answer", "Success meant zero failed payments during the cutover, which I tracked on a dashboard I built for it.");
+  await page.press("#answer", "Enter");
+  assert((await page.locator("#pending").innerText()).includes("waiting"), "the unsent answer is kept");
+  await page.unroute("**/realtime-token");
+  await page.waitForFunction(() => document.querySelector("#pending").textContent === "", null, { timeout: 20000 });
+  // The interviewer answers it: the last turn is the interviewer's, right after this answer.
+  await page.waitForFunction(() => {
+    const turns = [...document.querySelectorAll("#transcript li")];
+    const i = turns.findIndex((t) => t.textContent.includes("zero failed payments"));
+    return i >= 0 && turns.length > i + 1 && turns[i + 1].classList.contains("interviewer") && turns[i + 1].dataset.final === "true";
+  }, null, { timeout: 20000 });
+
+  // Skip through the remaining rounds, then end the interview.
+  for (let i = 0; i < 6; i++) {
+    const n = await finals();
+    await page.click('[data-control="ACTION_NEXT_ROUND"]');
+    await page.waitForFunction((n) => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length > n, n);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(width <= 390, `the live page is ${width}px wide at 390px`);
+  await shoot(page, "live-mobile");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await Promise.all([page.waitForURL("**" + sessionPath, { waitUntil: "load" }), page.click('[data-control="ACTION_END"]')]);
+  await page.waitForSelector(".static-transcript", { timeout: 15000 });
+  assert(await page.locator(".badge", { hasText: "completed" }).count() === 1, "the interview is COMPLETED");
+  await shoot(page, "completed-desktop");
+
+  // What the page shows is what the database holds.
+  const shown = await page.locator(".static-transcript li .text").allInnerTexts();
+  const stored = await page.evaluate(async (path) => {
+    const id = path.split("/").pop();
+    return (await (await fetch(`/api/v1/sessions/${id}/transcript`)).json()).map((t) => t.text);
+  }, sessionPath);
+  assert(JSON.stringify(shown.map((t) => t.trim())) === JSON.stringify(stored.map((t) => t.trim())), "page and database agree");
+  assert(stored.filter((t) => t === story).length === 1, "the first answer is stored once");
+  assert(errors.length === 0, "no page errors: " + errors.join("; "));
   await context.close();
 });
 

@@ -1,5 +1,5 @@
-//! `/interview-prep/session/{id}`: an interview's state, its rounds, and abandon and delete. (The live interview
-//! itself arrives with the realtime work; until then this page shows where the session stands.)
+//! `/interview-prep/session/{id}`: the live interview room while the interview is open (connected by
+//! `static/js/live.js`), and its transcript once it is over; abandon and delete.
 
 use axum::{
     extract::{Path, State},
@@ -11,7 +11,7 @@ use super::layout;
 use crate::{
     app::AppState,
     db::{self, sessions},
-    engine::lifecycle::{SessionState, Transition},
+    engine::lifecycle::Transition,
     web::{api::sessions::apply_transition, auth::SignedIn, error::AppError},
 };
 
@@ -20,35 +20,47 @@ pub async fn page(
     SignedIn(user, viewer): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Markup, AppError> {
-    let s = state
+    let found = state
         .db()
-        .call(move |c| sessions::get(c, user.id, &id))
-        .await?
+        .call(move |c| {
+            let Some(s) = sessions::get(c, user.id, &id)? else {
+                return Ok(None);
+            };
+            let turns = db::live::turns(c, &s.id)?;
+            Ok(Some((s, turns)))
+        })
+        .await?;
+    let (s, turns) = found
         .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
+    let title = format!("{} · {}", s.company_name, s.role_title);
+    if !s.state.is_final() {
+        return Ok(live_room(&viewer, &s, &title));
+    }
     Ok(layout::page(
         &viewer,
-        &format!("{} · {}", s.company_name, s.role_title),
+        &title,
         &[],
         html! {
-            (layout::crumbs(&[("History", "/interview-prep/history"), (&format!("{} · {}", s.company_name, s.role_title), "")]))
+            (layout::crumbs(&[("History", "/interview-prep/history"), (&title, "")]))
             header.page-head {
                 p.eyebrow { (s.company_name) }
                 h1 { (s.role_title) }
                 p.lead {
                     (layout::state_badge(s.state)) " · created " (layout::datetime(s.created_at))
-                    " · " (s.price) (if s.price == 1 { " credit" } else { " credits" })
+                    @if let Some(t) = s.ended_at { " · ended " (layout::datetime(t)) }
                 }
             }
             div.two-col {
                 section {
-                    h2 { "Rounds" }
-                    ol.rounds {
-                        @for (i, r) in s.rounds.iter().enumerate() {
-                            li.round-card data-kind=(r.kind.as_str()) {
-                                div.round-index { (i + 1) }
-                                div.round-body {
-                                    div.round-head { h3 { (r.title) } span.duration { (layout::minutes(r.minutes)) } }
-                                    div.badges { (layout::kind_badge(r.kind)) }
+                    h2 { "Transcript" }
+                    @if turns.is_empty() {
+                        p.muted { "Nothing was said in this interview." }
+                    } @else {
+                        ol.transcript.static-transcript {
+                            @for t in &turns {
+                                li class={ "turn " (t.speaker) } {
+                                    span.who { (if t.speaker == "candidate" { "You" } else { "Interviewer" }) }
+                                    p.text { (t.text) }
                                 }
                             }
                         }
@@ -56,27 +68,11 @@ pub async fn page(
                 }
                 aside.side {
                     section.card {
-                        @match s.state {
-                            SessionState::Pending => {
-                                h2 { "Waiting to start" }
-                                p { "The live interview room opens here. Abandon now and your credit comes back." }
-                            }
-                            SessionState::InProgress => {
-                                h2 { "In progress" }
-                                p { "Abandoning now ends the interview without a refund." }
-                            }
-                            SessionState::Completed => { h2 { "Completed" } }
-                            SessionState::Abandoned => {
-                                h2 { "Abandoned" }
-                                @if let Some(t) = s.ended_at { p.muted { "Abandoned " (layout::datetime(t)) "." } }
-                            }
+                        h2 { "Rounds" }
+                        ol.round-list {
+                            @for r in &s.rounds { li { (r.title) " · " (layout::minutes(r.minutes)) } }
                         }
-                        @if !s.state.is_final() {
-                            form method="post" action={ "/interview-prep/session/" (s.id) "/abandon" } {
-                                (layout::csrf_field(&viewer))
-                                button.button.button-ghost.button-block type="submit" { "Abandon interview" }
-                            }
-                        }
+                        p.muted { "Scores and feedback arrive with the scoring work." }
                         form method="post" action={ "/interview-prep/session/" (s.id) "/delete" }
                             onsubmit="return confirm('Delete this interview and everything recorded in it? This cannot be undone.')" {
                             (layout::csrf_field(&viewer))
@@ -87,6 +83,64 @@ pub async fn page(
             }
         },
     ))
+}
+
+/// The live interview room; `static/js/live.js` connects it.
+fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &str) -> Markup {
+    layout::page(
+        viewer,
+        title,
+        &["live.js"],
+        html! {
+            section #live.live data-session-id=(s.id) {
+                header.live-head {
+                    div {
+                        p.eyebrow { (s.company_name) " · " (s.role_title) }
+                        h1 #round-title { "Connecting…" }
+                    }
+                    div.live-status {
+                        span #timer.timer aria-live="off" { "--:--" }
+                        span #conn.conn data-state="connecting" { span.dot {} span #conn-label { "Connecting…" } }
+                    }
+                }
+                p #notice.notice.notice-ok role="status" hidden {}
+                div.live-grid {
+                    div.live-main {
+                        div #brief.card.brief hidden { h2 { "The problem" } p #brief-text {} }
+                        div.transcript-wrap { ol #transcript.transcript aria-live="polite" {} }
+                        form #answer-form.answer-form {
+                            label.visually-hidden for="answer" { "Your answer" }
+                            textarea #answer name="answer" rows="4" maxlength="20000"
+                                placeholder="Type your answer. Enter sends, Shift+Enter starts a new line." {}
+                            div.answer-actions {
+                                span #pending.muted {}
+                                button.button type="submit" { "Send" }
+                            }
+                        }
+                    }
+                    aside.side {
+                        section.card {
+                            h2 { "Rounds" }
+                            ol #rounds.round-list {
+                                @for (i, r) in s.rounds.iter().enumerate() {
+                                    li data-index=(i) { (r.title) span.muted { " · " (layout::minutes(r.minutes)) } }
+                                }
+                            }
+                        }
+                        section.card.controls {
+                            button.button.button-ghost.button-block type="button" data-control="ACTION_REPEAT_QUESTION" { "Repeat the question" }
+                            button.button.button-ghost.button-block type="button" data-control="ACTION_NEXT_ROUND"
+                                data-confirm="End this round and go to the next?" { "Next round" }
+                            button.button.button-ghost.button-block type="button" data-control="ACTION_END"
+                                data-confirm="End the interview now?" { "End interview" }
+                            button.button.button-danger.button-block type="button" data-control="ACTION_ABANDON"
+                                data-confirm="Abandon this interview? It will not be scored, and the credit is not refunded once it has started." { "Abandon" }
+                        }
+                    }
+                }
+            }
+        },
+    )
 }
 
 pub async fn abandon(

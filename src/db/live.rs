@@ -1,0 +1,234 @@
+//! What a live interview writes and reads back: transcript turns (each stored before it is acknowledged, a
+//! re-sent answer stored once), the engine's state, round progress, and the questions a user has had.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{DbError, now_ms};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTurn {
+    pub id: i64,
+    pub seq: i64,
+    pub round: i64,
+    pub speaker: String,
+    pub text: String,
+}
+
+/// A new turn to store.
+#[derive(Debug, Clone)]
+pub struct NewTurn<'a> {
+    pub session_id: &'a str,
+    pub round: i64,
+    pub speaker: &'a str,
+    pub kind: &'a str,
+    pub text: &'a str,
+    pub question_id: Option<&'a str>,
+    pub client_answer_id: Option<&'a str>,
+}
+
+/// Stores a turn at the next position; a candidate answer whose `client_answer_id` is already stored is not
+/// stored again. Returns the turn and whether it is new.
+pub fn insert_turn(conn: &mut Connection, t: &NewTurn) -> Result<(StoredTurn, bool), DbError> {
+    let tx = conn.transaction()?;
+    if let Some(answer_id) = t.client_answer_id
+        && let Some(existing) = tx
+            .query_row(
+                "SELECT id, seq, round_position, speaker, text FROM transcript_turns
+                 WHERE session_id = ?1 AND client_answer_id = ?2",
+                params![t.session_id, answer_id],
+                row,
+            )
+            .optional()?
+    {
+        return Ok((existing, false));
+    }
+    let seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM transcript_turns WHERE session_id = ?1",
+        [t.session_id],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO transcript_turns (session_id, seq, round_position, speaker, kind, text, question_id, client_answer_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![t.session_id, seq, t.round, t.speaker, t.kind, t.text, t.question_id, t.client_answer_id, now_ms()],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.commit()?;
+    Ok((
+        StoredTurn {
+            id,
+            seq,
+            round: t.round,
+            speaker: t.speaker.into(),
+            text: t.text.into(),
+        },
+        true,
+    ))
+}
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<StoredTurn> {
+    Ok(StoredTurn {
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        round: r.get(2)?,
+        speaker: r.get(3)?,
+        text: r.get(4)?,
+    })
+}
+
+pub fn turns(conn: &Connection, session_id: &str) -> Result<Vec<StoredTurn>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, seq, round_position, speaker, text FROM transcript_turns WHERE session_id = ?1 ORDER BY seq",
+    )?;
+    let v = stmt
+        .query_map([session_id], row)?
+        .collect::<Result<_, _>>()?;
+    Ok(v)
+}
+
+/// Adds a private interviewer note to a turn.
+pub fn add_note(conn: &Connection, turn_id: i64, note: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE transcript_turns SET notes = CASE WHEN notes = '' THEN ?2 ELSE notes || char(10) || ?2 END WHERE id = ?1",
+        params![turn_id, note],
+    )?;
+    Ok(())
+}
+
+pub fn save_engine(
+    conn: &Connection,
+    session_id: &str,
+    json: &str,
+    current_round: i64,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE interview_sessions SET engine_json = ?2, current_round = ?3, updated_at = ?4 WHERE id = ?1",
+        params![session_id, json, current_round, now_ms()],
+    )?;
+    Ok(())
+}
+
+pub fn load_engine(conn: &Connection, session_id: &str) -> Result<String, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT engine_json FROM interview_sessions WHERE id = ?1",
+            [session_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub fn round_started(
+    conn: &Connection,
+    session_id: &str,
+    position: i64,
+    question_ids: &[String],
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE round_runs SET state = 'ACTIVE', started_at = COALESCE(started_at, ?3), question_ids_json = ?4
+         WHERE session_id = ?1 AND position = ?2",
+        params![session_id, position, now_ms(), serde_json::to_string(question_ids).expect("ids serialise")],
+    )?;
+    Ok(())
+}
+
+pub fn round_ended(
+    conn: &Connection,
+    session_id: &str,
+    position: i64,
+    reason: &str,
+    elapsed_ms: i64,
+) -> Result<(), DbError> {
+    let state = if reason == "skipped" {
+        "SKIPPED"
+    } else {
+        "DONE"
+    };
+    conn.execute(
+        "UPDATE round_runs SET state = ?3, ended_at = ?4, end_reason = ?5, elapsed_ms = ?6
+         WHERE session_id = ?1 AND position = ?2",
+        params![session_id, position, state, now_ms(), reason, elapsed_ms],
+    )?;
+    Ok(())
+}
+
+/// Records that the user was asked a question, so later interviews avoid it.
+pub fn mark_asked(
+    conn: &Connection,
+    user_id: i64,
+    session_id: &str,
+    pool: &str,
+    question_id: &str,
+) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO questions_asked (user_id, session_id, pool, question_id, asked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, session_id, pool, question_id, now_ms()],
+    )?;
+    Ok(())
+}
+
+pub fn asked_by_user(conn: &Connection, user_id: i64) -> Result<HashSet<String>, DbError> {
+    let mut stmt = conn.prepare("SELECT question_id FROM questions_asked WHERE user_id = ?1")?;
+    let v = stmt
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::migrations::migrate;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate(&mut c).unwrap();
+        c.execute_batch(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (1, 'a@x.io', 'h', 0, 0);
+             INSERT INTO companies (id, name, tagline, description, brand_color, values_json, persona_json, position)
+               VALUES ('c', 'C', '', '', '#000000', '[]', '{}', 0);
+             INSERT INTO roles (company_id, id, title, level, summary, difficulty, price, position)
+               VALUES ('c', 'r', 'R', 'L', '', 'easy', 1, 0);
+             INSERT INTO interview_sessions (id, user_id, company_id, role_id, price, plan_json, created_at, updated_at)
+               VALUES ('s', 1, 'c', 'r', 1, '[]', 0, 0);",
+        )
+        .unwrap();
+        c
+    }
+
+    #[test]
+    fn a_resent_answer_is_stored_once_and_turns_keep_their_order() {
+        let mut c = db();
+        let turn = |id: Option<&'static str>, text: &'static str| NewTurn {
+            session_id: "s",
+            round: 0,
+            speaker: "candidate",
+            kind: "answer",
+            text,
+            question_id: None,
+            client_answer_id: id,
+        };
+        let (first, new) = insert_turn(&mut c, &turn(Some("a1"), "hello")).unwrap();
+        assert!(new);
+        let (again, new) = insert_turn(&mut c, &turn(Some("a1"), "hello")).unwrap();
+        assert!(!new);
+        assert_eq!(again, first);
+        let (second, _) = insert_turn(&mut c, &turn(None, "next")).unwrap();
+        assert_eq!(second.seq, first.seq + 1);
+        assert_eq!(turns(&c, "s").unwrap().len(), 2);
+        add_note(&c, first.id, "one").unwrap();
+        add_note(&c, first.id, "two").unwrap();
+        let notes: String = c
+            .query_row(
+                "SELECT notes FROM transcript_turns WHERE id = ?1",
+                [first.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(notes, "one\ntwo");
+    }
+}

@@ -1,0 +1,220 @@
+//! Which questions a round draws from the pool: behavioral kinds by the round's focus (else the company's values),
+//! coding by the role's difficulty, system design likewise; never one the user has already had while others remain,
+//! and in a seeded order so an interview is reproducible.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Company, Difficulty, Role, Round, RoundKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    Behavioral,
+    Design,
+    Problem,
+}
+
+impl Pool {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pool::Behavioral => "behavioral",
+            Pool::Design => "design",
+            Pool::Problem => "problem",
+        }
+    }
+}
+
+/// A question as the interviewer will use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    pub id: String,
+    pub pool: Pool,
+    pub text: String,
+    /// Follow-ups from the seeds, used in order.
+    pub follow_ups: Vec<String>,
+}
+
+/// How many main questions a behavioral round of `minutes` holds: about one per twelve minutes, two to five.
+pub fn behavioral_count(minutes: u32) -> usize {
+    (minutes as usize / 12).clamp(2, 5)
+}
+
+fn mix(seed: u64, id: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms, unlike the standard hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn distance(a: Difficulty, b: Difficulty) -> u64 {
+    (a as i64 - b as i64).unsigned_abs()
+}
+
+/// The questions for `round`, best first.
+pub fn draw(
+    catalog: &Catalog,
+    company: &Company,
+    role: &Role,
+    round: &Round,
+    asked: &HashSet<String>,
+    seed: u64,
+) -> Vec<Question> {
+    match round.kind {
+        RoundKind::RecruiterScreen | RoundKind::Behavioral | RoundKind::HiringManager => {
+            let mut wanted: Vec<&str> = round.focus.iter().map(String::as_str).collect();
+            if wanted.is_empty() {
+                wanted = company.values.iter().map(String::as_str).collect();
+            }
+            if round.kind == RoundKind::RecruiterScreen && !wanted.contains(&"motivation") {
+                wanted.push("motivation");
+            }
+            let mut scored: Vec<(u64, &crate::catalog::BehavioralQuestion)> = catalog
+                .behavioral
+                .iter()
+                .map(|q| {
+                    let overlap = q
+                        .competencies
+                        .iter()
+                        .filter(|c| wanted.contains(&c.as_str()))
+                        .count() as u64;
+                    let fresh = u64::from(!asked.contains(&q.id));
+                    // Unasked first, then topical, then near the role's level, then a seeded shuffle.
+                    let score = fresh * 1_000_000
+                        + overlap * 10_000
+                        + (2 - distance(q.difficulty, role.difficulty)) * 1_000
+                        + mix(seed, &q.id) % 1_000;
+                    (score, q)
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+            scored
+                .into_iter()
+                .take(behavioral_count(round.minutes))
+                .map(|(_, q)| Question {
+                    id: q.id.clone(),
+                    pool: Pool::Behavioral,
+                    text: q.text.clone(),
+                    follow_ups: q.follow_ups.clone(),
+                })
+                .collect()
+        }
+        RoundKind::Coding => catalog
+            .problems
+            .iter()
+            .max_by_key(|p| {
+                (
+                    u64::from(!asked.contains(&p.id)),
+                    2 - distance(p.difficulty, role.difficulty),
+                    mix(seed, &p.id),
+                )
+            })
+            .map(|p| Question {
+                id: p.id.clone(),
+                pool: Pool::Problem,
+                text: format!("{}: {}", p.title, first_paragraph(&p.statement)),
+                follow_ups: vec![
+                    "Before any code: what approach would you take, and why?".into(),
+                    format!(
+                        "What is the time and space complexity of that? Can it be done in {}?",
+                        p.optimal
+                    ),
+                    "Which edge cases would you test first?".into(),
+                ],
+            })
+            .into_iter()
+            .collect(),
+        RoundKind::SystemDesign => catalog
+            .design
+            .iter()
+            .max_by_key(|p| {
+                (
+                    u64::from(!asked.contains(&p.id)),
+                    2 - distance(p.difficulty, role.difficulty),
+                    mix(seed, &p.id),
+                )
+            })
+            .map(|p| Question {
+                id: p.id.clone(),
+                pool: Pool::Design,
+                text: p.prompt.clone(),
+                follow_ups: p.follow_ups.clone(),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn first_paragraph(markdown: &str) -> String {
+    markdown
+        .trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{SeedSource, load};
+
+    fn catalog() -> Catalog {
+        load(&SeedSource::Embedded).unwrap().catalog
+    }
+
+    #[test]
+    fn behavioral_rounds_draw_on_their_focus_and_avoid_repeats() {
+        let c = catalog();
+        let amazon = c.company("amazon").unwrap();
+        let role = amazon.role("sde-ii").unwrap();
+        let round = role.rounds.iter().find(|r| r.bar_raiser).unwrap();
+        let first = draw(&c, amazon, role, round, &HashSet::new(), 7);
+        assert_eq!(first.len(), behavioral_count(round.minutes));
+        for q in &first {
+            let bq = c.behavioral.iter().find(|b| b.id == q.id).unwrap();
+            assert!(
+                bq.competencies.iter().any(|x| round.focus.contains(x)),
+                "{} is off-focus",
+                q.id
+            );
+        }
+        let asked: HashSet<String> = first.iter().map(|q| q.id.clone()).collect();
+        let second = draw(&c, amazon, role, round, &asked, 7);
+        assert!(
+            second.iter().all(|q| !asked.contains(&q.id)),
+            "repeats a question the user has had"
+        );
+        assert_eq!(
+            draw(&c, amazon, role, round, &HashSet::new(), 7),
+            first,
+            "the same seed draws the same questions"
+        );
+    }
+
+    #[test]
+    fn coding_and_design_rounds_draw_one_item_near_the_role_level() {
+        let c = catalog();
+        let google = c.company("google").unwrap();
+        for role in &google.roles {
+            for round in &role.rounds {
+                let drawn = draw(&c, google, role, round, &HashSet::new(), 1);
+                match round.kind {
+                    RoundKind::Coding => {
+                        assert_eq!(drawn.len(), 1);
+                        let p = c.problem(&drawn[0].id).unwrap();
+                        assert!(distance(p.difficulty, role.difficulty) <= 1);
+                    }
+                    RoundKind::SystemDesign => assert_eq!(drawn[0].pool, Pool::Design),
+                    _ => assert!(drawn.len() >= 2),
+                }
+            }
+        }
+    }
+}

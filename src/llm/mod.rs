@@ -1,0 +1,68 @@
+//! The interviewer's language model behind one small object-safe trait: [`Llm::generate`] streams text pieces to a
+//! sink that can stop it between pieces (cancellation, barge-in). Backends: [`scripted::Scripted`], a
+//! deterministic interviewer that needs no model (tests, demos, machines without models); the local candle models
+//! and the cloud backends plug in behind the same trait. Generation is blocking: call it on a dedicated thread.
+
+pub mod scripted;
+
+use std::ops::ControlFlow;
+
+use crate::engine::interview::Utterance;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What to generate. Model backends read `messages`; the scripted backend words `utterance` directly.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub messages: Vec<Message>,
+    pub utterance: Option<Utterance>,
+    /// Context the scripted backend needs for wording: the interviewer's and the company's names.
+    pub persona_name: String,
+    /// The persona's own opening line from the seeds.
+    pub persona_opening: String,
+    pub company_name: String,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub seed: u64,
+    pub stop: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    /// True when the sink stopped generation early.
+    pub cancelled: bool,
+    pub tokens: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("the model could not be loaded: {0}")]
+    Load(String),
+    #[error("generation failed: {0}")]
+    Generate(String),
+}
+
+pub trait Llm: Send + Sync {
+    /// A short name for logs and reports, e.g. `scripted` or `local:qwen2.5-coder-0.5b`.
+    fn name(&self) -> &str;
+
+    /// Generates a reply, handing each new piece of text to `sink` as soon as it exists. When `sink` returns
+    /// `ControlFlow::Break`, generation stops before the next piece and the completion is marked cancelled.
+    fn generate(
+        &self,
+        req: &Request,
+        sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Completion, LlmError>;
+}

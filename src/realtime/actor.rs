@@ -1,0 +1,822 @@
+//! One actor per live interview: a tokio task that owns the interview's engine and is the only writer of its
+//! transcript. WebSocket connections only route frames to it ([`Cmd`]) and receive what it broadcasts, so two tabs
+//! or a reconnect share one interview. It stores every turn before acknowledging it, saves the engine after every
+//! change, pauses the clock while nobody is connected, and stops when idle; the next connection rebuilds it from the
+//! database. The [`Hub`] finds or starts the actor for an interview.
+
+use std::{
+    collections::HashMap,
+    ops::ControlFlow,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use tokio::sync::mpsc;
+
+use super::{
+    frames,
+    pb::{self, client_frame, server_frame::Kind},
+};
+use crate::{
+    app::AppState,
+    db::{
+        self, live,
+        sessions::{self, Session, Transitioned},
+    },
+    engine::{
+        interview::{Effect, Input, Intent, Interview, RoundRun, Utterance},
+        lifecycle::{SessionState, Transition},
+        plan, prompts,
+    },
+    llm::{self, Llm},
+};
+
+/// The longest answer a candidate can send in one turn.
+pub const MAX_ANSWER_CHARS: usize = 20_000;
+/// An actor with nobody connected for this long saves and stops.
+pub const IDLE: Duration = Duration::from_secs(60);
+const TICK: Duration = Duration::from_secs(1);
+/// Turns of conversation a model sees besides the instruction: enough for a follow-up, short enough to keep
+/// prefill cheap on a CPU (SOURCES.md: candle's prefill is the slow part).
+const RECENT_TURNS: usize = 6;
+/// Frames waiting for a slow connection; past this it is dropped rather than slowing everyone.
+pub const CONNECTION_BUFFER: usize = 512;
+
+#[derive(Debug)]
+pub enum Cmd {
+    Join {
+        conn: u64,
+        out: mpsc::Sender<pb::ServerFrame>,
+    },
+    Leave {
+        conn: u64,
+    },
+    Frame {
+        conn: u64,
+        frame: pb::ClientFrame,
+    },
+    /// Save and stop (server shutdown).
+    Stop {
+        done: tokio::sync::oneshot::Sender<()>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Handle {
+    pub cmd: mpsc::Sender<Cmd>,
+    generation: u64,
+}
+
+/// The registry of running actors.
+#[derive(Default)]
+pub struct Hub {
+    actors: Mutex<HashMap<String, Handle>>,
+    next_generation: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+impl Hub {
+    /// The actor for `session`, started if none runs.
+    pub fn actor(&self, state: &AppState, session: &Session) -> Handle {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = actors.get(&session.id)
+            && !h.cmd.is_closed()
+        {
+            return h.clone();
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let generation = self
+            .next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let handle = Handle {
+            cmd: tx,
+            generation,
+        };
+        actors.insert(session.id.clone(), handle.clone());
+        let actor = Actor::new(state.clone(), session.clone(), generation);
+        tokio::spawn(actor.run(rx));
+        handle
+    }
+
+    /// Removes the actor's entry if it is still the given generation and nothing is waiting for it.
+    fn retire(&self, session_id: &str, generation: u64, rx: &mpsc::Receiver<Cmd>) -> bool {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        if actors
+            .get(session_id)
+            .is_some_and(|h| h.generation == generation)
+        {
+            actors.remove(session_id);
+        }
+        true
+    }
+
+    /// Saves and stops every actor (server shutdown).
+    pub async fn stop_all(&self) {
+        let handles: Vec<Handle> = self
+            .actors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for h in handles {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            if h.cmd.send(Cmd::Stop { done }).await.is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+            }
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.actors.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+struct Actor {
+    state: AppState,
+    session: Session,
+    generation: u64,
+    engine: Option<Interview>,
+    subscribers: Vec<(u64, mpsc::Sender<pb::ServerFrame>)>,
+    clock: Instant,
+    event_id: u64,
+    /// The candidate's latest stored turn, which interviewer notes attach to.
+    last_candidate_turn: Option<i64>,
+    live_turns: u64,
+}
+
+impl Actor {
+    fn new(state: AppState, session: Session, generation: u64) -> Actor {
+        Actor {
+            state,
+            session,
+            generation,
+            engine: None,
+            subscribers: Vec::new(),
+            clock: Instant::now(),
+            event_id: 0,
+            last_candidate_turn: None,
+            live_turns: 0,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.elapsed().as_millis() as u64
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        if let Err(e) = self.load().await {
+            tracing::error!(session = %self.session.id, "could not load the interview: {e:#}");
+            self.state
+                .hub()
+                .retire(&self.session.id, self.generation, &rx);
+            return;
+        }
+        let mut tick = tokio::time::interval(TICK);
+        let mut idle_since = Some(Instant::now());
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    if let Cmd::Stop { done } = cmd {
+                        self.save().await;
+                        let _ = done.send(());
+                        break;
+                    }
+                    self.on_cmd(cmd).await;
+                    idle_since = if self.subscribers.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
+                }
+                _ = tick.tick() => {
+                    self.on_tick().await;
+                    if let Some(since) = idle_since
+                        && since.elapsed() >= IDLE
+                    {
+                        self.save().await;
+                        if self.state.hub().retire(&self.session.id, self.generation, &rx) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        tracing::debug!(session = %self.session.id, "interview actor stopped");
+    }
+
+    /// Rebuilds the engine from the database, or plans a new interview.
+    async fn load(&mut self) -> anyhow::Result<()> {
+        let id = self.session.id.clone();
+        let user = self.session.user_id;
+        let (stored, asked, turns) = self
+            .state
+            .db()
+            .call(move |c| {
+                Ok((
+                    live::load_engine(c, &id)?,
+                    live::asked_by_user(c, user)?,
+                    live::turns(c, &id)?,
+                ))
+            })
+            .await?;
+        self.last_candidate_turn = turns
+            .iter()
+            .rev()
+            .find(|t| t.speaker == "candidate")
+            .map(|t| t.id);
+        if !stored.is_empty() {
+            let mut iv: Interview = serde_json::from_str(&stored)?;
+            iv.pause(0);
+            self.engine = Some(iv);
+            return Ok(());
+        }
+        let catalog = self.state.catalog();
+        let company = catalog.company(&self.session.company_id);
+        let role = company.and_then(|c| c.role(&self.session.role_id));
+        let seed = self
+            .session
+            .id
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
+        let rounds = self
+            .session
+            .rounds
+            .iter()
+            .enumerate()
+            .map(|(i, round)| {
+                let questions = match (company, role) {
+                    (Some(c), Some(r)) => {
+                        plan::draw(&catalog, c, r, round, &asked, seed.wrapping_add(i as u64))
+                    }
+                    _ => Vec::new(),
+                };
+                RoundRun::new(round.kind, &round.title, round.minutes, questions)
+            })
+            .collect();
+        self.engine = Some(Interview::new(rounds));
+        Ok(())
+    }
+
+    async fn save(&mut self) {
+        let now = self.now();
+        let Some(iv) = &mut self.engine else { return };
+        iv.pause(now);
+        let json = serde_json::to_string(&*iv).expect("the engine serialises");
+        if !self.subscribers.is_empty() {
+            iv.resume(now);
+        }
+        let (id, current) = (self.session.id.clone(), iv.current as i64);
+        if let Err(e) = self
+            .state
+            .db()
+            .call(move |c| live::save_engine(c, &id, &json, current))
+            .await
+        {
+            tracing::error!("saving the interview failed: {e}");
+        }
+    }
+
+    fn broadcast(&mut self, mut frame: pb::ServerFrame) {
+        self.event_id += 1;
+        frame.event_id = self.event_id;
+        // A connection that cannot keep up is dropped; its socket task notices and closes.
+        self.subscribers
+            .retain(|(_, out)| out.try_send(frame.clone()).is_ok());
+    }
+
+    fn send_to(&mut self, conn: u64, mut frame: pb::ServerFrame) {
+        self.event_id += 1;
+        frame.event_id = self.event_id;
+        if let Some((_, out)) = self.subscribers.iter().find(|(c, _)| *c == conn) {
+            let _ = out.try_send(frame);
+        }
+    }
+
+    fn session_state(&self) -> pb::ServerFrame {
+        let catalog = self.state.catalog();
+        let persona = catalog
+            .company(&self.session.company_id)
+            .map(|c| c.persona.name.clone())
+            .unwrap_or_default();
+        let iv = self.engine.as_ref();
+        frames::frame(Kind::SessionState(pb::SessionState {
+            session_id: self.session.id.clone(),
+            status: frames::status(self.session.state) as i32,
+            rounds: iv
+                .map(|iv| {
+                    iv.rounds
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| frames::round_info(i, r))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            current_round: iv.map_or(0, |iv| iv.current as u32),
+            company_name: self.session.company_name.clone(),
+            role_title: self.session.role_title.clone(),
+            interviewer_name: persona,
+            stt_available: false,
+            tts_available: false,
+            paused: false,
+        }))
+    }
+
+    async fn on_cmd(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Join { conn, out } => self.join(conn, out).await,
+            Cmd::Leave { conn } => {
+                self.subscribers.retain(|(c, _)| *c != conn);
+                if self.subscribers.is_empty() {
+                    self.save().await;
+                }
+            }
+            Cmd::Frame { conn, frame } => self.on_frame(conn, frame).await,
+            Cmd::Stop { .. } => {}
+        }
+    }
+
+    /// A new connection gets the whole picture, then live events; the first one starts the interview.
+    async fn join(&mut self, conn: u64, out: mpsc::Sender<pb::ServerFrame>) {
+        let first = self.subscribers.is_empty();
+        self.subscribers.push((conn, out));
+        if self.session.state == SessionState::Pending {
+            self.transition(Transition::Start).await;
+        }
+        let now = self.now();
+        if first && let Some(iv) = &mut self.engine {
+            iv.resume(now);
+        }
+        let snapshot = self.session_state();
+        self.send_to(conn, snapshot);
+        let id = self.session.id.clone();
+        let turns = self
+            .state
+            .db()
+            .call(move |c| live::turns(c, &id))
+            .await
+            .unwrap_or_default();
+        for t in turns {
+            let speaker = if t.speaker == "candidate" {
+                pb::Speaker::Candidate
+            } else {
+                pb::Speaker::Interviewer
+            };
+            self.send_to(
+                conn,
+                frames::frame(Kind::Transcript(pb::TranscriptDelta {
+                    turn_id: format!("t{}", t.seq),
+                    speaker: speaker as i32,
+                    text: t.text,
+                    is_final: true,
+                    round_index: t.round as u32,
+                })),
+            );
+        }
+        let catalog = self.state.catalog();
+        if let Some(iv) = &self.engine
+            && iv.started
+            && !iv.finished
+        {
+            let started = frames::round_started(&catalog, iv, iv.current, now);
+            self.send_to(conn, frames::frame(Kind::RoundStarted(started)));
+        }
+        let begin = self.engine.as_ref().is_some_and(|iv| !iv.started)
+            && self.session.state == SessionState::InProgress;
+        if begin {
+            self.input(Input::Start).await;
+        }
+    }
+
+    async fn transition(&mut self, action: Transition) -> bool {
+        let (user, id) = (self.session.user_id, self.session.id.clone());
+        match self
+            .state
+            .db()
+            .call(move |c| sessions::transition(c, user, &id, action, db::now_ms()))
+            .await
+        {
+            Ok(Transitioned::Ok(s)) => {
+                self.session = *s;
+                true
+            }
+            Ok(other) => {
+                tracing::debug!("transition {action:?} refused: {other:?}");
+                false
+            }
+            Err(e) => {
+                tracing::error!("transition {action:?} failed: {e}");
+                false
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, conn: u64, frame: pb::ClientFrame) {
+        let seq = frame.seq;
+        let Some(kind) = frame.kind else {
+            self.send_to(
+                conn,
+                frames::error("malformed_frame", "The frame has no content.", seq),
+            );
+            return;
+        };
+        match kind {
+            client_frame::Kind::Hello(_) => {}
+            client_frame::Kind::Ping(p) => self.send_to(
+                conn,
+                frames::frame(Kind::Pong(pb::Pong {
+                    nonce: p.nonce,
+                    client_time_ms: p.client_time_ms,
+                    server_time_ms: db::now_ms() as u64,
+                })),
+            ),
+            client_frame::Kind::TextAnswer(a) => self.answer(conn, seq, a).await,
+            client_frame::Kind::Control(c) => self.control(conn, seq, c.action()).await,
+            client_frame::Kind::Audio(_)
+            | client_frame::Kind::CodeUpdate(_)
+            | client_frame::Kind::CodeRun(_) => self.send_to(
+                conn,
+                frames::error(
+                    "unsupported",
+                    "Voice and code rounds are not available on this server yet.",
+                    seq,
+                ),
+            ),
+        }
+    }
+
+    fn closed_reason(&self) -> Option<&'static str> {
+        match self.session.state {
+            SessionState::Completed => Some("This interview is over."),
+            SessionState::Abandoned => Some("This interview was abandoned."),
+            _ if self.engine.as_ref().is_none_or(|iv| iv.finished) => {
+                Some("This interview is over.")
+            }
+            _ => None,
+        }
+    }
+
+    async fn answer(&mut self, conn: u64, seq: u64, a: pb::TextAnswer) {
+        if let Some(why) = self.closed_reason() {
+            self.send_to(conn, frames::error("session_closed", why, seq));
+            return;
+        }
+        if a.answer_id.is_empty() || a.answer_id.len() > 64 {
+            self.send_to(
+                conn,
+                frames::error(
+                    "malformed_frame",
+                    "An answer needs an answer_id of 1 to 64 characters.",
+                    seq,
+                ),
+            );
+            return;
+        }
+        if a.text.chars().count() > MAX_ANSWER_CHARS {
+            self.send_to(
+                conn,
+                frames::error(
+                    "answer_too_long",
+                    format!("An answer can be at most {MAX_ANSWER_CHARS} characters."),
+                    seq,
+                ),
+            );
+            return;
+        }
+        let round = self.engine.as_ref().map_or(0, |iv| iv.current as i64);
+        let question_id = self
+            .engine
+            .as_ref()
+            .and_then(|iv| iv.current_question())
+            .map(|q| q.id.clone());
+        let (id, text, answer_id) = (self.session.id.clone(), a.text.clone(), a.answer_id.clone());
+        let stored = self
+            .state
+            .db()
+            .call(move |c| {
+                live::insert_turn(
+                    c,
+                    &live::NewTurn {
+                        session_id: &id,
+                        round,
+                        speaker: "candidate",
+                        kind: "answer",
+                        text: &text,
+                        question_id: question_id.as_deref(),
+                        client_answer_id: Some(&answer_id),
+                    },
+                )
+            })
+            .await;
+        let (turn, new) = match stored {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("storing an answer failed: {e}");
+                self.send_to(
+                    conn,
+                    frames::error(
+                        "internal",
+                        "The answer could not be stored; send it again.",
+                        seq,
+                    ),
+                );
+                return;
+            }
+        };
+        if new {
+            self.last_candidate_turn = Some(turn.id);
+            self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
+                turn_id: format!("t{}", turn.seq),
+                speaker: pb::Speaker::Candidate as i32,
+                text: turn.text.clone(),
+                is_final: true,
+                round_index: round as u32,
+            })));
+        }
+        self.send_to(
+            conn,
+            frames::frame(Kind::Ack(pb::Ack {
+                client_seq: seq,
+                answer_id: a.answer_id,
+            })),
+        );
+        if new {
+            self.input(Input::Answer(&a.text)).await;
+        }
+    }
+
+    async fn control(&mut self, conn: u64, seq: u64, action: pb::control::Action) {
+        use pb::control::Action;
+        match action {
+            Action::Abandon => {
+                if self.transition(Transition::Abandon).await {
+                    self.save().await;
+                    let state = self.session_state();
+                    self.broadcast(state);
+                } else {
+                    self.send_to(
+                        conn,
+                        frames::error(
+                            "session_closed",
+                            "This interview can no longer be abandoned.",
+                            seq,
+                        ),
+                    );
+                }
+            }
+            _ if self.closed_reason().is_some() => {
+                let why = self.closed_reason().unwrap_or_default();
+                self.send_to(conn, frames::error("session_closed", why, seq));
+            }
+            Action::Start => self.input(Input::Start).await,
+            Action::End => self.input(Input::End).await,
+            Action::NextRound => self.input(Input::NextRound).await,
+            Action::RepeatQuestion => self.input(Input::Repeat).await,
+            _ => self.send_to(
+                conn,
+                frames::error(
+                    "unsupported",
+                    "That control is not available in a text interview.",
+                    seq,
+                ),
+            ),
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        if self.subscribers.is_empty() {
+            return;
+        }
+        let now = self.now();
+        let running = self
+            .engine
+            .as_ref()
+            .is_some_and(|iv| iv.started && !iv.finished);
+        if !running || self.session.state != SessionState::InProgress {
+            return;
+        }
+        self.input(Input::Tick).await;
+        if let Some(iv) = &self.engine
+            && let Some(r) = iv.current_round()
+        {
+            let timer = pb::Timer {
+                round_index: iv.current as u32,
+                remaining_ms: r.remaining(now),
+                warning: r.warned,
+            };
+            self.broadcast(frames::frame(Kind::Timer(timer)));
+        }
+    }
+
+    /// Feeds the engine and performs what it asks for, in order; saves the engine afterwards.
+    async fn input(&mut self, input: Input<'_>) {
+        let now = self.now();
+        let Some(iv) = &mut self.engine else { return };
+        let effects = iv.handle(input, now);
+        if effects.is_empty() {
+            return;
+        }
+        for effect in effects {
+            self.perform(effect).await;
+        }
+        self.save().await;
+    }
+
+    async fn perform(&mut self, effect: Effect) {
+        let now = self.now();
+        match effect {
+            Effect::Say(u) => self.say(u).await,
+            Effect::RoundStarted { index } => {
+                let catalog = self.state.catalog();
+                let Some(iv) = &self.engine else { return };
+                let started = frames::round_started(&catalog, iv, index, now);
+                let ids: Vec<String> = iv.rounds[index]
+                    .questions
+                    .iter()
+                    .map(|q| q.id.clone())
+                    .collect();
+                let id = self.session.id.clone();
+                let _ = self
+                    .state
+                    .db()
+                    .call(move |c| live::round_started(c, &id, index as i64, &ids))
+                    .await;
+                self.broadcast(frames::frame(Kind::RoundStarted(started)));
+            }
+            Effect::RoundEnded { index, reason } => {
+                let used = self
+                    .engine
+                    .as_ref()
+                    .map_or(0, |iv| iv.rounds[index].used(now)) as i64;
+                let (id, why) = (self.session.id.clone(), serde_json::to_value(reason).ok());
+                let why = why
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let _ = self
+                    .state
+                    .db()
+                    .call(move |c| live::round_ended(c, &id, index as i64, &why, used))
+                    .await;
+                self.broadcast(frames::frame(Kind::RoundEnded(pb::RoundEnded {
+                    index: index as u32,
+                    reason: frames::end_reason(reason) as i32,
+                })));
+            }
+            Effect::TimeWarning {
+                index,
+                remaining_ms,
+            } => {
+                self.broadcast(frames::frame(Kind::Timer(pb::Timer {
+                    round_index: index as u32,
+                    remaining_ms,
+                    warning: true,
+                })));
+                let minutes = remaining_ms.div_ceil(60_000);
+                self.broadcast(frames::notice(format!(
+                    "{minutes} minute(s) left in this round."
+                )));
+            }
+            Effect::Note(note) => {
+                if let Some(turn) = self.last_candidate_turn {
+                    let _ = self
+                        .state
+                        .db()
+                        .call(move |c| live::add_note(c, turn, &note))
+                        .await;
+                }
+            }
+            Effect::Finished => {
+                if self.transition(Transition::Complete).await {
+                    let state = self.session_state();
+                    self.broadcast(state);
+                }
+            }
+        }
+    }
+
+    /// The last few turns, oldest first, as (is the candidate, text), for a model's context.
+    async fn recent_turns(&self) -> Vec<(bool, String)> {
+        let id = self.session.id.clone();
+        let turns = self
+            .state
+            .db()
+            .call(move |c| live::turns(c, &id))
+            .await
+            .unwrap_or_default();
+        let start = turns.len().saturating_sub(RECENT_TURNS);
+        turns[start..]
+            .iter()
+            .map(|t| (t.speaker == "candidate", t.text.clone()))
+            .collect()
+    }
+
+    /// Words an utterance with the LLM, streaming it to every connection, then stores it.
+    async fn say(&mut self, u: Utterance) {
+        self.live_turns += 1;
+        let turn_id = format!("l{}-{}", self.generation, self.live_turns);
+        let catalog = self.state.catalog();
+        let company = catalog.company(&self.session.company_id);
+        let recent = self.recent_turns().await;
+        let messages = company
+            .map(|c| prompts::messages(c, &self.session.role_title, &u, &recent))
+            .unwrap_or_default();
+        let request = llm::Request {
+            messages,
+            utterance: Some(u.clone()),
+            persona_name: company
+                .map(|c| c.persona.name.clone())
+                .unwrap_or_else(|| "your interviewer".into()),
+            persona_opening: company
+                .map(|c| c.persona.opening.clone())
+                .unwrap_or_default(),
+            company_name: self.session.company_name.clone(),
+            max_tokens: 400,
+            temperature: 0.7,
+            seed: u.turn,
+            stop: Vec::new(),
+        };
+        let llm: Arc<dyn Llm> = self.state.llm();
+        let (tx, mut rx) = mpsc::channel::<String>(64);
+        let job = tokio::task::spawn_blocking(move || {
+            llm.generate(&request, &mut |piece| {
+                if tx.blocking_send(piece.to_string()).is_ok() {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            })
+        });
+        let mut text = String::new();
+        while let Some(piece) = rx.recv().await {
+            text.push_str(&piece);
+            self.broadcast(frames::frame(Kind::InterviewerText(
+                pb::InterviewerTextDelta {
+                    turn_id: turn_id.clone(),
+                    delta: piece,
+                    done: false,
+                },
+            )));
+        }
+        if let Ok(Err(e)) = job.await {
+            tracing::error!("the interviewer model failed: {e}");
+            text = "Sorry, I lost my train of thought. Could you go on?".into();
+        }
+        let text = text.trim().to_string();
+        let question_id = u.question.as_ref().map(|q| q.id.clone());
+        let (id, round, t) = (self.session.id.clone(), u.round as i64, text.clone());
+        let kind = match u.intent {
+            Intent::FollowUp | Intent::Expand => "follow_up",
+            Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition => "question",
+            _ => "utterance",
+        };
+        let asks = matches!(
+            u.intent,
+            Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition
+        );
+        let (user, pool) = (
+            self.session.user_id,
+            u.question.as_ref().map(|q| q.pool.as_str()),
+        );
+        let _ = self
+            .state
+            .db()
+            .call(move |c| {
+                live::insert_turn(
+                    c,
+                    &live::NewTurn {
+                        session_id: &id,
+                        round,
+                        speaker: "interviewer",
+                        kind,
+                        text: &t,
+                        question_id: question_id.as_deref(),
+                        client_answer_id: None,
+                    },
+                )?;
+                if asks && let (Some(q), Some(pool)) = (question_id.as_deref(), pool) {
+                    live::mark_asked(c, user, &id, pool, q)?;
+                }
+                Ok(())
+            })
+            .await;
+        self.broadcast(frames::frame(Kind::InterviewerText(
+            pb::InterviewerTextDelta {
+                turn_id: turn_id.clone(),
+                delta: String::new(),
+                done: true,
+            },
+        )));
+        self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
+            turn_id,
+            speaker: pb::Speaker::Interviewer as i32,
+            text,
+            is_final: true,
+            round_index: u.round as u32,
+        })));
+    }
+}

@@ -1,0 +1,117 @@
+//! Building server frames from the engine's and the catalog's types, and naming client frames for errors.
+
+use super::pb::{self, server_frame::Kind};
+use crate::{
+    catalog::{Catalog, RoundKind},
+    engine::{
+        interview::{EndReason, Interview, RoundRun},
+        lifecycle::SessionState,
+        plan::Pool,
+    },
+    sandbox::{Language, harness},
+};
+
+pub fn round_kind(k: RoundKind) -> pb::RoundKind {
+    match k {
+        RoundKind::RecruiterScreen => pb::RoundKind::RecruiterScreen,
+        RoundKind::Behavioral => pb::RoundKind::Behavioral,
+        RoundKind::HiringManager => pb::RoundKind::HiringManager,
+        RoundKind::Coding => pb::RoundKind::Coding,
+        RoundKind::SystemDesign => pb::RoundKind::SystemDesign,
+    }
+}
+
+pub fn status(s: SessionState) -> pb::SessionStatus {
+    match s {
+        SessionState::Pending => pb::SessionStatus::Pending,
+        SessionState::InProgress => pb::SessionStatus::InProgress,
+        SessionState::Completed => pb::SessionStatus::Completed,
+        SessionState::Abandoned => pb::SessionStatus::Abandoned,
+    }
+}
+
+pub fn end_reason(r: EndReason) -> pb::round_ended::Reason {
+    match r {
+        EndReason::Completed => pb::round_ended::Reason::Completed,
+        EndReason::TimeUp => pb::round_ended::Reason::TimeUp,
+        EndReason::Skipped => pb::round_ended::Reason::Skipped,
+        EndReason::EndedByCandidate => pb::round_ended::Reason::EndedByCandidate,
+    }
+}
+
+pub fn round_info(index: usize, r: &RoundRun) -> pb::RoundInfo {
+    pb::RoundInfo {
+        index: index as u32,
+        kind: round_kind(r.kind) as i32,
+        title: r.title.clone(),
+        minutes: (r.budget_ms / 60_000) as u32,
+    }
+}
+
+/// The round's start as the browser sees it: a coding round carries its problem (samples only, hidden tests
+/// counted), a design round its prompt.
+pub fn round_started(
+    catalog: &Catalog,
+    iv: &Interview,
+    index: usize,
+    now: u64,
+) -> pb::RoundStarted {
+    let r = &iv.rounds[index];
+    let first = r.questions.first();
+    let problem = first
+        .filter(|q| q.pool == Pool::Problem)
+        .and_then(|q| catalog.problem(&q.id))
+        .map(|p| pb::Problem {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            difficulty: p.difficulty.as_str().into(),
+            statement_markdown: p.statement.clone(),
+            samples: p
+                .samples
+                .iter()
+                .map(|t| pb::TestCaseView {
+                    args_json: t.args.iter().map(|a| a.to_string()).collect(),
+                    expected_json: t.expected.to_string(),
+                    explanation: t.explanation.clone(),
+                })
+                .collect(),
+            hidden_test_count: p.tests.len() as u32,
+            starter_code: Language::ALL
+                .iter()
+                .map(|l| (l.as_str().to_string(), harness::starter(*l, p)))
+                .collect(),
+        });
+    let design_prompt = first
+        .filter(|q| q.pool == Pool::Design)
+        .map(|q| q.text.clone())
+        .unwrap_or_default();
+    pb::RoundStarted {
+        round: Some(round_info(index, r)),
+        duration_ms: r.budget_ms,
+        remaining_ms: r.remaining(now),
+        problem,
+        design_prompt,
+    }
+}
+
+pub fn frame(kind: Kind) -> pb::ServerFrame {
+    pb::ServerFrame {
+        event_id: 0,
+        kind: Some(kind),
+    }
+}
+
+pub fn error(code: &str, message: impl Into<String>, client_seq: u64) -> pb::ServerFrame {
+    frame(Kind::Error(pb::Error {
+        code: code.into(),
+        message: message.into(),
+        client_seq,
+    }))
+}
+
+pub fn notice(message: impl Into<String>) -> pb::ServerFrame {
+    frame(Kind::Notice(pb::Notice {
+        level: pb::notice::Level::Info as i32,
+        message: message.into(),
+    }))
+}

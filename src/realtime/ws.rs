@@ -1,0 +1,236 @@
+//! `GET /ws/sessions/{id}?token=...`: the realtime channel. The token (from `POST /api/v1/sessions/{id}/realtime-
+//! token`) must be valid, unexpired and for this interview, or the upgrade is refused with 401. After the upgrade
+//! the first frame must be `Hello`; then frames go to the interview's actor and what it sends comes back.
+//!
+//! Bad frames (not binary, not a `ClientFrame`, too large, out of place) get an `Error` frame with a code; a
+//! connection that keeps sending them is closed. Close codes:
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 4400 | too many malformed or out-of-place frames |
+//! | 4408 | no `Hello` within 10 seconds |
+//! | 4429 | too many frames per second, repeatedly |
+//! | 4500 | the connection fell behind the interview (reconnect to catch up) |
+
+use std::time::{Duration, Instant};
+
+use axum::{
+    extract::{
+        Path, Query, State,
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+    },
+    response::Response,
+};
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::{MAX_CLIENT_FRAME_BYTES, actor::Cmd, frames, pb};
+use crate::{
+    app::AppState,
+    db::{self, sessions},
+    web::error::AppError,
+};
+
+/// Bad frames tolerated before the connection is closed.
+pub const MAX_STRIKES: u32 = 10;
+/// Frames per second a connection may send (audio is 50 a second; the rest is rare).
+pub const FRAMES_PER_SECOND: u32 = 100;
+/// Seconds over the rate before the connection is closed.
+pub const MAX_FLOOD_SECONDS: u32 = 3;
+
+pub const CLOSE_MALFORMED: u16 = 4400;
+pub const CLOSE_NO_HELLO: u16 = 4408;
+pub const CLOSE_FLOOD: u16 = 4429;
+pub const CLOSE_BEHIND: u16 = 4500;
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let token = q
+        .token
+        .ok_or_else(|| AppError::Unauthorized("A realtime token is required.".into()))?;
+    let user_id = state
+        .signing_key()
+        .verify_realtime(&token, &id, db::now_ms())
+        .map_err(|e| AppError::Unauthorized(format!("The realtime token is not valid: {e}.")))?;
+    let session = state
+        .db()
+        .call(move |c| sessions::get(c, user_id, &id))
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
+    Ok(ws
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .on_upgrade(move |socket| connection(state, session, socket)))
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+fn encode(frame: &pb::ServerFrame) -> Message {
+    Message::Binary(frame.encode_to_vec().into())
+}
+
+async fn connection(state: AppState, session: sessions::Session, socket: WebSocket) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let conn = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (mut sink, mut stream) = socket.split();
+
+    // The first frame must be Hello.
+    let hello = tokio::time::timeout(Duration::from_secs(10), stream.next()).await;
+    let first = match hello {
+        Ok(Some(Ok(Message::Binary(b)))) => pb::ClientFrame::decode(b.as_ref()).ok(),
+        Ok(_) => None,
+        Err(_) => {
+            let _ = sink.send(close(CLOSE_NO_HELLO, "no hello")).await;
+            return;
+        }
+    };
+    let Some(pb::ClientFrame {
+        kind: Some(pb::client_frame::Kind::Hello(_)),
+        ..
+    }) = first
+    else {
+        let err = frames::error("out_of_order", "The first frame must be Hello.", 0);
+        let _ = sink.send(encode(&err)).await;
+        let _ = sink.send(close(CLOSE_MALFORMED, "expected hello")).await;
+        return;
+    };
+
+    let actor = state.hub().actor(&state, &session);
+    // Frames from the actor; the actor drops its sender when this connection falls behind or the actor stops.
+    let (out_tx, mut out_rx) = mpsc::channel::<pb::ServerFrame>(super::actor::CONNECTION_BUFFER);
+    if actor
+        .cmd
+        .send(Cmd::Join { conn, out: out_tx })
+        .await
+        .is_err()
+    {
+        let _ = sink.send(close(1011, "interview unavailable")).await;
+        return;
+    }
+    // This task's own replies (errors about the client's frames), and a request to close with a code.
+    let (err_tx, mut err_rx) = mpsc::channel::<pb::ServerFrame>(64);
+    let (close_tx, close_rx) = tokio::sync::oneshot::channel::<(u16, &'static str)>();
+
+    let mut writer = tokio::spawn(async move {
+        tokio::pin!(close_rx);
+        loop {
+            tokio::select! {
+                frame = out_rx.recv() => match frame {
+                    Some(f) => if sink.send(encode(&f)).await.is_err() { return },
+                    None => {
+                        let _ = sink.send(close(CLOSE_BEHIND, "fell behind; reconnect")).await;
+                        return;
+                    }
+                },
+                Some(f) = err_rx.recv() => if sink.send(encode(&f)).await.is_err() { return },
+                req = &mut close_rx => {
+                    while let Ok(f) = err_rx.try_recv() {
+                        let _ = sink.send(encode(&f)).await;
+                    }
+                    if let Ok((code, why)) = req {
+                        let _ = sink.send(close(code, why)).await;
+                    }
+                    return;
+                }
+            }
+        }
+    });
+
+    let mut strikes = 0u32;
+    let mut window = Instant::now();
+    let mut in_window = 0u32;
+    let mut flood_seconds = 0u32;
+    let reason = loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            _ = &mut writer => break None,
+        };
+        let Some(Ok(msg)) = msg else { break None };
+        if window.elapsed() >= Duration::from_secs(1) {
+            if in_window > FRAMES_PER_SECOND {
+                flood_seconds += 1;
+            }
+            window = Instant::now();
+            in_window = 0;
+        }
+        in_window += 1;
+        if in_window > FRAMES_PER_SECOND {
+            if in_window == FRAMES_PER_SECOND + 1 {
+                let msg = format!(
+                    "At most {FRAMES_PER_SECOND} frames a second; frames over that are dropped."
+                );
+                let _ = err_tx.try_send(frames::error("rate_limited", msg, 0));
+            }
+            if flood_seconds >= MAX_FLOOD_SECONDS {
+                break Some((CLOSE_FLOOD, "too many frames"));
+            }
+            continue;
+        }
+        let bytes = match msg {
+            Message::Binary(b) => b,
+            Message::Close(_) => break None,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Text(_) => {
+                strikes += 1;
+                let _ = err_tx.try_send(frames::error(
+                    "malformed_frame",
+                    "Send binary protobuf frames, not text.",
+                    0,
+                ));
+                if strikes >= MAX_STRIKES {
+                    break Some((CLOSE_MALFORMED, "too many bad frames"));
+                }
+                continue;
+            }
+        };
+        match pb::ClientFrame::decode(bytes.as_ref()) {
+            Ok(frame) if matches!(frame.kind, Some(pb::client_frame::Kind::Hello(_))) => {
+                strikes += 1;
+                let _ = err_tx.try_send(frames::error(
+                    "out_of_order",
+                    "Hello was already received.",
+                    frame.seq,
+                ));
+            }
+            Ok(frame) => {
+                if actor.cmd.send(Cmd::Frame { conn, frame }).await.is_err() {
+                    break Some((1011, "interview unavailable"));
+                }
+            }
+            Err(e) => {
+                strikes += 1;
+                let _ = err_tx.try_send(frames::error(
+                    "malformed_frame",
+                    format!("Not a ClientFrame: {e}."),
+                    0,
+                ));
+            }
+        }
+        if strikes >= MAX_STRIKES {
+            break Some((CLOSE_MALFORMED, "too many bad frames"));
+        }
+    };
+    let _ = actor.cmd.send(Cmd::Leave { conn }).await;
+    match reason {
+        Some(code) => {
+            let _ = close_tx.send(code);
+            let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+        }
+        None => writer.abort(),
+    }
+}

@@ -1,0 +1,160 @@
+// The live interview page: connects the realtime WebSocket (protobuf frames, see proto.js), renders the store,
+// sends answers and controls, and reconnects with backoff. Server-rendered markup provides the elements.
+import { Codec } from "./proto.js";
+import { schema } from "./realtime-schema.js";
+import { createStore } from "./live-store.js";
+
+const root = document.getElementById("live");
+if (root) main(root);
+
+function main(root) {
+  const sessionId = root.dataset.sessionId;
+  const codec = new Codec(schema);
+  const store = createStore(sessionId);
+  const $ = (sel) => root.querySelector(sel);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let ws = null;
+  let seq = 1;
+  let attempt = 0;
+  let stopped = false;
+
+  function send(kind) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(codec.encode("rehearse.v1.ClientFrame", { seq: seq++, ...kind }));
+    return true;
+  }
+
+  function sendPending() {
+    for (const p of store.state.pending) send({ textAnswer: { answerId: p.answerId, text: p.text } });
+  }
+
+  async function connect() {
+    if (stopped) return;
+    store.connection(attempt ? "retrying" : "connecting");
+    let url;
+    try {
+      const r = await fetch(`/api/v1/sessions/${sessionId}/realtime-token`, {
+        method: "POST", headers: { "x-csrf-token": csrf }, credentials: "same-origin",
+      });
+      if (r.status === 409 || r.status === 404 || r.status === 401) {
+        // The interview is over (or gone): show its final page.
+        stopped = true;
+        location.reload();
+        return;
+      }
+      if (!r.ok) throw new Error("token " + r.status);
+      url = (await r.json()).ws_url;
+    } catch (e) {
+      return retry();
+    }
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(`${proto}//${location.host}${url}`);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      attempt = 0;
+      store.connection("open");
+      send({ hello: { clientVersion: "web", wantAudio: false } });
+      sendPending();
+    };
+    ws.onmessage = (ev) => {
+      const frame = codec.decode("rehearse.v1.ServerFrame", new Uint8Array(ev.data));
+      store.apply(frame);
+      if (frame.sessionState && ["SESSION_STATUS_COMPLETED", "SESSION_STATUS_ABANDONED"].includes(frame.sessionState.status)) {
+        stopped = true;
+        setTimeout(() => location.reload(), 1500);
+      }
+    };
+    ws.onclose = () => {
+      ws = null;
+      retry();
+    };
+  }
+
+  function retry() {
+    if (stopped) return store.connection("closed");
+    attempt++;
+    const delay = Math.min(15000, 500 * 2 ** Math.min(attempt - 1, 5)) * (0.75 + Math.random() / 2);
+    store.connection("retrying", performance.now() + delay);
+    setTimeout(connect, delay);
+  }
+
+  // Answer box: Enter sends, Shift+Enter is a new line.
+  const form = $("#answer-form");
+  const box = $("#answer");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = box.value.trim();
+    if (!text) return;
+    const item = store.queueAnswer(text);
+    box.value = "";
+    send({ textAnswer: { answerId: item.answerId, text: item.text } });
+  });
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  for (const btn of root.querySelectorAll("[data-control]")) {
+    btn.addEventListener("click", () => {
+      const action = btn.dataset.control;
+      if (btn.dataset.confirm && !confirm(btn.dataset.confirm)) return;
+      send({ control: { action } });
+    });
+  }
+
+  // Rendering.
+  const list = $("#transcript");
+  const rendered = new Map();
+  store.subscribe((s) => {
+    $("#conn").dataset.state = s.connection;
+    $("#conn-label").textContent =
+      s.connection === "open" ? "Connected" : s.connection === "retrying" ? "Reconnecting…" : s.connection === "closed" ? "Closed" : "Connecting…";
+    const round = s.rounds.find((r) => r.index === s.current);
+    $("#round-title").textContent = round ? `Round ${s.current + 1} of ${s.rounds.length}: ${round.title}` : "";
+    root.querySelectorAll("#rounds li").forEach((li) => {
+      const i = Number(li.dataset.index);
+      li.classList.toggle("current", i === s.current);
+      li.classList.toggle("done", i < s.current);
+    });
+    $("#notice").textContent = s.notice;
+    $("#notice").hidden = !s.notice;
+    $("#pending").textContent = s.pending.length ? `${s.pending.length} answer(s) waiting to be sent…` : "";
+    const prompt = s.round && (s.round.designPrompt || (s.round.problem && s.round.problem.statementMarkdown));
+    $("#brief").hidden = !prompt;
+    if (prompt) $("#brief-text").textContent = prompt;
+    // The transcript: add new turns, update changed ones, drop ones a snapshot removed.
+    const ids = new Set(s.transcript.map((t) => t.id));
+    for (const [id, el] of rendered) if (!ids.has(id)) { el.remove(); rendered.delete(id); }
+    for (const t of s.transcript) {
+      let el = rendered.get(t.id);
+      if (!el) {
+        el = document.createElement("li");
+        el.className = "turn " + t.speaker;
+        el.innerHTML = '<span class="who"></span><p class="text"></p>';
+        el.querySelector(".who").textContent = t.speaker === "candidate" ? "You" : s.interviewer || "Interviewer";
+        list.appendChild(el);
+        rendered.set(t.id, el);
+      }
+      el.querySelector(".text").textContent = t.text;
+      el.classList.toggle("streaming", !t.final);
+      el.dataset.final = String(t.final);
+    }
+    list.parentElement.scrollTop = list.parentElement.scrollHeight;
+  });
+
+  // The countdown runs locally between the server's timer frames.
+  setInterval(() => {
+    const s = store.state;
+    const el = $("#timer");
+    if (s.remainingMs == null) return (el.textContent = "--:--");
+    const left = Math.max(0, s.remainingMs - (performance.now() - s.remainingAt));
+    const m = Math.floor(left / 60000);
+    const sec = Math.floor((left % 60000) / 1000);
+    el.textContent = `${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+    el.classList.toggle("warning", s.warning || left < 120000);
+  }, 250);
+
+  window.addEventListener("online", () => { if (!ws) { attempt = 0; connect(); } });
+  connect();
+}

@@ -1,0 +1,612 @@
+//! The live interview over a real WebSocket on a real server (port 0) with the scripted interviewer: a whole
+//! two-round interview to COMPLETED, a dropped connection that loses and duplicates nothing, a server restart that
+//! resumes, and bad frames that get error frames without hurting the interview.
+
+use std::{path::Path, time::Duration};
+
+use axum::http::{Method, StatusCode};
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use rehearse::{
+    app::AppState,
+    config::Settings,
+    realtime::pb::{self, client_frame, server_frame::Kind},
+};
+use serde_json::json;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+
+use crate::util::Client;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const STORY: &str = "I owned the migration of our billing service to a new queue when the deadline moved up by two \
+                     weeks; I split the work, wrote the runbook myself and we shipped with zero data loss.";
+
+/// A data directory whose catalog is the real one plus a company with a two-round loop.
+fn catalog_with_testco(dir: &Path) -> Settings {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = dir.join("seeds");
+    copy(&root.join("seeds"), &seeds);
+    std::fs::copy(
+        root.join("tests/fixtures/testco.toml"),
+        seeds.join("companies/testco.toml"),
+    )
+    .unwrap();
+    let mut s = Settings::for_data_dir(dir);
+    s.seeds_dir = Some(seeds);
+    s
+}
+
+struct Server {
+    state: AppState,
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(settings: Settings) -> Server {
+    let state = AppState::open(settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(rehearse::app::serve(listener, state.clone(), async {
+        rx.await.ok();
+    }));
+    Server {
+        state,
+        addr,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl Server {
+    async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        self.state.hub().stop_all().await;
+    }
+}
+
+async fn new_interview(state: &AppState, email: &str) -> (Client, String) {
+    let router = rehearse::app::router(state.clone());
+    let c = Client::signup(&router, email).await;
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({"company_id": "testco", "role_id": "two-rounds"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    (c, id)
+}
+
+async fn connect(server: &Server, client: &Client, id: &str) -> Ws {
+    let r = client
+        .send(
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/realtime-token"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let url = format!(
+        "ws://{}{}",
+        server.addr,
+        r.json()["ws_url"].as_str().unwrap()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    send(
+        &mut ws,
+        0,
+        client_frame::Kind::Hello(pb::Hello {
+            client_version: "test".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    ws
+}
+
+async fn send(ws: &mut Ws, seq: u64, kind: client_frame::Kind) {
+    let frame = pb::ClientFrame {
+        seq,
+        kind: Some(kind),
+    };
+    ws.send(Message::Binary(frame.encode_to_vec().into()))
+        .await
+        .unwrap();
+}
+
+async fn answer(ws: &mut Ws, seq: u64, id: &str, text: &str) {
+    send(
+        ws,
+        seq,
+        client_frame::Kind::TextAnswer(pb::TextAnswer {
+            answer_id: id.into(),
+            text: text.into(),
+        }),
+    )
+    .await;
+}
+
+/// The next server frame, or None when the socket closes (with its close code).
+async fn next(ws: &mut Ws) -> Result<Kind, Option<u16>> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s");
+        match msg {
+            Some(Ok(Message::Binary(b))) => {
+                return Ok(pb::ServerFrame::decode(b.as_ref()).unwrap().kind.unwrap());
+            }
+            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            _ => return Err(None),
+        }
+    }
+}
+
+/// Reads frames until `want` matches one; returns everything read.
+async fn until(ws: &mut Ws, want: impl Fn(&Kind) -> bool) -> Vec<Kind> {
+    let mut seen = Vec::new();
+    loop {
+        let k = next(ws)
+            .await
+            .unwrap_or_else(|code| panic!("closed ({code:?}) after {seen:?}"));
+        let done = want(&k);
+        seen.push(k);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn interviewer_final(k: &Kind) -> bool {
+    matches!(k, Kind::Transcript(t) if t.speaker == pb::Speaker::Interviewer as i32 && t.is_final)
+}
+
+fn status(k: &Kind) -> Option<pb::SessionStatus> {
+    if let Kind::SessionState(s) = k {
+        Some(s.status())
+    } else {
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_two_round_text_interview_runs_to_completed_over_a_real_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+
+    let opening = until(&mut ws, interviewer_final).await;
+    assert_eq!(
+        opening.iter().find_map(status),
+        Some(pb::SessionStatus::InProgress),
+        "the first connection starts it"
+    );
+    assert!(
+        opening
+            .iter()
+            .any(|k| matches!(k, Kind::RoundStarted(r) if r.round.as_ref().unwrap().index == 0))
+    );
+    assert!(
+        opening
+            .iter()
+            .any(|k| matches!(k, Kind::InterviewerText(d) if !d.delta.is_empty())),
+        "text streams in"
+    );
+    let Some(Kind::Transcript(first)) = opening.last() else {
+        panic!()
+    };
+    assert!(
+        first
+            .text
+            .starts_with("Hi, I'm Sam. This is the Ownership round."),
+        "{}",
+        first.text
+    );
+
+    let mut said = vec![first.text.clone()];
+    let mut answers = 0;
+    let mut rounds_started = 1;
+    let mut completed = false;
+    for n in 1..=20u64 {
+        answer(&mut ws, n, &format!("a{n}"), STORY).await;
+        let frames = until(&mut ws, |k| {
+            interviewer_final(k) || status(k) == Some(pb::SessionStatus::Completed)
+        })
+        .await;
+        assert!(
+            frames
+                .iter()
+                .any(|k| matches!(k, Kind::Ack(a) if a.client_seq == n)),
+            "answer {n} acknowledged"
+        );
+        answers += 1;
+        rounds_started += frames
+            .iter()
+            .filter(|k| matches!(k, Kind::RoundStarted(_)))
+            .count();
+        for k in &frames {
+            if let Kind::Transcript(t) = k
+                && t.speaker == pb::Speaker::Interviewer as i32
+            {
+                said.push(t.text.clone());
+            }
+        }
+        if frames
+            .iter()
+            .any(|k| status(k) == Some(pb::SessionStatus::Completed))
+        {
+            completed = true;
+            break;
+        }
+        if let Some(Kind::Transcript(t)) = frames.last()
+            && t.text.starts_with("That's all the time")
+        {
+            let more = until(&mut ws, |k| status(k).is_some()).await;
+            assert_eq!(
+                more.iter().find_map(status),
+                Some(pb::SessionStatus::Completed)
+            );
+            completed = true;
+            break;
+        }
+    }
+    assert!(completed, "the interview reached COMPLETED");
+    assert_eq!(rounds_started, 2);
+    assert!(
+        said.iter().any(|t| t.contains("You said")
+            || t.contains("You mentioned")
+            || t.contains("I noted")),
+        "follow-ups quote the answer"
+    );
+
+    let r = client.get(&format!("/api/v1/sessions/{id}")).await.json();
+    assert_eq!(r["state"], "COMPLETED");
+    let transcript = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    let turns = transcript.as_array().unwrap();
+    assert_eq!(
+        turns.iter().filter(|t| t["speaker"] == "candidate").count(),
+        answers
+    );
+    let stored: Vec<&str> = turns
+        .iter()
+        .filter(|t| t["speaker"] == "interviewer")
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stored, said,
+        "the database holds exactly what the client was shown"
+    );
+
+    // A finished interview refuses answers with a clear error, and stays healthy.
+    answer(&mut ws, 99, "late", STORY).await;
+    let frames = until(&mut ws, |k| matches!(k, Kind::Error(_))).await;
+    let Some(Kind::Error(e)) = frames.last() else {
+        panic!()
+    };
+    assert_eq!(e.code, "session_closed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_loses_nothing_and_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+
+    // Send an answer and drop the socket before reading its acknowledgement.
+    answer(&mut ws, 1, "answer-1", STORY).await;
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The page re-sends what it has no acknowledgement for, under the same id.
+    let mut ws = connect(&server, &client, &id).await;
+    let snapshot = until(&mut ws, |k| matches!(k, Kind::RoundStarted(_))).await;
+    let candidate_turns = snapshot
+        .iter()
+        .filter(|k| matches!(k, Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32))
+        .count();
+    assert_eq!(
+        candidate_turns, 1,
+        "the answer sent before the drop was stored"
+    );
+    answer(&mut ws, 1, "answer-1", STORY).await;
+    let frames = until(&mut ws, |k| matches!(k, Kind::Ack(_))).await;
+    assert!(
+        !frames.iter().any(
+            |k| matches!(k, Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32)
+        ),
+        "not stored again"
+    );
+
+    let transcript = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    let candidate = transcript
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["speaker"] == "candidate")
+        .count();
+    assert_eq!(candidate, 1);
+    // Every interviewer turn is stored once too: the opening and one reply to the answer.
+    let interviewer = transcript
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["speaker"] == "interviewer")
+        .count();
+    assert_eq!(interviewer, 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_restart_mid_interview_resumes_with_transcript_round_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = catalog_with_testco(dir.path());
+    let server = start(settings.clone()).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    // Skip to the second round, then answer once there.
+    send(
+        &mut ws,
+        1,
+        client_frame::Kind::Control(pb::Control {
+            action: pb::control::Action::NextRound as i32,
+        }),
+    )
+    .await;
+    until(&mut ws, interviewer_final).await;
+    answer(&mut ws, 2, "x1", STORY).await;
+    until(&mut ws, interviewer_final).await;
+    drop(ws);
+    let before = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    server.stop().await;
+
+    let server = start(settings).await;
+    let router = rehearse::app::router(server.state.clone());
+    let client = Client::new(&router).await;
+    let r = client
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "ada@example.com", "password": crate::util::PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut ws = connect(&server, &client, &id).await;
+    let snapshot = until(&mut ws, |k| matches!(k, Kind::RoundStarted(_))).await;
+    let Some(Kind::SessionState(s)) = snapshot.first() else {
+        panic!("{snapshot:?}")
+    };
+    assert_eq!(
+        (s.status(), s.current_round),
+        (pb::SessionStatus::InProgress, 1)
+    );
+    let replayed = snapshot
+        .iter()
+        .filter(|k| matches!(k, Kind::Transcript(_)))
+        .count();
+    assert_eq!(
+        replayed,
+        before.as_array().unwrap().len(),
+        "the whole transcript comes back"
+    );
+    let Some(Kind::RoundStarted(r)) = snapshot.last() else {
+        panic!()
+    };
+    assert_eq!(r.round.as_ref().unwrap().index, 1);
+    assert!(
+        r.remaining_ms < r.duration_ms && r.remaining_ms > r.duration_ms - 60_000,
+        "time used survives the restart"
+    );
+    assert!(
+        !r.design_prompt.is_empty(),
+        "a design round carries its prompt"
+    );
+    // And the interview goes on.
+    answer(&mut ws, 3, "x2", STORY).await;
+    let frames = until(&mut ws, interviewer_final).await;
+    assert!(
+        frames
+            .iter()
+            .any(|k| matches!(k, Kind::Ack(a) if a.answer_id == "x2"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_interview_stays_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+
+    // No token, a tampered token, and another interview's token are refused before the upgrade.
+    let base = format!("ws://{}/ws/sessions/{id}", server.addr);
+    assert!(
+        tokio_tungstenite::connect_async(base.clone())
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio_tungstenite::connect_async(format!("{base}?token=forged.token"))
+            .await
+            .is_err()
+    );
+    let r = client
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({"company_id": "testco", "role_id": "two-rounds"})),
+        )
+        .await;
+    let other = r.json()["id"].as_str().unwrap().to_string();
+    let t = client
+        .send(
+            Method::POST,
+            &format!("/api/v1/sessions/{other}/realtime-token"),
+            None,
+        )
+        .await
+        .json();
+    let wrong = format!("{base}?token={}", t["token"].as_str().unwrap());
+    assert!(tokio_tungstenite::connect_async(wrong).await.is_err());
+
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    ws.send(Message::Binary(vec![0xff, 0xff, 0xff].into()))
+        .await
+        .unwrap();
+    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+        panic!()
+    };
+    assert_eq!(e.code, "malformed_frame");
+    answer(&mut ws, 5, "big", &"x".repeat(100_000)).await;
+    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+        panic!()
+    };
+    assert_eq!((e.code.as_str(), e.client_seq), ("answer_too_long", 5));
+    send(&mut ws, 6, client_frame::Kind::Hello(pb::Hello::default())).await;
+    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+        panic!()
+    };
+    assert_eq!(e.code, "out_of_order");
+    // The interview still works, and nothing bad was stored.
+    answer(&mut ws, 7, "ok", STORY).await;
+    let frames = until(&mut ws, interviewer_final).await;
+    assert!(
+        frames
+            .iter()
+            .any(|k| matches!(k, Kind::Ack(a) if a.client_seq == 7))
+    );
+    let transcript = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    assert_eq!(
+        transcript
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["speaker"] == "candidate")
+            .count(),
+        1
+    );
+
+    // Repeated garbage closes the connection with 4400.
+    for _ in 0..10 {
+        let _ = ws.send(Message::Text("not protobuf".into())).await;
+    }
+    let code = loop {
+        match next(&mut ws).await {
+            Ok(_) => continue,
+            Err(code) => break code,
+        }
+    };
+    assert_eq!(code, Some(rehearse::realtime::ws::CLOSE_MALFORMED));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_abandoned_interview_over_the_socket_refuses_more_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    send(
+        &mut ws,
+        1,
+        client_frame::Kind::Control(pb::Control {
+            action: pb::control::Action::Abandon as i32,
+        }),
+    )
+    .await;
+    let frames = until(&mut ws, |k| status(k) == Some(pb::SessionStatus::Abandoned)).await;
+    assert!(!frames.is_empty());
+    answer(&mut ws, 2, "late", STORY).await;
+    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+        panic!()
+    };
+    assert_eq!(e.code, "session_closed");
+    assert_eq!(
+        client.get("/api/v1/me").await.json()["credits"],
+        9,
+        "abandoned after the start: no refund"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_frames_is_rate_limited_and_the_connection_survives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    let flood = rehearse::realtime::ws::FRAMES_PER_SECOND as u64 + 50;
+    for n in 0..flood {
+        send(
+            &mut ws,
+            n,
+            client_frame::Kind::Ping(pb::Ping {
+                nonce: n,
+                client_time_ms: 0,
+            }),
+        )
+        .await;
+    }
+    let frames = until(
+        &mut ws,
+        |k| matches!(k, Kind::Error(e) if e.code == "rate_limited"),
+    )
+    .await;
+    let pongs = frames.iter().filter(|k| matches!(k, Kind::Pong(_))).count() as u64;
+    assert!(
+        pongs <= rehearse::realtime::ws::FRAMES_PER_SECOND as u64,
+        "frames over the limit were dropped: {pongs}"
+    );
+    // A second later the same connection works normally.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    answer(&mut ws, 1000, "after-flood", STORY).await;
+    let frames = until(&mut ws, interviewer_final).await;
+    assert!(
+        frames
+            .iter()
+            .any(|k| matches!(k, Kind::Ack(a) if a.answer_id == "after-flood"))
+    );
+    server.stop().await;
+}
