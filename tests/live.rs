@@ -610,3 +610,35 @@ async fn a_flood_of_frames_is_rate_limited_and_the_connection_survives_it() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn two_tabs_share_one_interview_and_both_see_every_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut tab1 = connect(&server, &client, &id).await;
+    until(&mut tab1, interviewer_final).await;
+    let mut tab2 = connect(&server, &client, &id).await;
+    let snapshot = until(&mut tab2, |k| matches!(k, Kind::RoundStarted(_))).await;
+    assert_eq!(
+        snapshot
+            .iter()
+            .filter(|k| matches!(k, Kind::Transcript(_)))
+            .count(),
+        1,
+        "the second tab sees the opening"
+    );
+    assert_eq!(server.state.hub().running(), 1, "one actor for both");
+
+    answer(&mut tab1, 1, "from-tab-1", STORY).await;
+    for tab in [&mut tab1, &mut tab2] {
+        let frames = until(tab, interviewer_final).await;
+        assert!(
+            frames
+                .iter()
+                .any(|k| matches!(k, Kind::Transcript(t) if t.text == STORY)),
+            "both tabs see the answer"
+        );
+    }
+    server.stop().await;
+}

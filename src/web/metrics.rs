@@ -69,6 +69,11 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             ));
         }
     }
+    out.push_str("# HELP rehearse_live_interviews Interviews with a running actor.\n# TYPE rehearse_live_interviews gauge\n");
+    out.push_str(&format!(
+        "rehearse_live_interviews {}\n",
+        state.hub().running()
+    ));
     out.push_str("# HELP rehearse_catalog_entries Entries in the active interview catalog.\n");
     out.push_str("# TYPE rehearse_catalog_entries gauge\n");
     for (kind, n) in [
