@@ -106,13 +106,7 @@ pub fn draw(
         RoundKind::Coding => catalog
             .problems
             .iter()
-            .max_by_key(|p| {
-                (
-                    u64::from(!asked.contains(&p.id)),
-                    2 - distance(p.difficulty, role.difficulty),
-                    mix(seed, &p.id),
-                )
-            })
+            .max_by_key(|p| rank(asked, &p.id, p.difficulty, role.difficulty, seed))
             .map(|p| Question {
                 id: p.id.clone(),
                 pool: Pool::Problem,
@@ -131,13 +125,7 @@ pub fn draw(
         RoundKind::SystemDesign => catalog
             .design
             .iter()
-            .max_by_key(|p| {
-                (
-                    u64::from(!asked.contains(&p.id)),
-                    2 - distance(p.difficulty, role.difficulty),
-                    mix(seed, &p.id),
-                )
-            })
+            .max_by_key(|p| rank(asked, &p.id, p.difficulty, role.difficulty, seed))
             .map(|p| Question {
                 id: p.id.clone(),
                 pool: Pool::Design,
@@ -147,6 +135,21 @@ pub fn draw(
             .into_iter()
             .collect(),
     }
+}
+
+/// How good a single-item pick is: unasked first, then near the role's level, then a seeded shuffle.
+fn rank(
+    asked: &HashSet<String>,
+    id: &str,
+    difficulty: Difficulty,
+    level: Difficulty,
+    seed: u64,
+) -> (u64, u64, u64) {
+    (
+        u64::from(!asked.contains(id)),
+        2 - distance(difficulty, level),
+        mix(seed, id),
+    )
 }
 
 fn first_paragraph(markdown: &str) -> String {
