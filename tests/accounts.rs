@@ -362,3 +362,61 @@ async fn anonymous_pages_that_need_an_account_lead_to_login_and_back() {
         "foreign next is dropped"
     );
 }
+
+#[tokio::test]
+async fn an_instructor_sees_a_candidates_interviews_and_grants_credits() {
+    let t = crate::util::app().await;
+    let _admin = Client::signup(&t.router, "admin@example.com").await;
+    let candidate = Client::signup(&t.router, "cand@example.com").await;
+    let r = candidate
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({"company_id": "meta", "role_id": "e4"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    rehearse::accounts::service::add_user(
+        t.state.db(),
+        "teach@example.com",
+        "",
+        PASSWORD,
+        rehearse::accounts::UserRole::Instructor,
+        0,
+    )
+    .await
+    .unwrap();
+    let teacher = Client::new(&t.router).await;
+    let r = teacher
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "teach@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    teacher.refresh_csrf_from_page().await;
+    let list = teacher.get("/admin").await;
+    assert!(
+        list.body.contains("href=\"/admin/users/2\""),
+        "the admin list links to each user"
+    );
+    let page = teacher.get("/admin/users/2").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Meta") && page.body.contains("Interviews (1)"),
+        "the candidate's interview is listed"
+    );
+    let r = teacher
+        .form(
+            "/admin/credits",
+            &[("email", "cand@example.com"), ("amount", "5"), ("note", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(candidate.get("/api/v1/me").await.json()["credits"], 14);
+    assert_eq!(
+        teacher.get("/admin/users/999").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -180,6 +180,12 @@ async fn the_authorization_matrix_holds_for_every_route() {
         ),
         (Method::GET, "/profile", None, [303, 200, 200, 200, 200]),
         (Method::GET, "/admin", None, [303, 403, 403, 200, 200]),
+        (
+            Method::GET,
+            "/admin/users/2",
+            None,
+            [303, 403, 403, 200, 200],
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, expected) in rows {

@@ -60,7 +60,10 @@ async fn render(
                             tbody {
                                 @for r in &rows {
                                     tr {
-                                        td { strong { (r.user.display_name()) } div.muted { (r.user.email) } }
+                                        td {
+                                            a href={ "/admin/users/" (r.user.id) } { strong { (r.user.display_name()) } }
+                                            div.muted { (r.user.email) }
+                                        }
                                         td { (r.user.role.as_str()) }
                                         td.num { (r.balance) }
                                         td.num { (r.sessions) }
@@ -133,4 +136,85 @@ pub async fn grant(
         }
         Err(e) => Err(e),
     }
+}
+
+/// `/admin/users/{id}`: one user's credits and interviews, for their instructor.
+pub async fn user(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Path(user_id): axum::extract::Path<i64>,
+) -> Result<Markup, AppError> {
+    let found = state
+        .db()
+        .call(move |c| {
+            let Some((user, _)) = users::by_id(c, user_id)? else {
+                return Ok(None);
+            };
+            let balance = crate::db::credits::balance(c, user_id)?;
+            let ledger = crate::db::credits::history(c, user_id, 100)?;
+            let (sessions, total) = crate::db::sessions::list(c, user_id, 100, 0)?;
+            Ok(Some((user, balance, ledger, sessions, total)))
+        })
+        .await?;
+    let (user, balance, ledger, sessions, total) =
+        found.ok_or_else(|| AppError::NotFound("There is no such account.".into()))?;
+    Ok(layout::page(
+        &staff.1,
+        user.display_name(),
+        &[],
+        html! {
+            (layout::crumbs(&[("Admin", "/admin"), (user.display_name(), "")]))
+            header.page-head {
+                h1 { (user.display_name()) }
+                p.lead { (user.email) " · " (user.role.as_str()) " · joined " (layout::datetime(user.created_at)) }
+            }
+            div.two-col {
+                section {
+                    h2 { "Interviews (" (total) ")" }
+                    @if sessions.is_empty() {
+                        p.muted { "No interviews yet." }
+                    } @else {
+                        div.table-wrap {
+                            table.table {
+                                thead { tr { th { "Interview" } th { "Created" } th { "State" } } }
+                                tbody {
+                                    @for s in &sessions {
+                                        tr {
+                                            td { strong { (s.company_name) } " · " (s.role_title) }
+                                            td { (layout::datetime(s.created_at)) }
+                                            td { (layout::state_badge(s.state)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                aside.side {
+                    section.card {
+                        h2 { "Credits: " (balance) }
+                        table.table {
+                            tbody {
+                                @for e in &ledger {
+                                    tr {
+                                        td { (layout::datetime(e.created_at)) }
+                                        td { (crate::db::credits::Reason::label(&e.reason)) }
+                                        td.num { @if e.delta > 0 { "+" } (e.delta) }
+                                    }
+                                }
+                            }
+                        }
+                        form method="post" action="/admin/credits" {
+                            (layout::csrf_field(&staff.1))
+                            input type="hidden" name="email" value=(user.email);
+                            label for="amount" { "Grant credits" }
+                            input #amount type="number" name="amount" min="1" max="1000" value="5" required;
+                            input type="hidden" name="note" value="";
+                            button.button.button-block type="submit" { "Grant" }
+                        }
+                    }
+                }
+            }
+        },
+    ))
 }

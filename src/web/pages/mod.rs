@@ -49,5 +49,6 @@ pub fn routes() -> Router<AppState> {
         .route("/profile", get(profile::page).post(profile::save_name))
         .route("/profile/password", post(profile::change_password))
         .route("/admin", get(admin::page))
+        .route("/admin/users/{user_id}", get(admin::user))
         .route("/admin/credits", post(admin::grant))
 }
