@@ -18,6 +18,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DB_FILE: &str = "rehearse.db";
 pub const CONFIG_FILE: &str = "rehearse.toml";
 pub const DEFAULT_SIGNUP_CREDITS: i64 = 10;
+pub const DEFAULT_INTERVIEW_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -145,6 +146,8 @@ pub struct Settings {
     pub signup_credits: i64,
     /// Serve HTTPS with these files; cookies are then marked Secure.
     pub tls: Option<TlsFiles>,
+    /// A live interview with nobody connected for this long saves and stops its actor.
+    pub interview_idle: std::time::Duration,
 }
 
 impl Settings {
@@ -215,6 +218,7 @@ impl Settings {
         Ok(Settings {
             signup_credits,
             tls,
+            interview_idle: DEFAULT_INTERVIEW_IDLE,
             db_path: data_dir.join(DB_FILE),
             data_dir,
             models_dir,
@@ -241,6 +245,7 @@ impl Settings {
             max_body_bytes: 1 << 20,
             signup_credits: DEFAULT_SIGNUP_CREDITS,
             tls: None,
+            interview_idle: DEFAULT_INTERVIEW_IDLE,
         }
     }
 

@@ -642,3 +642,43 @@ async fn two_tabs_share_one_interview_and_both_see_every_turn() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_idle_interview_stops_its_actor_and_the_next_connection_rebuilds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = catalog_with_testco(dir.path());
+    settings.interview_idle = Duration::from_millis(500);
+    let server = start(settings).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    answer(&mut ws, 1, "before-idle", STORY).await;
+    until(&mut ws, interviewer_final).await;
+    assert_eq!(server.state.hub().running(), 1);
+    drop(ws);
+    let mut waited = 0;
+    while server.state.hub().running() > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+        assert!(waited < 50, "the idle actor did not stop");
+    }
+    let mut ws = connect(&server, &client, &id).await;
+    let snapshot = until(&mut ws, |k| matches!(k, Kind::RoundStarted(_))).await;
+    assert_eq!(
+        snapshot
+            .iter()
+            .filter(|k| matches!(k, Kind::Transcript(_)))
+            .count(),
+        3,
+        "rebuilt with its transcript"
+    );
+    assert_eq!(server.state.hub().running(), 1);
+    answer(&mut ws, 2, "after-idle", STORY).await;
+    let frames = until(&mut ws, interviewer_final).await;
+    assert!(
+        frames
+            .iter()
+            .any(|k| matches!(k, Kind::Ack(a) if a.answer_id == "after-idle"))
+    );
+    server.stop().await;
+}

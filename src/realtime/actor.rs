@@ -1,8 +1,8 @@
 //! One actor per live interview: a tokio task that owns the interview's engine and is the only writer of its
 //! transcript. WebSocket connections only route frames to it ([`Cmd`]) and receive what it broadcasts, so two tabs
 //! or a reconnect share one interview. It stores every turn before acknowledging it, saves the engine after every
-//! change, pauses the clock while nobody is connected, and stops when idle; the next connection rebuilds it from the
-//! database. The [`Hub`] finds or starts the actor for an interview.
+//! change, pauses the clock while nobody is connected, and stops when idle (`Settings::interview_idle`); the next
+//! connection rebuilds it from the database. The [`Hub`] finds or starts the actor for an interview.
 
 use std::{
     collections::HashMap,
@@ -33,8 +33,6 @@ use crate::{
 
 /// The longest answer a candidate can send in one turn.
 pub const MAX_ANSWER_CHARS: usize = 20_000;
-/// An actor with nobody connected for this long saves and stops.
-pub const IDLE: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_secs(1);
 /// Turns of conversation a model sees besides the instruction: enough for a follow-up, short enough to keep
 /// prefill cheap on a CPU (SOURCES.md: candle's prefill is the slow part).
@@ -197,7 +195,7 @@ impl Actor {
                 _ = tick.tick() => {
                     self.on_tick().await;
                     if let Some(since) = idle_since
-                        && since.elapsed() >= IDLE
+                        && since.elapsed() >= self.state.settings().interview_idle
                     {
                         self.save().await;
                         if self.state.hub().retire(&self.session.id, self.generation, &rx) {
