@@ -304,6 +304,13 @@ async fn the_pages_sign_up_start_an_interview_and_show_it_in_history() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let session_url = r.headers["location"].to_str().unwrap().to_string();
     assert!(session_url.starts_with("/interview-prep/session/"));
+    let briefing = c.get("/interview-prep/amazon/sde-ii").await;
+    assert!(
+        briefing
+            .body
+            .contains(&format!("href=\"{session_url}\" id=\"resume\"")),
+        "an unfinished interview is offered, not a new one"
+    );
     let page = c.get(&session_url).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(

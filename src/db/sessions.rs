@@ -139,6 +139,25 @@ pub fn list(
     Ok((rows, total))
 }
 
+/// The user's newest unfinished interview for a role, if any.
+pub fn open_for_role(
+    conn: &Connection,
+    user_id: i64,
+    company_id: &str,
+    role_id: &str,
+) -> Result<Option<Session>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} {FROM} WHERE s.user_id = ?1 AND s.company_id = ?2 AND s.role_id = ?3
+                   AND s.state IN ('PENDING', 'IN_PROGRESS') ORDER BY s.created_at DESC, s.rowid DESC LIMIT 1"
+            ),
+            params![user_id, company_id, role_id],
+            from_row,
+        )
+        .optional()?)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transitioned {
     Ok(Box<Session>),

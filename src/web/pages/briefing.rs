@@ -30,6 +30,16 @@ pub async fn page(
         ))
     })?;
     let company_href = format!("/interview-prep/{}", c.id);
+    let open = match &viewer.user {
+        Some(u) => {
+            let (uid, cid, rid) = (u.id, c.id.clone(), r.id.clone());
+            state
+                .db()
+                .call(move |conn| crate::db::sessions::open_for_role(conn, uid, &cid, &rid))
+                .await?
+        }
+        None => None,
+    };
     Ok(layout::page(
         &viewer,
         &format!("{} at {}", r.title, c.name),
@@ -91,6 +101,11 @@ pub async fn page(
                             a.button.button-large.button-block href={ "/login?next=/interview-prep/" (c.id) "/" (r.id) } id="start" {
                                 "Sign in to start"
                             }
+                        } @else if let Some(open) = &open {
+                            a.button.button-large.button-block href={ "/interview-prep/session/" (open.id) } id="resume" {
+                                "Resume your interview"
+                            }
+                            p.hint { "You have an unfinished interview for this role, started " (layout::datetime(open.created_at)) "." }
                         } @else if viewer.credits < i64::from(r.price) {
                             p.notice.notice-error {
                                 "You have " (viewer.credits) " credits. Ask your instructor or admin for more."
