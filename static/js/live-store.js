@@ -17,7 +17,7 @@ export function createStore(sessionId) {
     round: null,
     transcript: [], // {id, speaker: "interviewer" | "candidate", text, final}
     pending: load(key),
-    connection: "connecting", // connecting | open | retrying | closed
+    connection: "connecting", // idle | connecting | open | retrying | closed
     retryAt: 0,
     notice: "",
   };

@@ -109,7 +109,7 @@ function main(root) {
   store.subscribe((s) => {
     $("#conn").dataset.state = s.connection;
     $("#conn-label").textContent =
-      s.connection === "open" ? "Connected" : s.connection === "retrying" ? "Reconnecting…" : s.connection === "closed" ? "Closed" : "Connecting…";
+      ({ open: "Connected", retrying: "Reconnecting…", closed: "Closed", idle: "Not started" })[s.connection] || "Connecting…";
     const round = s.rounds.find((r) => r.index === s.current);
     $("#round-title").textContent = round ? `Round ${s.current + 1} of ${s.rounds.length}: ${round.title}` : "";
     root.querySelectorAll("#rounds li").forEach((li) => {
@@ -155,6 +155,18 @@ function main(root) {
     el.classList.toggle("warning", s.warning || left < 120000);
   }, 250);
 
-  window.addEventListener("online", () => { if (!ws) { attempt = 0; connect(); } });
-  connect();
+  window.addEventListener("online", () => { if (!ws && !lobby) { attempt = 0; connect(); } });
+  // A new interview waits in the lobby: connecting starts it (and its clock), so it waits for "Begin".
+  let lobby = root.querySelector("#lobby");
+  if (lobby) {
+    store.connection("idle");
+    root.querySelector("#begin").addEventListener("click", () => {
+      lobby.remove();
+      lobby = null;
+      connect();
+      box.focus();
+    });
+  } else {
+    connect();
+  }
 }

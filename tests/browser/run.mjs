@@ -124,6 +124,7 @@ test("a new user signs up, sees their credits, starts an interview and finds it 
   await shoot(page, "briefing-signed-in-desktop");
   await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
   const sessionUrl = page.url();
+  await page.click("#begin");
   assert((await page.locator(".credits-count").innerText()).trim() === "9", "starting cost one credit");
   await page.waitForSelector('#transcript li.interviewer[data-final="true"]', { timeout: 10000 });
   await shoot(page, "session-live-desktop");
@@ -156,6 +157,8 @@ test("a whole text interview runs in the live page, survives going offline, and 
   await Promise.all([page.waitForURL("**/interview-prep/amazon/sde-ii"), page.click("button[type=submit]")]);
   await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
   const sessionPath = new URL(page.url()).pathname;
+  await shoot(page, "lobby-desktop");
+  await page.click("#begin");
   const finals = () => page.locator('#transcript li.interviewer[data-final="true"]').count();
   await page.waitForFunction(() => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length >= 1);
   assert((await page.locator("#conn").getAttribute("data-state")) === "open", "connected");

@@ -92,7 +92,25 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
         title,
         &["live.js"],
         html! {
-            section #live.live data-session-id=(s.id) {
+            section #live.live data-session-id=(s.id) data-state=(s.state.as_str()) {
+                @if s.state == crate::engine::lifecycle::SessionState::Pending {
+                    div #lobby.card.lobby {
+                        h2 { "Ready when you are" }
+                        p {
+                            "This interview has " (s.rounds.len()) " rounds, "
+                            (layout::minutes(s.rounds.iter().map(|r| r.minutes).sum())) " in all. Each round's clock starts when "
+                            "it begins, and stops while you are disconnected."
+                        }
+                        p.muted { "Until you begin, you can cancel and get your credit back." }
+                        div.actions {
+                            button #begin.button.button-large type="button" { "Begin the interview" }
+                            form method="post" action={ "/interview-prep/session/" (s.id) "/abandon" } {
+                                (layout::csrf_field(viewer))
+                                button.button.button-ghost.button-large type="submit" { "Cancel and refund" }
+                            }
+                        }
+                    }
+                }
                 header.live-head {
                     div {
                         p.eyebrow { (s.company_name) " · " (s.role_title) }
