@@ -47,6 +47,13 @@ async fn the_amazon_briefing_shows_its_rounds_with_durations_and_a_mic_test() {
         );
     }
     assert!(r.body.contains("Bar raiser"));
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self';")
+            && !r.body.contains("onsubmit=")
+            && !r.body.contains("onclick="),
+        "no inline script"
+    );
     assert!(r.body.contains("id=\"mic-test\""));
     assert!(r.body.contains("/static/js/mic-test.js"));
 }

@@ -23,6 +23,12 @@ use tower_http::{
 
 use crate::app::AppState;
 
+/// Scripts only from this server, and no inline script: an injected `<script>` or `onclick` never runs. Inline style
+/// attributes are allowed (company colours); audio recordings play from `blob:`; the WebSocket is same-origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
 pub fn routes(state: AppState) -> Router {
     let limit = state.settings().max_body_bytes;
     let (api, _) = api::routes();
@@ -66,6 +72,10 @@ pub fn routes(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .with_state(state)
 }

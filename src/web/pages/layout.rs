@@ -20,6 +20,7 @@ pub fn page(viewer: &Viewer, title: &str, scripts: &[&str], body: Markup) -> Mar
                 title { (title) " · Rehearse" }
                 link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/static/css/app.css";
+                script type="module" src="/static/js/confirm.js" {}
                 @for s in scripts {
                     script type="module" src={ "/static/js/" (s) } {}
                 }

@@ -74,7 +74,7 @@ pub async fn page(
                         }
                         p.muted { "Scores and feedback arrive with the scoring work." }
                         form method="post" action={ "/interview-prep/session/" (s.id) "/delete" }
-                            onsubmit="return confirm('Delete this interview and everything recorded in it? This cannot be undone.')" {
+                            data-confirm="Delete this interview and everything recorded in it? This cannot be undone." {
                             (layout::csrf_field(&viewer))
                             button.button.button-danger.button-block type="submit" { "Delete interview and its records" }
                         }
