@@ -17,7 +17,7 @@ use crate::{
     config::Settings,
     db::{self, Db, catalog::ImportOutcome},
     llm::{Llm, scripted::Scripted},
-    realtime::actor::Hub,
+    realtime::hub::Hub,
     web,
 };
 

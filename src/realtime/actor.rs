@@ -1,20 +1,17 @@
 //! One actor per live interview: a tokio task that owns the interview's engine and is the only writer of its
 //! transcript. WebSocket connections only route frames to it ([`Cmd`]) and receive what it broadcasts, so two tabs
-//! or a reconnect share one interview. It stores every turn before acknowledging it, saves the engine after every
+//! or a reconnect share one interview. How it speaks (the LLM, streaming, storing the turn) is in `speak.rs`; the
+//! registry of actors is [`super::hub::Hub`]. It stores every turn before acknowledging it, saves the engine after every
 //! change, pauses the clock while nobody is connected, and stops when idle (`Settings::interview_idle`); the next
-//! connection rebuilds it from the database. The [`Hub`] finds or starts the actor for an interview.
+//! connection rebuilds it from the database.
 
-use std::{
-    collections::HashMap,
-    ops::ControlFlow,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use super::{
     frames,
+    hub::Cmd,
     pb::{self, client_frame, server_frame::Kind},
 };
 use crate::{
@@ -24,135 +21,33 @@ use crate::{
         sessions::{self, Session, Transitioned},
     },
     engine::{
-        interview::{Effect, Input, Intent, Interview, RoundRun, Utterance},
+        interview::{Effect, Input, Interview, RoundRun},
         lifecycle::{SessionState, Transition},
-        plan, prompts,
+        plan,
     },
-    llm::{self, Llm},
 };
 
 /// The longest answer a candidate can send in one turn.
 pub const MAX_ANSWER_CHARS: usize = 20_000;
 const TICK: Duration = Duration::from_secs(1);
-/// Turns of conversation a model sees besides the instruction: enough for a follow-up, short enough to keep
-/// prefill cheap on a CPU (SOURCES.md: candle's prefill is the slow part).
-const RECENT_TURNS: usize = 6;
 /// Frames waiting for a slow connection; past this it is dropped rather than slowing everyone.
 pub const CONNECTION_BUFFER: usize = 512;
 
-#[derive(Debug)]
-pub enum Cmd {
-    Join {
-        conn: u64,
-        out: mpsc::Sender<pb::ServerFrame>,
-    },
-    Leave {
-        conn: u64,
-    },
-    Frame {
-        conn: u64,
-        frame: pb::ClientFrame,
-    },
-    /// Save and stop (server shutdown).
-    Stop {
-        done: tokio::sync::oneshot::Sender<()>,
-    },
-}
-
-#[derive(Clone)]
-pub struct Handle {
-    pub cmd: mpsc::Sender<Cmd>,
-    generation: u64,
-}
-
-/// The registry of running actors.
-#[derive(Default)]
-pub struct Hub {
-    actors: Mutex<HashMap<String, Handle>>,
-    next_generation: std::sync::atomic::AtomicU64,
-}
-
-impl std::fmt::Debug for Hub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Hub")
-    }
-}
-
-impl Hub {
-    /// The actor for `session`, started if none runs.
-    pub fn actor(&self, state: &AppState, session: &Session) -> Handle {
-        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = actors.get(&session.id)
-            && !h.cmd.is_closed()
-        {
-            return h.clone();
-        }
-        let (tx, rx) = mpsc::channel(256);
-        let generation = self
-            .next_generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let handle = Handle {
-            cmd: tx,
-            generation,
-        };
-        actors.insert(session.id.clone(), handle.clone());
-        let actor = Actor::new(state.clone(), session.clone(), generation);
-        tokio::spawn(actor.run(rx));
-        handle
-    }
-
-    /// Removes the actor's entry if it is still the given generation and nothing is waiting for it.
-    fn retire(&self, session_id: &str, generation: u64, rx: &mpsc::Receiver<Cmd>) -> bool {
-        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
-        if !rx.is_empty() {
-            return false;
-        }
-        if actors
-            .get(session_id)
-            .is_some_and(|h| h.generation == generation)
-        {
-            actors.remove(session_id);
-        }
-        true
-    }
-
-    /// Saves and stops every actor (server shutdown).
-    pub async fn stop_all(&self) {
-        let handles: Vec<Handle> = self
-            .actors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for h in handles {
-            let (done, wait) = tokio::sync::oneshot::channel();
-            if h.cmd.send(Cmd::Stop { done }).await.is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
-            }
-        }
-    }
-
-    pub fn running(&self) -> usize {
-        self.actors.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-}
-
-struct Actor {
-    state: AppState,
-    session: Session,
-    generation: u64,
-    engine: Option<Interview>,
-    subscribers: Vec<(u64, mpsc::Sender<pb::ServerFrame>)>,
-    clock: Instant,
-    event_id: u64,
+pub(super) struct Actor {
+    pub(super) state: AppState,
+    pub(super) session: Session,
+    pub(super) generation: u64,
+    pub(super) engine: Option<Interview>,
+    pub(super) subscribers: Vec<(u64, mpsc::Sender<pb::ServerFrame>)>,
+    pub(super) clock: Instant,
+    pub(super) event_id: u64,
     /// The candidate's latest stored turn, which interviewer notes attach to.
-    last_candidate_turn: Option<i64>,
-    live_turns: u64,
+    pub(super) last_candidate_turn: Option<i64>,
+    pub(super) live_turns: u64,
 }
 
 impl Actor {
-    fn new(state: AppState, session: Session, generation: u64) -> Actor {
+    pub(super) fn new(state: AppState, session: Session, generation: u64) -> Actor {
         Actor {
             state,
             session,
@@ -170,7 +65,7 @@ impl Actor {
         self.clock.elapsed().as_millis() as u64
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
         if let Err(e) = self.load().await {
             tracing::error!(session = %self.session.id, "could not load the interview: {e:#}");
             self.state
@@ -280,7 +175,7 @@ impl Actor {
         }
     }
 
-    fn broadcast(&mut self, mut frame: pb::ServerFrame) {
+    pub(super) fn broadcast(&mut self, mut frame: pb::ServerFrame) {
         self.event_id += 1;
         frame.event_id = self.event_id;
         // A connection that cannot keep up is dropped; its socket task notices and closes.
@@ -695,126 +590,5 @@ impl Actor {
                 }
             }
         }
-    }
-
-    /// The last few turns, oldest first, as (is the candidate, text), for a model's context.
-    async fn recent_turns(&self) -> Vec<(bool, String)> {
-        let id = self.session.id.clone();
-        let turns = self
-            .state
-            .db()
-            .call(move |c| live::turns(c, &id))
-            .await
-            .unwrap_or_default();
-        let start = turns.len().saturating_sub(RECENT_TURNS);
-        turns[start..]
-            .iter()
-            .map(|t| (t.speaker == "candidate", t.text.clone()))
-            .collect()
-    }
-
-    /// Words an utterance with the LLM, streaming it to every connection, then stores it.
-    async fn say(&mut self, u: Utterance) {
-        self.live_turns += 1;
-        let turn_id = format!("l{}-{}", self.generation, self.live_turns);
-        let catalog = self.state.catalog();
-        let company = catalog.company(&self.session.company_id);
-        let recent = self.recent_turns().await;
-        let messages = company
-            .map(|c| prompts::messages(c, &self.session.role_title, &u, &recent))
-            .unwrap_or_default();
-        let request = llm::Request {
-            messages,
-            utterance: Some(u.clone()),
-            persona_name: company
-                .map(|c| c.persona.name.clone())
-                .unwrap_or_else(|| "your interviewer".into()),
-            persona_opening: company
-                .map(|c| c.persona.opening.clone())
-                .unwrap_or_default(),
-            company_name: self.session.company_name.clone(),
-            max_tokens: 400,
-            temperature: 0.7,
-            seed: u.turn,
-            stop: Vec::new(),
-        };
-        let llm: Arc<dyn Llm> = self.state.llm();
-        let (tx, mut rx) = mpsc::channel::<String>(64);
-        let job = tokio::task::spawn_blocking(move || {
-            llm.generate(&request, &mut |piece| {
-                if tx.blocking_send(piece.to_string()).is_ok() {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
-                }
-            })
-        });
-        let mut text = String::new();
-        while let Some(piece) = rx.recv().await {
-            text.push_str(&piece);
-            self.broadcast(frames::frame(Kind::InterviewerText(
-                pb::InterviewerTextDelta {
-                    turn_id: turn_id.clone(),
-                    delta: piece,
-                    done: false,
-                },
-            )));
-        }
-        if let Ok(Err(e)) = job.await {
-            tracing::error!("the interviewer model failed: {e}");
-            text = "Sorry, I lost my train of thought. Could you go on?".into();
-        }
-        let text = text.trim().to_string();
-        let question_id = u.question.as_ref().map(|q| q.id.clone());
-        let (id, round, t) = (self.session.id.clone(), u.round as i64, text.clone());
-        let kind = match u.intent {
-            Intent::FollowUp | Intent::Expand => "follow_up",
-            Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition => "question",
-            _ => "utterance",
-        };
-        let asks = matches!(
-            u.intent,
-            Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition
-        );
-        let (user, pool) = (
-            self.session.user_id,
-            u.question.as_ref().map(|q| q.pool.as_str()),
-        );
-        let _ = self
-            .state
-            .db()
-            .call(move |c| {
-                live::insert_turn(
-                    c,
-                    &live::NewTurn {
-                        session_id: &id,
-                        round,
-                        speaker: "interviewer",
-                        kind,
-                        text: &t,
-                        question_id: question_id.as_deref(),
-                        client_answer_id: None,
-                    },
-                )?;
-                if asks && let (Some(q), Some(pool)) = (question_id.as_deref(), pool) {
-                    live::mark_asked(c, user, &id, pool, q)?;
-                }
-                Ok(())
-            })
-            .await;
-        self.broadcast(frames::frame(Kind::InterviewerText(
-            pb::InterviewerTextDelta {
-                turn_id: turn_id.clone(),
-                delta: String::new(),
-                done: true,
-            },
-        )));
-        self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
-            turn_id,
-            speaker: pb::Speaker::Interviewer as i32,
-            text,
-            is_final: true,
-            round_index: u.round as u32,
-        })));
     }
 }

@@ -26,7 +26,7 @@ use prost::Message as _;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::{MAX_CLIENT_FRAME_BYTES, actor::Cmd, frames, pb};
+use super::{MAX_CLIENT_FRAME_BYTES, frames, hub::Cmd, pb};
 use crate::{
     app::AppState,
     db::{self, sessions},

@@ -1,0 +1,112 @@
+//! The registry of running interview actors: finds the actor for an interview or starts one, retires actors that
+//! went idle, and stops them all when the server stops. It knows nothing of what an actor does.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use tokio::sync::mpsc;
+
+use super::{actor::Actor, pb};
+use crate::{app::AppState, db::sessions::Session};
+
+#[derive(Debug)]
+pub enum Cmd {
+    Join {
+        conn: u64,
+        out: mpsc::Sender<pb::ServerFrame>,
+    },
+    Leave {
+        conn: u64,
+    },
+    Frame {
+        conn: u64,
+        frame: pb::ClientFrame,
+    },
+    /// Save and stop (server shutdown).
+    Stop {
+        done: tokio::sync::oneshot::Sender<()>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Handle {
+    pub cmd: mpsc::Sender<Cmd>,
+    generation: u64,
+}
+
+/// The registry of running actors.
+#[derive(Default)]
+pub struct Hub {
+    actors: Mutex<HashMap<String, Handle>>,
+    next_generation: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+impl Hub {
+    /// The actor for `session`, started if none runs.
+    pub fn actor(&self, state: &AppState, session: &Session) -> Handle {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = actors.get(&session.id)
+            && !h.cmd.is_closed()
+        {
+            return h.clone();
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let generation = self
+            .next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let handle = Handle {
+            cmd: tx,
+            generation,
+        };
+        actors.insert(session.id.clone(), handle.clone());
+        let actor = Actor::new(state.clone(), session.clone(), generation);
+        tokio::spawn(actor.run(rx));
+        handle
+    }
+
+    /// Removes the actor's entry if it is still the given generation and nothing is waiting for it.
+    pub(super) fn retire(
+        &self,
+        session_id: &str,
+        generation: u64,
+        rx: &mpsc::Receiver<Cmd>,
+    ) -> bool {
+        let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        if actors
+            .get(session_id)
+            .is_some_and(|h| h.generation == generation)
+        {
+            actors.remove(session_id);
+        }
+        true
+    }
+
+    /// Saves and stops every actor (server shutdown).
+    pub async fn stop_all(&self) {
+        let handles: Vec<Handle> = self
+            .actors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for h in handles {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            if h.cmd.send(Cmd::Stop { done }).await.is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+            }
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.actors.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
