@@ -549,3 +549,84 @@ async fn the_openapi_document_lists_every_route() {
     assert!(doc["components"]["schemas"]["SessionView"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
+
+#[tokio::test]
+async fn a_candidate_can_practise_chosen_rounds_of_a_loop() {
+    let t = app().await;
+    let c = Client::signup(&t.router, "ada@example.com").await;
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({"company_id": "amazon", "role_id": "sde-ii", "rounds": [6, 4]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let rounds = r.json()["rounds"].clone();
+    assert_eq!(rounds.as_array().unwrap().len(), 2);
+    assert_eq!(rounds[0]["title"], "Loop: system design", "in loop order");
+    assert_eq!(rounds[1]["title"], "Loop: Bar Raiser");
+    for (bad, why) in [
+        (json!([]), "at least one"),
+        (json!([99]), "no round 99"),
+        (json!([1, 1]), "once"),
+    ] {
+        let r = c
+            .send(
+                Method::POST,
+                "/api/v1/sessions",
+                Some(json!({"company_id": "amazon", "role_id": "sde-ii", "rounds": bad})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            r.json()["error"]["message"].as_str().unwrap().contains(why),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        c.get("/api/v1/me").await.json()["credits"],
+        9,
+        "refused choices cost nothing"
+    );
+
+    // The briefing form: ticked rounds arrive as repeated fields.
+    c.refresh_csrf_from_page().await;
+    let briefing = c.get("/interview-prep/google/swe-l5").await;
+    assert!(
+        briefing
+            .body
+            .contains("name=\"rounds\" value=\"0\" checked form=\"start-form\"")
+    );
+    let r = c
+        .form(
+            "/interview-prep/google/swe-l5/start",
+            &[("choose", "1"), ("rounds", "2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = r.headers["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        c.get(&format!("/api/v1/sessions/{id}")).await.json()["rounds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = c
+        .form("/interview-prep/google/swe-l4/start", &[("choose", "1")])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing ticked is refused"
+    );
+    assert!(r.body.contains("Choose at least one round"));
+}

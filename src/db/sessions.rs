@@ -36,13 +36,15 @@ pub enum Created {
     NotEnoughCredits { balance: i64, price: i64 },
 }
 
-/// Creates a PENDING interview for `role` and charges its price, or refuses when the balance is short.
-/// The transaction takes SQLite's write lock first (IMMEDIATE), so concurrent creations cannot overdraw.
+/// Creates a PENDING interview of `rounds` (the role's whole loop or the part the candidate chose) and charges the
+/// role's price, or refuses when the balance is short. The transaction takes SQLite's write lock first
+/// (IMMEDIATE), so concurrent creations cannot overdraw.
 pub fn create(
     conn: &mut Connection,
     user_id: i64,
     company: &Company,
     role: &Role,
+    rounds: &[Round],
     now: i64,
 ) -> Result<Created, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -52,13 +54,13 @@ pub fn create(
         return Ok(Created::NotEnoughCredits { balance, price });
     }
     let id = tokens::random_id();
-    let plan = serde_json::to_string(&role.rounds).expect("rounds serialise");
+    let plan = serde_json::to_string(rounds).expect("rounds serialise");
     tx.execute(
         "INSERT INTO interview_sessions (id, user_id, company_id, role_id, state, price, plan_json, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?7, ?7)",
         params![id, user_id, company.id, role.id, price, plan, now],
     )?;
-    for (i, r) in role.rounds.iter().enumerate() {
+    for (i, r) in rounds.iter().enumerate() {
         tx.execute(
             "INSERT INTO round_runs (session_id, position, kind, title, minutes) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, i as i64, r.kind.as_str(), r.title, r.minutes],

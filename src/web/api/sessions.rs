@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     app::AppState,
-    catalog::RoundKind,
+    catalog::{Role, Round, RoundKind},
     db::{
         self,
         sessions::{self, Created, Session, Transitioned},
@@ -32,6 +32,9 @@ pub struct CreateSessionRequest {
     pub company_id: String,
     /// A role id within that company, e.g. `sde-ii`.
     pub role_id: String,
+    /// The loop's rounds to practise, by position (from 0); all of them when absent.
+    #[serde(default)]
+    pub rounds: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,16 +143,49 @@ pub async fn create_session(
     user_id: i64,
     company_id: &str,
     role_id: &str,
+    selection: Option<&[usize]>,
 ) -> Result<Created, AppError> {
     let catalog = state.catalog();
     let (company, role) = catalog.role(company_id, role_id).ok_or_else(|| {
         AppError::NotFound(format!("There is no role `{role_id}` at `{company_id}`."))
     })?;
+    let rounds = chosen_rounds(role, selection)?;
     let (company, role) = (company.clone(), role.clone());
     Ok(state
         .db()
-        .call(move |c| sessions::create(c, user_id, &company, &role, db::now_ms()))
+        .call(move |c| sessions::create(c, user_id, &company, &role, &rounds, db::now_ms()))
         .await?)
+}
+
+/// The rounds a candidate chose to practise, in loop order; the whole loop when they chose nothing in particular.
+fn chosen_rounds(role: &Role, selection: Option<&[usize]>) -> Result<Vec<Round>, AppError> {
+    let Some(chosen) = selection else {
+        return Ok(role.rounds.clone());
+    };
+    if chosen.is_empty() {
+        return Err(AppError::Unprocessable(
+            "Choose at least one round to practise.".into(),
+        ));
+    }
+    let mut sorted = chosen.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != chosen.len() {
+        return Err(AppError::Unprocessable(
+            "Each round can be chosen once.".into(),
+        ));
+    }
+    sorted
+        .into_iter()
+        .map(|i| {
+            role.rounds.get(i).cloned().ok_or_else(|| {
+                AppError::Unprocessable(format!(
+                    "This loop has {} rounds; there is no round {i}.",
+                    role.rounds.len()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Applies a lifecycle transition; shared by the API and the session page.
@@ -201,7 +237,15 @@ pub async fn create(
     SignedIn(user, _): SignedIn,
     ApiJson(req): ApiJson<CreateSessionRequest>,
 ) -> Result<(StatusCode, Json<SessionView>), AppError> {
-    match create_session(&state, user.id, &req.company_id, &req.role_id).await? {
+    match create_session(
+        &state,
+        user.id,
+        &req.company_id,
+        &req.role_id,
+        req.rounds.as_deref(),
+    )
+    .await?
+    {
         Created::Ok(s) => Ok((StatusCode::CREATED, Json((*s).into()))),
         Created::NotEnoughCredits { balance, price } => Err(AppError::PaymentRequired(format!(
             "This interview costs {price} credits and you have {balance}."

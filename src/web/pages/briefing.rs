@@ -74,6 +74,7 @@ pub async fn page(
                                         (layout::kind_badge(round.kind))
                                         @if round.bar_raiser { span.badge.badge-accent { "Bar raiser" } }
                                     }
+                                    }
                                     p { (round.description) }
                                     @if !round.focus.is_empty() {
                                         p.focus {
@@ -84,6 +85,11 @@ pub async fn page(
                                             }
                                         }
                                     }
+                                    @if viewer.user.is_some() && open.is_none() {
+                                        label.include {
+                                            input type="checkbox" name="rounds" value=(i) checked form="start-form";
+                                            " Practise this round"
+                                        }
                                 }
                             }
                         }
@@ -112,11 +118,12 @@ pub async fn page(
                             }
                             button.button.button-large.button-block type="button" disabled id="start" { "Start interview" }
                         } @else {
-                            form method="post" action={ "/interview-prep/" (c.id) "/" (r.id) "/start" } {
+                            form #start-form method="post" action={ "/interview-prep/" (c.id) "/" (r.id) "/start" } {
                                 (layout::csrf_field(&viewer))
+                                input type="hidden" name="choose" value="1";
                                 button.button.button-large.button-block type="submit" id="start" { "Start interview" }
                             }
-                            p.hint { "You have " (viewer.credits) " credits." }
+                            p.hint { "You have " (viewer.credits) " credits. Untick the rounds you want to skip; the price is the same." }
                         }
                     }
                     section.card.mic-test id="mic-test" {
@@ -143,13 +150,23 @@ pub async fn page(
     ))
 }
 
-/// `POST /interview-prep/{companyId}/{roleId}/start`: pays for and creates the interview, then opens it.
+/// `POST /interview-prep/{companyId}/{roleId}/start`: pays for and creates the interview of the chosen rounds, then
+/// opens it. The form lists the chosen rounds as repeated `rounds` fields.
 pub async fn start(
     State(state): State<AppState>,
     SignedIn(user, _): SignedIn,
     Path((company_id, role_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    match create_session(&state, user.id, &company_id, &role_id).await? {
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let chosen: Option<Vec<usize>> = fields.iter().any(|(k, _)| k == "choose").then(|| {
+        fields
+            .iter()
+            .filter(|(k, _)| k == "rounds")
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect()
+    });
+    match create_session(&state, user.id, &company_id, &role_id, chosen.as_deref()).await? {
         Created::Ok(s) => {
             Ok(Redirect::to(&format!("/interview-prep/session/{}", s.id)).into_response())
         }
