@@ -74,7 +74,6 @@ pub async fn page(
                                         (layout::kind_badge(round.kind))
                                         @if round.bar_raiser { span.badge.badge-accent { "Bar raiser" } }
                                     }
-                                    }
                                     p { (round.description) }
                                     @if !round.focus.is_empty() {
                                         p.focus {
@@ -90,6 +89,7 @@ pub async fn page(
                                             input type="checkbox" name="rounds" value=(i) checked form="start-form";
                                             " Practise this round"
                                         }
+                                    }
                                 }
                             }
                         }
@@ -100,8 +100,7 @@ pub async fn page(
                         h2 { "Ready?" }
                         p {
                             "This interview costs " strong { (r.price) (if r.price == 1 { " credit" } else { " credits" }) } ". "
-                            "Abandon it before the first question and the credit comes back; once the interview has "
-                            "started it does not."
+                            "Cancel before you begin and the credit comes back; once you have begun, it does not."
                         }
                         @if viewer.user.is_none() {
                             a.button.button-large.button-block href={ "/login?next=/interview-prep/" (c.id) "/" (r.id) } id="start" {
