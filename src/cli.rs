@@ -7,7 +7,7 @@ use crate::{
     accounts::{UserRole, service},
     app::{self, AppState},
     catalog::{self, SeedSource},
-    config::{CreditsCommand, Settings, UserCommand},
+    config::{BenchCommand, CreditsCommand, Settings, UserCommand},
     db::{self, Db, catalog::ImportOutcome},
 };
 
@@ -266,5 +266,39 @@ pub async fn credits(settings: Settings, cmd: CreditsCommand) -> anyhow::Result<
         .await?;
     let (_, balance) = granted.ok_or_else(|| anyhow::anyhow!("there is no account for {email}"))?;
     println!("Granted {amount} credits to {email}; the balance is now {balance}.");
+    Ok(())
+}
+
+pub async fn bench(cmd: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Load {
+        url,
+        candidates,
+        answers,
+        json,
+    } = cmd;
+    anyhow::ensure!(
+        (1..=1000).contains(&candidates),
+        "--candidates must be between 1 and 1000"
+    );
+    anyhow::ensure!(
+        (1..=15).contains(&answers),
+        "--answers must be between 1 and 15 (one round's worth)"
+    );
+    let report = crate::bench::load::run(&crate::bench::load::Options {
+        url,
+        candidates,
+        answers,
+    })
+    .await?;
+    crate::bench::load::print(&report);
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    anyhow::ensure!(
+        report.errors.is_empty(),
+        "{} candidate(s) failed",
+        report.errors.len()
+    );
     Ok(())
 }

@@ -61,6 +61,28 @@ pub enum Command {
     /// Manage credits.
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Measure and report.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Simulated candidates doing text interviews at once over HTTP and WebSockets.
+    Load {
+        /// A running Rehearse (`http://127.0.0.1:8080`); without it, one is started in this process.
+        #[arg(long)]
+        url: Option<String>,
+        /// Candidates at once.
+        #[arg(long, default_value_t = 30)]
+        candidates: usize,
+        /// Answers each candidate sends.
+        #[arg(long, default_value_t = 10)]
+        answers: usize,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

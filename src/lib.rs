@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`bench`]: `rehearse bench ...`, measurements for the README.
 //! - [`config`]: what the user typed (flags, `REHEARSE_*` variables, `rehearse.toml`) -> validated [`config::Settings`].
 //! - [`cli`]: the commands other than `serve` (`seed`, `doctor`), as functions over settings.
 //! - [`app`]: [`app::AppState`], [`app::router`] and [`app::serve`], shared by `main` and the tests.
@@ -18,6 +19,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -30,5 +30,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor => rehearse::cli::doctor(settings).await,
         Command::User(cmd) => rehearse::cli::user(settings, cmd).await,
         Command::Credits(cmd) => rehearse::cli::credits(settings, cmd).await,
+        Command::Bench(cmd) => rehearse::cli::bench(cmd).await,
     }
 }

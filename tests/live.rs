@@ -682,3 +682,19 @@ async fn an_idle_interview_stops_its_actor_and_the_next_connection_rebuilds_it()
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
+    let opts = rehearse::bench::load::Options {
+        url: None,
+        candidates: 4,
+        answers: 3,
+    };
+    let report = rehearse::bench::load::run(&opts).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.answers, 12);
+    assert!(
+        report.ack.p50_ms <= report.full_turn.p50_ms,
+        "an answer is acknowledged before the reply ends"
+    );
+}
