@@ -1,9 +1,8 @@
 //! Account operations over the database: sign up, log in, log out, change password. Password hashing runs on
-//! blocking threads, at most [`HASHING_SLOTS`] at once, so a flood of logins cannot starve the server.
+//! [`HASHING_SLOTS`] dedicated threads, so a flood of logins cannot starve the server, and Argon2's 19 MiB buffers
+//! are reused by the same two threads instead of spreading over many allocator arenas.
 
-use std::sync::LazyLock;
-
-use tokio::sync::Semaphore;
+use std::sync::{LazyLock, Mutex, mpsc};
 
 use super::{
     Invalid, UserRole, check_password, normalize_email, normalize_name, password, throttle, tokens,
@@ -15,7 +14,30 @@ use crate::db::{
 
 /// Argon2id takes ~20 MiB and tens of milliseconds; two at a time keeps a 2-core machine responsive.
 pub const HASHING_SLOTS: usize = 2;
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(HASHING_SLOTS));
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads, started on first use and fed in order.
+static HASHERS: LazyLock<mpsc::Sender<HashJob>> = LazyLock::new(|| {
+    let (tx, rx) = mpsc::channel::<HashJob>();
+    let rx = std::sync::Arc::new(Mutex::new(rx));
+    for i in 0..HASHING_SLOTS {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("rehearse-hash-{i}"))
+            .spawn(move || {
+                loop {
+                    let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })
+            .expect("the hashing threads start");
+    }
+    tx
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -48,13 +70,13 @@ pub struct NewLogin {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let _slot = HASHING
-        .acquire()
-        .await
-        .expect("the semaphore is never closed");
-    tokio::task::spawn_blocking(f)
-        .await
-        .expect("hashing does not panic")
+    let (reply, result) = tokio::sync::oneshot::channel();
+    HASHERS
+        .send(Box::new(move || {
+            let _ = reply.send(f());
+        }))
+        .expect("the hashing threads run for the life of the process");
+    result.await.expect("hashing does not panic")
 }
 
 async fn start_login(db: &Db, user_id: i64, meta: &ClientMeta) -> Result<NewLogin, DbError> {
