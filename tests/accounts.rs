@@ -427,3 +427,28 @@ async fn an_instructor_sees_a_candidates_interviews_and_grants_credits() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_planted_csrf_cookie_is_not_accepted_for_sign_up() {
+    let t = crate::util::app().await;
+    let planted = rehearse::accounts::tokens::random_token();
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/auth/signup")
+        .header("content-type", "application/json")
+        .header("cookie", format!("rh_csrf={planted}"))
+        .header("x-csrf-token", &planted)
+        .body(axum::body::Body::from(
+            json!({"email": "eve@example.com", "password": PASSWORD}).to_string(),
+        ))
+        .unwrap();
+    let r = crate::util::send(&t.router, req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let (users, _) = t
+        .state
+        .db()
+        .call(|c| rehearse::db::users::list(c, 10, 0))
+        .await
+        .unwrap();
+    assert!(users.is_empty());
+}

@@ -86,6 +86,27 @@ impl SigningKey {
         mac
     }
 
+    /// An anonymous visitor's CSRF token: random, with this server's signature, so a cookie planted from elsewhere
+    /// (a sibling host on the network) is not accepted as one.
+    pub fn anonymous_csrf(&self) -> String {
+        let nonce = random_id();
+        let sig =
+            URL_SAFE_NO_PAD.encode(self.mac(&format!("csrf.{nonce}")).finalize().into_bytes());
+        format!("{nonce}.{sig}")
+    }
+
+    pub fn verify_anonymous_csrf(&self, token: &str) -> bool {
+        let Some((nonce, sig)) = token.split_once('.') else {
+            return false;
+        };
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        self.mac(&format!("csrf.{nonce}"))
+            .verify_slice(&sig)
+            .is_ok()
+    }
+
     /// A token for `user_id` to join `session_id` until `now_ms + REALTIME_TOKEN_TTL_MS`.
     pub fn realtime_token(&self, user_id: i64, session_id: &str, now_ms: i64) -> (String, i64) {
         let expires = now_ms + REALTIME_TOKEN_TTL_MS;
@@ -183,6 +204,22 @@ mod tests {
                 "{junk}"
             );
         }
+    }
+
+    #[test]
+    fn anonymous_csrf_tokens_carry_this_servers_signature() {
+        let key = SigningKey::generate();
+        let t = key.anonymous_csrf();
+        assert!(key.verify_anonymous_csrf(&t));
+        assert!(
+            !SigningKey::generate().verify_anonymous_csrf(&t),
+            "another server's token"
+        );
+        assert!(
+            !key.verify_anonymous_csrf(&random_token()),
+            "a planted random value"
+        );
+        assert!(!key.verify_anonymous_csrf(&format!("{}x", t)));
     }
 
     #[test]

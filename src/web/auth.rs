@@ -3,7 +3,8 @@
 //! [`authenticate`] runs before every page and API handler: it resolves the `rh_session` cookie to a signed-in
 //! user (one query), and refuses any state-changing request (POST, PUT, PATCH, DELETE) whose CSRF token does not
 //! match. Signed-in users' token lives with their login session in the database (synchronizer token); anonymous
-//! visitors get an `rh_csrf` cookie whose value forms must echo (double submit), which protects sign-up and login.
+//! visitors get an `rh_csrf` cookie, signed by this server, whose value forms must echo (signed double submit),
+//! which protects sign-up and login.
 //! Pages embed the token in forms and in `<meta name="csrf-token">`; API clients send `X-CSRF-Token`, and can
 //! fetch one from `GET /api/v1/auth/csrf`.
 
@@ -158,9 +159,9 @@ async fn authenticate_inner(
     let mut new_csrf_cookie = None;
     if viewer.user.is_none() {
         viewer.csrf = match cookie(req.headers(), CSRF_COOKIE) {
-            Some(c) if c.len() >= 32 => c,
+            Some(c) if state.signing_key().verify_anonymous_csrf(&c) => c,
             _ => {
-                let fresh = tokens::random_token();
+                let fresh = state.signing_key().anonymous_csrf();
                 new_csrf_cookie = Some(fresh.clone());
                 fresh
             }
