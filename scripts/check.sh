@@ -4,6 +4,9 @@
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
 scripts/setup.sh --check || { echo "setup failed"; exit 1; }
+# The sandbox's runtimes, shared by every clone (the tests read them from here).
+export REHEARSE_RUNTIMES_DIR="${REHEARSE_RUNTIMES_DIR:-$HOME/.cache/rehearse/runtimes}"
+python3 scripts/fetch-runtimes.py "$REHEARSE_RUNTIMES_DIR" || { echo "fetching the sandbox runtimes failed"; exit 1; }
 
 passed=0
 failed=()

@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 scripts/setup.sh
+say "installing the sandbox runtimes"
+python3 scripts/fetch-runtimes.py "${REHEARSE_RUNTIMES_DIR:-${REHEARSE_DATA_DIR:-data}/runtimes}"
 say "building Rehearse (release; the first build takes several minutes)"
 cargo build --release --locked
 say "serving"

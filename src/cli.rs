@@ -7,7 +7,7 @@ use crate::{
     accounts::{UserRole, service},
     app::{self, AppState},
     catalog::{self, SeedSource},
-    config::{BenchCommand, CreditsCommand, Settings, UserCommand},
+    config::{BenchCommand, CreditsCommand, SandboxCommand, Settings, UserCommand},
     db::{self, Db, catalog::ImportOutcome},
 };
 
@@ -301,4 +301,56 @@ pub async fn bench(cmd: BenchCommand) -> anyhow::Result<()> {
         report.errors.len()
     );
     Ok(())
+}
+
+pub async fn sandbox(settings: Settings, cmd: SandboxCommand) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Read, Write};
+
+    use crate::sandbox::{
+        Language,
+        runner::{Exit, Limits, Sandbox},
+    };
+    let SandboxCommand::Run {
+        lang,
+        file,
+        seconds,
+    } = cmd;
+    let language = Language::parse(&lang).expect("clap checked the language");
+    let source =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let mut stdin = Vec::new();
+    if !std::io::stdin().is_terminal() {
+        std::io::stdin().read_to_end(&mut stdin)?;
+    }
+    let dir = settings.runtimes_dir.clone();
+    let out = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let sandbox = Sandbox::load(&dir)?;
+        let limits = Limits {
+            wall: std::time::Duration::from_secs(seconds),
+            ..Limits::default()
+        };
+        sandbox.run(language, &source, &stdin, &limits)
+    })
+    .await??;
+    std::io::stdout().write_all(out.stdout.as_bytes())?;
+    std::io::stderr().write_all(out.stderr.as_bytes())?;
+    let how = match &out.exit {
+        Exit::Code(c) => format!("exited with {c}"),
+        Exit::TimeLimit => "time limit exceeded".into(),
+        Exit::MemoryLimit => "memory limit exceeded".into(),
+        Exit::Trap(t) => format!("runtime error: {t}"),
+    };
+    let limited = if out.output_limited {
+        ", output limit reached"
+    } else {
+        ""
+    };
+    eprintln!(
+        "[sandbox] {how} in {} ms, {} KiB of memory{limited}",
+        out.time_ms, out.memory_kb
+    );
+    match out.exit {
+        Exit::Code(0) if !out.output_limited => Ok(()),
+        _ => anyhow::bail!("the program did not finish cleanly ({how})"),
+    }
 }

@@ -34,6 +34,9 @@ pub struct Cli {
     /// Where model files live (default: DATA_DIR/models).
     #[arg(long, env = "REHEARSE_MODELS_DIR", global = true, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Where the sandbox's WebAssembly runtimes live (default: DATA_DIR/runtimes).
+    #[arg(long, env = "REHEARSE_RUNTIMES_DIR", global = true, value_name = "DIR")]
+    pub runtimes_dir: Option<PathBuf>,
     /// Load the interview catalog from this folder instead of the copy built into the binary.
     #[arg(long, env = "REHEARSE_SEEDS_DIR", global = true, value_name = "DIR")]
     pub seeds_dir: Option<PathBuf>,
@@ -64,6 +67,22 @@ pub enum Command {
     /// Measure and report.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run code in the WebAssembly sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Run a program with standard input passed through; prints how it ended.
+    Run {
+        #[arg(long, value_parser = ["python", "javascript"])]
+        lang: String,
+        file: PathBuf,
+        /// Wall-clock limit in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +177,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub db_path: PathBuf,
     pub models_dir: PathBuf,
+    pub runtimes_dir: PathBuf,
     /// `None`: the catalog built into the binary.
     pub seeds_dir: Option<PathBuf>,
     pub addr: SocketAddr,
@@ -237,7 +257,12 @@ impl Settings {
         if !(0..=10_000).contains(&signup_credits) {
             bail!("signup credits must be between 0 and 10000, not {signup_credits}");
         }
+        let runtimes_dir = cli
+            .runtimes_dir
+            .as_ref()
+            .map_or_else(|| data_dir.join("runtimes"), |p| absolute(cwd, p));
         Ok(Settings {
+            runtimes_dir,
             signup_credits,
             tls,
             interview_idle: DEFAULT_INTERVIEW_IDLE,
@@ -261,6 +286,7 @@ impl Settings {
             data_dir: data_dir.to_path_buf(),
             db_path: data_dir.join(DB_FILE),
             models_dir: data_dir.join("models"),
+            runtimes_dir: data_dir.join("runtimes"),
             seeds_dir: None,
             addr: DEFAULT_ADDR.parse().expect("valid default address"),
             log: "warn".into(),

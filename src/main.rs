@@ -31,5 +31,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => rehearse::cli::user(settings, cmd).await,
         Command::Credits(cmd) => rehearse::cli::credits(settings, cmd).await,
         Command::Bench(cmd) => rehearse::cli::bench(cmd).await,
+        Command::Sandbox(cmd) => rehearse::cli::sandbox(settings, cmd).await,
     }
 }

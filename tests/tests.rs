@@ -5,6 +5,7 @@ mod catalog_seeds;
 mod http;
 mod live;
 mod proto;
+mod sandbox;
 mod server;
 mod sessions_api;
 mod solutions;

@@ -1,9 +1,12 @@
-//! Running candidates' code. For now: the per-language harnesses that call a candidate's function on each test
-//! ([`harness`]) and the judge that reads their output and compares results ([`judge`]). The wasmtime runner
-//! plugs in behind the same harnesses. This module knows nothing about HTTP or the database.
+//! Running candidates' code: the per-language harnesses that call a candidate's function on each test
+//! ([`harness`]), the judge that reads their output and compares results ([`judge`]), the WebAssembly runner with
+//! its limits ([`runner`]), and grading a solution on a problem's tests ([`grade`]). This module knows nothing about
+//! HTTP or the database.
 
+pub mod grade;
 pub mod harness;
 pub mod judge;
+pub mod runner;
 
 use serde::{Deserialize, Serialize};
 
