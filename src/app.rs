@@ -18,6 +18,7 @@ use crate::{
     db::{self, Db, catalog::ImportOutcome},
     llm::{Llm, scripted::Scripted},
     realtime::hub::Hub,
+    sandbox::pool::Pool,
     web,
 };
 
@@ -31,6 +32,7 @@ struct Inner {
     signing_key: SigningKey,
     hub: Hub,
     llm: Arc<dyn Llm>,
+    sandbox: Pool,
     db: Db,
     catalog: RwLock<Arc<Catalog>>,
     metrics: web::metrics::Metrics,
@@ -66,12 +68,14 @@ impl AppState {
         }
         let catalog = db.call(|c| db::catalog::load(c)).await?;
         let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
+        let sandbox = Pool::new(settings.runtimes_dir.clone());
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings,
                 signing_key,
                 hub: Hub::default(),
                 llm: Arc::new(Scripted),
+                sandbox,
                 db,
                 catalog: RwLock::new(Arc::new(catalog)),
                 metrics: web::metrics::Metrics::default(),
@@ -87,6 +91,11 @@ impl AppState {
     /// The running interview actors.
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// The code sandbox.
+    pub fn sandbox(&self) -> &Pool {
+        &self.inner.sandbox
     }
 
     /// The interviewer's language model.

@@ -14,6 +14,13 @@ use crate::{
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = settings.addr;
     let state = AppState::open(settings).await?;
+    // Compile the sandbox's runtimes in the background so the first run does not wait for it.
+    let warm = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warm.sandbox().ready().await {
+            tracing::warn!("{e}");
+        }
+    });
     let tls = match &state.settings().tls {
         Some(files) => {
             // A specific listening address goes into a generated certificate's names.

@@ -2,7 +2,10 @@
 //! runs): every seeded problem's reference solution is Accepted in Python and JavaScript, a wrong one is not, and
 //! hostile programs end with a clean verdict without touching the host.
 
-use std::{path::PathBuf, sync::OnceLock, time::Duration};
+use std::{sync::OnceLock, time::Duration};
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
 
 use rehearse::{
     catalog::{self, Problem, SeedSource},
@@ -13,18 +16,11 @@ use rehearse::{
     },
 };
 
-fn runtimes_dir() -> PathBuf {
-    std::env::var_os("REHEARSE_RUNTIMES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/rehearse/runtimes")
-        })
-}
-
 fn sandbox() -> &'static Sandbox {
     static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
-    SANDBOX.get_or_init(|| Sandbox::load(&runtimes_dir()).unwrap_or_else(|e| panic!("{e:#}")))
+    SANDBOX.get_or_init(|| {
+        Sandbox::load(&crate::util::runtimes_dir()).unwrap_or_else(|e| panic!("{e:#}"))
+    })
 }
 
 fn problems() -> Vec<Problem> {
@@ -244,5 +240,147 @@ fn exit_codes_of_126_and_above_are_ordinary_exits() {
     assert_eq!(
         run(Language::Python, "import sys\nsys.exit(3)\n").exit,
         Exit::Code(3)
+    );
+}
+
+#[tokio::test]
+async fn the_run_api_serves_signed_in_users_within_limits() {
+    let t = crate::util::app().await;
+    let anonymous = crate::util::Client::new(&t.router).await;
+    let body = json!({"language": "python", "source": "print(input()[::-1])", "stdin": "olleh\n"});
+    assert_eq!(
+        anonymous
+            .send(Method::POST, "/api/v1/sandbox/run", Some(body.clone()))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let c = crate::util::Client::signup(&t.router, "ada@example.com").await;
+    let r = c
+        .send(Method::POST, "/api/v1/sandbox/run", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (r.json()["status"].as_str(), r.json()["stdout"].as_str()),
+        (Some("exited"), Some("hello\n"))
+    );
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sandbox/run",
+            Some(json!({"language": "cobol", "source": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sandbox/run",
+            Some(json!({"language": "python", "source": "x".repeat(70_000)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The per-minute allowance: the 31st run in a minute waits.
+    let mut statuses = Vec::new();
+    for _ in 0..rehearse::sandbox::pool::RUNS_PER_MINUTE {
+        let r = c
+            .send(
+                Method::POST,
+                "/api/v1/sandbox/run",
+                Some(json!({"language": "javascript", "source": "print(1)"})),
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        1,
+        "one run above plus 29 more fit; invalid requests do not count"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_hostile_runs_holds_one_slot_and_the_server_stays_responsive() {
+    let t = crate::util::app().await;
+    let pool = t.state.sandbox();
+    pool.ready().await.unwrap();
+    let one_second = Limits {
+        wall: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let started = std::time::Instant::now();
+    let flood: Vec<_> = (0..20)
+        .map(|_| {
+            let state = t.state.clone();
+            let limits = one_second.clone();
+            tokio::spawn(async move {
+                state
+                    .sandbox()
+                    .run(
+                        1,
+                        Language::Javascript,
+                        "for (;;) {}".into(),
+                        vec![],
+                        limits,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Another person's run, and the health check, finish while the flood is still going.
+    let other = pool
+        .run(
+            2,
+            Language::Python,
+            "print('mine')".into(),
+            vec![],
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.stdout.trim(), "mine");
+    let health = crate::util::get(&t.router, "/healthz").await;
+    assert_eq!(health.status, StatusCode::OK);
+    let served_at = started.elapsed();
+    let mut timeouts = 0;
+    for f in flood {
+        if f.await.unwrap().unwrap().exit == Exit::TimeLimit {
+            timeouts += 1;
+        }
+    }
+    assert_eq!(timeouts, 20, "every hostile run hit its limit");
+    assert!(
+        served_at < started.elapsed() / 2,
+        "others were served long before the flood drained"
+    );
+}
+
+#[tokio::test]
+async fn without_runtimes_the_run_api_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = rehearse::config::Settings::for_data_dir(dir.path());
+    settings.runtimes_dir = dir.path().join("missing");
+    let state = rehearse::app::AppState::open(settings).await.unwrap();
+    let router = rehearse::app::router(state);
+    let c = crate::util::Client::signup(&router, "ada@example.com").await;
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sandbox/run",
+            Some(json!({"language": "python", "source": "print(1)"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fetch-runtimes"),
+        "{}",
+        r.body
     );
 }

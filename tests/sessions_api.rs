@@ -543,6 +543,7 @@ async fn the_openapi_document_lists_every_route() {
         "GET /api/v1/sessions/{id}/transcript",
         "POST /api/v1/admin/credits",
         "GET /api/v1/admin/users",
+        "POST /api/v1/sandbox/run",
     ];
     expected.sort();
     assert_eq!(listed, expected);

@@ -17,11 +17,21 @@ pub struct TestApp {
     pub _dir: TempDir,
 }
 
+/// Where the check script installs the sandbox's runtimes.
+pub fn runtimes_dir() -> std::path::PathBuf {
+    std::env::var_os("REHEARSE_RUNTIMES_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/rehearse/runtimes")
+        })
+}
+
 pub async fn app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(Settings::for_data_dir(dir.path()))
-        .await
-        .unwrap();
+    let mut settings = Settings::for_data_dir(dir.path());
+    settings.runtimes_dir = runtimes_dir();
+    let state = AppState::open(settings).await.unwrap();
     let router = rehearse::app::router(state.clone());
     TestApp {
         state,

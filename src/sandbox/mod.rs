@@ -6,6 +6,7 @@
 pub mod grade;
 pub mod harness;
 pub mod judge;
+pub mod pool;
 pub mod runner;
 
 use serde::{Deserialize, Serialize};

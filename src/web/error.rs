@@ -92,6 +92,7 @@ pub fn code_for(status: StatusCode) -> &'static str {
         415 => "unsupported_media_type",
         422 => "unprocessable",
         429 => "rate_limited",
+        503 => "unavailable",
         _ => "internal",
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod catalog;
 pub mod health;
+pub mod sandbox;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -33,7 +34,8 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(sessions::realtime_token))
         .routes(routes!(sessions::transcript))
         .routes(routes!(admin::grant))
-        .routes(routes!(admin::users));
+        .routes(routes!(admin::users))
+        .routes(routes!(sandbox::run));
     let (router, mut doc) = OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .nest("/api/v1", api)
