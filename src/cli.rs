@@ -276,13 +276,26 @@ pub async fn credits(settings: Settings, cmd: CreditsCommand) -> anyhow::Result<
     Ok(())
 }
 
-pub async fn bench(cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Load {
-        url,
-        candidates,
-        answers,
-        json,
-    } = cmd;
+pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
+    let (url, candidates, answers, json) = match cmd {
+        BenchCommand::Load {
+            url,
+            candidates,
+            answers,
+            json,
+        } => (url, candidates, answers, json),
+        BenchCommand::Sandbox { json } => {
+            let dir = settings.runtimes_dir.clone();
+            let report =
+                tokio::task::spawn_blocking(move || crate::bench::sandbox::run(&dir)).await??;
+            crate::bench::sandbox::print(&report);
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            return Ok(());
+        }
+    };
     anyhow::ensure!(
         (1..=1000).contains(&candidates),
         "--candidates must be between 1 and 1000"

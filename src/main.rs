@@ -30,7 +30,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor => rehearse::cli::doctor(settings).await,
         Command::User(cmd) => rehearse::cli::user(settings, cmd).await,
         Command::Credits(cmd) => rehearse::cli::credits(settings, cmd).await,
-        Command::Bench(cmd) => rehearse::cli::bench(cmd).await,
+        Command::Bench(cmd) => rehearse::cli::bench(settings, cmd).await,
         Command::Sandbox(cmd) => rehearse::cli::sandbox(settings, cmd).await,
     }
 }

@@ -1,7 +1,8 @@
-//! `rehearse bench ...`: measurements whose numbers go in the README. For now `load`: many simulated candidates
-//! doing text interviews at once over real HTTP and WebSockets.
+//! `rehearse bench ...`: measurements whose numbers go in the README. `load`: many simulated candidates doing
+//! text interviews at once over real HTTP and WebSockets; `sandbox`: how fast the code sandbox starts and runs.
 
 pub mod load;
+pub mod sandbox;
 
 /// The `p`-th percentile (0-100) of `sorted` values, nearest rank.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
