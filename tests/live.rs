@@ -698,3 +698,159 @@ async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
         "an answer is acknowledged before the reply ends"
     );
 }
+
+#[tokio::test]
+async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = catalog_with_testco(dir.path());
+    settings.runtimes_dir = crate::util::runtimes_dir();
+    let server = start(settings).await;
+    // Compiling the runtimes takes seconds (more with other tests compiling beside it): not part of a run.
+    server.state.sandbox().ready().await.unwrap();
+    let router = rehearse::app::router(server.state.clone());
+    let client = Client::signup(&router, "ada@example.com").await;
+    // Only the coding round of TestCo's second loop.
+    let r = client
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({"company_id": "testco", "role_id": "other", "rounds": [1]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let mut ws = connect(&server, &client, &id).await;
+    let opening = until(&mut ws, interviewer_final).await;
+    let problem = opening
+        .iter()
+        .find_map(|k| {
+            if let Kind::RoundStarted(r) = k {
+                r.problem.clone()
+            } else {
+                None
+            }
+        })
+        .expect("a coding round carries its problem");
+    assert!(problem.starter_code.contains_key("python") && problem.hidden_test_count >= 8);
+    let catalog = server.state.catalog();
+    let reference = catalog.problem(&problem.id).unwrap();
+
+    let code_run = |seq: u64, mode: pb::RunMode, language: pb::Language, source: &str| {
+        client_frame::Kind::CodeRun(pb::CodeRun {
+            run_id: format!("r{seq}"),
+            mode: mode as i32,
+            language: language as i32,
+            source: source.into(),
+            stdin: String::new(),
+        })
+    };
+    let result = |frames: Vec<Kind>| {
+        frames
+            .into_iter()
+            .find_map(|k| {
+                if let Kind::CodeResult(r) = k {
+                    Some(r)
+                } else {
+                    None
+                }
+            })
+            .unwrap()
+    };
+
+    send(
+        &mut ws,
+        1,
+        code_run(
+            1,
+            pb::RunMode::Run,
+            pb::Language::Python,
+            &reference.solutions.python,
+        ),
+    )
+    .await;
+    let run = result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await);
+    assert_eq!(
+        (run.verdict(), run.passed as usize, run.total as usize),
+        (
+            pb::Verdict::Accepted,
+            reference.samples.len(),
+            reference.samples.len()
+        )
+    );
+    assert!(
+        run.tests
+            .iter()
+            .all(|t| !t.hidden && !t.expected_json.is_empty()),
+        "samples show their expected output"
+    );
+
+    let spy = format!(
+        "{}\nimport sys\nprint('LEAK', file=sys.stderr)\nprint('LEAK')\n",
+        reference.solutions.python
+    );
+    send(
+        &mut ws,
+        2,
+        code_run(2, pb::RunMode::Submit, pb::Language::Python, &spy),
+    )
+    .await;
+    let submit = result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await);
+    assert_eq!(submit.verdict(), pb::Verdict::Accepted);
+    assert_eq!(submit.total as usize, reference.tests.len());
+    assert!(
+        submit
+            .tests
+            .iter()
+            .all(|t| t.hidden && t.actual_json.is_empty() && t.expected_json.is_empty())
+    );
+    assert!(
+        submit.stdout.is_empty() && submit.stderr.is_empty(),
+        "nothing printed during hidden tests comes back"
+    );
+
+    send(
+        &mut ws,
+        3,
+        code_run(
+            3,
+            pb::RunMode::Run,
+            pb::Language::Javascript,
+            "function nope() {}",
+        ),
+    )
+    .await;
+    assert_ne!(
+        result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await).verdict(),
+        pb::Verdict::Accepted
+    );
+    send(
+        &mut ws,
+        4,
+        code_run(
+            4,
+            pb::RunMode::Run,
+            pb::Language::C,
+            "int main(void) { return 0; }",
+        ),
+    )
+    .await;
+    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+        panic!()
+    };
+    assert_eq!(e.code, "unsupported");
+
+    let stored: i64 = server
+        .state
+        .db()
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM code_submissions WHERE session_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, 3, "every run is recorded");
+    server.stop().await;
+}

@@ -178,6 +178,68 @@ pub fn asked_by_user(conn: &Connection, user_id: i64) -> Result<HashSet<String>,
     Ok(v)
 }
 
+/// Keeps the latest code a candidate typed in a round, per language (restored after a reload).
+pub fn save_code(
+    conn: &Connection,
+    session_id: &str,
+    round: i64,
+    language: &str,
+    source: &str,
+    revision: i64,
+) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO code_snapshots (session_id, round_position, language, source, revision, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (session_id, round_position, language) DO UPDATE SET source = ?4, revision = ?5, updated_at = ?6
+         WHERE excluded.revision >= code_snapshots.revision",
+        params![session_id, round, language, source, revision, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// A run or submission, as the results page and the scoring will read it.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub user_id: i64,
+    pub session_id: &'a str,
+    pub round: i64,
+    pub problem_id: &'a str,
+    pub mode: &'a str,
+    pub language: &'a str,
+    pub source: &'a str,
+    pub verdict: &'a str,
+    pub passed: i64,
+    pub total: i64,
+    pub results_json: &'a str,
+    pub time_ms: i64,
+    pub memory_kb: i64,
+}
+
+pub fn record_submission(conn: &Connection, s: &Submission) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO code_submissions (user_id, session_id, round_position, problem_id, mode, language, source, verdict,
+           passed, total, results_json, time_ms, memory_kb, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            s.user_id,
+            s.session_id,
+            s.round,
+            s.problem_id,
+            s.mode,
+            s.language,
+            s.source,
+            s.verdict,
+            s.passed,
+            s.total,
+            s.results_json,
+            s.time_ms,
+            s.memory_kb,
+            now_ms()
+        ],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,7 +183,7 @@ impl Actor {
             .retain(|(_, out)| out.try_send(frame.clone()).is_ok());
     }
 
-    fn send_to(&mut self, conn: u64, mut frame: pb::ServerFrame) {
+    pub(super) fn send_to(&mut self, conn: u64, mut frame: pb::ServerFrame) {
         self.event_id += 1;
         frame.event_id = self.event_id;
         if let Some((_, out)) = self.subscribers.iter().find(|(c, _)| *c == conn) {
@@ -330,20 +330,20 @@ impl Actor {
             ),
             client_frame::Kind::TextAnswer(a) => self.answer(conn, seq, a).await,
             client_frame::Kind::Control(c) => self.control(conn, seq, c.action()).await,
-            client_frame::Kind::Audio(_)
-            | client_frame::Kind::CodeUpdate(_)
-            | client_frame::Kind::CodeRun(_) => self.send_to(
+            client_frame::Kind::CodeUpdate(u) => self.code_update(conn, seq, u).await,
+            client_frame::Kind::CodeRun(r) => self.code_run(conn, seq, r).await,
+            client_frame::Kind::Audio(_) => self.send_to(
                 conn,
                 frames::error(
                     "unsupported",
-                    "Voice and code rounds are not available on this server yet.",
+                    "Voice is not available on this server yet.",
                     seq,
                 ),
             ),
         }
     }
 
-    fn closed_reason(&self) -> Option<&'static str> {
+    pub(super) fn closed_reason(&self) -> Option<&'static str> {
         match self.session.state {
             SessionState::Completed => Some("This interview is over."),
             SessionState::Abandoned => Some("This interview was abandoned."),

@@ -3,6 +3,7 @@
 //! performs the engine's effects.
 
 pub mod actor;
+mod code;
 pub mod frames;
 pub mod hub;
 mod speak;

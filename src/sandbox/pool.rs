@@ -6,7 +6,7 @@
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{Arc, LazyLock, Mutex},
     time::{Duration, Instant},
 };
 
@@ -55,14 +55,33 @@ impl Pool {
         }
     }
 
-    /// Loads and compiles the runtimes (seconds) unless done; later calls return at once.
+    /// Loads and compiles the runtimes (seconds) unless done; later calls return at once. Compiled runtimes are
+    /// shared by every pool in the process that uses the same folder.
     pub async fn ready(&self) -> Result<Arc<Sandbox>, PoolError> {
+        static COMPILED: LazyLock<Mutex<HashMap<PathBuf, Arc<Sandbox>>>> =
+            LazyLock::new(Default::default);
         let dir = self.dir.clone();
         let loaded = self
             .sandbox
             .get_or_init(|| async move {
+                let shared = COMPILED
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&dir)
+                    .cloned();
+                if let Some(s) = shared {
+                    return Ok(s);
+                }
+                let key = dir.clone();
                 match tokio::task::spawn_blocking(move || Sandbox::load(&dir)).await {
-                    Ok(Ok(s)) => Ok(Arc::new(s)),
+                    Ok(Ok(s)) => {
+                        let s = Arc::new(s);
+                        COMPILED
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(key, s.clone());
+                        Ok(s)
+                    }
                     Ok(Err(e)) => Err(format!("{e:#}")),
                     Err(e) => Err(e.to_string()),
                 }
@@ -93,6 +112,19 @@ impl Pool {
         stdin: Vec<u8>,
         limits: Limits,
     ) -> Result<Output, PoolError> {
+        self.with_sandbox(user, move |sandbox| {
+            sandbox.run(language, &source, &stdin, &limits)
+        })
+        .await
+    }
+
+    /// Runs `job` with the sandbox for `user`: counted against their allowance, one at a time per user, in the
+    /// shared queue, on a blocking thread.
+    pub async fn with_sandbox<T: Send + 'static>(
+        &self,
+        user: i64,
+        job: impl FnOnce(&Sandbox) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, PoolError> {
         self.admit(user)?;
         let sandbox = self.ready().await?;
         let mine = self
@@ -111,7 +143,7 @@ impl Pool {
             .acquire()
             .await
             .map_err(|e| PoolError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || sandbox.run(language, &source, &stdin, &limits))
+        tokio::task::spawn_blocking(move || job(&sandbox))
             .await
             .map_err(|e| PoolError::Internal(e.to_string()))?
             .map_err(|e| PoolError::Internal(format!("{e:#}")))

@@ -1,0 +1,292 @@
+//! Coding rounds in the live interview: the candidate's code as they type (kept per language, restored after a
+//! reload) and their runs: Run judges the problem's visible samples, Submit its hidden tests (only their count and
+//! verdicts go back, never their contents or the output they produced), Custom runs the code on the candidate's
+//! own input. Every run is recorded for the results page.
+
+use super::{
+    actor::Actor,
+    frames,
+    pb::{self, server_frame::Kind},
+};
+use crate::{
+    catalog::RoundKind,
+    db::live,
+    engine::plan::Pool,
+    sandbox::{
+        Language, Verdict,
+        grade::grade,
+        runner::{Exit, Limits},
+    },
+};
+
+/// The largest program accepted in an interview.
+pub const MAX_SOURCE_BYTES: usize = 64 * 1024;
+
+fn language(l: pb::Language) -> Option<Language> {
+    match l {
+        pb::Language::Python => Some(Language::Python),
+        pb::Language::Javascript => Some(Language::Javascript),
+        _ => None,
+    }
+}
+
+fn verdict(v: Verdict) -> pb::Verdict {
+    match v {
+        Verdict::Accepted => pb::Verdict::Accepted,
+        Verdict::WrongAnswer => pb::Verdict::WrongAnswer,
+        Verdict::TimeLimitExceeded => pb::Verdict::TimeLimitExceeded,
+        Verdict::MemoryLimitExceeded => pb::Verdict::MemoryLimitExceeded,
+        Verdict::RuntimeError => pb::Verdict::RuntimeError,
+        Verdict::CompilationError => pb::Verdict::CompilationError,
+        Verdict::OutputLimitExceeded => pb::Verdict::OutputLimitExceeded,
+        Verdict::InternalError => pb::Verdict::InternalError,
+        Verdict::NotRun => pb::Verdict::NotRun,
+    }
+}
+
+fn verdict_name(v: pb::Verdict) -> String {
+    v.as_str_name()
+        .trim_start_matches("VERDICT_")
+        .to_lowercase()
+}
+
+impl Actor {
+    /// The problem of the current round, if it is a coding round.
+    fn current_problem(&self) -> Option<(i64, String)> {
+        let iv = self.engine.as_ref()?;
+        let round = iv.current_round()?;
+        let q = round.questions.first()?;
+        (round.kind == RoundKind::Coding && q.pool == Pool::Problem)
+            .then(|| (iv.current as i64, q.id.clone()))
+    }
+
+    pub(super) async fn code_update(&mut self, conn: u64, seq: u64, u: pb::CodeUpdate) {
+        let (Some((round, _)), Some(lang)) = (self.current_problem(), language(u.language()))
+        else {
+            self.send_to(
+                conn,
+                frames::error(
+                    "unsupported",
+                    "There is no code to keep in this round.",
+                    seq,
+                ),
+            );
+            return;
+        };
+        if u.source.len() > MAX_SOURCE_BYTES {
+            self.send_to(
+                conn,
+                frames::error("source_too_long", "Code is limited to 64 KiB.", seq),
+            );
+            return;
+        }
+        let id = self.session.id.clone();
+        let saved = self
+            .state
+            .db()
+            .call(move |c| {
+                live::save_code(c, &id, round, lang.as_str(), &u.source, u.revision as i64)
+            })
+            .await;
+        if let Err(e) = saved {
+            tracing::error!("saving code failed: {e}");
+        }
+    }
+
+    pub(super) async fn code_run(&mut self, conn: u64, seq: u64, r: pb::CodeRun) {
+        if let Some(why) = self.closed_reason() {
+            self.send_to(conn, frames::error("session_closed", why, seq));
+            return;
+        }
+        let Some((round, problem_id)) = self.current_problem() else {
+            self.send_to(
+                conn,
+                frames::error(
+                    "not_a_coding_round",
+                    "Code runs belong to coding rounds.",
+                    seq,
+                ),
+            );
+            return;
+        };
+        let Some(lang) = language(r.language()) else {
+            self.send_to(
+                conn,
+                frames::error(
+                    "unsupported",
+                    "Choose Python or JavaScript; C is not available yet.",
+                    seq,
+                ),
+            );
+            return;
+        };
+        if r.source.len() > MAX_SOURCE_BYTES || r.stdin.len() > MAX_SOURCE_BYTES {
+            self.send_to(
+                conn,
+                frames::error(
+                    "source_too_long",
+                    "Code and input are limited to 64 KiB each.",
+                    seq,
+                ),
+            );
+            return;
+        }
+        let catalog = self.state.catalog();
+        let Some(problem) = catalog.problem(&problem_id).cloned() else {
+            self.send_to(
+                conn,
+                frames::error(
+                    "internal",
+                    "This round's problem is no longer in the catalog.",
+                    seq,
+                ),
+            );
+            return;
+        };
+        let mode = r.mode();
+        let source = r.source.clone();
+        let stdin = r.stdin.clone().into_bytes();
+        let limits = Limits::default();
+        let graded = self
+            .state
+            .sandbox()
+            .with_sandbox(self.session.user_id, move |sandbox| {
+                let result = match mode {
+                    pb::RunMode::Custom => (None, sandbox.run(lang, &source, &stdin, &limits)?),
+                    _ => {
+                        let hidden = mode == pb::RunMode::Submit;
+                        let tests = if hidden {
+                            &problem.tests
+                        } else {
+                            &problem.samples
+                        };
+                        let cases: Vec<_> = tests.iter().enumerate().collect();
+                        let g = grade(sandbox, &problem, lang, &source, &cases, &limits)?;
+                        let run = g.run.clone();
+                        let results: Vec<pb::TestResult> = g
+                            .tests
+                            .iter()
+                            .map(|t| pb::TestResult {
+                                index: t.index as u32,
+                                verdict: verdict(t.verdict) as i32,
+                                time_ms: (t.micros / 1000) as u32,
+                                memory_kb: run.memory_kb as u32,
+                                hidden,
+                                actual_json: if hidden {
+                                    String::new()
+                                } else {
+                                    t.actual.clone().unwrap_or_default()
+                                },
+                                expected_json: if hidden {
+                                    String::new()
+                                } else {
+                                    tests[t.index].expected.to_string()
+                                },
+                            })
+                            .collect();
+                        (
+                            Some((results, g.verdict(), g.candidate_stdout, g.fatal)),
+                            run,
+                        )
+                    }
+                };
+                Ok(result)
+            })
+            .await;
+        let (graded, run) = match graded {
+            Ok(g) => g,
+            Err(e) => {
+                self.send_to(conn, frames::error("sandbox", e.to_string(), seq));
+                return;
+            }
+        };
+        let hidden = mode == pb::RunMode::Submit;
+        let (tests, overall, stdout, stderr) = match graded {
+            Some((tests, v, stdout, fatal)) => {
+                let stderr =
+                    fatal.map_or_else(|| run.stderr.clone(), |f| format!("{f}\n{}", run.stderr));
+                (tests, verdict(v), stdout, stderr)
+            }
+            None => {
+                let v = match run.exit {
+                    Exit::Code(0) if !run.output_limited => pb::Verdict::Accepted,
+                    Exit::TimeLimit => pb::Verdict::TimeLimitExceeded,
+                    Exit::MemoryLimit => pb::Verdict::MemoryLimitExceeded,
+                    _ if run.output_limited => pb::Verdict::OutputLimitExceeded,
+                    _ => pb::Verdict::RuntimeError,
+                };
+                (Vec::new(), v, run.stdout.clone(), run.stderr.clone())
+            }
+        };
+        let passed = tests
+            .iter()
+            .filter(|t| t.verdict == pb::Verdict::Accepted as i32)
+            .count() as u32;
+        let result = pb::CodeResult {
+            run_id: r.run_id.clone(),
+            mode: mode as i32,
+            verdict: overall as i32,
+            total: tests.len() as u32,
+            passed,
+            tests,
+            // What a submission printed could reveal hidden tests: it stays on the server.
+            stdout: if hidden { String::new() } else { stdout },
+            stderr: if hidden { String::new() } else { stderr },
+            compile_output: String::new(),
+            time_ms: run.time_ms as u32,
+            memory_kb: run.memory_kb as u32,
+        };
+        let results_json = serde_json::to_string(
+            &result
+                .tests
+                .iter()
+                .map(|t| serde_json::json!({"index": t.index, "verdict": verdict_name(t.verdict()), "time_ms": t.time_ms}))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        let (id, user, src) = (
+            self.session.id.clone(),
+            self.session.user_id,
+            r.source.clone(),
+        );
+        let (mode_name, lang_name, verdict_s) = (
+            match mode {
+                pb::RunMode::Submit => "submit",
+                pb::RunMode::Custom => "custom",
+                _ => "run",
+            },
+            lang.as_str(),
+            verdict_name(overall),
+        );
+        let (passed_i, total_i) = (i64::from(result.passed), i64::from(result.total));
+        let (time_ms, memory_kb) = (i64::from(result.time_ms), i64::from(result.memory_kb));
+        let recorded = self
+            .state
+            .db()
+            .call(move |c| {
+                live::record_submission(
+                    c,
+                    &live::Submission {
+                        user_id: user,
+                        session_id: &id,
+                        round,
+                        problem_id: &problem_id,
+                        mode: mode_name,
+                        language: lang_name,
+                        source: &src,
+                        verdict: &verdict_s,
+                        passed: passed_i,
+                        total: total_i,
+                        results_json: &results_json,
+                        time_ms,
+                        memory_kb,
+                    },
+                )
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!("recording a submission failed: {e}");
+        }
+        self.broadcast(frames::frame(Kind::CodeResult(result)));
+    }
+}
