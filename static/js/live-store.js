@@ -20,6 +20,7 @@ export function createStore(sessionId) {
     connection: "connecting", // idle | connecting | open | retrying | closed
     retryAt: 0,
     notice: "",
+    codeResult: null,
   };
   const listeners = new Set();
   const emit = () => listeners.forEach((f) => f(state));
@@ -84,6 +85,8 @@ export function createStore(sessionId) {
       } else if (frame.ack) {
         state.pending = state.pending.filter((p) => p.answerId !== frame.ack.answerId);
         save();
+      } else if (frame.codeResult) {
+        state.codeResult = frame.codeResult;
       } else if (frame.notice) {
         state.notice = frame.notice.message;
       } else if (frame.error) {

@@ -143,6 +143,71 @@ function main(root) {
     list.parentElement.scrollTop = list.parentElement.scrollHeight;
   });
 
+  // Coding rounds: the editor starts from the problem's starter code, is saved as the candidate types (debounced),
+  // and Run / Submit send the code to be judged in the sandbox.
+  const code = $("#code");
+  const src = $("#code-src");
+  const lang = $("#code-lang");
+  const LANG = { python: "LANGUAGE_PYTHON", javascript: "LANGUAGE_JAVASCRIPT" };
+  let problemId = null;
+  let starter = {};
+  let revision = 0;
+  let saveTimer = null;
+  src.addEventListener("keydown", (e) => {
+    if (e.key === "Tab") {
+      e.preventDefault();
+      src.setRangeText("    ", src.selectionStart, src.selectionEnd, "end");
+    }
+  });
+  src.addEventListener("input", () => {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => send({ codeUpdate: { language: LANG[lang.value], source: src.value, revision: ++revision } }), 1000);
+  });
+  lang.addEventListener("change", () => {
+    if (!src.value.trim() || Object.values(starter).includes(src.value)) src.value = starter[lang.value] || "";
+  });
+  for (const btn of root.querySelectorAll("[data-run]")) {
+    btn.addEventListener("click", () => {
+      const sent = send({ codeRun: { runId: String(Date.now()), mode: btn.dataset.run, language: LANG[lang.value], source: src.value } });
+      $("#code-status").textContent = sent ? "Running…" : "Not connected.";
+    });
+  }
+  store.subscribe((s) => {
+    const problem = s.round && s.round.problem;
+    code.hidden = !problem;
+    if (problem && problem.id !== problemId) {
+      problemId = problem.id;
+      starter = problem.starterCode || {};
+      src.value = starter[lang.value] || "";
+    }
+    const r = s.codeResult;
+    const out = $("#code-results");
+    if (!r) return;
+    $("#code-status").textContent = "";
+    const name = (v) => String(v).replace("VERDICT_", "").toLowerCase().replaceAll("_", " ");
+    const hidden = r.mode === "RUN_MODE_SUBMIT";
+    out.replaceChildren();
+    const head = document.createElement("p");
+    head.className = "code-verdict " + (r.verdict === "VERDICT_ACCEPTED" ? "ok" : "bad");
+    head.textContent = `${name(r.verdict)}: ${r.passed} of ${r.total} ${hidden ? "hidden " : ""}tests passed · ${r.timeMs} ms`;
+    out.appendChild(head);
+    const list = document.createElement("ol");
+    list.className = "code-tests";
+    for (const t of r.tests) {
+      const li = document.createElement("li");
+      li.textContent = name(t.verdict) + (t.hidden ? "" : ` · expected ${t.expectedJson}, got ${t.actualJson || "nothing"}`);
+      li.className = t.verdict === "VERDICT_ACCEPTED" ? "ok" : "bad";
+      list.appendChild(li);
+    }
+    out.appendChild(list);
+    for (const [label, text] of [["Output", r.stdout], ["Errors", r.stderr]]) {
+      if (!text) continue;
+      const pre = document.createElement("pre");
+      pre.textContent = `${label}:\n${text.slice(0, 4000)}`;
+      out.appendChild(pre);
+    }
+  });
+
   // The countdown runs locally between the server's timer frames.
   setInterval(() => {
     const s = store.state;

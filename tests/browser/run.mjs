@@ -219,6 +219,34 @@ test("a whole text interview runs in the live page, survives going offline, and 
   await context.close();
 });
 
+test("a coding round runs code in the sandbox and keeps hidden tests hidden", async (browser) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
+  await page.goto(BASE + "/signup?next=/interview-prep/amazon/sde-ii");
+  await page.fill("#email", `coder.${Date.now()}@example.com`);
+  await page.fill("#password", "correct horse battery");
+  await Promise.all([page.waitForURL("**/interview-prep/amazon/sde-ii"), page.click("button[type=submit]")]);
+  // Practise only the technical phone screen (the second round, a coding round).
+  const boxes = page.locator('input[name="rounds"]');
+  for (let i = 0; i < await boxes.count(); i++) if (i !== 1) await boxes.nth(i).uncheck();
+  await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
+  await page.click("#begin");
+  await page.waitForSelector("#code:not([hidden])", { timeout: 15000 });
+  const starter = await page.inputValue("#code-src");
+  assert(starter.includes("def "), `the editor starts from the Python starter code: ${starter}`);
+  await page.click('[data-run="RUN_MODE_RUN"]');
+  await page.waitForSelector(".code-verdict", { timeout: 30000 });
+  const verdict = await page.locator(".code-verdict").innerText();
+  assert(/of \d+ tests passed/.test(verdict) && !verdict.startsWith("accepted"), `the empty starter is not accepted: ${verdict}`);
+  assert((await page.locator(".code-tests li").first().innerText()).includes("expected"), "samples show what was expected");
+  await shoot(page, "coding-round-desktop");
+  await page.click('[data-run="RUN_MODE_SUBMIT"]');
+  await page.waitForFunction(() => document.querySelector(".code-verdict")?.textContent.includes("hidden"), null, { timeout: 30000 });
+  const hidden = await page.locator(".code-tests li").allInnerTexts();
+  assert(hidden.length >= 8 && hidden.every((t) => !t.includes("expected")), "hidden tests show only their verdicts");
+  await context.close();
+});
+
 const browser = await launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]);
 let passed = 0;
 let failed = 0;

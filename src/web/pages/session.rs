@@ -125,6 +125,26 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                 div.live-grid {
                     div.live-main {
                         div #brief.card.brief hidden { h2 { "The problem" } p #brief-text {} }
+                        div #code.card.code-panel hidden {
+                            div.code-head {
+                                label for="code-lang" { "Language" }
+                                select #code-lang {
+                                    option value="python" { "Python 3.12" }
+                                    option value="javascript" { "JavaScript" }
+                                }
+                                span.muted { "Plain editor for now; the Monaco editor is coming." }
+                            }
+                            textarea #code-src spellcheck="false" autocomplete="off" rows="14" {}
+                            div.answer-actions {
+                                span #code-status.muted {}
+                                span {
+                                    button.button.button-ghost type="button" data-run="RUN_MODE_RUN" { "Run samples" }
+                                    " "
+                                    button.button type="button" data-run="RUN_MODE_SUBMIT" { "Submit" }
+                                }
+                            }
+                            div #code-results {}
+                        }
                         div.transcript-wrap { ol #transcript.transcript aria-live="polite" {} }
                         form #answer-form.answer-form {
                             label.visually-hidden for="answer" { "Your answer" }
