@@ -14,6 +14,7 @@ pub struct StoredTurn {
     pub round: i64,
     pub speaker: String,
     pub text: String,
+    pub created_at: i64,
 }
 
 /// A new turn to store.
@@ -35,7 +36,7 @@ pub fn insert_turn(conn: &mut Connection, t: &NewTurn) -> Result<(StoredTurn, bo
     if let Some(answer_id) = t.client_answer_id
         && let Some(existing) = tx
             .query_row(
-                "SELECT id, seq, round_position, speaker, text FROM transcript_turns
+                "SELECT id, seq, round_position, speaker, text, created_at FROM transcript_turns
                  WHERE session_id = ?1 AND client_answer_id = ?2",
                 params![t.session_id, answer_id],
                 row,
@@ -49,10 +50,11 @@ pub fn insert_turn(conn: &mut Connection, t: &NewTurn) -> Result<(StoredTurn, bo
         [t.session_id],
         |r| r.get(0),
     )?;
+    let created_at = now_ms();
     tx.execute(
         "INSERT INTO transcript_turns (session_id, seq, round_position, speaker, kind, text, question_id, client_answer_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![t.session_id, seq, t.round, t.speaker, t.kind, t.text, t.question_id, t.client_answer_id, now_ms()],
+        params![t.session_id, seq, t.round, t.speaker, t.kind, t.text, t.question_id, t.client_answer_id, created_at],
     )?;
     let id = tx.last_insert_rowid();
     tx.commit()?;
@@ -63,6 +65,7 @@ pub fn insert_turn(conn: &mut Connection, t: &NewTurn) -> Result<(StoredTurn, bo
             round: t.round,
             speaker: t.speaker.into(),
             text: t.text.into(),
+            created_at,
         },
         true,
     ))
@@ -75,12 +78,13 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<StoredTurn> {
         round: r.get(2)?,
         speaker: r.get(3)?,
         text: r.get(4)?,
+        created_at: r.get(5)?,
     })
 }
 
 pub fn turns(conn: &Connection, session_id: &str) -> Result<Vec<StoredTurn>, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT id, seq, round_position, speaker, text FROM transcript_turns WHERE session_id = ?1 ORDER BY seq",
+        "SELECT id, seq, round_position, speaker, text, created_at FROM transcript_turns WHERE session_id = ?1 ORDER BY seq",
     )?;
     let v = stmt
         .query_map([session_id], row)?

@@ -218,30 +218,3 @@ pub fn delete(conn: &Connection, user_id: i64, id: &str) -> Result<bool, DbError
         params![id, user_id],
     )? == 1)
 }
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Turn {
-    pub seq: i64,
-    pub round: i64,
-    pub speaker: String,
-    pub text: String,
-    pub created_at: i64,
-}
-
-pub fn transcript(conn: &Connection, session_id: &str) -> Result<Vec<Turn>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, round_position, speaker, text, created_at FROM transcript_turns WHERE session_id = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt
-        .query_map([session_id], |r| {
-            Ok(Turn {
-                seq: r.get(0)?,
-                round: r.get(1)?,
-                speaker: r.get(2)?,
-                text: r.get(3)?,
-                created_at: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}

@@ -124,9 +124,8 @@ impl Actor {
             .find(|t| t.speaker == "candidate")
             .map(|t| t.id);
         if !stored.is_empty() {
-            let mut iv: Interview = serde_json::from_str(&stored)?;
-            iv.pause(0);
-            self.engine = Some(iv);
+            // A stored engine's clock is stopped; the first connection starts it again.
+            self.engine = Some(serde_json::from_str::<Interview>(&stored)?);
             return Ok(());
         }
         let catalog = self.state.catalog();

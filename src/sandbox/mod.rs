@@ -33,14 +33,6 @@ impl Language {
     pub fn parse(s: &str) -> Option<Language> {
         Language::ALL.into_iter().find(|l| l.as_str() == s)
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Language::Python => "Python 3.12",
-            Language::Javascript => "JavaScript",
-            Language::C => "C",
-        }
-    }
 }
 
 /// The outcome of one test or of a whole run.

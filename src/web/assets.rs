@@ -63,11 +63,6 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Result<Respo
     Ok(resp)
 }
 
-/// Whether an asset exists (used by pages to refer only to what is there, and by tests).
-pub fn exists(path: &str) -> bool {
-    path == SCHEMA_MODULE_PATH || Static::get(path).is_some()
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -361,10 +361,7 @@ pub async fn transcript(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TurnView>>, AppError> {
     let s = owned(&state, user.id, id).await?;
-    let turns = state
-        .db()
-        .call(move |c| sessions::transcript(c, &s.id))
-        .await?;
+    let turns = state.db().call(move |c| db::live::turns(c, &s.id)).await?;
     Ok(Json(
         turns
             .into_iter()
