@@ -14,6 +14,10 @@ const PROTO: &str = "proto/rehearse/v1/realtime.proto";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    // espeak-ng (inside piper-rs) needs libsonic but does not link it: link Debian's static copy, so the binary
+    // does not depend on libsonic0 at run time.
+    println!("cargo:rustc-link-lib=static=sonic");
+    println!("cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu");
     let fds = protox::compile([PROTO], ["proto"])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(

@@ -7,6 +7,12 @@ scripts/setup.sh --check || { echo "setup failed"; exit 1; }
 # The sandbox's runtimes, shared by every clone (the tests read them from here).
 export REHEARSE_RUNTIMES_DIR="${REHEARSE_RUNTIMES_DIR:-$HOME/.cache/rehearse/runtimes}"
 python3 scripts/fetch-runtimes.py "$REHEARSE_RUNTIMES_DIR" || { echo "fetching the sandbox runtimes failed"; exit 1; }
+# The tiny model set, shared by every clone: the model tests run the real models (tests/util.rs looks here).
+models_dir="${REHEARSE_MODELS_DIR:-$HOME/.cache/rehearse/models}"
+say "building, then installing the tiny model set"
+cargo build --locked || { echo "build failed"; exit 1; }
+"$CARGO_TARGET_DIR/debug/rehearse" --models-dir "$models_dir" models fetch --set tiny ||
+  { echo "fetching the tiny model set failed"; exit 1; }
 
 passed=0
 failed=()
@@ -25,7 +31,7 @@ browser_tests() {
   local data port pid status
   data="$(mktemp -d)"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$CARGO_TARGET_DIR/debug/rehearse" --data-dir "$data" --log warn serve --addr "127.0.0.1:$port" &
+  "$CARGO_TARGET_DIR/debug/rehearse" --data-dir "$data" --log warn --llm scripted --tts off serve --addr "127.0.0.1:$port" &
   pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

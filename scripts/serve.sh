@@ -9,5 +9,7 @@ say "installing the sandbox runtimes"
 python3 scripts/fetch-runtimes.py "${REHEARSE_RUNTIMES_DIR:-${REHEARSE_DATA_DIR:-data}/runtimes}"
 say "building Rehearse (release; the first build takes several minutes)"
 cargo build --release --locked
+say "installing the default local models (about 730 MB, verified by sha256; skipped when already there)"
+"$CARGO_TARGET_DIR/release/rehearse" models fetch --set default
 say "serving"
 exec "$CARGO_TARGET_DIR/release/rehearse" serve "$@"

@@ -9,10 +9,12 @@ source "$(dirname "$0")/env.sh"
 want_check=0
 [ "${1:-}" = "--check" ] && want_check=1
 
-# Debian packages. The C toolchain builds SQLite (bundled by rusqlite).
-pkgs=(gcc pkg-config)
+# Debian packages. The C and C++ toolchains build SQLite (bundled by rusqlite), whisper.cpp and espeak-ng; cmake and
+# libclang (bindgen) drive the last two; libsonic is linked into espeak-ng; libssl-dev satisfies ort's build script.
+pkgs=(gcc g++ make cmake pkg-config libclang-dev libsonic-dev libssl-dev)
 if [ "$want_check" = 1 ]; then
-  pkgs+=(chromium fonts-dejavu-core fonts-liberation curl)
+  # Chromium for the browser tests; espeak-ng and sox speak and measure the clips the speech tests listen to.
+  pkgs+=(chromium fonts-dejavu-core fonts-liberation curl espeak-ng sox)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -13,12 +13,15 @@ use tokio::net::TcpListener;
 
 use crate::{
     accounts::tokens::SigningKey,
+    backends,
     catalog::{self, Catalog, SeedSource},
     config::Settings,
     db::{self, Db, catalog::ImportOutcome},
-    llm::{Llm, scripted::Scripted},
+    llm::Llm,
     realtime::hub::Hub,
     sandbox::pool::Pool,
+    stt::whisper::Whisper,
+    tts::piper::Piper,
     web,
 };
 
@@ -32,6 +35,9 @@ struct Inner {
     signing_key: SigningKey,
     hub: Hub,
     llm: Arc<dyn Llm>,
+    stt: Option<Arc<Whisper>>,
+    tts: Option<Arc<Piper>>,
+    backends: Vec<backends::Status>,
     sandbox: Pool,
     db: Db,
     catalog: RwLock<Arc<Catalog>>,
@@ -69,12 +75,37 @@ impl AppState {
         let catalog = db.call(|c| db::catalog::load(c)).await?;
         let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
         let sandbox = Pool::new(settings.runtimes_dir.clone());
+        let (llm_spec, stt_spec, tts_spec, models_dir) = (
+            settings.llm.clone(),
+            settings.stt.clone(),
+            settings.tts.clone(),
+            settings.models_dir.clone(),
+        );
+        let ((llm, llm_status), (stt, stt_status), (tts, tts_status)) =
+            tokio::task::spawn_blocking(move || {
+                (
+                    backends::open_llm(&llm_spec, &models_dir),
+                    backends::open_stt(&stt_spec, &models_dir),
+                    backends::open_tts(&tts_spec, &models_dir),
+                )
+            })
+            .await?;
+        for s in [&llm_status, &stt_status, &tts_status] {
+            if s.ok {
+                tracing::info!("{}: {} ({})", s.role, s.running, s.detail);
+            } else {
+                tracing::warn!("{}: {} ({})", s.role, s.running, s.detail);
+            }
+        }
         Ok(AppState {
             inner: Arc::new(Inner {
                 settings,
                 signing_key,
                 hub: Hub::default(),
-                llm: Arc::new(Scripted),
+                llm,
+                stt,
+                tts,
+                backends: vec![llm_status, stt_status, tts_status],
                 sandbox,
                 db,
                 catalog: RwLock::new(Arc::new(catalog)),
@@ -101,6 +132,21 @@ impl AppState {
     /// The interviewer's language model.
     pub fn llm(&self) -> Arc<dyn Llm> {
         self.inner.llm.clone()
+    }
+
+    /// Speech-to-text; `None` when candidates type.
+    pub fn stt(&self) -> Option<Arc<Whisper>> {
+        self.inner.stt.clone()
+    }
+
+    /// The interviewer's voice; `None` when interviews are text only.
+    pub fn tts(&self) -> Option<Arc<Piper>> {
+        self.inner.tts.clone()
+    }
+
+    /// What each backend role runs, or why it fell back.
+    pub fn backends(&self) -> &[backends::Status] {
+        &self.inner.backends
     }
 
     /// Signs and checks realtime tokens.

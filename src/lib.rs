@@ -9,9 +9,13 @@
 //! - [`db`]: the SQLite handle (one connection, used off the async workers), migrations, one file per aggregate.
 //! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
 //! - [`engine`]: the interview as pure logic: lifecycle, answer classification, question choice, round state machine.
-//! - [`llm`]: the language-model trait and the scripted interviewer backend.
+//! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
+//! - [`models`]: the model manifest, `models fetch` (pip downloads, checksums, the whisper converter), status.
+//! - [`backends`]: `--llm/--stt/--tts` resolved to what runs, with fallbacks when a model cannot load.
 //! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
 //! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
+//! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
+//! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
 //! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page) and the JSON API.
 //!
@@ -19,6 +23,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod backends;
 pub mod bench;
 pub mod catalog;
 pub mod cli;
@@ -26,7 +31,10 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod llm;
+pub mod models;
 pub mod realtime;
 pub mod sandbox;
+pub mod stt;
 pub mod tls;
+pub mod tts;
 pub mod web;

@@ -151,9 +151,9 @@ async fn answer(ws: &mut Ws, seq: u64, id: &str, text: &str) {
 /// The next server frame, or None when the socket closes (with its close code).
 async fn next(ws: &mut Ws) -> Result<Kind, Option<u16>> {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
-            .expect("a frame within 10 s");
+            .expect("a frame within 30 s");
         match msg {
             Some(Ok(Message::Binary(b))) => {
                 return Ok(pb::ServerFrame::decode(b.as_ref()).unwrap().kind.unwrap());
@@ -852,5 +852,66 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
         .await
         .unwrap();
     assert_eq!(stored, 3, "every run is recorded");
+    server.stop().await;
+}
+
+/// The same text interview on the real local LLM (the tiny set's SmolLM2): the interviewer's words come from the
+/// model, stream in, and are stored exactly as shown.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn a_text_interview_runs_on_the_local_llm() {
+    let _cpu = crate::util::exclusive_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = catalog_with_testco(dir.path());
+    settings.models_dir = crate::util::models_dir();
+    settings.llm = rehearse::backends::Spec::Local("smollm2-135m".into());
+    let server = start(settings).await;
+    assert_eq!(server.state.llm().name(), "local:smollm2-135m");
+    let (client, id) = new_interview(&server.state, "grace@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+
+    let mut said = Vec::new();
+    let opening = until(&mut ws, interviewer_final).await;
+    let streamed: String = opening
+        .iter()
+        .filter_map(|k| match k {
+            Kind::InterviewerText(d) => Some(d.delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    let Some(Kind::Transcript(first)) = opening.last() else {
+        panic!()
+    };
+    assert!(!first.text.is_empty());
+    assert_eq!(
+        streamed.trim(),
+        first.text,
+        "what streamed is what was stored"
+    );
+    said.push(first.text.clone());
+    for n in 1..=2u64 {
+        answer(&mut ws, n, &format!("a{n}"), STORY).await;
+        let frames = until(&mut ws, interviewer_final).await;
+        let Some(Kind::Transcript(t)) = frames.last() else {
+            panic!()
+        };
+        assert!(!t.text.trim().is_empty(), "reply {n} is empty");
+        said.push(t.text.clone());
+    }
+    let transcript = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    let stored: Vec<&str> = transcript
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["speaker"] == "interviewer")
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(stored, said);
     server.stop().await;
 }

@@ -43,6 +43,7 @@ fn run(language: Language, source: &str) -> Output {
 
 #[test]
 fn every_reference_solution_is_accepted_in_python_and_javascript() {
+    let _cpu = crate::util::exclusive_cpu();
     let mut failures = Vec::new();
     for p in problems() {
         let cases: Vec<_> = p.samples.iter().chain(&p.tests).enumerate().collect();
@@ -80,6 +81,7 @@ fn every_reference_solution_is_accepted_in_python_and_javascript() {
 
 #[test]
 fn a_wrong_solution_is_not_accepted_and_a_missing_function_is_reported() {
+    let _cpu = crate::util::exclusive_cpu();
     let p = problems().into_iter().find(|p| p.id == "two-sum").unwrap();
     let cases: Vec<_> = p.samples.iter().enumerate().collect();
     let wrong = grade(
@@ -157,6 +159,7 @@ fn a_wrong_solution_is_not_accepted_and_a_missing_function_is_reported() {
 
 #[test]
 fn infinite_loops_hit_the_time_limit() {
+    let _cpu = crate::util::exclusive_cpu();
     assert_eq!(
         run(Language::Python, "while True:\n    pass\n").exit,
         Exit::TimeLimit
@@ -169,6 +172,7 @@ fn infinite_loops_hit_the_time_limit() {
 
 #[test]
 fn memory_bombs_hit_the_memory_limit() {
+    let _cpu = crate::util::exclusive_cpu();
     assert_eq!(
         run(Language::Python, "x = bytearray(1 << 30)\n").exit,
         Exit::MemoryLimit
@@ -179,6 +183,7 @@ fn memory_bombs_hit_the_memory_limit() {
 
 #[test]
 fn output_floods_are_capped() {
+    let _cpu = crate::util::exclusive_cpu();
     let out = run(Language::Python, "while True:\n    print('x' * 1000)\n");
     assert!(out.output_limited, "{:?}", out.exit);
     assert!(out.stdout.len() <= Limits::default().output_bytes);
@@ -186,6 +191,7 @@ fn output_floods_are_capped() {
 
 #[test]
 fn deep_recursion_is_an_ordinary_error() {
+    let _cpu = crate::util::exclusive_cpu();
     let out = run(Language::Python, "def f(n):\n    return f(n + 1)\nf(0)\n");
     assert_eq!(out.exit, Exit::Code(1), "{}", out.stderr);
     assert!(out.stderr.contains("RecursionError"), "{}", out.stderr);
@@ -193,6 +199,7 @@ fn deep_recursion_is_an_ordinary_error() {
 
 #[test]
 fn the_host_file_system_environment_network_and_threads_are_out_of_reach() {
+    let _cpu = crate::util::exclusive_cpu();
     let probes = [
         "open('/etc/passwd').read()",
         "open('/work/../etc/passwd').read()",
@@ -233,6 +240,7 @@ fn the_host_file_system_environment_network_and_threads_are_out_of_reach() {
 
 #[test]
 fn exit_codes_of_126_and_above_are_ordinary_exits() {
+    let _cpu = crate::util::exclusive_cpu();
     assert_eq!(
         run(Language::Python, "import sys\nsys.exit(200)\n").exit,
         Exit::Code(200)
@@ -303,7 +311,12 @@ async fn the_run_api_serves_signed_in_users_within_limits() {
 }
 
 #[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
 async fn a_flood_of_hostile_runs_holds_one_slot_and_the_server_stays_responsive() {
+    let _cpu = crate::util::exclusive_cpu();
     let t = crate::util::app().await;
     let pool = t.state.sandbox();
     pool.ready().await.unwrap();

@@ -4,6 +4,7 @@ mod accounts;
 mod catalog_seeds;
 mod http;
 mod live;
+mod local_llm;
 mod proto;
 mod sandbox;
 mod server;

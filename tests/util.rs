@@ -27,6 +27,31 @@ pub fn runtimes_dir() -> std::path::PathBuf {
         })
 }
 
+/// Tests that keep the CPU busy for seconds (the local models, the sandbox's time and memory limits) take turns:
+/// run side by side on a 2-core machine they slow each other past the sandbox's limits.
+pub fn exclusive_cpu() -> std::sync::MutexGuard<'static, ()> {
+    static CPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CPU.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Where the check script installs the `tiny` model set.
+pub fn models_dir() -> std::path::PathBuf {
+    std::env::var_os("REHEARSE_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/rehearse/models")
+        })
+}
+
+/// The path of a model from the `tiny` set, or a panic that says how to install it.
+pub fn tiny_model(name: &str, role: rehearse::models::Role) -> std::path::PathBuf {
+    rehearse::models::Manifest::builtin()
+        .locate(&models_dir(), name, role)
+        .unwrap_or_else(|e| panic!("{e:#} (scripts/check.sh installs the tiny set)"))
+}
+
 pub async fn app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_data_dir(dir.path());

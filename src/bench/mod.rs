@@ -2,6 +2,7 @@
 //! text interviews at once over real HTTP and WebSockets; `sandbox`: how fast the code sandbox starts and runs.
 
 pub mod load;
+pub mod models;
 pub mod sandbox;
 
 /// The `p`-th percentile (0-100) of `sorted` values, nearest rank.

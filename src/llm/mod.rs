@@ -3,6 +3,7 @@
 //! deterministic interviewer that needs no model (tests, demos, machines without models); the local candle models
 //! and the cloud backends plug in behind the same trait. Generation is blocking: call it on a dedicated thread.
 
+pub mod local;
 pub mod scripted;
 
 use std::ops::ControlFlow;
@@ -36,6 +37,11 @@ pub struct Request {
     pub temperature: f32,
     pub seed: u64,
     pub stop: Vec<String>,
+    /// The conversation this request continues (an interview's id): local models keep its KV cache between
+    /// turns, so a follow-up only pays for its new tokens.
+    pub session: Option<String>,
+    /// Benchmarks: keep going past the model's end-of-turn tokens, so exactly `max_tokens` are generated.
+    pub ignore_eos: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +50,21 @@ pub struct Completion {
     /// True when the sink stopped generation early.
     pub cancelled: bool,
     pub tokens: u32,
+    pub usage: Usage,
+}
+
+/// What a generation cost, for logs and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    /// Prompt tokens whose KV cache was reused from the conversation's previous turn.
+    pub cached_tokens: u32,
+    pub completion_tokens: u32,
+    /// From the request to the first token (queueing and prefill included).
+    pub first_token: std::time::Duration,
+    /// Time spent running the prompt's new tokens.
+    pub prefill: std::time::Duration,
+    pub total: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -136,6 +136,7 @@ impl Llm for Scripted {
                     text: sent,
                     cancelled: true,
                     tokens,
+                    usage: super::Usage::default(),
                 });
             }
             sent.push_str(piece);
@@ -145,6 +146,10 @@ impl Llm for Scripted {
             text: sent,
             cancelled: false,
             tokens,
+            usage: super::Usage {
+                completion_tokens: tokens,
+                ..super::Usage::default()
+            },
         })
     }
 }
@@ -182,6 +187,8 @@ mod tests {
             temperature: 0.0,
             seed: 1,
             stop: vec![],
+            session: None,
+            ignore_eos: false,
         }
     }
 

@@ -44,6 +44,10 @@ pub(super) struct Actor {
     /// The candidate's latest stored turn, which interviewer notes attach to.
     pub(super) last_candidate_turn: Option<i64>,
     pub(super) live_turns: u64,
+    /// The model's view of the current round, grown turn by turn so each prompt extends the last one (a local
+    /// model then reuses its KV cache), and which round it belongs to.
+    pub(super) chat: Vec<crate::llm::Message>,
+    pub(super) chat_round: Option<usize>,
 }
 
 impl Actor {
@@ -58,6 +62,8 @@ impl Actor {
             event_id: 0,
             last_candidate_turn: None,
             live_turns: 0,
+            chat: Vec::new(),
+            chat_round: None,
         }
     }
 

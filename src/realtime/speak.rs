@@ -19,22 +19,35 @@ use crate::{
     llm::{self, Llm},
 };
 
-/// Turns of conversation a model sees besides the instruction: enough for a follow-up, short enough to keep
-/// prefill cheap on a CPU (SOURCES.md: candle's prefill is the slow part).
-const RECENT_TURNS: usize = 6;
+/// Messages of the current round a model sees besides this turn's. The window's start moves in steps of
+/// [`WINDOW_STEP`], so the prompt's beginning stays the same for several turns and a local model reuses its KV
+/// cache instead of re-reading the conversation (SOURCES.md: prefill is the slow part on a CPU).
+const MAX_TURNS: usize = 16;
+const WINDOW_STEP: usize = 8;
+
+/// Where the window over `n` turns starts.
+fn window_start(n: usize) -> usize {
+    if n <= MAX_TURNS {
+        0
+    } else {
+        (n - MAX_TURNS).div_ceil(WINDOW_STEP) * WINDOW_STEP
+    }
+}
 
 impl Actor {
-    /// The last few turns, oldest first, as (is the candidate, text), for a model's context.
-    async fn recent_turns(&self) -> Vec<(bool, String)> {
+    /// The current round's stored turns, oldest first, as (is the candidate, text).
+    async fn round_turns(&self, round: i64) -> Vec<(bool, String)> {
         let id = self.session.id.clone();
-        let turns = self
+        let turns: Vec<_> = self
             .state
             .db()
             .call(move |c| live::turns(c, &id))
             .await
-            .unwrap_or_default();
-        let start = turns.len().saturating_sub(RECENT_TURNS);
-        turns[start..]
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t.round == round)
+            .collect();
+        turns
             .iter()
             .map(|t| (t.speaker == "candidate", t.text.clone()))
             .collect()
@@ -46,9 +59,18 @@ impl Actor {
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
         let catalog = self.state.catalog();
         let company = catalog.company(&self.session.company_id);
-        let recent = self.recent_turns().await;
+        if self.chat_round != Some(u.round) {
+            // A new round, or an actor resumed mid-round: the history comes from the stored transcript.
+            let mut turns = self.round_turns(u.round as i64).await;
+            if u.candidate_said.is_some() && turns.last().is_some_and(|(candidate, _)| *candidate) {
+                turns.pop();
+            }
+            self.chat = prompts::history(&turns);
+            self.chat_round = Some(u.round);
+        }
+        let history = &self.chat[window_start(self.chat.len())..];
         let messages = company
-            .map(|c| prompts::messages(c, &self.session.role_title, &u, &recent))
+            .map(|c| prompts::messages(c, &self.session.role_title, &u, history))
             .unwrap_or_default();
         let request = llm::Request {
             messages,
@@ -60,11 +82,14 @@ impl Actor {
                 .map(|c| c.persona.opening.clone())
                 .unwrap_or_default(),
             company_name: self.session.company_name.clone(),
-            max_tokens: 400,
+            max_tokens: 120,
             temperature: 0.7,
             seed: u.turn,
             stop: Vec::new(),
+            session: Some(self.session.id.clone()),
+            ignore_eos: false,
         };
+        let request_copy = request.clone();
         let llm: Arc<dyn Llm> = self.state.llm();
         let (tx, mut rx) = mpsc::channel::<String>(64);
         let job = tokio::task::spawn_blocking(move || {
@@ -87,11 +112,36 @@ impl Actor {
                 },
             )));
         }
-        if let Ok(Err(e)) = job.await {
-            tracing::error!("the interviewer model failed: {e}");
-            text = "Sorry, I lost my train of thought. Could you go on?".into();
+        let failed = match job.await {
+            Ok(Err(e)) => {
+                tracing::error!("the interviewer model failed: {e}");
+                true
+            }
+            Err(e) => {
+                tracing::error!("the interviewer model's task failed: {e}");
+                true
+            }
+            Ok(Ok(_)) => false,
+        };
+        if failed || text.trim().is_empty() {
+            // A model that fails or says nothing must not stall the interview: the scripted wording of the same
+            // turn stands in, and is streamed like any other reply.
+            let fallback = llm::scripted::word(&request_copy);
+            self.broadcast(frames::frame(Kind::InterviewerText(
+                pb::InterviewerTextDelta {
+                    turn_id: turn_id.clone(),
+                    delta: fallback.clone(),
+                    done: false,
+                },
+            )));
+            text = fallback;
         }
         let text = text.trim().to_string();
+        self.chat.push(prompts::turn(&u));
+        self.chat.push(llm::Message {
+            role: llm::Role::Assistant,
+            content: text.clone(),
+        });
         let question_id = u.question.as_ref().map(|q| q.id.clone());
         let (id, round, t) = (self.session.id.clone(), u.round as i64, text.clone());
         let kind = match u.intent {
@@ -143,5 +193,23 @@ impl Actor {
             is_final: true,
             round_index: u.round as u32,
         })));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_moves_in_steps_and_never_exceeds_its_size() {
+        assert_eq!(window_start(0), 0);
+        assert_eq!(window_start(16), 0);
+        assert_eq!(window_start(17), 8);
+        assert_eq!(window_start(24), 8);
+        assert_eq!(window_start(25), 16);
+        for n in 0..100 {
+            assert!(n - window_start(n) <= MAX_TURNS);
+            assert!(n - window_start(n) >= MAX_TURNS.min(n) - WINDOW_STEP.min(n));
+        }
     }
 }

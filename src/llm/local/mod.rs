@@ -1,0 +1,460 @@
+//! The local interviewer: a quantized GGUF model on candle, run by one dedicated thread that serves every
+//! interview.
+//!
+//! - **Fair.** Requests wait in a bounded queue; up to [`MAX_ACTIVE`] run at once, interleaved one step at a
+//!   time (a prefill chunk or one decoded token), so a long generation cannot starve the others.
+//! - **Cached.** Each conversation (the request's `session`) keeps its KV cache between turns. A new prompt is
+//!   compared with the tokens the cache holds and only the new suffix is run. Idle caches are kept within a
+//!   memory budget, least recently used first out.
+//! - **Cancellable.** When the caller's sink stops, the job is dropped before its next step.
+//! - **Streaming.** Text is released only as whole UTF-8, and held back while it could still be the start of a
+//!   stop sequence.
+
+pub mod model;
+pub mod template;
+pub mod tokenizer;
+
+use std::{
+    collections::VecDeque,
+    ops::ControlFlow,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use candle_core::{Device, quantized::gguf_file};
+
+use self::{
+    model::{Cache, Sampler, Weights},
+    template::Template,
+    tokenizer::{Tokenizer, Utf8Stream},
+};
+use super::{Completion, Llm, LlmError, Request, Usage};
+
+/// Generations interleaved at once; more wait in the queue.
+pub const MAX_ACTIVE: usize = 4;
+/// Requests that may wait; beyond this the caller is told the model is busy.
+const QUEUE: usize = 64;
+/// Prompt tokens run per step: large enough for fast prefill, small enough to interleave.
+const PREFILL_CHUNK: usize = 256;
+/// Memory idle conversations' caches may hold together.
+const CACHE_BUDGET: usize = 512 << 20;
+/// Tokens of context used at most (the models know more; memory and speed say less).
+const MAX_CONTEXT: usize = 4096;
+/// Recent tokens the repetition penalty looks at.
+const PENALTY_WINDOW: usize = 64;
+
+/// What a loaded model is, for `doctor`, logs and benchmarks.
+#[derive(Debug, Clone)]
+pub struct Info {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub arch: String,
+    pub template: &'static str,
+    pub context: usize,
+    pub vocab: usize,
+    pub load_time: Duration,
+}
+
+struct Shared {
+    weights: Arc<Weights>,
+    tokenizer: Tokenizer,
+    template: Template,
+    stop_ids: Vec<u32>,
+}
+
+pub struct LocalLlm {
+    name: String,
+    info: Info,
+    shared: Arc<Shared>,
+    queue: mpsc::SyncSender<Job>,
+}
+
+impl std::fmt::Debug for LocalLlm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalLlm")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+struct Job {
+    prompt: Vec<u32>,
+    session: Option<String>,
+    max_tokens: usize,
+    sampler: Sampler,
+    stop: Vec<String>,
+    ignore_eos: bool,
+    cancel: Arc<AtomicBool>,
+    events: mpsc::Sender<Event>,
+    queued: Instant,
+}
+
+enum Event {
+    Piece(String),
+    Done { usage: Usage, cancelled: bool },
+    Failed(String),
+}
+
+impl LocalLlm {
+    /// Loads a GGUF file. Errors name the file and say what is wrong with it.
+    pub fn load(path: &Path, name: &str) -> anyhow::Result<LocalLlm> {
+        let started = Instant::now();
+        let mut file = std::fs::File::open(path)
+            .with_context(|| format!("opening the model {}", path.display()))?;
+        let content = gguf_file::Content::read(&mut file)
+            .map_err(|e| anyhow::anyhow!("{} is not a readable GGUF file: {e}", path.display()))?;
+        let tokenizer = Tokenizer::from_gguf(&content)
+            .with_context(|| format!("reading the tokenizer of {}", path.display()))?;
+        let template = Template::detect(
+            content
+                .metadata
+                .get("tokenizer.chat_template")
+                .and_then(|v| v.to_string().ok())
+                .map(String::as_str),
+        );
+        let device = device()?;
+        let weights = Weights::load(&content, &mut file, &device, MAX_CONTEXT)
+            .with_context(|| format!("loading the weights of {}", path.display()))?;
+        let mut stop_ids: Vec<u32> = template
+            .stop_tokens()
+            .iter()
+            .filter_map(|t| tokenizer.id(t))
+            .collect();
+        stop_ids.extend(tokenizer.eos);
+        let info = Info {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            arch: format!("{:?}", weights.arch).to_lowercase(),
+            template: template.name(),
+            context: weights.context,
+            vocab: tokenizer.vocab_size(),
+            load_time: started.elapsed(),
+        };
+        let shared = Arc::new(Shared {
+            weights,
+            tokenizer,
+            template,
+            stop_ids,
+        });
+        let (queue, rx) = mpsc::sync_channel(QUEUE);
+        let worker = shared.clone();
+        std::thread::Builder::new()
+            .name("llm".into())
+            .spawn(move || run(&worker, &rx))
+            .context("starting the model thread")?;
+        Ok(LocalLlm {
+            name: format!("local:{name}"),
+            info,
+            shared,
+            queue,
+        })
+    }
+
+    pub fn info(&self) -> &Info {
+        &self.info
+    }
+
+    /// The prompt's tokens, dropping the oldest turns (never the first, system message) until the prompt and
+    /// the reply fit in the context.
+    fn prompt(&self, req: &Request) -> Result<Vec<u32>, LlmError> {
+        let context = self.shared.weights.context;
+        let budget = context.saturating_sub(req.max_tokens as usize + 1);
+        let mut messages = req.messages.clone();
+        loop {
+            let text = self.shared.template.render(&messages);
+            let ids = self
+                .shared
+                .tokenizer
+                .encode(&text)
+                .map_err(|e| LlmError::Generate(e.to_string()))?;
+            if ids.len() <= budget {
+                return Ok(ids);
+            }
+            if messages.len() <= 2 {
+                return Err(LlmError::Generate(format!(
+                    "the prompt is {} tokens; the model's context holds {context}",
+                    ids.len()
+                )));
+            }
+            messages.remove(1);
+        }
+    }
+}
+
+fn device() -> anyhow::Result<Device> {
+    #[cfg(feature = "cuda")]
+    {
+        if let Ok(d) = Device::new_cuda(0) {
+            return Ok(d);
+        }
+        tracing::warn!("no CUDA device could be opened; the model runs on the CPU");
+    }
+    Ok(Device::Cpu)
+}
+
+impl Llm for LocalLlm {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn generate(
+        &self,
+        req: &Request,
+        sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Completion, LlmError> {
+        let prompt = self.prompt(req)?;
+        let (events, rx) = mpsc::channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let job = Job {
+            prompt,
+            session: req.session.clone(),
+            max_tokens: req.max_tokens.max(1) as usize,
+            sampler: Sampler::new(req.seed, req.temperature),
+            stop: req.stop.iter().filter(|s| !s.is_empty()).cloned().collect(),
+            ignore_eos: req.ignore_eos,
+            cancel: cancel.clone(),
+            events,
+            queued: Instant::now(),
+        };
+        self.queue.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => {
+                LlmError::Generate("the interviewer model is busy; try again in a moment".into())
+            }
+            mpsc::TrySendError::Disconnected(_) => {
+                LlmError::Generate("the model thread has stopped".into())
+            }
+        })?;
+        let mut text = String::new();
+        let mut stopped_by_sink = false;
+        for event in rx {
+            match event {
+                Event::Piece(p) => {
+                    if stopped_by_sink {
+                        continue;
+                    }
+                    text.push_str(&p);
+                    if sink(&p).is_break() {
+                        stopped_by_sink = true;
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                }
+                Event::Done { usage, cancelled } => {
+                    return Ok(Completion {
+                        text,
+                        cancelled: cancelled || stopped_by_sink,
+                        tokens: usage.completion_tokens,
+                        usage,
+                    });
+                }
+                Event::Failed(e) => return Err(LlmError::Generate(e)),
+            }
+        }
+        Err(LlmError::Generate("the model thread has stopped".into()))
+    }
+}
+
+/// A conversation's cache and the tokens it covers.
+struct Conversation {
+    key: String,
+    cache: Cache,
+    tokens: Vec<u32>,
+}
+
+struct Active {
+    job: Job,
+    conv: Conversation,
+    /// Prompt tokens still to run.
+    pending: Vec<u32>,
+    /// The sampled token to feed next.
+    next: Option<u32>,
+    generated: Vec<u32>,
+    utf8: Utf8Stream,
+    /// Text decoded but not yet sent (held back for stop sequences).
+    held: String,
+    usage: Usage,
+    started: Instant,
+    prefill_time: Duration,
+}
+
+enum Step {
+    Continue,
+    Finished { cancelled: bool },
+}
+
+fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
+    let mut idle: VecDeque<Conversation> = VecDeque::new();
+    let mut active: VecDeque<Active> = VecDeque::new();
+    loop {
+        if active.is_empty() {
+            match rx.recv() {
+                Ok(job) => active.push_back(admit(job, &mut idle)),
+                Err(_) => return,
+            }
+        }
+        while active.len() < MAX_ACTIVE {
+            match rx.try_recv() {
+                Ok(job) => active.push_back(admit(job, &mut idle)),
+                Err(_) => break,
+            }
+        }
+        let Some(mut a) = active.pop_front() else {
+            continue;
+        };
+        match step(shared, &mut a) {
+            Ok(Step::Continue) => active.push_back(a),
+            Ok(Step::Finished { cancelled }) => {
+                let rest = a.utf8.finish();
+                a.held.push_str(&rest);
+                if !a.held.is_empty() && !cancelled {
+                    let _ = a.job.events.send(Event::Piece(std::mem::take(&mut a.held)));
+                }
+                a.usage.total = a.started.elapsed() + (a.started - a.job.queued);
+                a.usage.prefill = a.prefill_time;
+                let _ = a.job.events.send(Event::Done {
+                    usage: a.usage,
+                    cancelled,
+                });
+                keep(&mut idle, a.conv);
+            }
+            Err(e) => {
+                let _ = a.job.events.send(Event::Failed(format!("{e:#}")));
+                // The cache may be half-extended: drop it rather than keep a wrong one.
+            }
+        }
+    }
+}
+
+/// Takes the job's conversation out of the idle list (or starts one) and keeps the longest prefix of the cache
+/// that matches the new prompt.
+fn admit(job: Job, idle: &mut VecDeque<Conversation>) -> Active {
+    let key = job.session.clone().unwrap_or_default();
+    let found = if key.is_empty() {
+        None
+    } else {
+        idle.iter().position(|c| c.key == key)
+    };
+    let mut conv = match found.and_then(|i| idle.remove(i)) {
+        Some(c) => c,
+        None => Conversation {
+            key,
+            cache: Cache::default(),
+            tokens: Vec::new(),
+        },
+    };
+    let mut common = conv
+        .tokens
+        .iter()
+        .zip(&job.prompt)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // At least one prompt token must run to produce the next token's logits.
+    common = common.min(job.prompt.len().saturating_sub(1));
+    if conv.cache.truncate(common).is_err() {
+        conv.cache = Cache::default();
+        common = 0;
+    }
+    conv.tokens.truncate(common);
+    let pending = job.prompt[common..].to_vec();
+    let usage = Usage {
+        prompt_tokens: job.prompt.len() as u32,
+        cached_tokens: common as u32,
+        ..Usage::default()
+    };
+    Active {
+        job,
+        conv,
+        pending,
+        next: None,
+        generated: Vec::new(),
+        utf8: Utf8Stream::default(),
+        held: String::new(),
+        usage,
+        started: Instant::now(),
+        prefill_time: Duration::ZERO,
+    }
+}
+
+/// Keeps an idle conversation's cache, then drops the least recently used ones beyond the budget.
+fn keep(idle: &mut VecDeque<Conversation>, conv: Conversation) {
+    if conv.key.is_empty() {
+        return;
+    }
+    idle.push_back(conv);
+    let mut total: usize = idle.iter().map(|c| c.cache.bytes()).sum();
+    while total > CACHE_BUDGET && idle.len() > 1 {
+        if let Some(old) = idle.pop_front() {
+            total -= old.cache.bytes();
+        }
+    }
+}
+
+fn step(shared: &Shared, a: &mut Active) -> anyhow::Result<Step> {
+    if a.job.cancel.load(Ordering::Relaxed) {
+        return Ok(Step::Finished { cancelled: true });
+    }
+    let logits = if !a.pending.is_empty() {
+        let t = Instant::now();
+        let n = a.pending.len().min(PREFILL_CHUNK);
+        let chunk: Vec<u32> = a.pending.drain(..n).collect();
+        let logits = shared.weights.forward(&chunk, &mut a.conv.cache)?;
+        a.conv.tokens.extend_from_slice(&chunk);
+        a.prefill_time += t.elapsed();
+        if !a.pending.is_empty() {
+            return Ok(Step::Continue);
+        }
+        logits
+    } else {
+        let Some(next) = a.next.take() else {
+            return Ok(Step::Finished { cancelled: false });
+        };
+        let logits = shared.weights.forward(&[next], &mut a.conv.cache)?;
+        a.conv.tokens.push(next);
+        logits
+    };
+    let recent = &a.generated[a.generated.len().saturating_sub(PENALTY_WINDOW)..];
+    let id = a.job.sampler.sample(&logits, recent)?;
+    if a.generated.is_empty() {
+        a.usage.first_token = a.started.elapsed() + (a.started - a.job.queued);
+    }
+    if shared.stop_ids.contains(&id) && !a.job.ignore_eos {
+        return Ok(Step::Finished { cancelled: false });
+    }
+    a.generated.push(id);
+    a.usage.completion_tokens += 1;
+    let piece = a.utf8.push(shared.tokenizer.token_bytes(id));
+    a.held.push_str(&piece);
+    if let Some(at) = a
+        .job
+        .stop
+        .iter()
+        .filter_map(|s| a.held.find(s.as_str()))
+        .min()
+    {
+        a.held.truncate(at);
+        return Ok(Step::Finished { cancelled: false });
+    }
+    // Send what can no longer turn into a stop sequence.
+    let hold = a.job.stop.iter().map(|s| s.len() - 1).max().unwrap_or(0);
+    let mut cut = a.held.len().saturating_sub(hold);
+    while !a.held.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    if cut > 0 {
+        let rest = a.held.split_off(cut);
+        let out = std::mem::replace(&mut a.held, rest);
+        if a.job.events.send(Event::Piece(out)).is_err() {
+            return Ok(Step::Finished { cancelled: true });
+        }
+    }
+    if a.generated.len() >= a.job.max_tokens {
+        return Ok(Step::Finished { cancelled: false });
+    }
+    a.next = Some(id);
+    Ok(Step::Continue)
+}

@@ -1,0 +1,439 @@
+//! A quantized decoder-only transformer for the llama and qwen2 GGUF architectures (SmolLM, Llama 2/3, Mistral,
+//! Qwen 2/2.5), written after candle-transformers' `quantized_llama` and `quantized_qwen2` with two changes that
+//! matter for an interview server:
+//!
+//! - The weights are immutable and shared ([`Weights`] is `Send + Sync`), and the KV cache is a separate
+//!   [`Cache`] per conversation that can be truncated to a common prefix. One loaded model serves every
+//!   interview, and each keeps its own cache across turns, so a new turn only pays for its new tokens.
+//! - The token-embedding table stays quantized and shared with a tied output head; only the rows a prompt uses
+//!   are dequantized (candle's qwen2 turns the whole table into 545 MB of f32 for Qwen-0.5B). Exact: a test
+//!   compares the logits with candle's reference implementation.
+
+use std::{borrow::Cow, sync::Arc};
+
+use anyhow::{Context, bail};
+use candle_core::{
+    DType, Device, IndexOp, Module, Tensor,
+    quantized::{QMatMul, QStorage, QTensor, gguf_file},
+};
+use candle_transformers::quantized_nn::RmsNorm;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Llama,
+    Qwen2,
+}
+
+impl Arch {
+    fn key(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+        }
+    }
+}
+
+struct Layer {
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    /// Qwen2 has biases on q, k and v.
+    bq: Option<Tensor>,
+    bk: Option<Tensor>,
+    bv: Option<Tensor>,
+    attn_norm: RmsNorm,
+    ffn_norm: RmsNorm,
+    gate: QMatMul,
+    down: QMatMul,
+    up: QMatMul,
+}
+
+pub struct Weights {
+    pub arch: Arch,
+    /// The embedding table, still quantized: rows are dequantized as tokens need them.
+    embeddings: Arc<QTensor>,
+    /// Bytes per row of `embeddings`.
+    row_bytes: usize,
+    width: usize,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
+    /// NEOX rotary layout (qwen2) rather than interleaved (llama's GGUF weights are permuted for it).
+    neox: bool,
+    pub context: usize,
+    pub device: Device,
+}
+
+/// One conversation's attention keys and values, per layer, with the number of tokens they cover.
+#[derive(Default)]
+pub struct Cache {
+    kv: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl Cache {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Keeps the first `n` tokens.
+    pub fn truncate(&mut self, n: usize) -> candle_core::Result<()> {
+        if n >= self.len {
+            return Ok(());
+        }
+        if n == 0 {
+            self.kv.clear();
+        } else {
+            for (k, v) in self.kv.iter_mut().flatten() {
+                *k = k.narrow(2, 0, n)?;
+                *v = v.narrow(2, 0, n)?;
+            }
+        }
+        self.len = n;
+        Ok(())
+    }
+
+    /// Bytes held: what an idle interview costs.
+    pub fn bytes(&self) -> usize {
+        self.kv
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes())
+            .sum()
+    }
+}
+
+impl Weights {
+    pub fn load<R: std::io::Read + std::io::Seek>(
+        content: &gguf_file::Content,
+        reader: &mut R,
+        device: &Device,
+        max_context: usize,
+    ) -> anyhow::Result<Arc<Weights>> {
+        let arch_name = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        let arch = match arch_name.as_str() {
+            "llama" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            other => bail!(
+                "unsupported model architecture {other:?}: Rehearse runs llama and qwen2 GGUF files"
+            ),
+        };
+        let key = arch.key();
+        let md = |k: &str| {
+            content
+                .metadata
+                .get(&format!("{key}.{k}"))
+                .with_context(|| format!("the GGUF has no {key}.{k}"))
+        };
+        let n_head = md("attention.head_count")?.to_u32()? as usize;
+        let n_kv_head = md("attention.head_count_kv")?.to_u32()? as usize;
+        let n_embd = md("embedding_length")?.to_u32()? as usize;
+        let n_layer = md("block_count")?.to_u32()? as usize;
+        let eps = md("attention.layer_norm_rms_epsilon")?.to_f32()? as f64;
+        let rope_base = md("rope.freq_base")
+            .and_then(|v| Ok(v.to_f32()?))
+            .unwrap_or(10_000.0);
+        let trained_context = md("context_length")
+            .and_then(|v| Ok(v.to_u32()? as usize))
+            .unwrap_or(4096);
+        let context = trained_context.min(max_context);
+        if n_head == 0
+            || n_kv_head == 0
+            || !n_embd.is_multiple_of(n_head)
+            || !n_head.is_multiple_of(n_kv_head)
+        {
+            bail!(
+                "the GGUF's attention shape is inconsistent ({n_head} heads, {n_kv_head} kv heads, {n_embd} wide)"
+            );
+        }
+        let head_dim = n_embd / n_head;
+
+        let tensor = |name: &str, r: &mut R| {
+            content
+                .tensor(r, name, device)
+                .with_context(|| format!("reading tensor {name}"))
+        };
+        let embeddings = Arc::new(tensor("token_embd.weight", reader)?);
+        let (rows, width) = embeddings.shape().dims2()?;
+        let dtype = embeddings.dtype();
+        if width != n_embd || width % dtype.block_size() != 0 {
+            bail!("token_embd.weight is {rows}x{width}, which does not fit a model {n_embd} wide");
+        }
+        let row_bytes = width / dtype.block_size() * dtype.type_size();
+        let output = match content.tensor(reader, "output.weight", device) {
+            Ok(t) => QMatMul::from_qtensor(t)?,
+            // Tied embeddings: the output head shares the embedding table.
+            Err(_) => QMatMul::from_arc(embeddings.clone())?,
+        };
+        let norm = RmsNorm::from_qtensor(tensor("output_norm.weight", reader)?, eps)?;
+        let mut layers = Vec::with_capacity(n_layer);
+        for i in 0..n_layer {
+            let p = format!("blk.{i}");
+            let mut q = |n: &str| -> anyhow::Result<QMatMul> {
+                Ok(QMatMul::from_qtensor(tensor(
+                    &format!("{p}.{n}.weight"),
+                    reader,
+                )?)?)
+            };
+            let (wq, wk, wv, wo) = (q("attn_q")?, q("attn_k")?, q("attn_v")?, q("attn_output")?);
+            let (gate, down, up) = (q("ffn_gate")?, q("ffn_down")?, q("ffn_up")?);
+            let mut bias = |n: &str| -> anyhow::Result<Option<Tensor>> {
+                match content.tensor(reader, &format!("{p}.{n}.bias"), device) {
+                    Ok(t) => Ok(Some(t.dequantize(device)?)),
+                    Err(_) if arch == Arch::Llama => Ok(None),
+                    Err(e) => Err(e).with_context(|| format!("reading tensor {p}.{n}.bias")),
+                }
+            };
+            let (bq, bk, bv) = (bias("attn_q")?, bias("attn_k")?, bias("attn_v")?);
+            let attn_norm =
+                RmsNorm::from_qtensor(tensor(&format!("{p}.attn_norm.weight"), reader)?, eps)?;
+            let ffn_norm =
+                RmsNorm::from_qtensor(tensor(&format!("{p}.ffn_norm.weight"), reader)?, eps)?;
+            layers.push(Layer {
+                wq,
+                wk,
+                wv,
+                wo,
+                bq,
+                bk,
+                bv,
+                attn_norm,
+                ffn_norm,
+                gate,
+                down,
+                up,
+            });
+        }
+        let (cos, sin) = rope_tables(head_dim, rope_base, context, device)?;
+        Ok(Arc::new(Weights {
+            arch,
+            embeddings,
+            row_bytes,
+            width,
+            layers,
+            norm,
+            output,
+            cos,
+            sin,
+            n_head,
+            n_kv_head,
+            head_dim,
+            neox: arch == Arch::Qwen2,
+            context,
+            device: device.clone(),
+        }))
+    }
+
+    /// Runs `tokens` after what `cache` holds, extends the cache, and returns the logits (f32) of the last
+    /// token.
+    pub fn forward(&self, tokens: &[u32], cache: &mut Cache) -> anyhow::Result<Tensor> {
+        let seq = tokens.len();
+        let pos = cache.len;
+        if seq == 0 {
+            bail!("nothing to run");
+        }
+        if pos + seq > self.context {
+            bail!(
+                "the conversation is longer than the model's context ({} tokens)",
+                self.context
+            );
+        }
+        if cache.kv.len() != self.layers.len() {
+            cache.kv = vec![None; self.layers.len()];
+        }
+        let mut x = self.embed(tokens)?.unsqueeze(0)?;
+        let mask = if seq > 1 {
+            Some(causal_mask(seq, pos, &self.device)?)
+        } else {
+            None
+        };
+        let cos = self.cos.narrow(0, pos, seq)?;
+        let sin = self.sin.narrow(0, pos, seq)?;
+        for (layer, kv) in self.layers.iter().zip(cache.kv.iter_mut()) {
+            let residual = x.clone();
+            let h = layer.attn_norm.forward(&x)?;
+            let h = self.attention(layer, &h, mask.as_ref(), &cos, &sin, kv)?;
+            x = (h + residual)?;
+            let residual = x.clone();
+            let h = layer.ffn_norm.forward(&x)?;
+            let gate = candle_nn::ops::silu(&layer.gate.forward(&h)?)?;
+            let h = layer.down.forward(&(gate * layer.up.forward(&h)?)?)?;
+            x = (h + residual)?;
+        }
+        cache.len = pos + seq;
+        let last = self.norm.forward(&x.i((.., seq - 1, ..))?)?;
+        Ok(self
+            .output
+            .forward(&last)?
+            .squeeze(0)?
+            .to_dtype(DType::F32)?)
+    }
+
+    /// The embedding rows of `tokens`, dequantized, as a (tokens, width) f32 tensor.
+    fn embed(&self, tokens: &[u32]) -> anyhow::Result<Tensor> {
+        let data = self.embeddings.data()?;
+        let dtype = self.embeddings.dtype();
+        let rows = tokens
+            .iter()
+            .map(|&t| {
+                let start = t as usize * self.row_bytes;
+                let bytes = data
+                    .get(start..start + self.row_bytes)
+                    .with_context(|| format!("token {t} is outside the vocabulary"))?;
+                let storage = QStorage::from_data(Cow::Borrowed(bytes), &self.device, dtype)?;
+                Ok(QTensor::new(storage, (1, self.width))?.dequantize(&self.device)?)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&rows, 0)?)
+    }
+
+    fn attention(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        cos: &Tensor,
+        sin: &Tensor,
+        kv: &mut Option<(Tensor, Tensor)>,
+    ) -> anyhow::Result<Tensor> {
+        let (b, seq, width) = x.dims3()?;
+        let project =
+            |w: &QMatMul, bias: &Option<Tensor>, heads: usize| -> anyhow::Result<Tensor> {
+                let mut t = w.forward(x)?;
+                if let Some(bias) = bias {
+                    t = t.broadcast_add(bias)?;
+                }
+                Ok(t.reshape((b, seq, heads, self.head_dim))?
+                    .transpose(1, 2)?
+                    .contiguous()?)
+            };
+        let q = project(&layer.wq, &layer.bq, self.n_head)?;
+        let k = project(&layer.wk, &layer.bk, self.n_kv_head)?;
+        let v = project(&layer.wv, &layer.bv, self.n_kv_head)?;
+        let rope = |t: &Tensor| {
+            if self.neox {
+                candle_nn::rotary_emb::rope(t, cos, sin)
+            } else {
+                candle_nn::rotary_emb::rope_i(t, cos, sin)
+            }
+        };
+        let (q, k) = (rope(&q)?, rope(&k)?);
+        let (k, v) = match kv.take() {
+            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+            None => (k, v),
+        };
+        *kv = Some((k.clone(), v.clone()));
+        let groups = self.n_head / self.n_kv_head;
+        let k = candle_transformers::utils::repeat_kv(k, groups)?.contiguous()?;
+        let v = candle_transformers::utils::repeat_kv(v, groups)?.contiguous()?;
+        let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
+        let scores = match mask {
+            Some(m) => scores.broadcast_add(m)?,
+            None => scores,
+        };
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let y = probs.matmul(&v)?;
+        let y = y.transpose(1, 2)?.reshape((b, seq, width))?;
+        Ok(layer.wo.forward(&y)?)
+    }
+}
+
+/// An additive mask: row i (absolute position pos + i) sees keys 0..=pos + i.
+fn causal_mask(seq: usize, pos: usize, device: &Device) -> candle_core::Result<Tensor> {
+    let total = pos + seq;
+    let mask: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..total).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_slice(&mask, (seq, total), device)
+}
+
+fn rope_tables(
+    head_dim: usize,
+    base: f32,
+    context: usize,
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let inv: Vec<f32> = (0..head_dim)
+        .step_by(2)
+        .map(|i| 1.0 / base.powf(i as f32 / head_dim as f32))
+        .collect();
+    let inv = Tensor::new(inv.as_slice(), device)?;
+    let t = Tensor::arange(0u32, context as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((context, 1))?;
+    let freqs = t.matmul(&inv.reshape((1, head_dim / 2))?)?;
+    Ok((freqs.cos()?, freqs.sin()?))
+}
+
+/// Picks the next token: greedy at temperature 0, else seeded top-k/top-p sampling, after a mild repetition
+/// penalty over the recent tokens (small models loop without one).
+pub struct Sampler {
+    inner: candle_transformers::generation::LogitsProcessor,
+    penalty: f32,
+}
+
+impl Sampler {
+    pub fn new(seed: u64, temperature: f32) -> Self {
+        use candle_transformers::generation::{LogitsProcessor, Sampling};
+        let sampling = if temperature <= 0.0 {
+            Sampling::ArgMax
+        } else {
+            Sampling::TopKThenTopP {
+                k: 40,
+                p: 0.9,
+                temperature: temperature as f64,
+            }
+        };
+        Self {
+            inner: LogitsProcessor::from_sampling(seed, sampling),
+            penalty: 1.1,
+        }
+    }
+
+    pub fn sample(&mut self, logits: &Tensor, recent: &[u32]) -> anyhow::Result<u32> {
+        let logits = if recent.is_empty() {
+            logits.clone()
+        } else {
+            candle_transformers::utils::apply_repeat_penalty(logits, self.penalty, recent)?
+        };
+        Ok(self.inner.sample(&logits)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_hides_the_future_and_shows_the_cached_past() {
+        let m = causal_mask(2, 3, &Device::Cpu).unwrap();
+        let rows: Vec<Vec<f32>> = m.to_vec2().unwrap();
+        assert_eq!(rows[0][..4], [0.0; 4]);
+        assert!(rows[0][4].is_infinite());
+        assert_eq!(rows[1], vec![0.0; 5]);
+    }
+
+    #[test]
+    fn truncating_an_empty_cache_is_harmless() {
+        let mut c = Cache::default();
+        c.truncate(0).unwrap();
+        c.truncate(10).unwrap();
+        assert_eq!(c.len(), 0);
+        assert_eq!(c.bytes(), 0);
+    }
+}
