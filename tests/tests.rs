@@ -10,4 +10,5 @@ mod sandbox;
 mod server;
 mod sessions_api;
 mod solutions;
+mod speech;
 mod util;

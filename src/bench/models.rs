@@ -1,6 +1,9 @@
 //! `rehearse bench models`: how fast the local models run here. For the LLM: load time, a cold interviewer
 //! prompt's prefill speed and time to first token, decode speed, and a follow-up turn's time to first token with
-//! the conversation's KV cache kept and without it. Peak resident memory of the process at the end.
+//! the conversation's KV cache kept and without it. For the voice: time to the first audio of a ten-word sentence
+//! and the real-time factor. For speech-to-text: clips of known sentences (about 3, 5 and 10 s) spoken by piper
+//! and by espeak-ng (when installed), transcribed, with word error rate and real-time factor. Peak resident
+//! memory of the process at the end (all of the set's models loaded).
 
 use std::{ops::ControlFlow, path::Path, time::Instant};
 
@@ -14,6 +17,8 @@ use crate::{
     },
     llm::{Llm, Message, Request, Role, local::LocalLlm},
     models::{Manifest, Role as ModelRole},
+    stt::{whisper::Whisper, word_error_rate},
+    tts::piper::Piper,
 };
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +26,39 @@ pub struct Report {
     pub set: String,
     pub threads: usize,
     pub llm: Option<LlmReport>,
+    pub tts: Option<TtsReport>,
+    pub stt: Option<SttReport>,
     pub peak_rss_mb: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TtsReport {
+    pub voice: String,
+    pub load_seconds: f64,
+    /// A ten-word sentence: time to its first audio.
+    pub first_audio_ms: f64,
+    /// A paragraph: synthesis time over the audio's duration.
+    pub real_time_factor: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SttReport {
+    pub model: String,
+    pub load_seconds: f64,
+    pub clips: Vec<Clip>,
+    /// Word error rate over all clips of each voice.
+    pub wer_piper: f64,
+    pub wer_espeak: Option<f64>,
+    /// Transcription time over audio duration, all clips.
+    pub real_time_factor: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Clip {
+    pub voice: String,
+    pub audio_seconds: f64,
+    pub transcribe_ms: f64,
+    pub wer: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +178,141 @@ fn run_llm(path: &Path, name: &str) -> anyhow::Result<LlmReport> {
     })
 }
 
+/// Known sentences the clips speak, joined into clips of about 3, 5 and 10 seconds.
+const SENTENCES: [&str; 4] = [
+    "Tell me about a time you disagreed with your manager.",
+    "I would start by clarifying the requirements and the expected traffic.",
+    "We split the migration into small steps and shipped without losing any data.",
+    "What would you do differently if you had more time?",
+];
+
+fn clip_texts() -> Vec<String> {
+    vec![
+        SENTENCES[0].to_string(),
+        SENTENCES[1..3].join(" "),
+        SENTENCES.join(" "),
+    ]
+}
+
+fn run_tts(voice: &Piper, path: &Path, load_seconds: f64) -> anyhow::Result<TtsReport> {
+    let ten_words = "The quick brown fox jumps over the lazy dog every morning.";
+    let started = Instant::now();
+    let mut first = None;
+    voice.speak(ten_words, voice.sample_rate(), &mut |_| {
+        first.get_or_insert(started.elapsed());
+        ControlFlow::Continue(())
+    })?;
+    let paragraph = SENTENCES.join(" ");
+    let started = Instant::now();
+    let mut samples = 0usize;
+    voice.speak(&paragraph, voice.sample_rate(), &mut |pcm| {
+        samples += pcm.len();
+        ControlFlow::Continue(())
+    })?;
+    let audio = samples as f64 / f64::from(voice.sample_rate());
+    Ok(TtsReport {
+        voice: path.display().to_string(),
+        load_seconds,
+        first_audio_ms: first.unwrap_or_default().as_secs_f64() * 1000.0,
+        real_time_factor: started.elapsed().as_secs_f64() / audio.max(1e-9),
+    })
+}
+
+/// Speech from `espeak-ng` at 16 kHz, when it is installed.
+fn espeak(text: &str) -> Option<Vec<f32>> {
+    let dir = tempfile::tempdir().ok()?;
+    let wav = dir.path().join("clip.wav");
+    let ok = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .ok()?
+        .success();
+    if !ok {
+        return None;
+    }
+    let (rate, samples) = read_wav(&std::fs::read(&wav).ok()?)?;
+    Some(crate::tts::resample::resample(&samples, rate, 16_000))
+}
+
+/// A 16-bit mono PCM WAV file's rate and samples.
+fn read_wav(bytes: &[u8]) -> Option<(u32, Vec<f32>)> {
+    if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let (mut at, mut rate, mut data) = (12, None, None);
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
+        let body = bytes.get(at + 8..(at + 8 + len).min(bytes.len()))?;
+        match id {
+            b"fmt " => rate = Some(u32::from_le_bytes(body.get(4..8)?.try_into().ok()?)),
+            b"data" => data = Some(body),
+            _ => {}
+        }
+        at += 8 + len + (len & 1);
+    }
+    let samples = data?
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    Some((rate?, samples))
+}
+
+fn run_stt(
+    whisper: &Whisper,
+    name: &str,
+    load_seconds: f64,
+    voice: Option<&Piper>,
+) -> anyhow::Result<SttReport> {
+    // Warm-up: the first run allocates whisper's buffers.
+    whisper.transcribe(&vec![0.01; 16_000])?;
+    let mut clips = Vec::new();
+    let (mut audio_total, mut time_total) = (0.0, 0.0);
+    let mut errors: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
+    for text in clip_texts() {
+        let mut sources: Vec<(&str, Vec<f32>)> = Vec::new();
+        if let Some(v) = voice {
+            let mut pcm = Vec::new();
+            v.speak(&text, 16_000, &mut |p| {
+                pcm.extend(p.iter().map(|s| f32::from(*s) / 32768.0));
+                ControlFlow::Continue(())
+            })?;
+            sources.push(("piper", pcm));
+        }
+        if let Some(pcm) = espeak(&text) {
+            sources.push(("espeak-ng", pcm));
+        }
+        for (voice, pcm) in sources {
+            let t = whisper.transcribe(&pcm)?;
+            let wer = word_error_rate(&text, &t.text);
+            let words = text.split_whitespace().count();
+            let e = errors.entry(voice).or_default();
+            e.0 += wer * words as f64;
+            e.1 += words;
+            let audio_seconds = pcm.len() as f64 / 16_000.0;
+            audio_total += audio_seconds;
+            time_total += f64::from(t.elapsed_ms) / 1000.0;
+            clips.push(Clip {
+                voice: voice.to_string(),
+                audio_seconds,
+                transcribe_ms: f64::from(t.elapsed_ms),
+                wer,
+            });
+        }
+    }
+    let rate = |v: &str| errors.get(v).map(|(e, n)| e / (*n).max(1) as f64);
+    Ok(SttReport {
+        model: name.to_string(),
+        load_seconds,
+        clips,
+        wer_piper: rate("piper").unwrap_or(f64::NAN),
+        wer_espeak: rate("espeak-ng"),
+        real_time_factor: time_total / audio_total.max(1e-9),
+    })
+}
+
 /// Peak resident memory of this process (Linux), in MB.
 pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -168,10 +340,37 @@ pub fn run(models_dir: &Path, set: &str, llm: Option<&str>) -> anyhow::Result<Re
         }
         None => None,
     };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut tts = None;
+    let mut voice = None;
+    if let Some(model) = manifest.in_set(set, ModelRole::Tts) {
+        let path = manifest.locate(models_dir, &model.name, ModelRole::Tts)?;
+        let runtime = manifest.locate(models_dir, "onnxruntime", ModelRole::Runtime)?;
+        let started = Instant::now();
+        let v = Piper::load(&path, &runtime)?;
+        tts = Some(run_tts(&v, &path, started.elapsed().as_secs_f64())?);
+        voice = Some(v);
+    }
+    let stt = match manifest.in_set(set, ModelRole::Stt) {
+        Some(model) => {
+            let path = manifest.locate(models_dir, &model.name, ModelRole::Stt)?;
+            let started = Instant::now();
+            let w = Whisper::load(&path, threads)?;
+            Some(run_stt(
+                &w,
+                &model.name,
+                started.elapsed().as_secs_f64(),
+                voice.as_ref(),
+            )?)
+        }
+        None => None,
+    };
     Ok(Report {
         set: set.to_string(),
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        threads,
         llm,
+        tts,
+        stt,
         peak_rss_mb: peak_rss_mb(),
     })
 }
@@ -194,6 +393,33 @@ pub fn print(r: &Report) {
             l.follow_up_cached_tokens,
             l.follow_up_new_tokens,
             l.follow_up_cold_first_token_ms
+        );
+    }
+    if let Some(t) = &r.tts {
+        println!("TTS {} (loaded in {:.1} s)", t.voice, t.load_seconds);
+        println!(
+            "  first audio of a ten-word sentence: {:.0} ms; real-time factor {:.3}",
+            t.first_audio_ms, t.real_time_factor
+        );
+    }
+    if let Some(s) = &r.stt {
+        println!("STT {} (loaded in {:.1} s)", s.model, s.load_seconds);
+        for c in &s.clips {
+            println!(
+                "  {:<10} {:>5.1} s clip: {:>6.0} ms, WER {:.1}%",
+                c.voice,
+                c.audio_seconds,
+                c.transcribe_ms,
+                c.wer * 100.0
+            );
+        }
+        println!(
+            "  WER: piper {:.1}%{}; real-time factor {:.3}",
+            s.wer_piper * 100.0,
+            s.wer_espeak
+                .map(|w| format!(", espeak-ng {:.1}%", w * 100.0))
+                .unwrap_or_default(),
+            s.real_time_factor
         );
     }
     println!("peak resident memory: {:.0} MB", r.peak_rss_mb);
