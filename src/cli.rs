@@ -311,11 +311,12 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
         BenchCommand::Models {
             set,
             llm_model,
+            llama_cpp,
             json,
         } => {
             let dir = settings.models_dir.clone();
             let report = tokio::task::spawn_blocking(move || {
-                crate::bench::models::run(&dir, &set, llm_model.as_deref())
+                crate::bench::models::run(&dir, &set, llm_model.as_deref(), llama_cpp)
             })
             .await??;
             crate::bench::models::print(&report);

@@ -146,6 +146,9 @@ pub enum BenchCommand {
         /// Measure this LLM (a manifest name or a GGUF path) instead of the set's.
         #[arg(long = "model")]
         llm_model: Option<String>,
+        /// Also run the same prompt through llama.cpp (`pip install llama-cpp-python`) for comparison.
+        #[arg(long)]
+        llama_cpp: bool,
         /// Also write the report as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,

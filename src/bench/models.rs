@@ -76,6 +76,46 @@ pub struct LlmReport {
     pub follow_up_new_tokens: u32,
     /// The same follow-up without a cache: the whole prompt runs again.
     pub follow_up_cold_first_token_ms: f64,
+    /// The same cold prompt and decode length through llama.cpp, when asked for and installed.
+    pub llama_cpp: Option<LlamaCpp>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct LlamaCpp {
+    pub prompt_tokens: u32,
+    pub prefill_tokens_per_second: f64,
+    pub first_token_ms: f64,
+    pub decode_tokens_per_second: f64,
+}
+
+const LLAMA_CPP_SCRIPT: &str = include_str!("llama_cpp_bench.py");
+
+/// Runs the prompt through llama.cpp (`pip install llama-cpp-python`) on the same file and thread count.
+fn llama_cpp(model: &Path, prompt: &str, decode: u32, threads: usize) -> anyhow::Result<LlamaCpp> {
+    let dir = tempfile::tempdir()?;
+    let (script, prompt_file) = (
+        dir.path().join("llama_cpp_bench.py"),
+        dir.path().join("prompt.txt"),
+    );
+    std::fs::write(&script, LLAMA_CPP_SCRIPT)?;
+    std::fs::write(&prompt_file, prompt)?;
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(model)
+        .arg(&prompt_file)
+        .arg(decode.to_string())
+        .arg(threads.to_string())
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "llama.cpp did not run (`pip install llama-cpp-python` builds it): {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 /// A realistic interviewer turn: Amazon's persona and rules, two exchanges, and the instruction.
@@ -132,7 +172,7 @@ fn request(messages: Vec<Message>, session: Option<&str>, max_tokens: u32) -> Re
     }
 }
 
-fn run_llm(path: &Path, name: &str) -> anyhow::Result<LlmReport> {
+fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> {
     let started = Instant::now();
     let llm = LocalLlm::load(path, name)?;
     let load_seconds = started.elapsed().as_secs_f64();
@@ -163,6 +203,12 @@ fn run_llm(path: &Path, name: &str) -> anyhow::Result<LlmReport> {
     }));
     let warm = llm.generate(&request(follow.clone(), Some("bench"), 16), quiet)?;
     let cold = llm.generate(&request(follow, None, 16), quiet)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let llama_cpp = if compare {
+        Some(llama_cpp(path, &llm.render(&messages), 64, threads)?)
+    } else {
+        None
+    };
     Ok(LlmReport {
         model: name.to_string(),
         load_seconds,
@@ -175,6 +221,7 @@ fn run_llm(path: &Path, name: &str) -> anyhow::Result<LlmReport> {
         follow_up_cached_tokens: warm.usage.cached_tokens,
         follow_up_new_tokens: warm.usage.prompt_tokens - warm.usage.cached_tokens,
         follow_up_cold_first_token_ms: cold.usage.first_token.as_secs_f64() * 1000.0,
+        llama_cpp,
     })
 }
 
@@ -326,7 +373,12 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-pub fn run(models_dir: &Path, set: &str, llm: Option<&str>) -> anyhow::Result<Report> {
+pub fn run(
+    models_dir: &Path,
+    set: &str,
+    llm: Option<&str>,
+    compare_llama_cpp: bool,
+) -> anyhow::Result<Report> {
     let manifest = Manifest::builtin();
     manifest.set(set)?;
     let llm_name = match llm {
@@ -336,7 +388,7 @@ pub fn run(models_dir: &Path, set: &str, llm: Option<&str>) -> anyhow::Result<Re
     let llm = match llm_name {
         Some(name) => {
             let path = manifest.locate(models_dir, &name, ModelRole::Llm)?;
-            Some(run_llm(&path, &name)?)
+            Some(run_llm(&path, &name, compare_llama_cpp)?)
         }
         None => None,
     };
@@ -394,6 +446,17 @@ pub fn print(r: &Report) {
             l.follow_up_new_tokens,
             l.follow_up_cold_first_token_ms
         );
+        if let Some(c) = &l.llama_cpp {
+            println!(
+                "  llama.cpp, same file and threads: prefill {:.1} tok/s ({:.0}% ours/theirs), decode {:.1} tok/s \
+                 ({:.0}%), first token {:.0} ms",
+                c.prefill_tokens_per_second,
+                100.0 * l.prefill_tokens_per_second / c.prefill_tokens_per_second,
+                c.decode_tokens_per_second,
+                100.0 * l.decode_tokens_per_second / c.decode_tokens_per_second,
+                c.first_token_ms
+            );
+        }
     }
     if let Some(t) = &r.tts {
         println!("TTS {} (loaded in {:.1} s)", t.voice, t.load_seconds);

@@ -160,6 +160,11 @@ impl LocalLlm {
         &self.info
     }
 
+    /// The prompt text for `messages` in this model's chat template.
+    pub fn render(&self, messages: &[super::Message]) -> String {
+        self.shared.template.render(messages)
+    }
+
     /// The prompt's tokens, dropping the oldest turns (never the first, system message) until the prompt and
     /// the reply fit in the context.
     fn prompt(&self, req: &Request) -> Result<Vec<u32>, LlmError> {
