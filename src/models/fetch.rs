@@ -44,6 +44,21 @@ impl Default for Options {
 pub fn fetch(models_dir: &Path, models: &[&Model], opts: &Options) -> anyhow::Result<usize> {
     std::fs::create_dir_all(models_dir)
         .with_context(|| format!("creating {}", models_dir.display()))?;
+    // One fetch at a time per models directory: two would race on the same temporaries and downloads. The lock
+    // is the operating system's, so it goes away with the process, however it ends.
+    let lock_path = models_dir.join(".fetch.lock");
+    let lock =
+        File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another `rehearse models fetch` is running on {}; wait for it to finish",
+            models_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", lock_path.display()));
+        }
+    }
     let downloads = models_dir.join(".downloads");
     let mut installed = 0;
     for model in models {
@@ -372,6 +387,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not a readable wheel"), "{err}");
+    }
+
+    #[test]
+    fn a_second_fetch_into_the_same_directory_is_refused_while_one_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = File::create(dir.path().join(".fetch.lock")).unwrap();
+        held.lock().unwrap();
+        let err = fetch(dir.path(), &[], &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("another"), "{err}");
+        held.unlock().unwrap();
+        assert_eq!(fetch(dir.path(), &[], &Options::default()).unwrap(), 0);
     }
 
     #[test]
