@@ -8,20 +8,13 @@ use std::{
 };
 
 use rehearse::{
+    bench::models::SENTENCES,
     models::{Manifest, Role},
     stt::{whisper::Whisper, word_error_rate},
     tts::piper::Piper,
 };
 
 use crate::util::{exclusive_cpu, models_dir, tiny_model};
-
-/// Sentences an interviewer and a candidate might say, without numbers (written digits would count as errors).
-const SENTENCES: [&str; 4] = [
-    "Tell me about a time you disagreed with your manager.",
-    "I would start by clarifying the requirements and the expected traffic.",
-    "We split the migration into small steps and shipped without losing any data.",
-    "What would you do differently if you had more time?",
-];
 
 fn whisper() -> Arc<Whisper> {
     static W: OnceLock<Arc<Whisper>> = OnceLock::new();

@@ -17,14 +17,20 @@ pub struct TestApp {
     pub _dir: TempDir,
 }
 
-/// Where the check script installs the sandbox's runtimes.
-pub fn runtimes_dir() -> std::path::PathBuf {
-    std::env::var_os("REHEARSE_RUNTIMES_DIR")
+/// `$VAR`, else `~/.cache/rehearse/NAME`: where the check script installs what the tests share.
+fn shared_dir(var: &str, name: &str) -> std::path::PathBuf {
+    std::env::var_os(var)
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/rehearse/runtimes")
+                .join(".cache/rehearse")
+                .join(name)
         })
+}
+
+/// Where the check script installs the sandbox's runtimes.
+pub fn runtimes_dir() -> std::path::PathBuf {
+    shared_dir("REHEARSE_RUNTIMES_DIR", "runtimes")
 }
 
 /// Tests that keep the CPU busy for seconds (the local models, the sandbox's time and memory limits) take turns:
@@ -37,12 +43,7 @@ pub fn exclusive_cpu() -> std::sync::MutexGuard<'static, ()> {
 
 /// Where the check script installs the `tiny` model set.
 pub fn models_dir() -> std::path::PathBuf {
-    std::env::var_os("REHEARSE_MODELS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/rehearse/models")
-        })
+    shared_dir("REHEARSE_MODELS_DIR", "models")
 }
 
 /// The path of a model from the `tiny` set, or a panic that says how to install it.

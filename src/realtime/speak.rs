@@ -72,7 +72,7 @@ impl Actor {
         let messages = company
             .map(|c| prompts::messages(c, &self.session.role_title, &u, history))
             .unwrap_or_default();
-        let request = llm::Request {
+        let request = Arc::new(llm::Request {
             messages,
             utterance: Some(u.clone()),
             persona_name: company
@@ -88,12 +88,12 @@ impl Actor {
             stop: Vec::new(),
             session: Some(self.session.id.clone()),
             ignore_eos: false,
-        };
-        let request_copy = request.clone();
+        });
         let llm: Arc<dyn Llm> = self.state.llm();
+        let job_request = request.clone();
         let (tx, mut rx) = mpsc::channel::<String>(64);
         let job = tokio::task::spawn_blocking(move || {
-            llm.generate(&request, &mut |piece| {
+            llm.generate(&job_request, &mut |piece| {
                 if tx.blocking_send(piece.to_string()).is_ok() {
                     ControlFlow::Continue(())
                 } else {
@@ -126,7 +126,7 @@ impl Actor {
         if failed || text.trim().is_empty() {
             // A model that fails or says nothing must not stall the interview: the scripted wording of the same
             // turn stands in, and is streamed like any other reply.
-            let fallback = llm::scripted::word(&request_copy);
+            let fallback = llm::scripted::word(&request);
             self.broadcast(frames::frame(Kind::InterviewerText(
                 pb::InterviewerTextDelta {
                     turn_id: turn_id.clone(),

@@ -283,8 +283,6 @@ struct Active {
     /// Text decoded but not yet sent (held back for stop sequences).
     held: String,
     usage: Usage,
-    started: Instant,
-    prefill_time: Duration,
 }
 
 enum Step {
@@ -319,8 +317,7 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                 if !a.held.is_empty() && !cancelled {
                     let _ = a.job.events.send(Event::Piece(std::mem::take(&mut a.held)));
                 }
-                a.usage.total = a.started.elapsed() + (a.started - a.job.queued);
-                a.usage.prefill = a.prefill_time;
+                a.usage.total = a.job.queued.elapsed();
                 let _ = a.job.events.send(Event::Done {
                     usage: a.usage,
                     cancelled,
@@ -380,8 +377,6 @@ fn admit(job: Job, idle: &mut VecDeque<Conversation>) -> Active {
         utf8: Utf8Stream::default(),
         held: String::new(),
         usage,
-        started: Instant::now(),
-        prefill_time: Duration::ZERO,
     }
 }
 
@@ -409,7 +404,7 @@ fn step(shared: &Shared, a: &mut Active) -> anyhow::Result<Step> {
         let chunk: Vec<u32> = a.pending.drain(..n).collect();
         let logits = shared.weights.forward(&chunk, &mut a.conv.cache)?;
         a.conv.tokens.extend_from_slice(&chunk);
-        a.prefill_time += t.elapsed();
+        a.usage.prefill += t.elapsed();
         if !a.pending.is_empty() {
             return Ok(Step::Continue);
         }
@@ -425,7 +420,7 @@ fn step(shared: &Shared, a: &mut Active) -> anyhow::Result<Step> {
     let recent = &a.generated[a.generated.len().saturating_sub(PENALTY_WINDOW)..];
     let id = a.job.sampler.sample(&logits, recent)?;
     if a.generated.is_empty() {
-        a.usage.first_token = a.started.elapsed() + (a.started - a.job.queued);
+        a.usage.first_token = a.job.queued.elapsed();
     }
     if shared.stop_ids.contains(&id) && !a.job.ignore_eos {
         return Ok(Step::Finished { cancelled: false });
