@@ -1,6 +1,8 @@
 //! The commands, as functions over resolved settings: `serve`, `seed`, `doctor`, `user` and `credits`. Each prints for a person and
 //! returns an error with context for `main` to report.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 
 use crate::{
@@ -98,6 +100,53 @@ pub async fn seed(settings: Settings) -> anyhow::Result<()> {
             settings.db_path.display()
         ),
     }
+    Ok(())
+}
+
+/// `rehearse score SESSION_ID`: scores a finished interview with the judge of `--llm` and keeps earlier reports.
+pub async fn score(settings: Settings, session_id: &str, markdown: bool) -> anyhow::Result<()> {
+    let db = open_db(&settings).await?;
+    let id = session_id.to_string();
+    let session = db
+        .call(move |c| db::sessions::by_id(c, &id))
+        .await?
+        .with_context(|| {
+            format!(
+                "there is no interview {session_id} in {}",
+                settings.db_path.display()
+            )
+        })?;
+    anyhow::ensure!(
+        session.state.is_final(),
+        "the interview {session_id} is {}; finish it before scoring it",
+        session.state.label()
+    );
+    let catalog = Arc::new(db.call(|c| db::catalog::load(c)).await?);
+    let (llm_spec, models_dir) = (settings.llm.clone(), settings.models_dir.clone());
+    let (llm, status) =
+        tokio::task::spawn_blocking(move || crate::backends::open_llm(&llm_spec, &models_dir))
+            .await?;
+    if settings.judge_with_llm {
+        eprintln!("judge: {} ({})", status.running, status.detail);
+    }
+    let report =
+        crate::scoring::service::run(&db, catalog, &session, llm, settings.judge_with_llm).await?;
+    if markdown {
+        println!("{}", report.to_markdown());
+    }
+    println!(
+        "Report {} by {}: {} ({}), {:.1} s. {}",
+        report.id,
+        report.judge,
+        report
+            .recommendation
+            .map_or("no recommendation", |r| r.label()),
+        report
+            .overall
+            .map_or("no overall score".into(), |o| format!("{o:.2} of 5")),
+        report.scoring_ms as f64 / 1000.0,
+        report.rationale
+    );
     Ok(())
 }
 
@@ -320,6 +369,24 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             })
             .await??;
             crate::bench::models::print(&report);
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            return Ok(());
+        }
+        BenchCommand::Scoring { limit, json } => {
+            let (llm, status) = crate::backends::open_llm(&settings.llm, &settings.models_dir);
+            let with_llm = settings.judge_with_llm;
+            if with_llm {
+                eprintln!("judge: {} ({})", status.running, status.detail);
+            }
+            let report = tokio::task::spawn_blocking(move || {
+                let judge = crate::scoring::judge_for(llm, with_llm, "bench-scoring");
+                crate::bench::scoring::run(judge.as_ref(), limit)
+            })
+            .await?;
+            crate::bench::scoring::print(&report);
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;

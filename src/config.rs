@@ -47,6 +47,10 @@ pub struct Cli {
     /// `local:NAME` (a model from `rehearse models list`) or `local:PATH` (your own GGUF file).
     #[arg(long, env = "REHEARSE_LLM", global = true, value_name = "BACKEND")]
     pub llm: Option<String>,
+    /// Who scores interviews: `rules` (evidence-weighted rules, no model; the default) or `llm` (the model of
+    /// `--llm` judges against the rubric, every claim checked).
+    #[arg(long, env = "REHEARSE_JUDGE", global = true, value_name = "JUDGE", value_parser = ["rules", "llm"])]
+    pub judge: Option<String>,
     /// Speech-to-text: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a ggml whisper file).
     #[arg(long, env = "REHEARSE_STT", global = true, value_name = "BACKEND")]
     pub stt: Option<String>,
@@ -83,6 +87,14 @@ pub enum Command {
     /// Fetch, list and verify the local models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Score a finished interview (again) with the judge of `--judge` (and `--llm`); earlier reports are kept.
+    Score {
+        /// The interview's id (from its URL or `GET /api/v1/sessions`).
+        session_id: String,
+        /// Also print the report as Markdown.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +161,15 @@ pub enum BenchCommand {
         /// Also run the same prompt through llama.cpp (`pip install llama-cpp-python`) for comparison.
         #[arg(long)]
         llama_cpp: bool,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// How well the judge of `--judge` (and `--llm`) ranks the calibration set's answers, and how long it takes.
+    Scoring {
+        /// Only the first N pairs and N non-answers.
+        #[arg(long)]
+        limit: Option<usize>,
         /// Also write the report as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -227,6 +248,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     llm: Option<String>,
+    judge: Option<String>,
     stt: Option<String>,
     tts: Option<String>,
 }
@@ -252,6 +274,8 @@ pub struct Settings {
     pub interview_idle: std::time::Duration,
     /// Which backend does what (see [`crate::backends::Spec`]).
     pub llm: Spec,
+    /// Whether the model of `llm` scores interviews (`true`) or the rules do.
+    pub judge_with_llm: bool,
     pub stt: Spec,
     pub tts: Spec,
 }
@@ -328,8 +352,19 @@ impl Settings {
         let spec = |cli: &Option<String>, file: &Option<String>, role: Role| {
             Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
         };
+        let judge_with_llm = match cli
+            .judge
+            .as_deref()
+            .or(file.judge.as_deref())
+            .unwrap_or("rules")
+        {
+            "rules" => false,
+            "llm" => true,
+            other => bail!("judge must be rules or llm, not {other}"),
+        };
         Ok(Settings {
             llm: spec(&cli.llm, &file.llm, Role::Llm)?,
+            judge_with_llm,
             stt: spec(&cli.stt, &file.stt, Role::Stt)?,
             tts: spec(&cli.tts, &file.tts, Role::Tts)?,
             runtimes_dir,
@@ -366,6 +401,7 @@ impl Settings {
             interview_idle: DEFAULT_INTERVIEW_IDLE,
             // Deterministic and model-free unless a test asks for a model.
             llm: Spec::Scripted,
+            judge_with_llm: false,
             stt: Spec::Off,
             tts: Spec::Off,
         }

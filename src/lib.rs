@@ -12,6 +12,7 @@
 //! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
 //! - [`models`]: the model manifest, `models fetch` (pip downloads, checksums, the whisper converter), status.
 //! - [`backends`]: `--llm/--stt/--tts` resolved to what runs, with fallbacks when a model cannot load.
+//! - [`scoring`]: rubrics, judges (a model's checked JSON, or plain rules), aggregation and the stored reports.
 //! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
 //! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
 //! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
@@ -34,6 +35,7 @@ pub mod llm;
 pub mod models;
 pub mod realtime;
 pub mod sandbox;
+pub mod scoring;
 pub mod stt;
 pub mod tls;
 pub mod tts;

@@ -33,5 +33,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => rehearse::cli::bench(settings, cmd).await,
         Command::Sandbox(cmd) => rehearse::cli::sandbox(settings, cmd).await,
         Command::Models(cmd) => rehearse::models::commands::run(&settings, cmd).await,
+        Command::Score {
+            session_id,
+            markdown,
+        } => rehearse::cli::score(settings, &session_id, markdown).await,
     }
 }

@@ -311,6 +311,131 @@ async fn a_two_round_text_interview_runs_to_completed_over_a_real_websocket() {
         panic!()
     };
     assert_eq!(e.code, "session_closed");
+
+    // Finishing scores the interview (the scripted backend's judge is the rule-based one), and the clients hear
+    // when the report is ready.
+    if !frames.iter().any(|k| matches!(k, Kind::ScoreReady(_))) {
+        let frames = until(&mut ws, |k| matches!(k, Kind::ScoreReady(_))).await;
+        let Some(Kind::ScoreReady(ready)) = frames.last() else {
+            panic!()
+        };
+        assert_eq!(
+            ready.report_url,
+            format!("/interview-prep/session/{id}/results")
+        );
+    }
+    check_report(&client, &id, STORY).await;
+    server.stop().await;
+}
+
+/// The interview's report is complete, grounded (every candidate quote is in the transcript) and served as JSON,
+/// Markdown and a results page; scoring again keeps both reports.
+async fn check_report(client: &Client, id: &str, story: &str) {
+    let r = client.get(&format!("/api/v1/sessions/{id}/report")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let report = r.json();
+    assert_eq!(report["judge"], "rules");
+    assert_eq!(report["status"], "complete");
+    assert!(report["recommendation"].is_string(), "{report}");
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    let folded = |t: &str| rehearse::scoring::material::fold(t);
+    let mut quotes = 0;
+    for round in rounds {
+        assert_eq!(round["status"], "scored", "{round}");
+        let score = round["score"].as_f64().unwrap();
+        assert!((1.0..=5.0).contains(&score));
+        for d in round["dimensions"].as_array().unwrap() {
+            for e in d["evidence"].as_array().unwrap() {
+                if e["source"] == "candidate" {
+                    assert!(
+                        folded(story).contains(&folded(e["quote"].as_str().unwrap())),
+                        "{e}"
+                    );
+                    quotes += 1;
+                }
+            }
+            if d["outcome"]["status"] == "level" {
+                assert!(
+                    !d["evidence"].as_array().unwrap().is_empty(),
+                    "a level without evidence: {d}"
+                );
+            }
+        }
+        assert!(!round["questions"].as_array().unwrap().is_empty());
+    }
+    assert!(quotes > 0, "the report quotes the candidate");
+
+    let md = client
+        .get(&format!("/api/v1/sessions/{id}/report?format=markdown"))
+        .await;
+    assert_eq!(md.status, StatusCode::OK);
+    assert!(
+        md.body
+            .starts_with("# TestCo · Two-round loop: interview report"),
+        "{}",
+        md.body
+    );
+    assert!(md.body.contains("**Recommendation: "));
+
+    let page = client
+        .get(&format!("/interview-prep/session/{id}/results"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Your results") && page.body.contains("<svg"),
+        "{}",
+        page.body
+    );
+    let history = client.get("/interview-prep/history").await;
+    assert!(
+        history.body.contains("Progress")
+            && history
+                .body
+                .contains(&format!("/interview-prep/session/{id}/results"))
+    );
+
+    // Scoring again keeps the first report; the newest is served.
+    let again = client
+        .send(Method::POST, &format!("/api/v1/sessions/{id}/report"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    let mut newest = report.clone();
+    for _ in 0..100 {
+        let r = client.get(&format!("/api/v1/sessions/{id}/report")).await;
+        if r.status == StatusCode::OK && r.json()["id"] != report["id"] {
+            newest = r.json();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(newest["id"], report["id"], "a second report was stored");
+    let first = client
+        .get(&format!(
+            "/api/v1/sessions/{id}/report?report={}",
+            report["id"]
+        ))
+        .await;
+    assert_eq!(first.json()["id"], report["id"], "the first report is kept");
+    assert_eq!(
+        newest["overall"], report["overall"],
+        "the same judge gives the same scores"
+    );
+}
+
+#[tokio::test]
+async fn an_unfinished_interview_has_no_report_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let r = client.get(&format!("/api/v1/sessions/{id}/report")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scored when it is over")
+    );
     server.stop().await;
 }
 

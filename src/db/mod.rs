@@ -11,6 +11,7 @@ pub mod credits;
 pub mod live;
 pub mod meta;
 pub mod migrations;
+pub mod scores;
 pub mod sessions;
 pub mod users;
 

@@ -120,6 +120,17 @@ pub fn get(conn: &Connection, user_id: i64, id: &str) -> Result<Option<Session>,
         .optional()?)
 }
 
+/// Any user's session (the command line, which acts for the operator).
+pub fn by_id(conn: &Connection, id: &str) -> Result<Option<Session>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} {FROM} WHERE s.id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
 /// The user's sessions, newest first, and how many there are in all.
 pub fn list(
     conn: &Connection,

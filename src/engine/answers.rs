@@ -66,6 +66,25 @@ const DONT_KNOW: &[&str] = &[
     "skip",
 ];
 
+/// Ways of not answering at greater length: declining, or saying nothing comes to mind. Checked on answers of up
+/// to [`EVASIVE_WORDS`] words, where they are the whole of the reply rather than an aside in a real story.
+const EVASIVE: &[&str] = &[
+    "rather not go into",
+    "rather not get into",
+    "rather not talk about",
+    "prefer not to",
+    "nothing comes to mind",
+    "nothing really comes to mind",
+    "can't think of anything",
+    "cannot think of anything",
+    "haven't looked into it",
+    "work it out as i go",
+    "figure it out as i go",
+];
+
+/// The longest answer the [`EVASIVE`] phrases are checked on.
+pub const EVASIVE_WORDS: usize = 45;
+
 const REPEAT: &[&str] = &[
     "repeat the question",
     "repeat that",
@@ -112,7 +131,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if words <= 8 && any(&text, REPEAT) {
         return Reply::RepeatRequest;
     }
-    if words <= 15 && any(&text, DONT_KNOW) {
+    if (words <= 15 && any(&text, DONT_KNOW)) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
         return Reply::DontKnow;
     }
     if words < SHORT_WORDS {
@@ -202,6 +221,14 @@ mod tests {
         assert_eq!(classify("   ", Q), Reply::Silence);
         assert_eq!(classify("I don't know.", Q), Reply::DontKnow);
         assert_eq!(classify("Honestly, no idea", Q), Reply::DontKnow);
+        assert_eq!(
+            classify(
+                "I'd rather not go into that one. It was a while ago, it got sorted out, and nobody holds it \
+                 against anyone now.",
+                Q
+            ),
+            Reply::DontKnow
+        );
         assert_eq!(
             classify("Sorry, can you repeat the question?", Q),
             Reply::RepeatRequest

@@ -235,6 +235,13 @@ impl Actor {
                 }
             }
             Cmd::Frame { conn, frame } => self.on_frame(conn, frame).await,
+            Cmd::ScoreReady { report_url } => {
+                let frame = frames::frame(Kind::ScoreReady(pb::ScoreReady {
+                    session_id: self.session.id.clone(),
+                    report_url,
+                }));
+                self.broadcast(frame);
+            }
             Cmd::Stop { .. } => {}
         }
     }
@@ -592,6 +599,7 @@ impl Actor {
                 if self.transition(Transition::Complete).await {
                     let state = self.session_state();
                     self.broadcast(state);
+                    crate::scoring::service::spawn(self.state.clone(), self.session.clone(), None);
                 }
             }
         }

@@ -21,6 +21,10 @@ pub enum Cmd {
         conn: u64,
         frame: pb::ClientFrame,
     },
+    /// The interview's report is ready: tell the connected clients.
+    ScoreReady {
+        report_url: String,
+    },
     /// Save and stop (server shutdown).
     Stop {
         done: tokio::sync::oneshot::Sender<()>,
@@ -103,6 +107,19 @@ impl Hub {
             if h.cmd.send(Cmd::Stop { done }).await.is_ok() {
                 let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
             }
+        }
+    }
+
+    /// Hands `cmd` to the interview's actor if one is running (nothing is started for it).
+    pub fn notify(&self, session_id: &str, cmd: Cmd) {
+        let handle = self
+            .actors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(session_id)
+            .cloned();
+        if let Some(h) = handle {
+            let _ = h.cmd.try_send(cmd);
         }
     }
 

@@ -59,7 +59,11 @@ function main(root) {
     ws.onmessage = (ev) => {
       const frame = codec.decode("rehearse.v1.ServerFrame", new Uint8Array(ev.data));
       store.apply(frame);
-      if (frame.sessionState && ["SESSION_STATUS_COMPLETED", "SESSION_STATUS_ABANDONED"].includes(frame.sessionState.status)) {
+      if (frame.sessionState && frame.sessionState.status === "SESSION_STATUS_COMPLETED") {
+        // Finished: the results page shows the report as soon as it is scored.
+        stopped = true;
+        setTimeout(() => location.assign(`${location.pathname}/results`), 1500);
+      } else if (frame.sessionState && frame.sessionState.status === "SESSION_STATUS_ABANDONED") {
         stopped = true;
         setTimeout(() => location.reload(), 1500);
       }

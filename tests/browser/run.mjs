@@ -202,7 +202,27 @@ test("a whole text interview runs in the live page, survives going offline, and 
   assert(width <= 390, `the live page is ${width}px wide at 390px`);
   await shoot(page, "live-mobile");
   await page.setViewportSize({ width: 1280, height: 900 });
-  await Promise.all([page.waitForURL("**" + sessionPath, { waitUntil: "load" }), page.click('[data-control="ACTION_END"]')]);
+  // Ending the interview leads to its results: scored (by the rule-based judge here), with evidence and charts.
+  await Promise.all([page.waitForURL("**" + sessionPath + "/results", { waitUntil: "load" }), page.click('[data-control="ACTION_END"]')]);
+  await page.waitForSelector(".verdict .recommendation", { timeout: 20000 });
+  const verdict = await page.locator(".verdict .recommendation").innerText();
+  assert(/hire/i.test(verdict), `a recommendation is shown: ${verdict}`);
+  assert(await page.locator(".round-report").count() >= 2, "a section per round");
+  assert(await page.locator("svg.chart").count() >= 2, "charts drawn on the server");
+  const quotes = await page.locator("blockquote.evidence.from-candidate").allInnerTexts();
+  assert(quotes.length > 0 && quotes.some((q) => story.includes(q.trim()) || q.includes("zero failed payments")), `evidence quotes the answers: ${quotes[0]}`);
+  await shoot(page, "results-desktop");
+  const md = await page.evaluate(async (href) => (await fetch(href)).text(), await page.locator("a", { hasText: "Download Markdown" }).getAttribute("href"));
+  assert(md.startsWith("# Amazon"), "the Markdown download is the report");
+  await page.setViewportSize({ width: 390, height: 844 });
+  const resultsWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(resultsWidth <= 390, `the results page is ${resultsWidth}px wide at 390px`);
+  await shoot(page, "results-mobile");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(BASE + "/interview-prep/history");
+  assert(await page.locator("section.progress svg.chart").count() === 1, "history charts progress");
+  await shoot(page, "history-progress");
+  await page.goto(BASE + sessionPath);
   await page.waitForSelector(".static-transcript", { timeout: 15000 });
   assert(await page.locator(".badge", { hasText: "completed" }).count() === 1, "the interview is COMPLETED");
   await shoot(page, "completed-desktop");

@@ -33,6 +33,7 @@ pub fn routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(sessions::get, sessions::patch, sessions::delete))
         .routes(routes!(sessions::realtime_token))
         .routes(routes!(sessions::transcript))
+        .routes(routes!(sessions::report, sessions::rescore))
         .routes(routes!(admin::grant))
         .routes(routes!(admin::users))
         .routes(routes!(sandbox::run));

@@ -375,3 +375,106 @@ pub async fn transcript(
             .collect(),
     ))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// A report's id, when the interview was scored more than once; the newest by default.
+    pub report: Option<i64>,
+    /// `json` (default) or `markdown`.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoringView {
+    /// `scoring`: the report is being made; ask again shortly.
+    pub status: String,
+}
+
+/// The interview's score report (the newest, or `?report=ID`), as JSON or Markdown. While the report is being
+/// made, or when the interview has none yet (scoring starts then), the answer is 202.
+#[utoipa::path(get, path = "/sessions/{id}/report", tag = "sessions", params(("id" = String, Path), ReportQuery), responses(
+    (status = 200, body = crate::scoring::report::Report), (status = 202, body = ScoringView),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The interview is not over"),
+))]
+pub async fn report(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<axum::response::Response, AppError> {
+    use crate::scoring::service;
+    use axum::response::IntoResponse;
+    let s = owned(&state, user.id, id).await?;
+    if !s.state.is_final() {
+        return Err(AppError::Conflict(format!(
+            "This interview is {}; it is scored when it is over.",
+            s.state.label()
+        )));
+    }
+    let scoring = || {
+        (
+            StatusCode::ACCEPTED,
+            Json(ScoringView {
+                status: "scoring".into(),
+            }),
+        )
+            .into_response()
+    };
+    if service::in_progress(&s.id) {
+        return Ok(scoring());
+    }
+    let session_id = s.id.clone();
+    let found = state
+        .db()
+        .call(move |c| db::scores::get(c, &session_id, q.report))
+        .await?;
+    let Some(report) = found else {
+        if q.report.is_some() {
+            return Err(AppError::NotFound(
+                "This interview has no such report.".into(),
+            ));
+        }
+        service::spawn(state.clone(), s, None);
+        return Ok(scoring());
+    };
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("markdown" | "md") => Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8",
+            )],
+            report.to_markdown(),
+        )
+            .into_response()),
+        Some(other) => Err(AppError::BadRequest(format!(
+            "Unknown format \"{other}\": use json or markdown."
+        ))),
+    }
+}
+
+/// Scores the interview again with the server's judge; every earlier report is kept.
+#[utoipa::path(post, path = "/sessions/{id}/report", tag = "sessions", params(("id" = String, Path)), responses(
+    (status = 202, body = ScoringView), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "The interview is not over"),
+))]
+pub async fn rescore(
+    State(state): State<AppState>,
+    SignedIn(user, _): SignedIn,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ScoringView>), AppError> {
+    let s = owned(&state, user.id, id).await?;
+    if !s.state.is_final() {
+        return Err(AppError::Conflict(format!(
+            "This interview is {}; it is scored when it is over.",
+            s.state.label()
+        )));
+    }
+    crate::scoring::service::spawn(state.clone(), s, None);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ScoringView {
+            status: "scoring".into(),
+        }),
+    ))
+}

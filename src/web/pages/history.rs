@@ -1,13 +1,15 @@
-//! `/interview-prep/history`: the user's interviews, newest first, twenty a page.
+//! `/interview-prep/history`: progress (round scores over time, per round type) and the user's interviews, newest
+//! first, twenty a page, with each one's recommendation.
 
 use axum::extract::{Query, State};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout;
+use super::{charts, layout};
 use crate::{
     app::AppState,
-    db::sessions,
+    catalog::RoundKind,
+    db::{scores, sessions},
     web::{auth::SignedIn, error::AppError},
 };
 
@@ -24,9 +26,17 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Markup, AppError> {
     let page = q.page.unwrap_or(1).max(1);
-    let (rows, total) = state
+    let (rows, total, summaries, points) = state
         .db()
-        .call(move |c| sessions::list(c, user.id, PER_PAGE, (page - 1) * PER_PAGE))
+        .call(move |c| {
+            let (rows, total) = sessions::list(c, user.id, PER_PAGE, (page - 1) * PER_PAGE)?;
+            Ok((
+                rows,
+                total,
+                scores::summaries(c, user.id)?,
+                scores::progress(c, user.id)?,
+            ))
+        })
         .await?;
     Ok(layout::page(
         &viewer,
@@ -43,6 +53,7 @@ pub async fn page(
                     a.button href="/interview-prep" { "Choose a company" }
                 }
             } @else {
+                (progress(&points))
                 div.table-wrap {
                     table.table.history {
                         thead { tr { th { "Interview" } th { "Started" } th { "State" } th { "Score" } } }
@@ -55,7 +66,18 @@ pub async fn page(
                                     }
                                     td { (layout::datetime(s.created_at)) }
                                     td { (layout::state_badge(s.state)) }
-                                    td.muted { "not scored yet" }
+                                    td {
+                                        @match summaries.get(&s.id) {
+                                            Some(scores::Summary { recommendation: Some(rec), overall: Some(overall), .. }) => {
+                                                a href={ "/interview-prep/session/" (s.id) "/results" } {
+                                                    strong { (rec.replace('_', " ")) } " · " (format!("{overall:.2}"))
+                                                }
+                                            }
+                                            Some(_) => a href={ "/interview-prep/session/" (s.id) "/results" } { "incomplete report" },
+                                            None if s.state.is_final() => a.muted href={ "/interview-prep/session/" (s.id) "/results" } { "not scored yet" },
+                                            None => span.muted { "-" },
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -65,4 +87,55 @@ pub async fn page(
             }
         },
     ))
+}
+
+/// Round scores over time, one line per round type, from each interview's newest report.
+fn progress(points: &[scores::Point]) -> Markup {
+    if points.is_empty() {
+        return html! {};
+    }
+    let (first, last) = (points[0].at, points[points.len() - 1].at);
+    let span = (last - first).max(1) as f64;
+    let colours = ["#4f46e5", "#0891b2", "#db2777", "#65a30d", "#ea580c"];
+    let series: Vec<charts::Series> = RoundKind::ALL
+        .iter()
+        .zip(colours)
+        .filter_map(|(kind, colour)| {
+            let pts: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.kind == kind.as_str())
+                .map(|p| {
+                    (
+                        if last == first {
+                            0.5
+                        } else {
+                            (p.at - first) as f64 / span
+                        },
+                        p.score,
+                    )
+                })
+                .collect();
+            (!pts.is_empty()).then(|| charts::Series {
+                name: kind.label().to_string(),
+                colour,
+                points: pts,
+            })
+        })
+        .collect();
+    let companies: std::collections::BTreeSet<&str> =
+        points.iter().map(|p| p.company_id.as_str()).collect();
+    html! {
+        section.card.progress {
+            h2 { "Progress" }
+            p.muted {
+                "Round scores (1 to 5) over time, by round type, across " (companies.len())
+                (if companies.len() == 1 { " company" } else { " companies" }) "."
+            }
+            (charts::lines(
+                "Round scores over time",
+                &series,
+                (&layout::datetime(first)[..10], &layout::datetime(last)[..10]),
+            ))
+        }
+    }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod briefing;
+pub mod charts;
 pub mod companies;
 pub mod company;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod history;
 pub mod home;
 pub mod layout;
 pub mod profile;
+pub mod results;
 pub mod session;
 
 use axum::{
@@ -35,6 +37,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/interview-prep/history", get(history::page))
         .route("/interview-prep/session/{session_id}", get(session::page))
+        .route(
+            "/interview-prep/session/{session_id}/results",
+            get(results::page),
+        )
+        .route(
+            "/interview-prep/session/{session_id}/results/rescore",
+            post(results::rescore),
+        )
         .route(
             "/interview-prep/session/{session_id}/abandon",
             post(session::abandon),

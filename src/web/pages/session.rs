@@ -72,7 +72,7 @@ pub async fn page(
                         ol.round-list {
                             @for r in &s.rounds { li { (r.title) " · " (layout::minutes(r.minutes)) } }
                         }
-                        p.muted { "Scores and feedback arrive with the scoring work." }
+                        a.button.button-block href={ "/interview-prep/session/" (s.id) "/results" } { "See your results" }
                         form method="post" action={ "/interview-prep/session/" (s.id) "/delete" }
                             data-confirm="Delete this interview and everything recorded in it? This cannot be undone." {
                             (layout::csrf_field(&viewer))

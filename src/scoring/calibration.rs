@@ -1,0 +1,129 @@
+//! The calibration set (`calibration.toml`, written for this project): pairs of a clearly stronger and a clearly
+//! weaker answer to the same question, and non-answers (empty, one word, evasive, off-topic) that must score at the
+//! bottom. `rehearse bench scoring` measures judges against it.
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use super::material::{Exchange, Material};
+use crate::catalog::RoundKind;
+
+const CALIBRATION: &str = include_str!("calibration.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pair {
+    pub id: String,
+    pub kind: RoundKind,
+    pub question: String,
+    pub stronger: String,
+    pub weaker: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bottom {
+    pub id: String,
+    pub kind: RoundKind,
+    pub question: String,
+    pub answer: String,
+    /// `empty`, `one_word`, `evasive` or `off_topic`.
+    pub class: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Set {
+    pub pair: Vec<Pair>,
+    pub bottom: Vec<Bottom>,
+}
+
+pub fn parse(text: &str) -> Result<Set, String> {
+    let set: Set = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut ids: Vec<&str> = set
+        .pair
+        .iter()
+        .map(|p| p.id.as_str())
+        .chain(set.bottom.iter().map(|b| b.id.as_str()))
+        .collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("the id {} is used twice", w[0]));
+    }
+    for b in &set.bottom {
+        if !["empty", "one_word", "evasive", "off_topic"].contains(&b.class.as_str()) {
+            return Err(format!("{}: unknown class {}", b.id, b.class));
+        }
+    }
+    Ok(set)
+}
+
+static BUILTIN: LazyLock<Set> = LazyLock::new(|| {
+    parse(CALIBRATION).unwrap_or_else(|e| panic!("src/scoring/calibration.toml: {e}"))
+});
+
+pub fn builtin() -> &'static Set {
+    &BUILTIN
+}
+
+/// A one-question round holding `answer`, as the judge would see it in an interview.
+pub fn round(kind: RoundKind, question: &str, answer: &str) -> Material {
+    Material {
+        kind: Some(kind),
+        title: kind.label().to_string(),
+        held: true,
+        exchanges: vec![Exchange {
+            question: question.to_string(),
+            answers: vec![answer.to_string()],
+        }],
+        minutes: 45,
+        ..Material::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{report::RoundStatus, rules::RuleJudge, score_round};
+
+    #[test]
+    fn the_set_is_large_enough_and_covers_every_class() {
+        let set = builtin();
+        assert!(set.pair.len() >= 30, "{} pairs", set.pair.len());
+        for kind in [
+            RoundKind::Behavioral,
+            RoundKind::Coding,
+            RoundKind::SystemDesign,
+            RoundKind::RecruiterScreen,
+        ] {
+            assert!(set.pair.iter().any(|p| p.kind == kind), "{kind:?}");
+        }
+        for class in ["empty", "one_word", "evasive", "off_topic"] {
+            assert!(set.bottom.iter().any(|b| b.class == class), "{class}");
+        }
+    }
+
+    #[test]
+    fn the_rule_judge_puts_empty_one_word_and_evasive_answers_at_the_bottom() {
+        // Off-topic answers told in the first person need a judge that understands the question; `bench scoring`
+        // reports how each judge does on them.
+        for b in builtin().bottom.iter().filter(|b| b.class != "off_topic") {
+            let r = score_round(
+                &RuleJudge,
+                0,
+                b.kind,
+                &round(b.kind, &b.question, &b.answer),
+            );
+            assert_eq!(r.status, RoundStatus::Scored);
+            let score = r.score.unwrap();
+            // Coding rounds add the hidden tests; with no submission those are at the bottom too.
+            assert!(
+                score < crate::bench::scoring::BOTTOM_BELOW,
+                "{}: {score}",
+                b.id
+            );
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! What a judge sees of one round: the questions asked and the candidate's answers, split into numbered
+//! sentences a judgment can cite, and the code runs with their verdicts. Built from the stored transcript; pure
+//! data, no IO.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{catalog::RoundKind, engine::answers};
+
+/// One question and what the candidate said to it (follow-ups included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    pub question: String,
+    pub answers: Vec<String>,
+}
+
+/// A run or submission of code in the round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeRun {
+    /// `run`, `submit` or `custom`.
+    pub mode: String,
+    pub language: String,
+    pub verdict: String,
+    pub passed: i64,
+    pub total: i64,
+}
+
+impl CodeRun {
+    pub fn describe(&self) -> String {
+        let what = match self.mode.as_str() {
+            "submit" => "submitted",
+            "custom" => "ran on their own input",
+            _ => "ran the samples",
+        };
+        if self.total > 0 {
+            format!(
+                "{} {what}: {}/{} tests passed ({})",
+                self.language,
+                self.passed,
+                self.total,
+                self.verdict.replace('_', " ")
+            )
+        } else {
+            format!(
+                "{} {what}: {}",
+                self.language,
+                self.verdict.replace('_', " ")
+            )
+        }
+    }
+}
+
+/// A round as the judge sees it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Material {
+    pub kind: Option<RoundKind>,
+    pub title: String,
+    /// False when the round never ran (skipped before it started).
+    pub held: bool,
+    pub exchanges: Vec<Exchange>,
+    pub code: Vec<CodeRun>,
+    pub hints: u32,
+    pub elapsed_ms: i64,
+    pub minutes: u32,
+    /// What an interviewer expects a strong answer to cover (from the question bank), for the report.
+    pub strong_answer: Vec<String>,
+    /// The company values the questions probed, by name.
+    pub values: Vec<String>,
+}
+
+/// A citable piece of evidence: `S3` is the candidate's third sentence, `C1` the first code run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citable {
+    pub id: String,
+    pub text: String,
+}
+
+/// Longest sentence kept whole; longer ones are clipped so a prompt stays short.
+const MAX_SENTENCE_WORDS: usize = 40;
+
+/// Splits an answer into sentences of at least two words, clipped to [`MAX_SENTENCE_WORDS`].
+pub fn sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        current.push(c);
+        let boundary = c == '\n'
+            || (matches!(c, '.' | '!' | '?') && chars.get(i + 1).is_none_or(|n| n.is_whitespace()));
+        if boundary {
+            push_sentence(&mut out, &current);
+            current.clear();
+        }
+    }
+    push_sentence(&mut out, &current);
+    out
+}
+
+fn push_sentence(out: &mut Vec<String>, s: &str) {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if words.len() >= 2 {
+        let clipped = words[..words.len().min(MAX_SENTENCE_WORDS)].join(" ");
+        out.push(if words.len() > MAX_SENTENCE_WORDS {
+            format!("{clipped}…")
+        } else {
+            clipped
+        });
+    }
+}
+
+/// Text folded for comparing a quote with the transcript: lower case, letters and digits, single spaces.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Material {
+    /// Every candidate sentence, numbered `S1`, `S2`, ... in order.
+    pub fn candidate_sentences(&self) -> Vec<Citable> {
+        self.exchanges
+            .iter()
+            .flat_map(|e| e.answers.iter())
+            .flat_map(|a| sentences(a))
+            .enumerate()
+            .map(|(i, text)| Citable {
+                id: format!("S{}", i + 1),
+                text,
+            })
+            .collect()
+    }
+
+    /// Every code run, numbered `C1`, `C2`, ...
+    pub fn code_results(&self) -> Vec<Citable> {
+        self.code
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Citable {
+                id: format!("C{}", i + 1),
+                text: r.describe(),
+            })
+            .collect()
+    }
+
+    /// Everything the candidate said, folded, for checking quotes.
+    pub fn folded_answers(&self) -> String {
+        fold(
+            &self
+                .exchanges
+                .iter()
+                .flat_map(|e| e.answers.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" \n "),
+        )
+    }
+
+    /// Each answer with the class the engine's plain rules give it against its question.
+    pub fn classified(&self) -> Vec<(&str, answers::Reply)> {
+        self.exchanges
+            .iter()
+            .flat_map(|e| {
+                e.answers
+                    .iter()
+                    .map(|a| (a.as_str(), answers::classify(a, &e.question)))
+            })
+            .collect()
+    }
+
+    /// Questions asked and how many got a substantive answer.
+    pub fn answered(&self) -> Vec<(String, bool)> {
+        self.exchanges
+            .iter()
+            .filter(|e| !e.question.is_empty())
+            .map(|e| {
+                let answered = e
+                    .answers
+                    .iter()
+                    .any(|a| answers::classify(a, &e.question) == answers::Reply::Substantive);
+                (e.question.clone(), answered)
+            })
+            .collect()
+    }
+
+    /// The best submission's share of hidden tests passed, if the candidate submitted.
+    pub fn best_submission(&self) -> Option<&CodeRun> {
+        self.code
+            .iter()
+            .filter(|r| r.mode == "submit" && r.total > 0)
+            .max_by(|a, b| {
+                (a.passed * b.total)
+                    .cmp(&(b.passed * a.total))
+                    .then(a.passed.cmp(&b.passed))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_split_into_numbered_sentences() {
+        assert_eq!(
+            sentences("I led the migration. It took 3.5 weeks! Why? Because of the\nlegacy schema"),
+            vec![
+                "I led the migration.",
+                "It took 3.5 weeks!",
+                "Because of the",
+                "legacy schema"
+            ]
+        );
+        let m = Material {
+            exchanges: vec![Exchange {
+                question: "q".into(),
+                answers: vec![
+                    "First one here. Second one here.".into(),
+                    "Third one.".into(),
+                ],
+            }],
+            ..Material::default()
+        };
+        let s = m.candidate_sentences();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[2].id, "S3");
+        assert_eq!(s[2].text, "Third one.");
+        let long = "word ".repeat(60);
+        assert!(sentences(&long)[0].ends_with('…'));
+    }
+
+    #[test]
+    fn folding_ignores_case_and_punctuation() {
+        assert_eq!(
+            fold("I cut p99 latency -- from 900ms!"),
+            "i cut p99 latency from 900ms"
+        );
+    }
+
+    #[test]
+    fn the_best_submission_is_the_highest_pass_rate() {
+        let run = |mode: &str, passed, total| CodeRun {
+            mode: mode.into(),
+            language: "python".into(),
+            verdict: "wrong_answer".into(),
+            passed,
+            total,
+        };
+        let m = Material {
+            code: vec![
+                run("submit", 3, 8),
+                run("run", 2, 2),
+                run("submit", 7, 8),
+                run("submit", 1, 8),
+            ],
+            ..Material::default()
+        };
+        assert_eq!(m.best_submission().unwrap().passed, 7);
+        assert!(
+            m.code_results()[0]
+                .text
+                .contains("3/8 tests passed (wrong answer)")
+        );
+    }
+}

@@ -1,0 +1,415 @@
+//! Scoring a finished interview, grounded in what the candidate said and did.
+//!
+//! Per round: plain rules first ([`crate::engine::answers`]): a round with no substantive answer scores at the
+//! bottom on every dimension, quoting what was said, without asking any judge. Otherwise a [`judge::Judge`] gives
+//! each rubric dimension ([`rubric`]) a level with cited evidence, checked by [`validate`]. Coding rounds add an
+//! objective dimension from the hidden tests. [`aggregate`] turns levels into scores and the recommendation by
+//! fixed rules; [`report`] is the result. [`service`] reads interviews from the database and stores reports.
+
+pub mod aggregate;
+pub mod calibration;
+pub mod judge;
+pub mod llm_judge;
+pub mod material;
+pub mod report;
+pub mod rubric;
+pub mod rules;
+pub mod service;
+pub mod validate;
+
+use std::sync::Arc;
+
+use judge::{Evidence, Judge, Judgment, Outcome, Source};
+use material::Material;
+use report::{
+    CodeOutcome, DimensionScore, QuestionOutcome, Report, ReportStatus, RoundReport, RoundStatus,
+};
+use rubric::Rubric;
+
+use crate::{catalog::RoundKind, engine::answers::Reply, llm::Llm};
+
+/// The judge: the model of `llm` when `with_llm` is set and it is a model (the scripted interviewer has none to
+/// ask), the rules otherwise. `conversation` keys the model's KV cache.
+pub fn judge_for(llm: Arc<dyn Llm>, with_llm: bool, conversation: &str) -> Box<dyn Judge> {
+    if !with_llm || llm.name() == "scripted" {
+        Box::new(rules::RuleJudge)
+    } else {
+        Box::new(llm_judge::LlmJudge::new(llm, conversation))
+    }
+}
+
+/// The weight of the hidden-tests dimension of a coding round.
+const CORRECTNESS_WEIGHT: f64 = 1.5;
+
+/// The objective dimension of a coding round: the best submission's share of hidden tests.
+fn correctness(round: &Material) -> DimensionScore {
+    let (level, evidence, anchor) = match round.best_submission() {
+        Some(best) => {
+            let share = best.passed as f64 / best.total as f64;
+            let level = match share {
+                s if s >= 1.0 => 5,
+                s if s >= 0.8 => 4,
+                s if s >= 0.5 => 3,
+                s if s > 0.0 => 2,
+                _ => 1,
+            };
+            (
+                level,
+                vec![Evidence {
+                    source: Source::Code,
+                    quote: best.describe(),
+                }],
+                format!(
+                    "{} of {} hidden tests passed by the best submission",
+                    best.passed, best.total
+                ),
+            )
+        }
+        None => (
+            1,
+            Vec::new(),
+            "no solution was submitted against the hidden tests".to_string(),
+        ),
+    };
+    DimensionScore {
+        id: "correctness".into(),
+        name: "Correctness (hidden tests)".into(),
+        weight: CORRECTNESS_WEIGHT,
+        outcome: Outcome::Level { level },
+        anchor,
+        evidence,
+        reason: "measured by the sandbox, not judged".into(),
+    }
+}
+
+/// Every dimension at the bottom, quoting the non-answers: what a round with no substantive answer gets.
+fn bottom(rubric: &Rubric, round: &Material) -> Vec<Judgment> {
+    let said: Vec<Evidence> = round
+        .classified()
+        .into_iter()
+        .filter(|(a, _)| !a.trim().is_empty())
+        .take(3)
+        .map(|(a, _)| Evidence {
+            source: Source::Candidate,
+            quote: a.trim().chars().take(200).collect(),
+        })
+        .collect();
+    let reason = if said.is_empty() {
+        "no answer was given".to_string()
+    } else {
+        "no substantive answer: only short, evasive or off-topic replies".to_string()
+    };
+    rubric
+        .dimensions
+        .iter()
+        .map(|d| Judgment {
+            dimension: d.id.clone(),
+            outcome: Outcome::Level { level: 1 },
+            evidence: said.clone(),
+            reason: reason.clone(),
+        })
+        .collect()
+}
+
+/// Scores one round.
+pub fn score_round(
+    judge: &dyn Judge,
+    position: i64,
+    kind: RoundKind,
+    round: &Material,
+) -> RoundReport {
+    let rubric = rubric::for_kind(kind);
+    let minutes_used = (round.elapsed_ms as f64 / 60_000.0 * 10.0).round() / 10.0;
+    let mut report = RoundReport {
+        position,
+        kind,
+        title: round.title.clone(),
+        status: RoundStatus::NotHeld,
+        score: None,
+        summary: String::new(),
+        dimensions: Vec::new(),
+        strengths: Vec::new(),
+        improvements: Vec::new(),
+        strong_answer: round.strong_answer.clone(),
+        questions: round
+            .answered()
+            .into_iter()
+            .map(|(question, answered)| QuestionOutcome { question, answered })
+            .collect(),
+        code: round
+            .code
+            .iter()
+            .map(|c| CodeOutcome {
+                mode: c.mode.clone(),
+                language: c.language.clone(),
+                verdict: c.verdict.clone(),
+                passed: c.passed,
+                total: c.total,
+            })
+            .collect(),
+        hints: round.hints,
+        minutes_used,
+        minutes: round.minutes,
+        values: round.values.clone(),
+    };
+    if !round.held {
+        report.summary = "This round was not held.".into();
+        return report;
+    }
+    let substantive = round
+        .classified()
+        .iter()
+        .any(|(_, c)| *c == Reply::Substantive);
+    let mut judgments = if substantive {
+        judge.judge(rubric, round)
+    } else {
+        bottom(rubric, round)
+    };
+    // A judge that finds evidence for nothing has been given a non-answer, however long.
+    let evidence_for_nothing = judgments
+        .iter()
+        .all(|j| j.outcome == Outcome::NotEnoughEvidence);
+    if evidence_for_nothing {
+        judgments = bottom(rubric, round);
+    }
+    let substantive = substantive && !evidence_for_nothing;
+    report.dimensions = rubric
+        .dimensions
+        .iter()
+        .zip(judgments)
+        .map(|(d, j)| DimensionScore {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            weight: d.weight,
+            anchor: match j.outcome {
+                Outcome::Level { level } => d.anchor(level).to_string(),
+                _ => String::new(),
+            },
+            outcome: j.outcome,
+            evidence: j.evidence,
+            reason: j.reason,
+        })
+        .collect();
+    if kind == RoundKind::Coding {
+        report.dimensions.push(correctness(round));
+    }
+    for (d, rd) in report.dimensions.iter().zip(
+        rubric
+            .dimensions
+            .iter()
+            .map(Some)
+            .chain(std::iter::repeat(None)),
+    ) {
+        match d.level() {
+            Some(l) if l >= 4 => {
+                let quote = d
+                    .evidence
+                    .first()
+                    .map(|e| format!(" (\"{}\")", e.quote))
+                    .unwrap_or_default();
+                report
+                    .strengths
+                    .push(format!("{}: {}{quote}", d.name, d.anchor));
+            }
+            Some(_) | None => {
+                if let Some(rd) = rd
+                    && !matches!(d.outcome, Outcome::Unjudged { .. })
+                {
+                    report
+                        .improvements
+                        .push(format!("{}: {}", d.name, rd.strong));
+                }
+            }
+        }
+    }
+    report.score = aggregate::round_score(&report.dimensions);
+    match report.score {
+        Some(score) => {
+            report.status = RoundStatus::Scored;
+            let best = report
+                .dimensions
+                .iter()
+                .max_by_key(|d| d.level().unwrap_or(0));
+            let worst = report
+                .dimensions
+                .iter()
+                .min_by_key(|d| d.level().unwrap_or(0));
+            report.summary = format!("{} overall.", aggregate::level_name(score));
+            if !substantive {
+                report.summary.push_str(
+                    " No substantive answer was given, so every dimension is at the bottom.",
+                );
+            } else if let (Some(b), Some(w)) = (best, worst)
+                && b.id != w.id
+            {
+                report.summary.push_str(&format!(
+                    " Strongest: {} ({}); weakest: {} ({}).",
+                    b.name,
+                    b.level().map_or("no evidence".into(), |l| format!("{l}/5")),
+                    w.name,
+                    w.level()
+                        .map_or("not enough evidence".into(), |l| format!("{l}/5")),
+                ));
+            }
+        }
+        None => {
+            report.status = RoundStatus::Incomplete;
+            report.summary =
+                "The judge could not score every dimension of this round; score it again.".into();
+        }
+    }
+    report
+}
+
+/// What is known about the interview besides its rounds.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    pub session_id: String,
+    pub company: String,
+    pub role: String,
+}
+
+/// Scores every round and aggregates them into a report (its `id` is set when it is stored).
+pub fn score(judge: &dyn Judge, header: &Header, rounds: &[(RoundKind, Material)]) -> Report {
+    let started = std::time::Instant::now();
+    let rounds: Vec<RoundReport> = rounds
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, m))| score_round(judge, i as i64, *kind, m))
+        .collect();
+    let (overall, recommendation, rationale) = aggregate::overall(&rounds);
+    let complete = rounds.iter().all(|r| r.status != RoundStatus::Incomplete);
+    Report {
+        version: report::VERSION,
+        id: 0,
+        session_id: header.session_id.clone(),
+        company: header.company.clone(),
+        role: header.role.clone(),
+        judge: judge.name(),
+        status: if complete {
+            ReportStatus::Complete
+        } else {
+            ReportStatus::Incomplete
+        },
+        recommendation,
+        overall,
+        rationale,
+        rounds,
+        created_at: crate::db::now_ms(),
+        scoring_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::material::{CodeRun, Exchange};
+
+    fn material(answers: &[&str]) -> Material {
+        Material {
+            title: "Behavioral".into(),
+            held: true,
+            exchanges: vec![Exchange {
+                question: "Tell me about a time you had to deliver under a tight deadline.".into(),
+                answers: answers.iter().map(|s| s.to_string()).collect(),
+            }],
+            ..Material::default()
+        }
+    }
+
+    #[test]
+    fn non_answers_score_at_the_bottom_without_asking_the_judge() {
+        for answers in [&[][..], &["Fine."], &["I don't know."], &["", "   "]] {
+            let r = score_round(
+                &rules::RuleJudge,
+                0,
+                RoundKind::Behavioral,
+                &material(answers),
+            );
+            assert_eq!(r.status, RoundStatus::Scored);
+            assert_eq!(r.score, Some(1.0), "{answers:?}");
+            assert!(r.dimensions.iter().all(|d| d.level() == Some(1)));
+            assert_eq!(
+                r.questions,
+                vec![QuestionOutcome {
+                    question: "Tell me about a time you had to deliver under a tight deadline."
+                        .into(),
+                    answered: false
+                }]
+            );
+        }
+        let r = score_round(
+            &rules::RuleJudge,
+            0,
+            RoundKind::Behavioral,
+            &material(&["Fine."]),
+        );
+        assert_eq!(r.dimensions[0].evidence[0].quote, "Fine.");
+    }
+
+    #[test]
+    fn a_round_that_never_ran_is_not_held_and_not_scored() {
+        let m = Material {
+            held: false,
+            ..material(&[])
+        };
+        let r = score_round(&rules::RuleJudge, 0, RoundKind::Coding, &m);
+        assert_eq!((r.status, r.score), (RoundStatus::NotHeld, None));
+    }
+
+    #[test]
+    fn coding_rounds_add_the_hidden_tests_as_an_objective_dimension() {
+        let mut m = material(&[
+            "I would use a hash map from value to index, one pass, O(n) time and O(n) space.",
+        ]);
+        m.code = vec![CodeRun {
+            mode: "submit".into(),
+            language: "python".into(),
+            verdict: "wrong_answer".into(),
+            passed: 6,
+            total: 8,
+        }];
+        let r = score_round(&rules::RuleJudge, 0, RoundKind::Coding, &m);
+        let c = r.dimensions.iter().find(|d| d.id == "correctness").unwrap();
+        assert_eq!(c.level(), Some(3));
+        assert!(c.evidence[0].quote.contains("6/8"));
+        m.code.clear();
+        let r = score_round(&rules::RuleJudge, 0, RoundKind::Coding, &m);
+        assert_eq!(r.dimensions.last().unwrap().level(), Some(1));
+    }
+
+    #[test]
+    fn a_whole_interview_gets_a_grounded_report_with_every_quote_from_the_transcript() {
+        let strong = material(&[
+            "I was the tech lead when our payments launch slipped two weeks before Black Friday. I cut scope to \
+             the three flows that carried 90 percent of revenue, I paired with the two engineers on the riskiest \
+             migration, and I wrote the rollback plan myself. We launched on time and failed payments dropped by \
+             a third. I learned to negotiate scope in week one, not week six.",
+        ]);
+        let header = Header {
+            session_id: "s".into(),
+            company: "Acme".into(),
+            role: "SWE".into(),
+        };
+        let report = score(
+            &rules::RuleJudge,
+            &header,
+            &[(RoundKind::Behavioral, strong.clone())],
+        );
+        assert_eq!(report.status, ReportStatus::Complete);
+        assert!(report.recommendation.is_some());
+        let said = strong.folded_answers();
+        for d in &report.rounds[0].dimensions {
+            for e in &d.evidence {
+                assert!(said.contains(&material::fold(&e.quote)), "{e:?}");
+            }
+        }
+        let md = report.to_markdown();
+        assert!(
+            md.contains("Recommendation:") && md.contains("| Dimension |"),
+            "{md}"
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
+    }
+}

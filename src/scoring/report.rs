@@ -1,0 +1,231 @@
+//! A scored interview as stored, served as JSON, rendered on the results page and exported as Markdown.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::judge::{Evidence, Outcome};
+use crate::catalog::RoundKind;
+
+/// Bumped when the report's shape changes.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    NoHire,
+    LeanNoHire,
+    LeanHire,
+    Hire,
+    StrongHire,
+}
+
+impl Recommendation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recommendation::NoHire => "no_hire",
+            Recommendation::LeanNoHire => "lean_no_hire",
+            Recommendation::LeanHire => "lean_hire",
+            Recommendation::Hire => "hire",
+            Recommendation::StrongHire => "strong_hire",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Recommendation::NoHire => "No hire",
+            Recommendation::LeanNoHire => "Lean no hire",
+            Recommendation::LeanHire => "Lean hire",
+            Recommendation::Hire => "Hire",
+            Recommendation::StrongHire => "Strong hire",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// Every round that was held is scored.
+    Complete,
+    /// At least one round could not be scored; re-score to complete it.
+    Incomplete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundStatus {
+    Scored,
+    /// The judge failed on some dimension; no score rather than a wrong one.
+    Incomplete,
+    /// The round never ran.
+    NotHeld,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DimensionScore {
+    pub id: String,
+    pub name: String,
+    pub weight: f64,
+    /// `level` (1-5), `not_enough_evidence` or `unjudged`.
+    #[schema(value_type = Object)]
+    pub outcome: Outcome,
+    /// The anchor text of the level given.
+    pub anchor: String,
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
+    pub reason: String,
+}
+
+impl DimensionScore {
+    pub fn level(&self) -> Option<u8> {
+        match self.outcome {
+            Outcome::Level { level } => Some(level),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuestionOutcome {
+    pub question: String,
+    /// Whether the candidate gave a substantive answer (not silence, "I don't know" or a one-liner).
+    pub answered: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CodeOutcome {
+    pub mode: String,
+    pub language: String,
+    pub verdict: String,
+    pub passed: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoundReport {
+    pub position: i64,
+    pub kind: RoundKind,
+    pub title: String,
+    pub status: RoundStatus,
+    /// Weighted mean of the dimension levels, 1-5; absent unless scored.
+    pub score: Option<f64>,
+    pub summary: String,
+    pub dimensions: Vec<DimensionScore>,
+    pub strengths: Vec<String>,
+    pub improvements: Vec<String>,
+    /// What an interviewer expects a strong answer to this round's questions to cover.
+    pub strong_answer: Vec<String>,
+    pub questions: Vec<QuestionOutcome>,
+    pub code: Vec<CodeOutcome>,
+    pub hints: u32,
+    pub minutes_used: f64,
+    pub minutes: u32,
+    /// The company values this round's questions probed.
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub version: u32,
+    /// The stored report's id (several reports per interview when it is re-scored).
+    pub id: i64,
+    pub session_id: String,
+    pub company: String,
+    pub role: String,
+    /// Who judged: `rules` or `llm:<backend>`.
+    pub judge: String,
+    pub status: ReportStatus,
+    /// Absent while the report is incomplete or no round was held.
+    pub recommendation: Option<Recommendation>,
+    pub overall: Option<f64>,
+    /// How the recommendation follows from the scores, written by code.
+    pub rationale: String,
+    pub rounds: Vec<RoundReport>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// How long scoring took.
+    pub scoring_ms: u64,
+}
+
+fn level_text(d: &DimensionScore) -> String {
+    match &d.outcome {
+        Outcome::Level { level } => format!("{level}/5"),
+        Outcome::NotEnoughEvidence => "not enough evidence".into(),
+        Outcome::Unjudged { why } => format!("not judged ({why})"),
+    }
+}
+
+impl Report {
+    /// The report as a Markdown document.
+    pub fn to_markdown(&self) -> String {
+        let mut md = format!("# {} · {}: interview report\n\n", self.company, self.role);
+        match (self.recommendation, self.overall) {
+            (Some(r), Some(o)) => md.push_str(&format!(
+                "**Recommendation: {}** (overall {o:.2} of 5)\n\n",
+                r.label()
+            )),
+            _ => md.push_str("**No recommendation yet: the report is incomplete.**\n\n"),
+        }
+        md.push_str(&format!("{}\n\nJudge: `{}`.\n", self.rationale, self.judge));
+        for r in &self.rounds {
+            md.push_str(&format!(
+                "\n## Round {}: {} ({})\n\n",
+                r.position + 1,
+                r.title,
+                r.kind.label()
+            ));
+            match (r.status, r.score) {
+                (RoundStatus::Scored, Some(s)) => {
+                    md.push_str(&format!("Score: **{s:.2} / 5**. {}\n\n", r.summary))
+                }
+                (RoundStatus::NotHeld, _) => {
+                    md.push_str("This round was not held.\n");
+                    continue;
+                }
+                _ => md.push_str(&format!("Not scored: {}\n\n", r.summary)),
+            }
+            md.push_str("| Dimension | Level | Evidence |\n| --- | --- | --- |\n");
+            for d in &r.dimensions {
+                let quotes: Vec<String> = d
+                    .evidence
+                    .iter()
+                    .map(|e| format!("\"{}\"", e.quote.replace('|', "\\|")))
+                    .collect();
+                md.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    d.name,
+                    level_text(d),
+                    quotes.join("<br>")
+                ));
+            }
+            for (title, items) in [
+                ("Strengths", &r.strengths),
+                ("To improve", &r.improvements),
+                ("A strong answer would include", &r.strong_answer),
+            ] {
+                if !items.is_empty() {
+                    md.push_str(&format!("\n**{title}**\n\n"));
+                    for i in items {
+                        md.push_str(&format!("- {i}\n"));
+                    }
+                }
+            }
+            if !r.questions.is_empty() {
+                let answered = r.questions.iter().filter(|q| q.answered).count();
+                md.push_str(&format!(
+                    "\nQuestions answered: {answered} of {}.\n",
+                    r.questions.len()
+                ));
+            }
+            for c in &r.code {
+                md.push_str(&format!(
+                    "- Code ({}, {}): {} {}/{}\n",
+                    c.mode, c.language, c.verdict, c.passed, c.total
+                ));
+            }
+            if r.kind == RoundKind::Coding {
+                md.push_str(&format!("\nHints used: {}.\n", r.hints));
+            }
+        }
+        md
+    }
+}

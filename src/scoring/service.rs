@@ -1,0 +1,212 @@
+//! Scoring an interview from the database: the recorded rounds become [`Material`] (questions resolved through
+//! the catalog), the judge runs on a blocking thread, and the report is stored. One scoring at a time per
+//! interview; when the interview's actor is still running, its clients hear that the report is ready.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, LazyLock, Mutex},
+};
+
+use super::{
+    Header,
+    material::{CodeRun, Exchange, Material},
+    report::Report,
+};
+use crate::{
+    app::AppState,
+    catalog::{Catalog, RoundKind},
+    db::{
+        Db, DbError,
+        scores::{self, Recorded},
+        sessions::Session,
+    },
+    llm::Llm,
+    realtime::hub::Cmd,
+};
+
+/// The question's text and what a strong answer covers, from the catalog.
+fn question(catalog: &Catalog, id: &str) -> Option<(String, Vec<String>)> {
+    if let Some(q) = catalog.behavioral.iter().find(|q| q.id == id) {
+        return Some((q.text.clone(), q.signals.clone()));
+    }
+    if let Some(p) = catalog.design.iter().find(|p| p.id == id) {
+        return Some((p.prompt.clone(), p.strong_answer.clone()));
+    }
+    catalog.problem(id).map(|p| {
+        (
+            format!(
+                "{}: {}",
+                p.title,
+                p.statement.lines().next().unwrap_or_default()
+            ),
+            std::iter::once(format!("An optimal solution runs in {}.", p.optimal))
+                .chain(p.hints.iter().cloned())
+                .collect(),
+        )
+    })
+}
+
+/// The rounds as the judge sees them.
+pub fn materials(
+    rec: &Recorded,
+    catalog: &Catalog,
+    company_id: &str,
+) -> Vec<(RoundKind, Material)> {
+    let values: Vec<&String> = catalog
+        .company(company_id)
+        .map(|c| c.values.iter().collect())
+        .unwrap_or_default();
+    rec.rounds
+        .iter()
+        .map(|r| {
+            let kind = RoundKind::parse(&r.kind).unwrap_or(RoundKind::Behavioral);
+            let mut m = Material {
+                kind: Some(kind),
+                title: r.title.clone(),
+                held: matches!(r.state.as_str(), "DONE" | "ACTIVE"),
+                elapsed_ms: r.elapsed_ms,
+                minutes: r.minutes as u32,
+                ..Material::default()
+            };
+            let mut seen = HashSet::new();
+            for t in rec.turns.iter().filter(|t| t.round == r.position) {
+                match (t.speaker.as_str(), t.kind.as_str()) {
+                    ("interviewer", "question") => {
+                        let resolved = t
+                            .question_id
+                            .as_deref()
+                            .and_then(|id| question(catalog, id));
+                        let text = resolved.as_ref().map_or(t.text.clone(), |(q, _)| q.clone());
+                        if let Some((_, strong)) = resolved
+                            && seen.insert(t.question_id.clone())
+                        {
+                            m.strong_answer.extend(strong);
+                        }
+                        m.exchanges.push(Exchange {
+                            question: text,
+                            answers: Vec::new(),
+                        });
+                    }
+                    ("interviewer", "hint") => m.hints += 1,
+                    ("candidate", _) => {
+                        if m.exchanges.is_empty() {
+                            m.exchanges.push(Exchange {
+                                question: String::new(),
+                                answers: Vec::new(),
+                            });
+                        }
+                        m.exchanges
+                            .last_mut()
+                            .expect("just ensured")
+                            .answers
+                            .push(t.text.clone());
+                    }
+                    _ => {}
+                }
+            }
+            for id in &r.question_ids {
+                if let Some(q) = catalog.behavioral.iter().find(|q| &q.id == id) {
+                    for c in &q.competencies {
+                        if values.contains(&c)
+                            && let Some(comp) = catalog.competency(c)
+                            && !m.values.contains(&comp.name)
+                        {
+                            m.values.push(comp.name.clone());
+                        }
+                    }
+                }
+            }
+            m.code = rec
+                .code
+                .iter()
+                .filter(|c| c.round == r.position)
+                .map(|c| CodeRun {
+                    mode: c.mode.clone(),
+                    language: c.language.clone(),
+                    verdict: c.verdict.clone(),
+                    passed: c.passed,
+                    total: c.total,
+                })
+                .collect();
+            (kind, m)
+        })
+        .collect()
+}
+
+/// Scores `session` (with `llm`'s model as the judge when `with_llm`, else the rules) and stores the report.
+pub async fn run(
+    db: &Db,
+    catalog: Arc<Catalog>,
+    session: &Session,
+    llm: Arc<dyn Llm>,
+    with_llm: bool,
+) -> Result<Report, DbError> {
+    let id = session.id.clone();
+    let recorded = db.call(move |c| scores::recorded(c, &id)).await?;
+    let header = Header {
+        session_id: session.id.clone(),
+        company: session.company_name.clone(),
+        role: session.role_title.clone(),
+    };
+    let (company, conversation) = (session.company_id.clone(), format!("score-{}", session.id));
+    let report = tokio::task::spawn_blocking(move || {
+        let rounds = materials(&recorded, &catalog, &company);
+        let judge = super::judge_for(llm, with_llm, &conversation);
+        super::score(judge.as_ref(), &header, &rounds)
+    })
+    .await
+    .map_err(|e| DbError::Task(format!("scoring failed: {e}")))?;
+    let stored = report.clone();
+    let id = db.call(move |c| scores::insert(c, &stored)).await?;
+    Ok(Report { id, ..report })
+}
+
+static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
+/// Whether the interview is being scored now.
+pub fn in_progress(session_id: &str) -> bool {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(session_id)
+}
+
+/// Scores the interview in the background with the server's model (or `llm`), unless it is already being scored.
+/// Returns whether a scoring was started.
+pub fn spawn(state: AppState, session: Session, llm: Option<Arc<dyn Llm>>) -> bool {
+    if !RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(session.id.clone())
+    {
+        return false;
+    }
+    tokio::spawn(async move {
+        let llm = llm.unwrap_or_else(|| state.llm());
+        let with_llm = state.settings().judge_with_llm;
+        let result = run(state.db(), state.catalog(), &session, llm, with_llm).await;
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&session.id);
+        match result {
+            Ok(report) => {
+                tracing::info!(
+                    session = %session.id,
+                    judge = %report.judge,
+                    ms = report.scoring_ms,
+                    "scored: {:?}",
+                    report.recommendation
+                );
+                state.hub().notify(
+                    &session.id,
+                    Cmd::ScoreReady {
+                        report_url: format!("/interview-prep/session/{}/results", session.id),
+                    },
+                );
+            }
+            Err(e) => tracing::error!(session = %session.id, "scoring failed: {e}"),
+        }
+    });
+    true
+}
