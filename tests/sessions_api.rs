@@ -156,6 +156,24 @@ async fn the_authorization_matrix_holds_for_every_route() {
         ),
         (
             Method::GET,
+            "/api/v1/sessions/{s}/report",
+            None,
+            [401, 409, 404, 404, 404],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sessions/{s}/report",
+            None,
+            [401, 409, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            "/interview-prep/session/{s}/results",
+            None,
+            [303, 303, 404, 404, 404],
+        ),
+        (
+            Method::GET,
             "/api/v1/admin/users",
             None,
             [401, 403, 403, 200, 200],
@@ -541,6 +559,8 @@ async fn the_openapi_document_lists_every_route() {
         "DELETE /api/v1/sessions/{id}",
         "POST /api/v1/sessions/{id}/realtime-token",
         "GET /api/v1/sessions/{id}/transcript",
+        "GET /api/v1/sessions/{id}/report",
+        "POST /api/v1/sessions/{id}/report",
         "POST /api/v1/admin/credits",
         "GET /api/v1/admin/users",
         "POST /api/v1/sandbox/run",
@@ -549,6 +569,7 @@ async fn the_openapi_document_lists_every_route() {
     assert_eq!(listed, expected);
     assert!(doc["components"]["schemas"]["SessionView"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["schemas"]["Report"].is_object());
 }
 
 #[tokio::test]

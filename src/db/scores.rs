@@ -14,6 +14,8 @@ pub struct RoundRow {
     pub title: String,
     pub minutes: i64,
     pub state: String,
+    /// `completed`, `time_up`, `skipped` or `ended_by_candidate` once the round is over.
+    pub end_reason: String,
     pub elapsed_ms: i64,
     pub question_ids: Vec<String>,
 }
@@ -48,7 +50,7 @@ pub struct Recorded {
 
 pub fn recorded(conn: &Connection, session_id: &str) -> Result<Recorded, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT position, kind, title, minutes, state, elapsed_ms, question_ids_json FROM round_runs
+        "SELECT position, kind, title, minutes, state, elapsed_ms, question_ids_json, end_reason FROM round_runs
          WHERE session_id = ?1 ORDER BY position",
     )?;
     let rounds = stmt
@@ -62,6 +64,7 @@ pub fn recorded(conn: &Connection, session_id: &str) -> Result<Recorded, DbError
                 state: r.get(4)?,
                 elapsed_ms: r.get(5)?,
                 question_ids: serde_json::from_str(&ids).unwrap_or_default(),
+                end_reason: r.get(7)?,
             })
         })?
         .collect::<Result<_, _>>()?;

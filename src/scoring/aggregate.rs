@@ -76,7 +76,7 @@ pub fn overall(rounds: &[RoundReport]) -> (Option<f64>, Option<Recommendation>, 
         return (
             None,
             None,
-            "No round was held, so there is nothing to score.".into(),
+            "No round was answered or sat to its end, so there is nothing to score.".into(),
         );
     }
     let unscored: Vec<&str> = held

@@ -59,7 +59,7 @@ impl LlmJudge {
             persona_name: String::new(),
             persona_opening: String::new(),
             company_name: String::new(),
-            max_tokens: 40 + 45 * dims as u32,
+            max_tokens: 40 + 30 * dims as u32,
             temperature: if seed == 0 { 0.0 } else { 0.3 },
             seed,
             stop: Vec::new(),
@@ -150,7 +150,7 @@ pub fn prompt(rubric: &Rubric, round: &Material) -> String {
 
 fn reply_format<'a>(ids: impl Iterator<Item = &'a str>) -> String {
     let fields: Vec<String> = ids
-        .map(|id| format!("\"{id}\": {{\"level\": 1-5 or null, \"evidence\": [\"S1\"], \"reason\": \"under 12 words\"}}"))
+        .map(|id| format!("\"{id}\": {{\"level\": 1-5 or null, \"evidence\": [\"S1\"]}}"))
         .collect();
     format!("Reply with JSON exactly like:\n{{{}}}", fields.join(", "))
 }

@@ -153,7 +153,8 @@ pub fn score_round(
         values: round.values.clone(),
     };
     if !round.held {
-        report.summary = "This round was not held.".into();
+        report.summary =
+            "Not scored: this round was skipped or never reached, with no answer given.".into();
         return report;
     }
     let substantive = round

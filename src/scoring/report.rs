@@ -56,7 +56,7 @@ pub enum RoundStatus {
     Scored,
     /// The judge failed on some dimension; no score rather than a wrong one.
     Incomplete,
-    /// The round never ran.
+    /// The round was skipped or never reached, with no answer given: not scored.
     NotHeld,
 }
 
@@ -178,7 +178,7 @@ impl Report {
                     md.push_str(&format!("Score: **{s:.2} / 5**. {}\n\n", r.summary))
                 }
                 (RoundStatus::NotHeld, _) => {
-                    md.push_str("This round was not held.\n");
+                    md.push_str("Not scored: skipped or never reached, with no answer given.\n");
                     continue;
                 }
                 _ => md.push_str(&format!("Not scored: {}\n\n", r.summary)),

@@ -63,7 +63,7 @@ pub fn materials(
             let mut m = Material {
                 kind: Some(kind),
                 title: r.title.clone(),
-                held: matches!(r.state.as_str(), "DONE" | "ACTIVE"),
+                held: false,
                 elapsed_ms: r.elapsed_ms,
                 minutes: r.minutes as u32,
                 ..Material::default()
@@ -104,6 +104,11 @@ pub fn materials(
                     _ => {}
                 }
             }
+            // A round counts when the candidate said something in it, or sat it to its end (the last question or
+            // the clock); one skipped or cut short before any answer was not held, so it is not scored.
+            let answered = m.exchanges.iter().any(|e| !e.answers.is_empty());
+            m.held = answered
+                || (r.state == "DONE" && matches!(r.end_reason.as_str(), "completed" | "time_up"));
             for id in &r.question_ids {
                 if let Some(q) = catalog.behavioral.iter().find(|q| &q.id == id) {
                     for c in &q.competencies {

@@ -390,6 +390,27 @@ pub struct ScoringView {
     pub status: String,
 }
 
+/// The caller's interview, if it is over (only finished interviews are scored).
+async fn finished(state: &AppState, user_id: i64, id: String) -> Result<Session, AppError> {
+    let s = owned(state, user_id, id).await?;
+    if !s.state.is_final() {
+        return Err(AppError::Conflict(format!(
+            "This interview is {}; it is scored when it is over.",
+            s.state.label()
+        )));
+    }
+    Ok(s)
+}
+
+fn scoring() -> (StatusCode, Json<ScoringView>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(ScoringView {
+            status: "scoring".into(),
+        }),
+    )
+}
+
 /// The interview's score report (the newest, or `?report=ID`), as JSON or Markdown. While the report is being
 /// made, or when the interview has none yet (scoring starts then), the answer is 202.
 #[utoipa::path(get, path = "/sessions/{id}/report", tag = "sessions", params(("id" = String, Path), ReportQuery), responses(
@@ -402,26 +423,12 @@ pub async fn report(
     Path(id): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<axum::response::Response, AppError> {
-    use crate::scoring::service;
     use axum::response::IntoResponse;
-    let s = owned(&state, user.id, id).await?;
-    if !s.state.is_final() {
-        return Err(AppError::Conflict(format!(
-            "This interview is {}; it is scored when it is over.",
-            s.state.label()
-        )));
-    }
-    let scoring = || {
-        (
-            StatusCode::ACCEPTED,
-            Json(ScoringView {
-                status: "scoring".into(),
-            }),
-        )
-            .into_response()
-    };
+
+    use crate::scoring::service;
+    let s = finished(&state, user.id, id).await?;
     if service::in_progress(&s.id) {
-        return Ok(scoring());
+        return Ok(scoring().into_response());
     }
     let session_id = s.id.clone();
     let found = state
@@ -435,7 +442,7 @@ pub async fn report(
             ));
         }
         service::spawn(state.clone(), s, None);
-        return Ok(scoring());
+        return Ok(scoring().into_response());
     };
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(report).into_response()),
@@ -463,18 +470,7 @@ pub async fn rescore(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ScoringView>), AppError> {
-    let s = owned(&state, user.id, id).await?;
-    if !s.state.is_final() {
-        return Err(AppError::Conflict(format!(
-            "This interview is {}; it is scored when it is over.",
-            s.state.label()
-        )));
-    }
+    let s = finished(&state, user.id, id).await?;
     crate::scoring::service::spawn(state.clone(), s, None);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ScoringView {
-            status: "scoring".into(),
-        }),
-    ))
+    Ok(scoring())
 }

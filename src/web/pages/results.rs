@@ -113,7 +113,7 @@ fn report_view(
         .iter()
         .map(|x| {
             let note = match x.status {
-                RoundStatus::NotHeld => "not held",
+                RoundStatus::NotHeld => "skipped",
                 RoundStatus::Incomplete => "not scored yet",
                 RoundStatus::Scored => "",
             };
@@ -200,7 +200,7 @@ fn round_view(r: &RoundReport) -> Markup {
             p { (r.summary) }
             @if r.status != RoundStatus::NotHeld {
                 p.muted {
-                    (format!("{:.1}", r.minutes_used)) " of " (r.minutes) " minutes used"
+                    @if r.minutes_used < 1.0 { "Under a minute of " (r.minutes) " used" } @else { (format!("{:.0}", r.minutes_used)) " of " (r.minutes) " minutes used" }
                     @if !r.questions.is_empty() { " · " (answered) " of " (r.questions.len()) " questions answered" }
                     @if r.kind == crate::catalog::RoundKind::Coding { " · " (r.hints) (if r.hints == 1 { " hint" } else { " hints" }) " used" }
                 }
