@@ -964,6 +964,67 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
     };
     assert_eq!(e.code, "unsupported");
 
+    // The code typed is saved as it changes and comes back after a reload, per language, the latest change last.
+    let update = |language: pb::Language, source: &str, revision: u64| {
+        client_frame::Kind::CodeUpdate(pb::CodeUpdate {
+            language: language as i32,
+            source: source.into(),
+            revision,
+        })
+    };
+    send(
+        &mut ws,
+        5,
+        update(pb::Language::Python, "def mine(): return 1", 7),
+    )
+    .await;
+    send(
+        &mut ws,
+        6,
+        update(pb::Language::Python, "def stale(): pass", 3),
+    )
+    .await;
+    send(
+        &mut ws,
+        7,
+        update(pb::Language::Javascript, "function mine() {}", 8),
+    )
+    .await;
+    // A ping's answer comes after every frame before it has been handled.
+    send(
+        &mut ws,
+        8,
+        client_frame::Kind::Ping(pb::Ping {
+            nonce: 1,
+            client_time_ms: 0,
+        }),
+    )
+    .await;
+    until(&mut ws, |k| matches!(k, Kind::Pong(_))).await;
+    drop(ws);
+    let mut ws = connect(&server, &client, &id).await;
+    let saved = until(&mut ws, |k| matches!(k, Kind::RoundStarted(_)))
+        .await
+        .into_iter()
+        .find_map(|k| match k {
+            Kind::RoundStarted(r) => Some(r.saved_code),
+            _ => None,
+        })
+        .unwrap();
+    let saved: Vec<(pb::Language, &str, u64)> = saved
+        .iter()
+        .map(|c| (c.language(), c.source.as_str(), c.revision))
+        .collect();
+    assert_eq!(
+        saved,
+        vec![
+            (pb::Language::Python, "def mine(): return 1", 7),
+            (pb::Language::Javascript, "function mine() {}", 8)
+        ],
+        "an older revision does not overwrite a newer one"
+    );
+    drop(ws);
+
     let stored: i64 = server
         .state
         .db()

@@ -90,6 +90,11 @@ fn frames() -> Vec<(&'static str, Vec<u8>)> {
                 ]),
             }),
             design_prompt: String::new(),
+            saved_code: vec![pb::SavedCode {
+                language: pb::Language::Python as i32,
+                source: "def two_sum(nums, target):\n    return []\n".into(),
+                revision: 4,
+            }],
         }))),
         ("server_code_result", server(11, S::CodeResult(pb::CodeResult {
             run_id: "r1".into(),

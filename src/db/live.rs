@@ -201,6 +201,24 @@ pub fn save_code(
     Ok(())
 }
 
+/// The latest code of a round per language as (language, source, revision), the most recently changed last.
+pub fn saved_code(
+    conn: &Connection,
+    session_id: &str,
+    round: i64,
+) -> Result<Vec<(String, String, i64)>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT language, source, revision FROM code_snapshots WHERE session_id = ?1 AND round_position = ?2
+         ORDER BY updated_at, language",
+    )?;
+    let v = stmt
+        .query_map(params![session_id, round], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(v)
+}
+
 /// A run or submission, as the results page and the scoring will read it.
 #[derive(Debug, Clone)]
 pub struct Submission<'a> {

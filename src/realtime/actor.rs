@@ -25,6 +25,7 @@ use crate::{
         lifecycle::{SessionState, Transition},
         plan,
     },
+    sandbox::Language,
 };
 
 /// The longest answer a candidate can send in one turn.
@@ -288,7 +289,24 @@ impl Actor {
             && iv.started
             && !iv.finished
         {
-            let started = frames::round_started(&catalog, iv, iv.current, now);
+            let mut started = frames::round_started(&catalog, iv, iv.current, now);
+            let (id, round) = (self.session.id.clone(), iv.current as i64);
+            let saved = self
+                .state
+                .db()
+                .call(move |c| live::saved_code(c, &id, round))
+                .await
+                .unwrap_or_default();
+            started.saved_code = saved
+                .into_iter()
+                .filter_map(|(language, source, revision)| {
+                    Some(pb::SavedCode {
+                        language: frames::language(Language::parse(&language)?) as i32,
+                        source,
+                        revision: revision.max(0) as u64,
+                    })
+                })
+                .collect();
             self.send_to(conn, frames::frame(Kind::RoundStarted(started)));
         }
         let begin = self.engine.as_ref().is_some_and(|iv| !iv.started)

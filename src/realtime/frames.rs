@@ -21,6 +21,14 @@ pub fn round_kind(k: RoundKind) -> pb::RoundKind {
     }
 }
 
+pub fn language(l: Language) -> pb::Language {
+    match l {
+        Language::Python => pb::Language::Python,
+        Language::Javascript => pb::Language::Javascript,
+        Language::C => pb::Language::C,
+    }
+}
+
 pub fn status(s: SessionState) -> pb::SessionStatus {
     match s {
         SessionState::Pending => pb::SessionStatus::Pending,
@@ -91,6 +99,8 @@ pub fn round_started(
         remaining_ms: r.remaining(now),
         problem,
         design_prompt,
+        // Filled in by the actor, which reads the saved code.
+        saved_code: Vec::new(),
     }
 }
 

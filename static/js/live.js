@@ -153,8 +153,11 @@ function main(root) {
   const src = $("#code-src");
   const lang = $("#code-lang");
   const LANG = { python: "LANGUAGE_PYTHON", javascript: "LANGUAGE_JAVASCRIPT" };
+  const LANG_NAME = Object.fromEntries(Object.entries(LANG).map(([k, v]) => [v, k]));
   let problemId = null;
   let starter = {};
+  // What the candidate wrote per language (restored from the server after a reload).
+  let drafts = {};
   let revision = 0;
   let saveTimer = null;
   src.addEventListener("keydown", (e) => {
@@ -164,11 +167,12 @@ function main(root) {
     }
   });
   src.addEventListener("input", () => {
+    drafts[lang.value] = src.value;
     clearTimeout(saveTimer);
     saveTimer = setTimeout(() => send({ codeUpdate: { language: LANG[lang.value], source: src.value, revision: ++revision } }), 1000);
   });
   lang.addEventListener("change", () => {
-    if (!src.value.trim() || Object.values(starter).includes(src.value)) src.value = starter[lang.value] || "";
+    src.value = drafts[lang.value] || starter[lang.value] || "";
   });
   for (const btn of root.querySelectorAll("[data-run]")) {
     btn.addEventListener("click", () => {
@@ -182,7 +186,16 @@ function main(root) {
     if (problem && problem.id !== problemId) {
       problemId = problem.id;
       starter = problem.starterCode || {};
-      src.value = starter[lang.value] || "";
+      drafts = {};
+      // The code saved before a reload comes back, in the language last changed.
+      for (const saved of s.round.savedCode || []) {
+        const name = LANG_NAME[saved.language];
+        if (!name) continue;
+        drafts[name] = saved.source;
+        lang.value = name;
+        revision = Math.max(revision, Number(saved.revision || 0));
+      }
+      src.value = drafts[lang.value] || starter[lang.value] || "";
     }
     const r = s.codeResult;
     const out = $("#code-results");

@@ -265,6 +265,18 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   await page.waitForFunction(() => document.querySelector(".code-verdict")?.textContent.includes("hidden"), null, { timeout: 30000 });
   const hidden = await page.locator(".code-tests li").allInnerTexts();
   assert(hidden.length >= 8 && hidden.every((t) => !t.includes("expected")), "hidden tests show only their verdicts");
+
+  // What the candidate typed survives a reload, in the language they were using.
+  await page.selectOption("#code-lang", "javascript");
+  await page.fill("#code-src", "function mine() { return 42; }");
+  await page.type("#code-src", " ");
+  await page.waitForTimeout(1600);
+  await page.reload();
+  await page.waitForSelector("#code:not([hidden])", { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelector("#code-src").value.includes("return 42"), null, { timeout: 10000 });
+  assert((await page.inputValue("#code-lang")) === "javascript", "the language comes back too");
+  await page.selectOption("#code-lang", "python");
+  assert((await page.inputValue("#code-src")).includes("def "), "the other language keeps its own code");
   await context.close();
 });
 
