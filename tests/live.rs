@@ -921,6 +921,18 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
     .await;
     let submit = result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await);
     assert_eq!(submit.verdict(), pb::Verdict::Accepted);
+    // The interviewer reacts to the submission from its result.
+    let said = until(&mut ws, interviewer_final).await;
+    let Some(Kind::Transcript(reaction)) = said.last() else {
+        panic!()
+    };
+    assert!(
+        reaction
+            .text
+            .starts_with(&format!("All {} hidden tests pass.", reference.tests.len())),
+        "{}",
+        reaction.text
+    );
     assert_eq!(submit.total as usize, reference.tests.len());
     assert!(
         submit
@@ -963,6 +975,48 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
         panic!()
     };
     assert_eq!(e.code, "unsupported");
+
+    // Hints come one at a time, in the problem's order, and are recorded for the report.
+    for (n, hint) in reference.hints.iter().enumerate() {
+        send(
+            &mut ws,
+            20 + n as u64,
+            client_frame::Kind::Control(pb::Control {
+                action: pb::control::Action::Hint as i32,
+            }),
+        )
+        .await;
+        let said = until(&mut ws, interviewer_final).await;
+        let Some(Kind::Transcript(t)) = said.last() else {
+            panic!()
+        };
+        assert_eq!(t.text, format!("Here's a hint: {hint}"));
+    }
+    send(
+        &mut ws,
+        40,
+        client_frame::Kind::Control(pb::Control {
+            action: pb::control::Action::Hint as i32,
+        }),
+    )
+    .await;
+    let said = until(&mut ws, interviewer_final).await;
+    let Some(Kind::Transcript(t)) = said.last() else {
+        panic!()
+    };
+    assert!(
+        t.text.starts_with("That's all the hints I have."),
+        "{}",
+        t.text
+    );
+    let session = id.clone();
+    let hints: i64 = server
+        .state
+        .db()
+        .call(move |c| Ok(rehearse::db::live::count_turns(c, &session, 0, "hint")?))
+        .await
+        .unwrap();
+    assert_eq!(hints as usize, reference.hints.len());
 
     // The code typed is saved as it changes and comes back after a reload, per language, the latest change last.
     let update = |language: pb::Language, source: &str, revision: u64| {

@@ -92,6 +92,20 @@ pub fn turns(conn: &Connection, session_id: &str) -> Result<Vec<StoredTurn>, DbE
     Ok(v)
 }
 
+/// How many turns of `kind` a round has (the hints given, for instance).
+pub fn count_turns(
+    conn: &Connection,
+    session_id: &str,
+    round: i64,
+    kind: &str,
+) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM transcript_turns WHERE session_id = ?1 AND round_position = ?2 AND kind = ?3",
+        params![session_id, round, kind],
+        |r| r.get(0),
+    )?)
+}
+
 /// Adds a private interviewer note to a turn.
 pub fn add_note(conn: &Connection, turn_id: i64, note: &str) -> Result<(), DbError> {
     conn.execute(

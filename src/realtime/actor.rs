@@ -500,6 +500,7 @@ impl Actor {
             Action::End => self.input(Input::End).await,
             Action::NextRound => self.input(Input::NextRound).await,
             Action::RepeatQuestion => self.input(Input::Repeat).await,
+            Action::Hint => self.hint(conn, seq).await,
             _ => self.send_to(
                 conn,
                 frames::error(

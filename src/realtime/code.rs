@@ -1,12 +1,14 @@
 //! Coding rounds in the live interview: the candidate's code as they type (kept per language, restored after a
 //! reload) and their runs: Run judges the problem's visible samples, Submit its hidden tests (only their count and
 //! verdicts go back, never their contents or the output they produced), Custom runs the code on the candidate's
-//! own input. Every run is recorded for the results page.
+//! own input. Every run is recorded for the results page. The interviewer reacts to each submission from its
+//! result, and gives the problem's hints one at a time when asked.
 
 use super::{
     actor::Actor,
     frames,
     pb::{self, server_frame::Kind},
+    speak::Line,
 };
 use crate::{
     catalog::RoundKind,
@@ -287,6 +289,90 @@ impl Actor {
         if let Err(e) = recorded {
             tracing::error!("recording a submission failed: {e}");
         }
+        let reaction =
+            (mode == pb::RunMode::Submit).then(|| reaction(overall, result.passed, result.total));
         self.broadcast(frames::frame(Kind::CodeResult(result)));
+        if let Some(text) = reaction {
+            self.say_line(Line {
+                round: round as usize,
+                kind: "code_feedback",
+                text,
+            })
+            .await;
+        }
+    }
+
+    /// Gives the problem's next hint, recorded as a `hint` turn (the report counts them).
+    pub(super) async fn hint(&mut self, conn: u64, seq: u64) {
+        let Some((round, problem_id)) = self.current_problem() else {
+            self.send_to(
+                conn,
+                frames::error("not_a_coding_round", "Hints belong to coding rounds.", seq),
+            );
+            return;
+        };
+        let id = self.session.id.clone();
+        let given = self
+            .state
+            .db()
+            .call(move |c| live::count_turns(c, &id, round, "hint"))
+            .await
+            .unwrap_or(0);
+        let catalog = self.state.catalog();
+        let hints = catalog
+            .problem(&problem_id)
+            .map(|p| p.hints.clone())
+            .unwrap_or_default();
+        let line = match hints.get(given.max(0) as usize) {
+            Some(h) => Line {
+                round: round as usize,
+                kind: "hint",
+                text: format!("Here's a hint: {h}"),
+            },
+            None => Line {
+                round: round as usize,
+                kind: "utterance",
+                text: "That's all the hints I have. Talk me through where you're stuck, and we'll work from there."
+                    .into(),
+            },
+        };
+        self.say_line(line).await;
+    }
+}
+
+/// What the interviewer says about a submission: grounded in its result, and a prompt to keep talking.
+pub fn reaction(verdict: pb::Verdict, passed: u32, total: u32) -> String {
+    match verdict {
+        pb::Verdict::Accepted => format!(
+            "All {total} hidden tests pass. What are the time and space complexity, and which edge case would you \
+             still want to test?"
+        ),
+        pb::Verdict::CompilationError | pb::Verdict::RuntimeError if passed == 0 => {
+            "That one didn't run: it stopped with an error. Read the error with me: what do you think happened?"
+                .into()
+        }
+        pb::Verdict::TimeLimitExceeded => format!(
+            "{passed} of {total} hidden tests pass; the others ran out of time. What's the complexity now, and \
+             can you do better?"
+        ),
+        _ => format!(
+            "{passed} of {total} hidden tests pass. What kinds of input do you think the failing ones use?"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reaction_to_a_submission_rests_on_its_result() {
+        assert!(reaction(pb::Verdict::Accepted, 12, 12).starts_with("All 12 hidden tests pass."));
+        assert!(
+            reaction(pb::Verdict::WrongAnswer, 5, 12).starts_with("5 of 12 hidden tests pass.")
+        );
+        assert!(reaction(pb::Verdict::TimeLimitExceeded, 9, 12).contains("ran out of time"));
+        assert!(reaction(pb::Verdict::RuntimeError, 0, 12).contains("stopped with an error"));
+        assert!(reaction(pb::Verdict::RuntimeError, 3, 12).starts_with("3 of 12"));
     }
 }

@@ -34,7 +34,83 @@ fn window_start(n: usize) -> usize {
     }
 }
 
+/// An interviewer line that is not worded by the model: a hint, a reaction to a code run.
+pub(super) struct Line {
+    pub round: usize,
+    /// The turn's kind in the transcript (`hint`, `code_feedback`).
+    pub kind: &'static str,
+    pub text: String,
+}
+
 impl Actor {
+    /// Says a fixed line: streamed, stored and added to the model's view of the round like any other turn.
+    pub(super) async fn say_line(&mut self, line: Line) {
+        self.live_turns += 1;
+        let turn_id = format!("l{}-{}", self.generation, self.live_turns);
+        self.broadcast(frames::frame(Kind::InterviewerText(
+            pb::InterviewerTextDelta {
+                turn_id: turn_id.clone(),
+                delta: line.text.clone(),
+                done: false,
+            },
+        )));
+        if self.chat_round == Some(line.round) {
+            self.chat.push(llm::Message {
+                role: llm::Role::Assistant,
+                content: line.text.clone(),
+            });
+        }
+        self.store_and_finish(turn_id, line.round, line.kind, None, line.text)
+            .await;
+    }
+
+    /// Stores an interviewer turn, then tells every connection it is final.
+    async fn store_and_finish(
+        &mut self,
+        turn_id: String,
+        round: usize,
+        kind: &'static str,
+        question_id: Option<String>,
+        text: String,
+    ) {
+        let (id, t) = (self.session.id.clone(), text.clone());
+        let stored = self
+            .state
+            .db()
+            .call(move |c| {
+                live::insert_turn(
+                    c,
+                    &live::NewTurn {
+                        session_id: &id,
+                        round: round as i64,
+                        speaker: "interviewer",
+                        kind,
+                        text: &t,
+                        question_id: question_id.as_deref(),
+                        client_answer_id: None,
+                    },
+                )
+            })
+            .await;
+        if let Err(e) = stored {
+            tracing::error!("storing an interviewer turn failed: {e}");
+        }
+        self.broadcast(frames::frame(Kind::InterviewerText(
+            pb::InterviewerTextDelta {
+                turn_id: turn_id.clone(),
+                delta: String::new(),
+                done: true,
+            },
+        )));
+        self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
+            turn_id,
+            speaker: pb::Speaker::Interviewer as i32,
+            text,
+            is_final: true,
+            round_index: round as u32,
+        })));
+    }
+
     /// The current round's stored turns, oldest first, as (is the candidate, text).
     async fn round_turns(&self, round: i64) -> Vec<(bool, String)> {
         let id = self.session.id.clone();
@@ -143,7 +219,6 @@ impl Actor {
             content: text.clone(),
         });
         let question_id = u.question.as_ref().map(|q| q.id.clone());
-        let (id, round, t) = (self.session.id.clone(), u.round as i64, text.clone());
         let kind = match u.intent {
             Intent::FollowUp | Intent::Expand => "follow_up",
             Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition => "question",
@@ -153,46 +228,21 @@ impl Actor {
             u.intent,
             Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition
         );
-        let (user, pool) = (
-            self.session.user_id,
-            u.question.as_ref().map(|q| q.pool.as_str()),
-        );
-        let _ = self
-            .state
-            .db()
-            .call(move |c| {
-                live::insert_turn(
-                    c,
-                    &live::NewTurn {
-                        session_id: &id,
-                        round,
-                        speaker: "interviewer",
-                        kind,
-                        text: &t,
-                        question_id: question_id.as_deref(),
-                        client_answer_id: None,
-                    },
-                )?;
-                if asks && let (Some(q), Some(pool)) = (question_id.as_deref(), pool) {
-                    live::mark_asked(c, user, &id, pool, q)?;
-                }
-                Ok(())
-            })
+        if asks
+            && let (Some(q), Some(pool)) = (
+                question_id.clone(),
+                u.question.as_ref().map(|q| q.pool.as_str()),
+            )
+        {
+            let (id, user) = (self.session.id.clone(), self.session.user_id);
+            let _ = self
+                .state
+                .db()
+                .call(move |c| live::mark_asked(c, user, &id, pool, &q))
+                .await;
+        }
+        self.store_and_finish(turn_id, u.round, kind, question_id, text)
             .await;
-        self.broadcast(frames::frame(Kind::InterviewerText(
-            pb::InterviewerTextDelta {
-                turn_id: turn_id.clone(),
-                delta: String::new(),
-                done: true,
-            },
-        )));
-        self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
-            turn_id,
-            speaker: pb::Speaker::Interviewer as i32,
-            text,
-            is_final: true,
-            round_index: u.round as u32,
-        })));
     }
 }
 

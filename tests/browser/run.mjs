@@ -266,6 +266,11 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   const hidden = await page.locator(".code-tests li").allInnerTexts();
   assert(hidden.length >= 8 && hidden.every((t) => !t.includes("expected")), "hidden tests show only their verdicts");
 
+  // The interviewer reacts to the submission, and gives a hint when asked.
+  await page.waitForFunction(() => [...document.querySelectorAll("#transcript li.interviewer")].some((li) => /hidden tests pass/.test(li.textContent)), null, { timeout: 15000 });
+  await page.click('[data-control="ACTION_HINT"]');
+  await page.waitForFunction(() => [...document.querySelectorAll("#transcript li.interviewer")].some((li) => li.textContent.includes("Here's a hint:")), null, { timeout: 15000 });
+
   // What the candidate typed survives a reload, in the language they were using.
   await page.selectOption("#code-lang", "javascript");
   await page.fill("#code-src", "function mine() { return 42; }");

@@ -138,6 +138,9 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                             div.answer-actions {
                                 span #code-status.muted {}
                                 span {
+                                    button.button.button-ghost type="button" data-control="ACTION_HINT"
+                                        title="The interviewer gives the next hint; hints taken show in your report" { "Hint" }
+                                    " "
                                     button.button.button-ghost type="button" data-run="RUN_MODE_RUN" { "Run samples" }
                                     " "
                                     button.button type="button" data-run="RUN_MODE_SUBMIT" { "Submit" }
