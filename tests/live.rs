@@ -1013,7 +1013,7 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
     let hints: i64 = server
         .state
         .db()
-        .call(move |c| Ok(rehearse::db::live::count_turns(c, &session, 0, "hint")?))
+        .call(move |c| rehearse::db::live::count_turns(c, &session, 0, "hint"))
         .await
         .unwrap();
     assert_eq!(hints as usize, reference.hints.len());
