@@ -37,9 +37,12 @@ if [ "$want_check" = 1 ]; then
       rustup component add "$component"
     fi
   done
-  # Playwright's library only; the browser is Debian's Chromium (playwright cannot download one here).
-  if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "installing npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
-  fi
+fi
+
+# The Monaco editor, compiled into the binary, and Playwright's library for the browser tests (the browser is
+# Debian's Chromium: playwright cannot download one here).
+if [ ! -d node_modules/monaco-editor ] || [ ! -d node_modules/playwright-core ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -214,4 +214,25 @@ async fn static_assets_are_embedded_and_revalidated_by_etag() {
         get(&t.router, "/static/nope.js").await.status,
         StatusCode::NOT_FOUND
     );
+    // The Monaco editor is served from the binary too.
+    let loader = get(&t.router, "/static/monaco/vs/loader.js").await;
+    assert_eq!(loader.status, StatusCode::OK);
+    assert!(
+        loader.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert_eq!(
+        get(&t.router, "/static/monaco/vs/editor/editor.main.js")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&t.router, "/static/monaco/vs/../../package.json")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }

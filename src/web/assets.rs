@@ -1,5 +1,6 @@
-//! Static assets compiled into the binary (`static/`), served with a content hash as ETag so a browser
-//! revalidates cheaply. The realtime schema module is generated from the proto at build time.
+//! Static assets compiled into the binary (`static/`, and the Monaco editor's minified build from the npm package
+//! `monaco-editor` under `/static/monaco/vs/`), served with a content hash as ETag so a browser revalidates cheaply.
+//! The realtime schema module is generated from the proto at build time.
 
 use axum::{
     extract::Path,
@@ -13,6 +14,14 @@ use super::error::AppError;
 #[derive(RustEmbed)]
 #[folder = "static/"]
 struct Static;
+
+/// The Monaco editor (`npm ci` puts it in `node_modules`; the setup scripts run it before building).
+#[derive(RustEmbed)]
+#[folder = "node_modules/monaco-editor/min/vs/"]
+struct Monaco;
+
+/// Where the Monaco editor is served.
+const MONACO_PREFIX: &str = "monaco/vs/";
 
 /// `static/js/realtime-schema.js`: the proto schema as an ES module, from `build.rs`.
 const SCHEMA_MODULE_PATH: &str = "js/realtime-schema.js";
@@ -28,8 +37,11 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Result<Respo
                 "text/javascript; charset=utf-8".into(),
             )
         } else {
-            let file = Static::get(&path)
-                .ok_or_else(|| AppError::NotFound(format!("No asset named {path}.")))?;
+            let file = match path.strip_prefix(MONACO_PREFIX) {
+                Some(rest) => Monaco::get(rest),
+                None => Static::get(&path),
+            }
+            .ok_or_else(|| AppError::NotFound(format!("No asset named {path}.")))?;
             let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
             let mime = mime_guess::from_path(&path).first_or_octet_stream();
             let mime = if mime.type_() == "text" || mime.subtype() == "javascript" {

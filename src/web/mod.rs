@@ -24,9 +24,11 @@ use tower_http::{
 use crate::app::AppState;
 
 /// Scripts only from this server, and no inline script: an injected `<script>` or `onclick` never runs. Inline style
-/// attributes are allowed (company colours); audio recordings play from `blob:`; the WebSocket is same-origin.
+/// attributes are allowed (company colours and the code editor's); audio recordings play from `blob:`; the editor's
+/// icon font is a `data:` URL and its language workers start from `blob:` URLs it makes itself (an injected script
+/// still cannot run); the WebSocket is same-origin.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
 pub fn routes(state: AppState) -> Router {

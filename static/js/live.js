@@ -3,6 +3,7 @@
 import { Codec } from "./proto.js";
 import { schema } from "./realtime-schema.js";
 import { createStore } from "./live-store.js";
+import { createEditor } from "./editor.js";
 
 const root = document.getElementById("live");
 if (root) main(root);
@@ -166,17 +167,20 @@ function main(root) {
       src.setRangeText("    ", src.selectionStart, src.selectionEnd, "end");
     }
   });
-  src.addEventListener("input", () => {
-    drafts[lang.value] = src.value;
+  const editor = createEditor(src, () => {
+    drafts[lang.value] = editor.value;
     clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => send({ codeUpdate: { language: LANG[lang.value], source: src.value, revision: ++revision } }), 1000);
+    saveTimer = setTimeout(() => send({ codeUpdate: { language: LANG[lang.value], source: editor.value, revision: ++revision } }), 1000);
   });
-  lang.addEventListener("change", () => {
-    src.value = drafts[lang.value] || starter[lang.value] || "";
-  });
+  const show = (text) => {
+    editor.setLanguage(lang.value);
+    editor.value = text;
+  };
+  editor.ready.then(() => editor.setLanguage(lang.value));
+  lang.addEventListener("change", () => show(drafts[lang.value] || starter[lang.value] || ""));
   for (const btn of root.querySelectorAll("[data-run]")) {
     btn.addEventListener("click", () => {
-      const sent = send({ codeRun: { runId: String(Date.now()), mode: btn.dataset.run, language: LANG[lang.value], source: src.value } });
+      const sent = send({ codeRun: { runId: String(Date.now()), mode: btn.dataset.run, language: LANG[lang.value], source: editor.value } });
       $("#code-status").textContent = sent ? "Running…" : "Not connected.";
     });
   }
@@ -195,7 +199,7 @@ function main(root) {
         lang.value = name;
         revision = Math.max(revision, Number(saved.revision || 0));
       }
-      src.value = drafts[lang.value] || starter[lang.value] || "";
+      show(drafts[lang.value] || starter[lang.value] || "");
     }
     const r = s.codeResult;
     const out = $("#code-results");

@@ -243,6 +243,9 @@ test("a whole text interview runs in the live page, survives going offline, and 
 test("a coding round runs code in the sandbox and keeps hidden tests hidden", async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (/Content Security Policy|Monaco:/i.test(m.text())) errors.push(m.text()); });
   await page.goto(BASE + "/signup?next=/interview-prep/amazon/sde-ii");
   await page.fill("#email", `coder.${Date.now()}@example.com`);
   await page.fill("#password", "correct horse battery");
@@ -253,8 +256,13 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
   await page.click("#begin");
   await page.waitForSelector("#code:not([hidden])", { timeout: 15000 });
+  // The Monaco editor replaces the plain one, served from this server under the page's CSP.
+  await page.waitForSelector('#code-editor[data-ready="true"] .monaco-editor', { timeout: 20000 });
+  assert(await page.locator("#code-src").isHidden(), "the plain editor gives way to Monaco");
   const starter = await page.inputValue("#code-src");
   assert(starter.includes("def "), `the editor starts from the Python starter code: ${starter}`);
+  const shown = async () => (await page.locator("#code-editor .view-lines").innerText()).replace(/\u00a0/g, " ");
+  assert((await shown()).includes("def "), `Monaco shows the starter code: ${await shown()}`);
   await page.click('[data-run="RUN_MODE_RUN"]');
   await page.waitForSelector(".code-verdict", { timeout: 30000 });
   const verdict = await page.locator(".code-verdict").innerText();
@@ -273,15 +281,19 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
 
   // What the candidate typed survives a reload, in the language they were using.
   await page.selectOption("#code-lang", "javascript");
-  await page.fill("#code-src", "function mine() { return 42; }");
-  await page.type("#code-src", " ");
+  await page.click("#code-editor .view-lines");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type("let answer = 42; // mine");
   await page.waitForTimeout(1600);
   await page.reload();
-  await page.waitForSelector("#code:not([hidden])", { timeout: 15000 });
-  await page.waitForFunction(() => document.querySelector("#code-src").value.includes("return 42"), null, { timeout: 10000 });
+  await page.waitForSelector('#code-editor[data-ready="true"]', { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelector("#code-src").value.includes("answer = 42"), null, { timeout: 10000 });
+  assert((await shown()).includes("answer = 42"), "Monaco shows the restored code");
   assert((await page.inputValue("#code-lang")) === "javascript", "the language comes back too");
   await page.selectOption("#code-lang", "python");
   assert((await page.inputValue("#code-src")).includes("def "), "the other language keeps its own code");
+  await shoot(page, "coding-monaco");
+  assert(errors.length === 0, "no page errors or CSP violations: " + errors.join("; "));
   await context.close();
 });
 

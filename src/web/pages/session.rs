@@ -132,7 +132,7 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                                     option value="python" { "Python 3.12" }
                                     option value="javascript" { "JavaScript" }
                                 }
-                                span.muted { "Plain editor for now; the Monaco editor is coming." }
+                                span.muted { "Tab indents; your code is saved as you type." }
                             }
                             textarea #code-src spellcheck="false" autocomplete="off" rows="14" {}
                             div.answer-actions {
