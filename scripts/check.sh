@@ -31,7 +31,9 @@ browser_tests() {
   local data port pid status
   data="$(mktemp -d)"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$CARGO_TARGET_DIR/debug/rehearse" --data-dir "$data" --log warn --llm scripted --tts off serve --addr "127.0.0.1:$port" &
+  # The scripted interviewer keeps the assertions deterministic; the tiny set's voice speaks to pages that ask.
+  "$CARGO_TARGET_DIR/debug/rehearse" --data-dir "$data" --models-dir "$models_dir" --log warn --llm scripted \
+    --stt off --tts local:piper-joe serve --addr "127.0.0.1:$port" &
   pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

@@ -100,6 +100,11 @@ async fn new_interview(state: &AppState, email: &str) -> (Client, String) {
 }
 
 async fn connect(server: &Server, client: &Client, id: &str) -> Ws {
+    connect_with(server, client, id, None).await
+}
+
+/// Connects; `audio` is the playback rate for a client that wants to hear the interviewer.
+async fn connect_with(server: &Server, client: &Client, id: &str, audio: Option<u32>) -> Ws {
     let r = client
         .send(
             Method::POST,
@@ -119,6 +124,8 @@ async fn connect(server: &Server, client: &Client, id: &str) -> Ws {
         0,
         client_frame::Kind::Hello(pb::Hello {
             client_version: "test".into(),
+            want_audio: audio.is_some(),
+            playback_sample_rate: audio.unwrap_or(0),
             ..Default::default()
         }),
     )
@@ -1153,5 +1160,84 @@ async fn a_text_interview_runs_on_the_local_llm() {
         .map(|t| t["text"].as_str().unwrap())
         .collect();
     assert_eq!(stored, said);
+    server.stop().await;
+}
+
+/// With the tiny set's voice, a client that asks for audio hears each interviewer turn at its own rate, in frames,
+/// the last one marked; what it hears, transcribed by whisper, is what the interviewer wrote. A text-only client
+/// of the same interview gets no audio.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn the_interviewer_speaks_to_clients_that_ask_for_audio() {
+    let _cpu = crate::util::exclusive_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = catalog_with_testco(dir.path());
+    settings.models_dir = crate::util::models_dir();
+    settings.tts = rehearse::backends::Spec::Local("piper-joe".into());
+    let server = start(settings).await;
+    assert!(server.state.tts().is_some(), "the tiny set's voice loads");
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect_with(&server, &client, &id, Some(16_000)).await;
+    let opening = until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await;
+    assert!(
+        opening
+            .iter()
+            .any(|k| matches!(k, Kind::SessionState(s) if s.tts_available)),
+        "the session says a voice is there"
+    );
+    let text = opening
+        .iter()
+        .find_map(|k| match k {
+            Kind::Transcript(t) if t.speaker == pb::Speaker::Interviewer as i32 && t.is_final => {
+                Some(t.text.clone())
+            }
+            _ => None,
+        })
+        .expect("the opening's text comes first");
+    let audio: Vec<&pb::AudioOut> = opening
+        .iter()
+        .filter_map(|k| match k {
+            Kind::Audio(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert!(audio.len() > 5, "spoken in many small frames, not one");
+    for (i, a) in audio.iter().enumerate() {
+        assert_eq!((a.sample_rate, a.sequence), (16_000, i as u64));
+        assert!(a.pcm.len() % 2 == 0 && a.pcm.len() <= 16_000 * 2 / 5 + 2);
+    }
+    let samples: Vec<f32> = audio
+        .iter()
+        .flat_map(|a| a.pcm.chunks(2))
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    let whisper = rehearse::stt::whisper::Whisper::load(
+        &crate::util::tiny_model("whisper-tiny.en", rehearse::models::Role::Stt),
+        2,
+    )
+    .unwrap();
+    let heard = whisper.transcribe(&samples).unwrap().text;
+    let wer = rehearse::stt::word_error_rate(&text, &heard);
+    assert!(wer <= 0.25, "said {text:?}, heard {heard:?} (WER {wer:.2})");
+
+    // A text-only connection to the same interview hears nothing.
+    let mut text_only = connect(&server, &client, &id).await;
+    until(&mut text_only, |k| matches!(k, Kind::RoundStarted(_))).await;
+    answer(&mut ws, 1, "a1", STORY).await;
+    let reply = until(&mut text_only, interviewer_final).await;
+    assert!(!reply.iter().any(|k| matches!(k, Kind::Audio(_))));
+    let spoken = until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await;
+    assert!(
+        spoken.iter().any(|k| matches!(k, Kind::Audio(_))),
+        "the listener hears the reply"
+    );
+    let more = tokio::time::timeout(Duration::from_millis(500), next(&mut text_only)).await;
+    assert!(
+        !matches!(more, Ok(Ok(Kind::Audio(_)))),
+        "no audio reaches the text-only client"
+    );
     server.stop().await;
 }

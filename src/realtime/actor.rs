@@ -40,6 +40,8 @@ pub(super) struct Actor {
     pub(super) generation: u64,
     pub(super) engine: Option<Interview>,
     pub(super) subscribers: Vec<(u64, mpsc::Sender<pb::ServerFrame>)>,
+    /// The connections that hear the interviewer, and the sample rate each plays at.
+    pub(super) listeners: Vec<(u64, u32)>,
     pub(super) clock: Instant,
     pub(super) event_id: u64,
     /// The candidate's latest stored turn, which interviewer notes attach to.
@@ -59,6 +61,7 @@ impl Actor {
             generation,
             engine: None,
             subscribers: Vec::new(),
+            listeners: Vec::new(),
             clock: Instant::now(),
             event_id: 0,
             last_candidate_turn: None,
@@ -221,16 +224,22 @@ impl Actor {
             role_title: self.session.role_title.clone(),
             interviewer_name: persona,
             stt_available: false,
-            tts_available: false,
+            tts_available: self.state.tts().is_some(),
             paused: false,
         }))
     }
 
     async fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Join { conn, out } => self.join(conn, out).await,
+            Cmd::Join { conn, out, audio } => {
+                if let Some(rate) = audio.filter(|_| self.state.tts().is_some()) {
+                    self.listeners.push((conn, rate));
+                }
+                self.join(conn, out).await;
+            }
             Cmd::Leave { conn } => {
                 self.subscribers.retain(|(c, _)| *c != conn);
+                self.listeners.retain(|(c, _)| *c != conn);
                 if self.subscribers.is_empty() {
                     self.save().await;
                 }

@@ -13,6 +13,8 @@ pub enum Cmd {
     Join {
         conn: u64,
         out: mpsc::Sender<pb::ServerFrame>,
+        /// The sample rate the connection plays the interviewer's voice at; `None` for a text-only client.
+        audio: Option<u32>,
     },
     Leave {
         conn: u64,

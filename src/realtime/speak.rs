@@ -103,12 +103,13 @@ impl Actor {
             },
         )));
         self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
-            turn_id,
+            turn_id: turn_id.clone(),
             speaker: pb::Speaker::Interviewer as i32,
-            text,
+            text: text.clone(),
             is_final: true,
             round_index: round as u32,
         })));
+        self.voice(&turn_id, &text).await;
     }
 
     /// The current round's stored turns, oldest first, as (is the candidate, text).

@@ -100,7 +100,7 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
         }
     };
     let Some(pb::ClientFrame {
-        kind: Some(pb::client_frame::Kind::Hello(_)),
+        kind: Some(pb::client_frame::Kind::Hello(hello)),
         ..
     }) = first
     else {
@@ -115,7 +115,11 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
     let (out_tx, mut out_rx) = mpsc::channel::<pb::ServerFrame>(super::actor::CONNECTION_BUFFER);
     if actor
         .cmd
-        .send(Cmd::Join { conn, out: out_tx })
+        .send(Cmd::Join {
+            conn,
+            out: out_tx,
+            audio: super::voice::playback_rate(&hello),
+        })
         .await
         .is_err()
     {

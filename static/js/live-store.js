@@ -57,6 +57,7 @@ export function createStore(sessionId) {
         state.companyName = s.companyName;
         state.roleTitle = s.roleTitle;
         state.interviewer = s.interviewerName;
+        state.ttsAvailable = Boolean(s.ttsAvailable);
         state.rounds = s.rounds;
         state.current = s.currentRound;
         // A snapshot follows: the transcript is rebuilt from it.

@@ -4,6 +4,7 @@ import { Codec } from "./proto.js";
 import { schema } from "./realtime-schema.js";
 import { createStore } from "./live-store.js";
 import { createEditor } from "./editor.js";
+import { createVoice } from "./voice.js";
 
 const root = document.getElementById("live");
 if (root) main(root);
@@ -12,6 +13,7 @@ function main(root) {
   const sessionId = root.dataset.sessionId;
   const codec = new Codec(schema);
   const store = createStore(sessionId);
+  const voice = createVoice();
   const $ = (sel) => root.querySelector(sel);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let ws = null;
@@ -54,11 +56,16 @@ function main(root) {
     ws.onopen = () => {
       attempt = 0;
       store.connection("open");
-      send({ hello: { clientVersion: "web", wantAudio: false } });
+      send({ hello: { clientVersion: "web", wantAudio: voice.wanted, playbackSampleRate: voice.rate } });
       sendPending();
     };
     ws.onmessage = (ev) => {
       const frame = codec.decode("rehearse.v1.ServerFrame", new Uint8Array(ev.data));
+      if (frame.audio) {
+        voice.play(frame.audio);
+        voiceToggle.dataset.played = String(voice.played);
+        return;
+      }
       store.apply(frame);
       if (frame.sessionState && frame.sessionState.status === "SESSION_STATUS_COMPLETED") {
         // Finished: the results page shows the report as soon as it is scored.
@@ -84,12 +91,24 @@ function main(root) {
   }
 
   // Answer box: Enter sends, Shift+Enter is a new line.
+  // The interviewer's voice: on when the candidate turns it on (remembered), if the server has a voice. Turning it
+  // on or off reconnects, because the server learns what a connection wants from its Hello.
+  const voiceToggle = $("#voice");
+  voiceToggle.checked = voice.wanted;
+  voiceToggle.addEventListener("change", () => {
+    voice.wanted = voiceToggle.checked;
+    if (ws) ws.close();
+  });
+  document.addEventListener("click", () => voice.resume(), { once: true });
+
   const form = $("#answer-form");
   const box = $("#answer");
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const text = box.value.trim();
     if (!text) return;
+    // The candidate takes the turn: the interviewer stops talking.
+    voice.stop();
     const item = store.queueAnswer(text);
     box.value = "";
     send({ textAnswer: { answerId: item.answerId, text: item.text } });
@@ -112,6 +131,7 @@ function main(root) {
   const list = $("#transcript");
   const rendered = new Map();
   store.subscribe((s) => {
+    $("#voice-toggle").hidden = !(s.ttsAvailable && voice.supported);
     $("#conn").dataset.state = s.connection;
     $("#conn-label").textContent =
       ({ open: "Connected", retrying: "Reconnecting…", closed: "Closed", idle: "Not started" })[s.connection] || "Connecting…";

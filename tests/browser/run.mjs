@@ -191,6 +191,18 @@ test("a whole text interview runs in the live page, survives going offline, and 
     return i >= 0 && turns.length > i + 1 && turns[i + 1].classList.contains("interviewer") && turns[i + 1].dataset.final === "true";
   }, null, { timeout: 20000 });
 
+  // The interviewer's voice: turned on, the next turn is spoken (audio frames arrive and are scheduled).
+  assert(await page.locator("#voice-toggle").isVisible(), "the server has a voice, so the page offers it");
+  await page.check("#voice");
+  // The choice is remembered; a reload starts a connection that asks for audio.
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#conn").dataset.state === "open" && document.querySelector("#voice").checked, null, { timeout: 15000 });
+  await page.click('[data-control="ACTION_REPEAT_QUESTION"]');
+  await page.waitForFunction(() => Number(document.querySelector("#voice").dataset.played || 0) > 3, null, { timeout: 30000 });
+  await page.uncheck("#voice");
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#conn").dataset.state === "open" && !document.querySelector("#voice").checked, null, { timeout: 15000 });
+
   // Skip through the remaining rounds, then end the interview.
   for (let i = 0; i < 6; i++) {
     const n = await finals();

@@ -117,6 +117,10 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                         h1 #round-title { "Connecting…" }
                     }
                     div.live-status {
+                        label.voice-toggle #voice-toggle hidden title="Hear the interviewer's words spoken (a local voice on this server)" {
+                            input #voice type="checkbox";
+                            " Voice"
+                        }
                         span #timer.timer aria-live="off" { "--:--" }
                         span #conn.conn data-state="connecting" { span.dot {} span #conn-label { "Connecting…" } }
                     }
