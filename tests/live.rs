@@ -1241,3 +1241,119 @@ async fn the_interviewer_speaks_to_clients_that_ask_for_audio() {
     );
     server.stop().await;
 }
+
+/// With the tiny set's whisper, a spoken answer streamed as audio chunks (a piper recording, then silence) becomes
+/// the candidate's turn once the silence ends it, and the interviewer replies; bad chunks get error frames and
+/// store nothing.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn a_spoken_answer_becomes_the_candidates_turn() {
+    let _cpu = crate::util::exclusive_cpu();
+    let sentence =
+        "I owned the migration of our billing service and we shipped it two weeks early.";
+    let runtime = rehearse::models::Manifest::builtin()
+        .locate(
+            &crate::util::models_dir(),
+            "onnxruntime",
+            rehearse::models::Role::Runtime,
+        )
+        .unwrap();
+    let voice = rehearse::tts::piper::Piper::load(
+        &crate::util::tiny_model("piper-joe", rehearse::models::Role::Tts),
+        &runtime,
+    )
+    .unwrap();
+    let mut pcm: Vec<i16> = vec![0; 16_000 / 2];
+    voice
+        .speak(sentence, 16_000, &mut |p| {
+            pcm.extend_from_slice(p);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    pcm.extend(std::iter::repeat_n(0, 16_000 * 2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = catalog_with_testco(dir.path());
+    settings.models_dir = crate::util::models_dir();
+    settings.stt = rehearse::backends::Spec::Local("whisper-tiny.en".into());
+    let server = start(settings).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    let opening = until(&mut ws, interviewer_final).await;
+    assert!(
+        opening
+            .iter()
+            .any(|k| matches!(k, Kind::SessionState(s) if s.stt_available))
+    );
+
+    let audio = |seq: u64, sample_rate: u32, pcm: Vec<u8>| {
+        client_frame::Kind::Audio(pb::AudioChunk {
+            sequence: seq,
+            sample_rate,
+            pcm,
+        })
+    };
+    // Bad chunks: the wrong rate, half a sample, nothing.
+    send(&mut ws, 1, audio(0, 48_000, vec![0; 640])).await;
+    send(&mut ws, 2, audio(0, 16_000, vec![0; 641])).await;
+    send(&mut ws, 3, audio(0, 16_000, vec![])).await;
+    for want in 1..=3u64 {
+        let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (e.code.as_str(), e.client_seq),
+            ("bad_audio", want),
+            "{}",
+            e.message
+        );
+    }
+
+    // The answer, in 200 ms chunks (the browser sends 20 ms ones in real time; bigger ones keep this test under
+    // the frame rate limit without waiting).
+    for (i, c) in pcm.chunks(3200).enumerate() {
+        let bytes: Vec<u8> = c.iter().flat_map(|s| s.to_le_bytes()).collect();
+        send(&mut ws, 10 + i as u64, audio(i as u64, 16_000, bytes)).await;
+    }
+    let frames = until(&mut ws, interviewer_final).await;
+    let heard = frames
+        .iter()
+        .find_map(|k| match k {
+            Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32 => {
+                Some(t.text.clone())
+            }
+            _ => None,
+        })
+        .expect("the spoken answer is the candidate's turn");
+    let wer = rehearse::stt::word_error_rate(sentence, &heard);
+    assert!(wer <= 0.25, "said {sentence:?}, heard {heard:?}");
+
+    // A repeated chunk is refused.
+    send(&mut ws, 9_000, audio(3, 16_000, vec![0; 640])).await;
+    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+        panic!()
+    };
+    assert_eq!(e.code, "out_of_order");
+
+    let turns = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    let answers: Vec<&serde_json::Value> = turns
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["speaker"] == "candidate")
+        .collect();
+    assert_eq!(
+        answers.len(),
+        1,
+        "one spoken turn, nothing from the bad chunks"
+    );
+    assert_eq!(answers[0]["text"], heard.as_str());
+    server.stop().await;
+}

@@ -27,6 +27,8 @@ pub struct NewTurn<'a> {
     pub text: &'a str,
     pub question_id: Option<&'a str>,
     pub client_answer_id: Option<&'a str>,
+    /// `text` or `voice`: how the candidate gave it.
+    pub source: &'a str,
 }
 
 /// Stores a turn at the next position; a candidate answer whose `client_answer_id` is already stored is not
@@ -52,9 +54,9 @@ pub fn insert_turn(conn: &mut Connection, t: &NewTurn) -> Result<(StoredTurn, bo
     )?;
     let created_at = now_ms();
     tx.execute(
-        "INSERT INTO transcript_turns (session_id, seq, round_position, speaker, kind, text, question_id, client_answer_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![t.session_id, seq, t.round, t.speaker, t.kind, t.text, t.question_id, t.client_answer_id, created_at],
+        "INSERT INTO transcript_turns (session_id, seq, round_position, speaker, kind, text, question_id, client_answer_id, source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![t.session_id, seq, t.round, t.speaker, t.kind, t.text, t.question_id, t.client_answer_id, t.source, created_at],
     )?;
     let id = tx.last_insert_rowid();
     tx.commit()?;
@@ -309,6 +311,7 @@ mod tests {
             text,
             question_id: None,
             client_answer_id: id,
+            source: "text",
         };
         let (first, new) = insert_turn(&mut c, &turn(Some("a1"), "hello")).unwrap();
         assert!(new);

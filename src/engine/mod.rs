@@ -7,3 +7,4 @@ pub mod interview;
 pub mod lifecycle;
 pub mod plan;
 pub mod prompts;
+pub mod turns;

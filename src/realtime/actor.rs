@@ -42,6 +42,8 @@ pub(super) struct Actor {
     pub(super) subscribers: Vec<(u64, mpsc::Sender<pb::ServerFrame>)>,
     /// The connections that hear the interviewer, and the sample rate each plays at.
     pub(super) listeners: Vec<(u64, u32)>,
+    /// What each connection that sends audio has said so far.
+    pub(super) ears: Vec<(u64, super::listen::Ear)>,
     pub(super) clock: Instant,
     pub(super) event_id: u64,
     /// The candidate's latest stored turn, which interviewer notes attach to.
@@ -62,6 +64,7 @@ impl Actor {
             engine: None,
             subscribers: Vec::new(),
             listeners: Vec::new(),
+            ears: Vec::new(),
             clock: Instant::now(),
             event_id: 0,
             last_candidate_turn: None,
@@ -223,7 +226,7 @@ impl Actor {
             company_name: self.session.company_name.clone(),
             role_title: self.session.role_title.clone(),
             interviewer_name: persona,
-            stt_available: false,
+            stt_available: self.state.stt().is_some(),
             tts_available: self.state.tts().is_some(),
             paused: false,
         }))
@@ -240,6 +243,8 @@ impl Actor {
             Cmd::Leave { conn } => {
                 self.subscribers.retain(|(c, _)| *c != conn);
                 self.listeners.retain(|(c, _)| *c != conn);
+                // A microphone that disappears mid-answer leaves nothing half-recorded behind.
+                self.ears.retain(|(c, _)| *c != conn);
                 if self.subscribers.is_empty() {
                     self.save().await;
                 }
@@ -371,14 +376,7 @@ impl Actor {
             client_frame::Kind::Control(c) => self.control(conn, seq, c.action()).await,
             client_frame::Kind::CodeUpdate(u) => self.code_update(conn, seq, u).await,
             client_frame::Kind::CodeRun(r) => self.code_run(conn, seq, r).await,
-            client_frame::Kind::Audio(_) => self.send_to(
-                conn,
-                frames::error(
-                    "unsupported",
-                    "Voice is not available on this server yet.",
-                    seq,
-                ),
-            ),
+            client_frame::Kind::Audio(a) => self.hear(conn, seq, a).await,
         }
     }
 
@@ -420,33 +418,11 @@ impl Actor {
             );
             return;
         }
-        let round = self.engine.as_ref().map_or(0, |iv| iv.current as i64);
-        let question_id = self
-            .engine
-            .as_ref()
-            .and_then(|iv| iv.current_question())
-            .map(|q| q.id.clone());
-        let (id, text, answer_id) = (self.session.id.clone(), a.text.clone(), a.answer_id.clone());
         let stored = self
-            .state
-            .db()
-            .call(move |c| {
-                live::insert_turn(
-                    c,
-                    &live::NewTurn {
-                        session_id: &id,
-                        round,
-                        speaker: "candidate",
-                        kind: "answer",
-                        text: &text,
-                        question_id: question_id.as_deref(),
-                        client_answer_id: Some(&answer_id),
-                    },
-                )
-            })
+            .store_answer(a.text.clone(), Some(a.answer_id.clone()), "text")
             .await;
-        let (turn, new) = match stored {
-            Ok(t) => t,
+        let new = match stored {
+            Ok(new) => new,
             Err(e) => {
                 tracing::error!("storing an answer failed: {e}");
                 self.send_to(
@@ -460,16 +436,6 @@ impl Actor {
                 return;
             }
         };
-        if new {
-            self.last_candidate_turn = Some(turn.id);
-            self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
-                turn_id: format!("t{}", turn.seq),
-                speaker: pb::Speaker::Candidate as i32,
-                text: turn.text.clone(),
-                is_final: true,
-                round_index: round as u32,
-            })));
-        }
         self.send_to(
             conn,
             frames::frame(Kind::Ack(pb::Ack {
@@ -480,6 +446,53 @@ impl Actor {
         if new {
             self.input(Input::Answer(&a.text)).await;
         }
+    }
+
+    /// Stores a candidate answer (once per `answer_id`) and shows it to every connection; returns whether it is
+    /// new. The caller hands it to the engine.
+    pub(super) async fn store_answer(
+        &mut self,
+        text: String,
+        answer_id: Option<String>,
+        source: &'static str,
+    ) -> Result<bool, db::DbError> {
+        let round = self.engine.as_ref().map_or(0, |iv| iv.current as i64);
+        let question_id = self
+            .engine
+            .as_ref()
+            .and_then(|iv| iv.current_question())
+            .map(|q| q.id.clone());
+        let id = self.session.id.clone();
+        let (turn, new) = self
+            .state
+            .db()
+            .call(move |c| {
+                live::insert_turn(
+                    c,
+                    &live::NewTurn {
+                        session_id: &id,
+                        round,
+                        speaker: "candidate",
+                        kind: "answer",
+                        text: &text,
+                        question_id: question_id.as_deref(),
+                        client_answer_id: answer_id.as_deref(),
+                        source,
+                    },
+                )
+            })
+            .await?;
+        if new {
+            self.last_candidate_turn = Some(turn.id);
+            self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
+                turn_id: format!("t{}", turn.seq),
+                speaker: pb::Speaker::Candidate as i32,
+                text: turn.text.clone(),
+                is_final: true,
+                round_index: round as u32,
+            })));
+        }
+        Ok(new)
     }
 
     async fn control(&mut self, conn: u64, seq: u64, action: pb::control::Action) {
@@ -547,7 +560,7 @@ impl Actor {
     }
 
     /// Feeds the engine and performs what it asks for, in order; saves the engine afterwards.
-    async fn input(&mut self, input: Input<'_>) {
+    pub(super) async fn input(&mut self, input: Input<'_>) {
         let now = self.now();
         let Some(iv) = &mut self.engine else { return };
         let effects = iv.handle(input, now);

@@ -6,6 +6,7 @@ pub mod actor;
 mod code;
 pub mod frames;
 pub mod hub;
+mod listen;
 mod speak;
 mod voice;
 pub mod ws;

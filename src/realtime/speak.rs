@@ -88,6 +88,7 @@ impl Actor {
                         text: &t,
                         question_id: question_id.as_deref(),
                         client_answer_id: None,
+                        source: "text",
                     },
                 )
             })

@@ -1,0 +1,222 @@
+//! When the candidate has finished speaking, decided from audio time alone (no wall clock, so the rules are
+//! testable and a slow network does not change them): frames of 20 ms are speech or silence by their loudness; a
+//! turn starts after [`Rules::min_speech_ms`] of speech and ends after [`Rules::end_silence_ms`] of silence, a pause
+//! long enough that a candidate thinking mid-answer is not cut off. What a turn holds is returned whole, with a
+//! little audio from before it started so the first word is not clipped.
+
+/// 20 ms at 16 kHz.
+pub const FRAME: usize = 320;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    /// RMS level (0..1) above which a frame is speech.
+    pub speech_level: f32,
+    /// Speech needed before a turn starts (a cough or a click is not a turn).
+    pub min_speech_ms: u32,
+    /// Silence that ends a turn.
+    pub end_silence_ms: u32,
+    /// Audio kept from before the turn started.
+    pub pre_roll_ms: u32,
+    /// The longest turn; longer speech is cut into turns of this length.
+    pub max_turn_ms: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            speech_level: 0.012,
+            min_speech_ms: 120,
+            end_silence_ms: 1500,
+            pre_roll_ms: 300,
+            max_turn_ms: 60_000,
+        }
+    }
+}
+
+/// The loudness of a frame, 0..1.
+pub fn rms(frame: &[f32]) -> f32 {
+    if frame.is_empty() {
+        return 0.0;
+    }
+    (frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32).sqrt()
+}
+
+/// Follows the audio and says when a turn is complete.
+#[derive(Debug, Clone)]
+pub struct TurnTaker {
+    rules: Rules,
+    /// Audio since the turn started (with pre-roll), or the recent pre-roll while waiting.
+    audio: Vec<f32>,
+    /// Samples not yet a whole frame.
+    partial: Vec<f32>,
+    speaking: bool,
+    speech_run_ms: u32,
+    silence_ms: u32,
+}
+
+impl TurnTaker {
+    pub fn new(rules: Rules) -> Self {
+        TurnTaker {
+            rules,
+            audio: Vec::new(),
+            partial: Vec::new(),
+            speaking: false,
+            speech_run_ms: 0,
+            silence_ms: 0,
+        }
+    }
+
+    /// Whether a turn has started and not ended.
+    pub fn speaking(&self) -> bool {
+        self.speaking
+    }
+
+    /// Adds samples (16 kHz mono, -1..1); returns every turn they complete.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<Vec<f32>> {
+        let mut done = Vec::new();
+        self.partial.extend_from_slice(samples);
+        let whole = self.partial.len() / FRAME * FRAME;
+        let frames: Vec<f32> = self.partial.drain(..whole).collect();
+        for frame in frames.chunks(FRAME) {
+            if let Some(turn) = self.frame(frame) {
+                done.push(turn);
+            }
+        }
+        done
+    }
+
+    fn frame(&mut self, frame: &[f32]) -> Option<Vec<f32>> {
+        let ms = (FRAME * 1000 / 16_000) as u32;
+        let loud = rms(frame) >= self.rules.speech_level;
+        self.audio.extend_from_slice(frame);
+        if !self.speaking {
+            self.speech_run_ms = if loud { self.speech_run_ms + ms } else { 0 };
+            if self.speech_run_ms >= self.rules.min_speech_ms {
+                self.speaking = true;
+                self.silence_ms = 0;
+                // Keep the pre-roll before the speech that started the turn.
+                let keep = ((self.rules.pre_roll_ms + self.speech_run_ms) as usize) * 16;
+                let cut = self.audio.len().saturating_sub(keep);
+                self.audio.drain(..cut);
+            } else {
+                let keep =
+                    (self.rules.pre_roll_ms as usize + self.rules.min_speech_ms as usize) * 16;
+                let cut = self.audio.len().saturating_sub(keep);
+                self.audio.drain(..cut);
+            }
+            return None;
+        }
+        self.silence_ms = if loud { 0 } else { self.silence_ms + ms };
+        let too_long = self.audio.len() >= self.rules.max_turn_ms as usize * 16;
+        if self.silence_ms >= self.rules.end_silence_ms || too_long {
+            self.speaking = false;
+            self.speech_run_ms = 0;
+            self.silence_ms = 0;
+            return Some(std::mem::take(&mut self.audio));
+        }
+        None
+    }
+}
+
+/// Words that alone are not an answer ("hmm", "uh"): a turn of only these is thinking aloud, not a reply.
+pub fn is_filler(text: &str) -> bool {
+    const FILLER: &[&str] = &[
+        "hmm", "hm", "mm", "mmm", "uh", "um", "uhm", "erm", "er", "ah", "oh", "okay", "ok", "so",
+        "well", "right", "yeah", "let", "me", "think", "see",
+    ];
+    let words: Vec<String> = text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    words.iter().all(|w| FILLER.contains(&w.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(ms: usize) -> Vec<f32> {
+        (0..ms * 16)
+            .map(|i| 0.3 * (i as f32 * 0.05).sin())
+            .collect()
+    }
+
+    fn silence(ms: usize) -> Vec<f32> {
+        vec![0.0; ms * 16]
+    }
+
+    #[test]
+    fn a_turn_ends_after_the_silence_and_keeps_its_start() {
+        let mut t = TurnTaker::new(Rules::default());
+        assert!(t.push(&silence(1000)).is_empty());
+        assert!(t.push(&tone(2000)).is_empty());
+        assert!(t.speaking());
+        assert!(
+            t.push(&silence(1400)).is_empty(),
+            "1.4 s of silence is a pause, not the end"
+        );
+        let turns = t.push(&silence(200));
+        assert_eq!(turns.len(), 1);
+        let turn = &turns[0];
+        // Pre-roll + speech + the silence that ended it.
+        let ms = turn.len() / 16;
+        assert!((3600..=3900).contains(&ms), "{ms} ms");
+        assert!(!t.speaking());
+    }
+
+    #[test]
+    fn a_thinking_pause_does_not_end_the_turn() {
+        let mut t = TurnTaker::new(Rules::default());
+        t.push(&tone(1000));
+        assert!(t.push(&silence(1200)).is_empty());
+        assert!(
+            t.push(&tone(1000)).is_empty(),
+            "speech after a pause continues the same turn"
+        );
+        let turns = t.push(&silence(1600));
+        assert_eq!(turns.len(), 1);
+        assert!(turns[0].len() / 16 > 4000);
+    }
+
+    #[test]
+    fn clicks_and_silence_are_not_turns() {
+        let mut t = TurnTaker::new(Rules::default());
+        for _ in 0..10 {
+            assert!(t.push(&tone(60)).is_empty());
+            assert!(t.push(&silence(500)).is_empty());
+        }
+        assert!(!t.speaking());
+        assert!(t.push(&silence(10_000)).is_empty());
+    }
+
+    #[test]
+    fn odd_sized_chunks_give_the_same_turns() {
+        let audio: Vec<f32> = [tone(1500), silence(2000)].concat();
+        let mut whole = TurnTaker::new(Rules::default());
+        let a = whole.push(&audio);
+        let mut pieces = TurnTaker::new(Rules::default());
+        let b: Vec<Vec<f32>> = audio.chunks(77).flat_map(|c| pieces.push(c)).collect();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn a_very_long_turn_is_cut() {
+        let rules = Rules {
+            max_turn_ms: 3000,
+            ..Rules::default()
+        };
+        let mut t = TurnTaker::new(rules);
+        assert_eq!(t.push(&tone(7000)).len(), 2);
+    }
+
+    #[test]
+    fn filler_is_not_an_answer() {
+        assert!(is_filler("Hmm."));
+        assert!(is_filler("Um, let me think."));
+        assert!(is_filler(""));
+        assert!(!is_filler("I would use a hash map."));
+    }
+}

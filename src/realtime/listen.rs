@@ -1,0 +1,199 @@
+//! The candidate's voice: `AudioChunk` frames (16 kHz mono 16-bit PCM) are checked, followed by the end-of-turn
+//! rules ([`crate::engine::turns`]) per connection, and each finished turn is transcribed by whisper and taken as
+//! the candidate's answer, stored with source `voice`. Filler ("hmm") is not an answer; bad frames get error frames
+//! and change nothing; a connection that goes away takes its unfinished turn with it.
+
+use super::{actor::Actor, frames, pb};
+use crate::engine::{
+    interview::Input,
+    turns::{self, Rules, TurnTaker},
+};
+
+/// The only sample rate accepted from clients.
+pub const RATE: u32 = 16_000;
+/// The largest chunk accepted: one second.
+pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
+
+/// One connection's listening state.
+#[derive(Debug)]
+pub struct Ear {
+    turns: TurnTaker,
+    last_sequence: Option<u64>,
+}
+
+impl Ear {
+    fn new() -> Ear {
+        Ear {
+            turns: TurnTaker::new(Rules::default()),
+            last_sequence: None,
+        }
+    }
+}
+
+/// Why a chunk is refused, as the error frame says it.
+pub fn check(chunk: &pb::AudioChunk) -> Result<(), String> {
+    if chunk.sample_rate != RATE {
+        return Err(format!(
+            "Audio must be 16 kHz mono 16-bit PCM; this chunk says {} Hz.",
+            chunk.sample_rate
+        ));
+    }
+    if chunk.pcm.is_empty() {
+        return Err("The audio chunk is empty.".into());
+    }
+    if !chunk.pcm.len().is_multiple_of(2) {
+        return Err(format!(
+            "An audio chunk must hold whole 16-bit samples; this one has {} bytes.",
+            chunk.pcm.len()
+        ));
+    }
+    if chunk.pcm.len() > MAX_CHUNK_BYTES {
+        return Err(format!(
+            "An audio chunk may hold at most one second ({MAX_CHUNK_BYTES} bytes); this one has {}.",
+            chunk.pcm.len()
+        ));
+    }
+    Ok(())
+}
+
+impl Actor {
+    pub(super) async fn hear(&mut self, conn: u64, seq: u64, chunk: pb::AudioChunk) {
+        if let Some(why) = self.closed_reason() {
+            self.send_to(conn, frames::error("session_closed", why, seq));
+            return;
+        }
+        let Some(stt) = self.state.stt() else {
+            self.send_to(
+                conn,
+                frames::error(
+                    "unsupported",
+                    "This server has no speech-to-text; type your answers instead.",
+                    seq,
+                ),
+            );
+            return;
+        };
+        if let Err(why) = check(&chunk) {
+            self.send_to(conn, frames::error("bad_audio", why, seq));
+            return;
+        }
+        if !self.ears.iter().any(|(c, _)| *c == conn) {
+            self.ears.push((conn, Ear::new()));
+        }
+        let ear = &mut self
+            .ears
+            .iter_mut()
+            .find(|(c, _)| *c == conn)
+            .expect("just added")
+            .1;
+        let gap = match ear.last_sequence {
+            Some(last) if chunk.sequence <= last => {
+                self.send_to(
+                    conn,
+                    frames::error(
+                        "out_of_order",
+                        format!(
+                            "Audio chunk {} came after chunk {last}; it was dropped.",
+                            chunk.sequence
+                        ),
+                        seq,
+                    ),
+                );
+                return;
+            }
+            Some(last) if chunk.sequence > last + 1 => Some(chunk.sequence - last - 1),
+            _ => None,
+        };
+        ear.last_sequence = Some(chunk.sequence);
+        let samples: Vec<f32> = chunk
+            .pcm
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+            .collect();
+        let finished = ear.turns.push(&samples);
+        if let Some(missing) = gap {
+            self.send_to(
+                conn,
+                frames::error(
+                    "out_of_order",
+                    format!(
+                        "{missing} audio chunk(s) before chunk {} never arrived.",
+                        chunk.sequence
+                    ),
+                    seq,
+                ),
+            );
+        }
+        for audio in finished {
+            let whisper = stt.clone();
+            let heard = tokio::task::spawn_blocking(move || whisper.transcribe(&audio)).await;
+            let text = match heard {
+                Ok(Ok(t)) => t.text.trim().to_string(),
+                Ok(Err(e)) => {
+                    tracing::warn!("transcribing a turn failed: {e:#}");
+                    self.send_to(
+                        conn,
+                        frames::error(
+                            "bad_audio",
+                            "That answer could not be understood; please say it again or type it.",
+                            seq,
+                        ),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!("the transcription task failed: {e}");
+                    continue;
+                }
+            };
+            if turns::is_filler(&text) {
+                continue;
+            }
+            match self.store_answer(text.clone(), None, "voice").await {
+                Ok(true) => self.input(Input::Answer(&text)).await,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!("storing a spoken answer failed: {e}");
+                    self.send_to(
+                        conn,
+                        frames::error(
+                            "internal",
+                            "The answer could not be stored; say it again.",
+                            seq,
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(sample_rate: u32, bytes: usize) -> pb::AudioChunk {
+        pb::AudioChunk {
+            sequence: 1,
+            sample_rate,
+            pcm: vec![0; bytes],
+        }
+    }
+
+    #[test]
+    fn bad_chunks_are_refused_with_a_reason() {
+        assert!(check(&chunk(16_000, 640)).is_ok());
+        assert!(check(&chunk(48_000, 640)).unwrap_err().contains("48000 Hz"));
+        assert!(check(&chunk(16_000, 0)).unwrap_err().contains("empty"));
+        assert!(
+            check(&chunk(16_000, 641))
+                .unwrap_err()
+                .contains("whole 16-bit samples")
+        );
+        assert!(
+            check(&chunk(16_000, MAX_CHUNK_BYTES + 2))
+                .unwrap_err()
+                .contains("at most one second")
+        );
+    }
+}
