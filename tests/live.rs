@@ -49,6 +49,13 @@ fn catalog_with_testco(dir: &Path) -> Settings {
     s
 }
 
+/// The test catalog, with the tiny model set shared by the tests (each test picks the backends it runs).
+fn with_models(dir: &Path) -> Settings {
+    let mut settings = catalog_with_testco(dir);
+    settings.models_dir = crate::util::models_dir();
+    settings
+}
+
 struct Server {
     state: AppState,
     addr: std::net::SocketAddr,
@@ -1112,8 +1119,7 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
 async fn a_text_interview_runs_on_the_local_llm() {
     let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = catalog_with_testco(dir.path());
-    settings.models_dir = crate::util::models_dir();
+    let mut settings = with_models(dir.path());
     settings.llm = rehearse::backends::Spec::Local("smollm2-135m".into());
     let server = start(settings).await;
     assert_eq!(server.state.llm().name(), "local:smollm2-135m");
@@ -1174,8 +1180,7 @@ async fn a_text_interview_runs_on_the_local_llm() {
 async fn the_interviewer_speaks_to_clients_that_ask_for_audio() {
     let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = catalog_with_testco(dir.path());
-    settings.models_dir = crate::util::models_dir();
+    let mut settings = with_models(dir.path());
     settings.tts = rehearse::backends::Spec::Local("piper-joe".into());
     let server = start(settings).await;
     assert!(server.state.tts().is_some(), "the tiny set's voice loads");
@@ -1276,8 +1281,7 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     pcm.extend(std::iter::repeat_n(0, 16_000 * 2));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = catalog_with_testco(dir.path());
-    settings.models_dir = crate::util::models_dir();
+    let mut settings = with_models(dir.path());
     settings.stt = rehearse::backends::Spec::Local("whisper-tiny.en".into());
     let server = start(settings).await;
     let (client, id) = new_interview(&server.state, "ada@example.com").await;
