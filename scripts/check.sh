@@ -31,9 +31,10 @@ browser_tests() {
   local data port pid status
   data="$(mktemp -d)"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  # The scripted interviewer keeps the assertions deterministic; the tiny set's voice speaks to pages that ask.
+  # The scripted interviewer keeps the assertions deterministic; the tiny set's voice and ears serve pages that
+  # ask for them.
   "$CARGO_TARGET_DIR/debug/rehearse" --data-dir "$data" --models-dir "$models_dir" --log warn --llm scripted \
-    --stt off --tts local:piper-joe serve --addr "127.0.0.1:$port" &
+    --stt local:whisper-tiny.en --tts local:piper-joe serve --addr "127.0.0.1:$port" &
   pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

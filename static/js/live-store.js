@@ -58,6 +58,7 @@ export function createStore(sessionId) {
         state.roleTitle = s.roleTitle;
         state.interviewer = s.interviewerName;
         state.ttsAvailable = Boolean(s.ttsAvailable);
+        state.sttAvailable = Boolean(s.sttAvailable);
         state.rounds = s.rounds;
         state.current = s.currentRound;
         // A snapshot follows: the transcript is rebuilt from it.

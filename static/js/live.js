@@ -5,6 +5,7 @@ import { schema } from "./realtime-schema.js";
 import { createStore } from "./live-store.js";
 import { createEditor } from "./editor.js";
 import { createVoice } from "./voice.js";
+import { startMic } from "./mic.js";
 
 const root = document.getElementById("live");
 if (root) main(root);
@@ -101,6 +102,29 @@ function main(root) {
   });
   document.addEventListener("click", () => voice.resume(), { once: true });
 
+  // The microphone: while on, 20 ms chunks go to the server, which decides when an answer is finished.
+  const micToggle = $("#mic");
+  let mic = null;
+  let audioSequence = 0;
+  micToggle.addEventListener("change", async () => {
+    if (!micToggle.checked) {
+      if (mic) mic.stop();
+      mic = null;
+      return;
+    }
+    try {
+      mic = await startMic((pcm) => {
+        if (ws && ws.readyState === WebSocket.OPEN) send({ audio: { sequence: audioSequence++, sampleRate: 16000, pcm } });
+      });
+      voice.stop();
+    } catch (e) {
+      micToggle.checked = false;
+      const notice = $("#notice");
+      notice.textContent = `The microphone is not available (${e.message || e.name}). Type your answers instead.`;
+      notice.hidden = false;
+    }
+  });
+
   const form = $("#answer-form");
   const box = $("#answer");
   form.addEventListener("submit", (e) => {
@@ -132,6 +156,7 @@ function main(root) {
   const rendered = new Map();
   store.subscribe((s) => {
     $("#voice-toggle").hidden = !(s.ttsAvailable && voice.supported);
+    $("#mic-toggle").hidden = !s.sttAvailable;
     $("#conn").dataset.state = s.connection;
     $("#conn-label").textContent =
       ({ open: "Connected", retrying: "Reconnecting…", closed: "Closed", idle: "Not started" })[s.connection] || "Connecting…";

@@ -1,7 +1,10 @@
 // Browser tests: Playwright (playwright-core) driving Debian's Chromium against a running Rehearse.
 //   BASE_URL=http://127.0.0.1:PORT node tests/browser/run.mjs
 // Screenshots go to artifacts/screenshots/ (git-ignored). Ends with "N passed, M failed"; exits 1 on a failure.
-import { mkdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const BASE = process.env.BASE_URL || "http://127.0.0.1:8080";
@@ -307,6 +310,39 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   await shoot(page, "coding-monaco");
   assert(errors.length === 0, "no page errors or CSP violations: " + errors.join("; "));
   await context.close();
+});
+
+test("a spoken answer from the microphone becomes the candidate's turn", async () => {
+  // Chromium's fake microphone plays a recording (espeak-ng, then silence so the answer ends) in a loop.
+  const dir = mkdtempSync(join(tmpdir(), "rehearse-mic-"));
+  const said = join(dir, "said.wav");
+  const wav = join(dir, "answer.wav");
+  execFileSync("espeak-ng", ["-v", "en-us", "-s", "150", "-w", said, "I owned the migration of our billing service and we shipped it early."]);
+  execFileSync("sox", [said, wav, "pad", "0.5", "3"]);
+  const micBrowser = await launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}`]);
+  try {
+    const page = await micBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(BASE + "/signup?next=/interview-prep/amazon/sde-ii");
+    await page.fill("#email", `mic.${Date.now()}@example.com`);
+    await page.fill("#password", "correct horse battery");
+    await Promise.all([page.waitForURL("**/interview-prep/amazon/sde-ii"), page.click("button[type=submit]")]);
+    await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
+    await page.click("#begin");
+    await page.waitForFunction(() => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length >= 1);
+    assert(await page.locator("#mic-toggle").isVisible(), "the server can listen, so the page offers the microphone");
+    await page.check("#mic");
+    await page.waitForFunction(() => [...document.querySelectorAll("#transcript li.candidate")].some((li) => /billing|migration/i.test(li.textContent)), null, { timeout: 45000 });
+    const heard = await page.locator("#transcript li.candidate").first().innerText();
+    await shoot(page, "spoken-answer");
+    await page.uncheck("#mic");
+    assert(errors.length === 0, "no page errors: " + errors.join("; "));
+    console.log(`     heard: ${heard.replace(/\s+/g, " ").trim()}`);
+  } finally {
+    await micBrowser.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 const browser = await launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"]);

@@ -117,6 +117,10 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                         h1 #round-title { "Connecting…" }
                     }
                     div.live-status {
+                        label.voice-toggle #mic-toggle hidden title="Answer by speaking; a pause of a second and a half ends your answer" {
+                            input #mic type="checkbox";
+                            " Microphone"
+                        }
                         label.voice-toggle #voice-toggle hidden title="Hear the interviewer's words spoken (a local voice on this server)" {
                             input #voice type="checkbox";
                             " Voice"
