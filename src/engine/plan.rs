@@ -110,7 +110,7 @@ pub fn draw(
             .map(|p| Question {
                 id: p.id.clone(),
                 pool: Pool::Problem,
-                text: format!("{}: {}", p.title, first_paragraph(&p.statement)),
+                text: problem_text(p),
                 follow_ups: vec![
                     "Before any code: what approach would you take, and why?".into(),
                     format!(
@@ -150,6 +150,11 @@ fn rank(
         2 - distance(difficulty, level),
         mix(seed, id),
     )
+}
+
+/// A coding problem as the interviewer asks it: its title and the statement's first paragraph.
+pub fn problem_text(p: &crate::catalog::Problem) -> String {
+    format!("{}: {}", p.title, first_paragraph(&p.statement))
 }
 
 fn first_paragraph(markdown: &str) -> String {

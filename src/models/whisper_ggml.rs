@@ -465,18 +465,7 @@ fn plan(hp: &HParams) -> Vec<Planned> {
     }
     for i in 0..hp.n_audio_layer {
         let (dst, src) = (format!("encoder.blocks.{i}"), format!("encoder/layer_{i}"));
-        attention(
-            &mut p,
-            &format!("{dst}.attn"),
-            &format!("{src}/self_attention"),
-            d,
-        );
-        layer_norm(
-            &mut p,
-            &format!("{dst}.attn_ln"),
-            &format!("{src}/self_attention/layer_norm"),
-            d,
-        );
+        self_attention(&mut p, &dst, &src, d);
         mlp(&mut p, &dst, &src, d);
     }
     layer_norm(&mut p, "encoder.ln_post", "encoder/layer_norm", d);
@@ -498,18 +487,7 @@ fn plan(hp: &HParams) -> Vec<Planned> {
     ));
     for i in 0..hp.n_text_layer {
         let (dst, src) = (format!("decoder.blocks.{i}"), format!("decoder/layer_{i}"));
-        attention(
-            &mut p,
-            &format!("{dst}.attn"),
-            &format!("{src}/self_attention"),
-            d,
-        );
-        layer_norm(
-            &mut p,
-            &format!("{dst}.attn_ln"),
-            &format!("{src}/self_attention/layer_norm"),
-            d,
-        );
+        self_attention(&mut p, &dst, &src, d);
         cross_attention(
             &mut p,
             &format!("{dst}.cross_attn"),
@@ -551,6 +529,22 @@ fn linear_part(name: &str, src: &str, src_dims: &[usize], rows: Option<Range<usi
 
 /// Self-attention: `linear_0` is query, key and value fused (three blocks of `d` rows),
 /// `linear_1` the output projection.
+/// A block's self-attention and the layer norm before it (encoder and decoder blocks alike).
+fn self_attention(p: &mut Vec<Planned>, dst: &str, src: &str, d: usize) {
+    attention(
+        p,
+        &format!("{dst}.attn"),
+        &format!("{src}/self_attention"),
+        d,
+    );
+    layer_norm(
+        p,
+        &format!("{dst}.attn_ln"),
+        &format!("{src}/self_attention/layer_norm"),
+        d,
+    );
+}
+
 fn attention(p: &mut Vec<Planned>, dst: &str, src: &str, d: usize) {
     let (w, b) = (
         format!("{src}/linear_0/weight"),

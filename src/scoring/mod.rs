@@ -194,33 +194,23 @@ pub fn score_round(
     if kind == RoundKind::Coding {
         report.dimensions.push(correctness(round));
     }
-    for (d, rd) in report.dimensions.iter().zip(
-        rubric
-            .dimensions
-            .iter()
-            .map(Some)
-            .chain(std::iter::repeat(None)),
-    ) {
-        match d.level() {
-            Some(l) if l >= 4 => {
-                let quote = d
-                    .evidence
-                    .first()
-                    .map(|e| format!(" (\"{}\")", e.quote))
-                    .unwrap_or_default();
-                report
-                    .strengths
-                    .push(format!("{}: {}{quote}", d.name, d.anchor));
-            }
-            Some(_) | None => {
-                if let Some(rd) = rd
-                    && !matches!(d.outcome, Outcome::Unjudged { .. })
-                {
-                    report
-                        .improvements
-                        .push(format!("{}: {}", d.name, rd.strong));
-                }
-            }
+    for d in &report.dimensions {
+        if d.level().is_some_and(|l| l >= 4) {
+            let quote = d
+                .evidence
+                .first()
+                .map(|e| format!(" (\"{}\")", e.quote))
+                .unwrap_or_default();
+            report
+                .strengths
+                .push(format!("{}: {}{quote}", d.name, d.anchor));
+        } else if !matches!(d.outcome, Outcome::Unjudged { .. })
+            // The objective dimensions (hidden tests) have no advice in the rubric.
+            && let Some(r) = rubric.dimensions.iter().find(|r| r.id == d.id)
+        {
+            report
+                .improvements
+                .push(format!("{}: {}", d.name, r.strong));
         }
     }
     report.score = aggregate::round_score(&report.dimensions);

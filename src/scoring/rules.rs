@@ -61,10 +61,29 @@ const VAGUE: &[&str] = &[
     "going forward",
 ];
 
+/// A candidate sentence with its folded text and weight, worked out once per judgment.
+struct Said<'a> {
+    text: &'a str,
+    folded: String,
+    weight: f64,
+}
+
+impl<'a> Said<'a> {
+    fn new(text: &'a str) -> Self {
+        let folded = fold(text);
+        let weight = weight(text, &folded);
+        Said {
+            text,
+            folded,
+            weight,
+        }
+    }
+}
+
 /// How much a sentence counts as evidence: a specific one (an action in the first person singular, a number, a
-/// complexity) fully, a plain one half, a hedged or stock one little.
-fn weight(sentence: &str) -> f64 {
-    let f = format!(" {} ", fold(sentence));
+/// complexity) fully, a plain one half, a hedged or stock one little. `folded` is the sentence through [`fold`].
+fn weight(sentence: &str, folded: &str) -> f64 {
+    let f = format!(" {folded} ");
     let vague = VAGUE.iter().any(|v| f.contains(&format!(" {v} ")));
     let first_person = f.contains(" i ") || f.contains(" my ") || f.contains(" me ");
     let concrete =
@@ -84,13 +103,14 @@ impl Judge for RuleJudge {
 
     fn judge(&self, rubric: &Rubric, round: &Material) -> Vec<Judgment> {
         let sentences = round.candidate_sentences();
+        let said: Vec<Said> = sentences.iter().map(|s| Said::new(&s.text)).collect();
         // Everything said, weighed: a reply with less than about two plain sentences of content anywhere is a
         // non-answer however it is worded ("it really depends...", "I'd rather not...").
-        let content: f64 = sentences.iter().map(|s| weight(&s.text)).sum();
+        let content: f64 = said.iter().map(|s| s.weight).sum();
         if content < MIN_CONTENT {
-            let quote = sentences.iter().take(MAX_QUOTES).map(|s| Evidence {
+            let quote = said.iter().take(MAX_QUOTES).map(|s| Evidence {
                 source: Source::Candidate,
-                quote: s.text.clone(),
+                quote: s.text.to_string(),
             });
             let evidence: Vec<Evidence> = quote.collect();
             return rubric
@@ -112,13 +132,12 @@ impl Judge for RuleJudge {
             .dimensions
             .iter()
             .map(|d| {
-                let hits: Vec<&str> = sentences
+                let mut hits: Vec<&Said> = said
                     .iter()
-                    .map(|s| s.text.as_str())
                     .filter(|s| {
-                        let f = fold(s);
                         d.keywords.iter().any(|k| {
-                            has_keyword(&f, k) || (fold(k).is_empty() && s.contains(k.as_str()))
+                            has_keyword(&s.folded, k)
+                                || (fold(k).is_empty() && s.text.contains(k.as_str()))
                         })
                     })
                     .collect();
@@ -130,26 +149,26 @@ impl Judge for RuleJudge {
                         reason: "none of the candidate's sentences addresses this".into(),
                     };
                 }
-                let weighted: f64 = hits.iter().map(|s| weight(s)).sum();
+                let weighted: f64 = hits.iter().map(|s| s.weight).sum();
                 // One plain sentence on a dimension is a 2; about four sentences' worth of specific evidence a 5.
                 let level = (1.0 + (weighted * 0.8).min(4.0)).round().clamp(1.0, 5.0) as u8;
-                let mut quoted: Vec<&str> = hits.clone();
-                quoted.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+                let count = hits.len();
+                // The most specific first (a stable sort keeps the answer's order among equals).
+                hits.sort_by(|a, b| b.weight.total_cmp(&a.weight));
                 Judgment {
                     dimension: d.id.clone(),
                     outcome: Outcome::Level { level },
-                    evidence: quoted
+                    evidence: hits
                         .into_iter()
                         .take(MAX_QUOTES)
                         .map(|q| Evidence {
                             source: Source::Candidate,
-                            quote: q.to_string(),
+                            quote: q.text.to_string(),
                         })
                         .collect(),
                     reason: format!(
-                        "{} sentence{} on this, worth {weighted:.1} (specific ones count more, hedged ones less)",
-                        hits.len(),
-                        if hits.len() == 1 { "" } else { "s" }
+                        "{count} sentence{} on this, worth {weighted:.1} (specific ones count more, hedged ones less)",
+                        if count == 1 { "" } else { "s" }
                     ),
                 }
             })

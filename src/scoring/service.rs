@@ -34,11 +34,7 @@ fn question(catalog: &Catalog, id: &str) -> Option<(String, Vec<String>)> {
     }
     catalog.problem(id).map(|p| {
         (
-            format!(
-                "{}: {}",
-                p.title,
-                p.statement.lines().next().unwrap_or_default()
-            ),
+            crate::engine::plan::problem_text(p),
             std::iter::once(format!("An optimal solution runs in {}.", p.optimal))
                 .chain(p.hints.iter().cloned())
                 .collect(),

@@ -391,7 +391,11 @@ pub struct ScoringView {
 }
 
 /// The caller's interview, if it is over (only finished interviews are scored).
-async fn finished(state: &AppState, user_id: i64, id: String) -> Result<Session, AppError> {
+pub(crate) async fn finished(
+    state: &AppState,
+    user_id: i64,
+    id: String,
+) -> Result<Session, AppError> {
     let s = owned(state, user_id, id).await?;
     if !s.state.is_final() {
         return Err(AppError::Conflict(format!(

@@ -84,16 +84,7 @@ pub async fn rescore(
     SignedIn(user, _viewer): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    let s = state
-        .db()
-        .call(move |c| sessions::get(c, user.id, &id))
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
-    if !s.state.is_final() {
-        return Err(AppError::Conflict(
-            "Finish the interview before scoring it.".into(),
-        ));
-    }
+    let s = crate::web::api::sessions::finished(&state, user.id, id).await?;
     service::spawn(state.clone(), s.clone(), None);
     Ok(Redirect::to(&format!(
         "/interview-prep/session/{}/results",
