@@ -464,6 +464,12 @@ pub async fn sandbox(settings: Settings, cmd: SandboxCommand) -> anyhow::Result<
     std::io::stdout().write_all(out.stdout.as_bytes())?;
     std::io::stderr().write_all(out.stderr.as_bytes())?;
     let how = match &out.exit {
+        _ if out.compile_error.is_some() => {
+            if out.stderr.is_empty() {
+                eprintln!("{}", out.compile_error.as_deref().unwrap_or_default());
+            }
+            "did not compile".into()
+        }
         Exit::Code(c) => format!("exited with {c}"),
         Exit::TimeLimit => "time limit exceeded".into(),
         Exit::MemoryLimit => "memory limit exceeded".into(),

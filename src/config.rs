@@ -124,7 +124,7 @@ pub enum ModelsCommand {
 pub enum SandboxCommand {
     /// Run a program with standard input passed through; prints how it ended.
     Run {
-        #[arg(long, value_parser = ["python", "javascript"])]
+        #[arg(long, value_parser = ["python", "javascript", "c"])]
         lang: String,
         file: PathBuf,
         /// Wall-clock limit in seconds.

@@ -974,21 +974,52 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
         result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await).verdict(),
         pb::Verdict::Accepted
     );
+    // C compiles inside the sandbox: the reference passes the hidden tests, and code that does not compile shows
+    // the compiler's messages about the candidate's own file only.
     send(
         &mut ws,
         4,
         code_run(
             4,
-            pb::RunMode::Run,
+            pb::RunMode::Submit,
             pb::Language::C,
-            "int main(void) { return 0; }",
+            &reference.solutions.c,
         ),
     )
     .await;
-    let Some(Kind::Error(e)) = until(&mut ws, |k| matches!(k, Kind::Error(_))).await.pop() else {
+    let c = result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await);
+    assert_eq!(
+        (c.verdict(), c.passed as usize),
+        (pb::Verdict::Accepted, reference.tests.len()),
+        "{}",
+        c.compile_output
+    );
+    until(&mut ws, interviewer_final).await;
+    send(
+        &mut ws,
+        5,
+        code_run(
+            5,
+            pb::RunMode::Submit,
+            pb::Language::C,
+            "int broken(void) { return x; }",
+        ),
+    )
+    .await;
+    let broken = result(until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await);
+    assert_eq!(broken.verdict(), pb::Verdict::CompilationError);
+    assert!(
+        broken.compile_output.starts_with("solution.c:1: error:")
+            && !broken.compile_output.contains("harness.c"),
+        "{}",
+        broken.compile_output
+    );
+    assert!(broken.stderr.is_empty());
+    let said = until(&mut ws, interviewer_final).await;
+    let Some(Kind::Transcript(t)) = said.last() else {
         panic!()
     };
-    assert_eq!(e.code, "unsupported");
+    assert!(t.text.contains("didn't compile"), "{}", t.text);
 
     // Hints come one at a time, in the problem's order, and are recorded for the report.
     for (n, hint) in reference.hints.iter().enumerate() {
@@ -1105,7 +1136,7 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
         })
         .await
         .unwrap();
-    assert_eq!(stored, 3, "every run is recorded");
+    assert_eq!(stored, 5, "every run is recorded");
     server.stop().await;
 }
 

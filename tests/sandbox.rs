@@ -1,5 +1,5 @@
 //! The WebAssembly sandbox with the real runtimes (installed by `scripts/fetch-runtimes.py`, which the check script
-//! runs): every seeded problem's reference solution is Accepted in Python and JavaScript, a wrong one is not, and
+//! runs): every seeded problem's reference solution is Accepted in Python, JavaScript and C, a wrong one is not, and
 //! hostile programs end with a clean verdict without touching the host.
 
 use std::{sync::OnceLock, time::Duration};
@@ -13,6 +13,7 @@ use rehearse::{
         Language, Verdict,
         grade::grade,
         runner::{Exit, Limits, Output, Sandbox},
+        runtimes,
     },
 };
 
@@ -42,7 +43,7 @@ fn run(language: Language, source: &str) -> Output {
 }
 
 #[test]
-fn every_reference_solution_is_accepted_in_python_and_javascript() {
+fn every_reference_solution_is_accepted_in_every_language() {
     let _cpu = crate::util::exclusive_cpu();
     let mut failures = Vec::new();
     for p in problems() {
@@ -50,6 +51,7 @@ fn every_reference_solution_is_accepted_in_python_and_javascript() {
         for (language, source) in [
             (Language::Python, &p.solutions.python),
             (Language::Javascript, &p.solutions.javascript),
+            (Language::C, &p.solutions.c),
         ] {
             let graded =
                 grade(sandbox(), &p, language, source, &cases, &Limits::default()).unwrap();
@@ -155,6 +157,44 @@ fn a_wrong_solution_is_not_accepted_and_a_missing_function_is_reported() {
         "{}",
         syntax.run.stderr
     );
+    // C: a wrong answer, and code that does not compile, with the compiler's message on the candidate's own line.
+    let wrong_c = grade(
+        sandbox(),
+        &p,
+        Language::C,
+        "int* twoSum(int* nums, int numsSize, int target, int* returnSize) {\n    int* r = malloc(2 * sizeof(int));\n    r[0] = 0; r[1] = 0; *returnSize = 2;\n    return r;\n}\n",
+        &cases,
+        &quick(),
+    )
+    .unwrap();
+    assert!(
+        wrong_c
+            .tests
+            .iter()
+            .all(|t| t.verdict == Verdict::WrongAnswer),
+        "{:?} {}",
+        wrong_c.tests,
+        wrong_c.run.stderr
+    );
+    let broken_c = grade(
+        sandbox(),
+        &p,
+        Language::C,
+        "int* twoSum(int* nums, int numsSize, int target, int* returnSize) {\n    return nums\n}\n",
+        &cases,
+        &quick(),
+    )
+    .unwrap();
+    assert!(
+        broken_c
+            .tests
+            .iter()
+            .all(|t| t.verdict == Verdict::CompilationError),
+        "{:?}",
+        broken_c.tests
+    );
+    let message = broken_c.run.compile_error.as_deref().unwrap();
+    assert!(message.starts_with("solution.c:3:"), "{message}");
 }
 
 #[test]
@@ -168,6 +208,14 @@ fn infinite_loops_hit_the_time_limit() {
         run(Language::Javascript, "for (;;) {}").exit,
         Exit::TimeLimit
     );
+    assert_eq!(
+        run(
+            Language::C,
+            "int main(void) { volatile int x = 0; for (;;) x++; }"
+        )
+        .exit,
+        Exit::TimeLimit
+    );
 }
 
 #[test]
@@ -179,14 +227,24 @@ fn memory_bombs_hit_the_memory_limit() {
     );
     let js = "const keep = []; for (;;) keep.push(new Array(1e6).fill(7));";
     assert_eq!(run(Language::Javascript, js).exit, Exit::MemoryLimit);
+    let c = "#include <stdlib.h>\n#include <string.h>\nint main(void) { for (;;) { char* p = malloc(1 << 20); if (!p) abort(); memset(p, 7, 1 << 20); } }";
+    assert_eq!(run(Language::C, c).exit, Exit::MemoryLimit);
 }
 
 #[test]
 fn output_floods_are_capped() {
     let _cpu = crate::util::exclusive_cpu();
-    let out = run(Language::Python, "while True:\n    print('x' * 1000)\n");
-    assert!(out.output_limited, "{:?}", out.exit);
-    assert!(out.stdout.len() <= Limits::default().output_bytes);
+    for (language, flood) in [
+        (Language::Python, "while True:\n    print('x' * 1000)\n"),
+        (
+            Language::C,
+            "#include <stdio.h>\nint main(void) { for (;;) puts(\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"); }",
+        ),
+    ] {
+        let out = run(language, flood);
+        assert!(out.output_limited, "{language:?} {:?}", out.exit);
+        assert!(out.stdout.len() <= Limits::default().output_bytes);
+    }
 }
 
 #[test]
@@ -195,6 +253,12 @@ fn deep_recursion_is_an_ordinary_error() {
     let out = run(Language::Python, "def f(n):\n    return f(n + 1)\nf(0)\n");
     assert_eq!(out.exit, Exit::Code(1), "{}", out.stderr);
     assert!(out.stderr.contains("RecursionError"), "{}", out.stderr);
+    // C has no exception: the WebAssembly stack runs out and the run traps, which judges as a runtime error.
+    let c = run(
+        Language::C,
+        "int f(int n) { volatile char pad[256]; pad[0] = 1; return f(n + 1) + pad[0]; }\nint main(void) { return f(0); }",
+    );
+    assert!(matches!(c.exit, Exit::Trap(_)), "{:?}", c.exit);
 }
 
 #[test]
@@ -230,6 +294,58 @@ fn the_host_file_system_environment_network_and_threads_are_out_of_reach() {
         "print(std.loadFile('/etc/passwd'), std.getenv('HOME'));",
     );
     assert_eq!(js.stdout.trim(), "null undefined", "{}", js.stderr);
+    // C: the compiler cannot read host files either, and the program sees only its own directory.
+    for include in [
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        "/proc/self/environ",
+    ] {
+        let out = run(
+            Language::C,
+            &format!("#include \"{include}\"\nint main(void) {{ return 0; }}"),
+        );
+        let why = out.compile_error.as_deref().unwrap_or_default();
+        assert!(why.contains("not found"), "#include {include}: {why}");
+        assert!(!why.contains("root:"), "{why}");
+    }
+    let c_probes = [
+        "FILE* f = fopen(\"/etc/passwd\", \"r\"); if (f) { char b[64]; if (fgets(b, 64, f)) fputs(b, stdout); return 0; }",
+        "FILE* f = fopen(\"/work/../../etc/passwd\", \"r\"); if (f) return 0;",
+        "FILE* f = fopen(\"/tmp/evil\", \"w\"); if (f) return 0;",
+        "FILE* f = fopen(\"/wasi-sysroot/include/wasm32-wasip1/stdio.h\", \"r\"); if (f) return 0;",
+        "if (symlink(\"/etc/passwd\", \"/work/link\") == 0) { FILE* f = fopen(\"/work/link\", \"r\"); if (f) return 0; }",
+        "if (getenv(\"HOME\") || getenv(\"PATH\")) return 0;",
+    ];
+    for probe in c_probes {
+        let program = format!(
+            "#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\nint main(void) {{ {probe} puts(\"refused\"); return 1; }}"
+        );
+        let out = run(Language::C, &program);
+        assert_eq!(
+            out.exit,
+            Exit::Code(1),
+            "{probe}: {:?} {}",
+            out.compile_error,
+            out.stdout
+        );
+        assert_eq!(out.stdout.trim(), "refused", "{probe}");
+    }
+    // Processes and sockets are not in the sandbox's C library at all; threads fail to start.
+    for (header, call) in [
+        ("stdlib.h", "system(\"ls\")"),
+        ("unistd.h", "fork()"),
+        ("pthread.h", "pthread_create(0, 0, 0, 0)"),
+        ("sys/socket.h", "socket(2, 1, 0)"),
+    ] {
+        let out = run(
+            Language::C,
+            &format!("#include <{header}>\nint main(void) {{ return {call}; }}"),
+        );
+        assert!(
+            out.compile_error.is_some() || out.exit != Exit::Code(0),
+            "{call} succeeded"
+        );
+    }
     // The private directory itself works.
     let own = run(
         Language::Python,
@@ -272,6 +388,36 @@ async fn the_run_api_serves_signed_in_users_within_limits() {
         (r.json()["status"].as_str(), r.json()["stdout"].as_str()),
         (Some("exited"), Some("hello\n"))
     );
+    let program = "#include <stdio.h>\nint main(void) { int n; scanf(\"%d\", &n); printf(\"%d\\n\", n * 2); return 0; }";
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sandbox/run",
+            Some(json!({"language": "c", "source": program, "stdin": "21"})),
+        )
+        .await;
+    assert_eq!(
+        (r.json()["status"].as_str(), r.json()["stdout"].as_str()),
+        (Some("exited"), Some("42\n")),
+        "{}",
+        r.body
+    );
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/sandbox/run",
+            Some(json!({"language": "c", "source": "int main(void) { return x; }"})),
+        )
+        .await;
+    assert_eq!(r.json()["status"], "compilation_error", "{}", r.body);
+    assert!(
+        r.json()["stderr"]
+            .as_str()
+            .unwrap()
+            .starts_with("main.c:1: error:"),
+        "{}",
+        r.body
+    );
     let r = c
         .send(
             Method::POST,
@@ -305,8 +451,8 @@ async fn the_run_api_serves_signed_in_users_within_limits() {
             .iter()
             .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
             .count(),
-        1,
-        "one run above plus 29 more fit; invalid requests do not count"
+        3,
+        "three runs above plus 27 more fit; invalid requests do not count"
     );
 }
 
@@ -396,4 +542,41 @@ async fn without_runtimes_the_run_api_says_so() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn compiled_runtimes_are_cached_and_a_damaged_cache_is_compiled_again() {
+    let _cpu = crate::util::exclusive_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        crate::util::runtimes_dir().join("quickjs.wasm"),
+        dir.path().join("quickjs.wasm"),
+    )
+    .unwrap();
+    let engine = wasmtime::Engine::default();
+    let load = || runtimes::load(&engine, dir.path(), Language::Javascript).unwrap();
+    load();
+    let cached: Vec<_> = std::fs::read_dir(dir.path().join("compiled"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let module = cached
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("the compiled module is cached")
+        .clone();
+    let first = std::fs::read(&module).unwrap();
+    let modified = || std::fs::metadata(&module).unwrap().modified().unwrap();
+    let made = modified();
+    load();
+    assert_eq!(modified(), made, "the second load reuses it");
+    // Damage it: the checksum beside it no longer matches, so it is compiled again and replaced.
+    let mut damaged = first.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    std::fs::write(&module, &damaged).unwrap();
+    load();
+    let rebuilt = std::fs::read(&module).unwrap();
+    assert_ne!(rebuilt, damaged);
+    assert_eq!(rebuilt.len(), first.len());
 }

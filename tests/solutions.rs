@@ -1,7 +1,7 @@
 //! Every seeded problem's reference solution passes every sample and hidden test in Python, JavaScript and C,
-//! through the project's own harnesses and checkers, run by the machine's python3, node and cc (the sandbox's
-//! WebAssembly runtimes take over from these natives when they arrive). A solution that returns nothing fails,
-//! which proves the checks can fail.
+//! through the project's own harnesses and checkers, run by the machine's python3, node and cc: the harnesses are
+//! ordinary programs that behave the same outside the sandbox (`sandbox.rs` runs them inside). A solution that
+//! returns nothing fails, which proves the checks can fail.
 
 use std::{
     path::Path,

@@ -28,7 +28,25 @@ fn language(l: pb::Language) -> Option<Language> {
     match l {
         pb::Language::Python => Some(Language::Python),
         pb::Language::Javascript => Some(Language::Javascript),
+        pb::Language::C => Some(Language::C),
         _ => None,
+    }
+}
+
+/// What the candidate sees of the compiler's messages. A submission's program holds the hidden tests as C data, so
+/// only the messages about the candidate's own file (`solution.c`) leave the server then.
+fn compiler_messages(messages: &str, hidden: bool) -> String {
+    if !hidden {
+        return messages.to_string();
+    }
+    let own: Vec<&str> = messages
+        .lines()
+        .filter(|l| l.starts_with("solution.c"))
+        .collect();
+    if own.is_empty() {
+        "The tests cannot call your function: check its name and parameters against the starter code.".into()
+    } else {
+        own.join("\n")
     }
 }
 
@@ -114,11 +132,7 @@ impl Actor {
         let Some(lang) = language(r.language()) else {
             self.send_to(
                 conn,
-                frames::error(
-                    "unsupported",
-                    "Choose Python or JavaScript; C is not available yet.",
-                    seq,
-                ),
+                frames::error("unsupported", "Choose Python, JavaScript or C.", seq),
             );
             return;
         };
@@ -211,6 +225,7 @@ impl Actor {
             }
             None => {
                 let v = match run.exit {
+                    _ if run.compile_error.is_some() => pb::Verdict::CompilationError,
                     Exit::Code(0) if !run.output_limited => pb::Verdict::Accepted,
                     Exit::TimeLimit => pb::Verdict::TimeLimitExceeded,
                     Exit::MemoryLimit => pb::Verdict::MemoryLimitExceeded,
@@ -233,8 +248,16 @@ impl Actor {
             tests,
             // What a submission printed could reveal hidden tests: it stays on the server.
             stdout: if hidden { String::new() } else { stdout },
-            stderr: if hidden { String::new() } else { stderr },
-            compile_output: String::new(),
+            stderr: if hidden || run.compile_error.is_some() {
+                String::new()
+            } else {
+                stderr
+            },
+            compile_output: run
+                .compile_error
+                .as_deref()
+                .map(|m| compiler_messages(m, hidden))
+                .unwrap_or_default(),
             time_ms: run.time_ms as u32,
             memory_kb: run.memory_kb as u32,
         };
@@ -347,7 +370,10 @@ pub fn reaction(verdict: pb::Verdict, passed: u32, total: u32) -> String {
             "All {total} hidden tests pass. What are the time and space complexity, and which edge case would you \
              still want to test?"
         ),
-        pb::Verdict::CompilationError | pb::Verdict::RuntimeError if passed == 0 => {
+        pb::Verdict::CompilationError => {
+            "That didn't compile. What does the compiler's first message point at?".into()
+        }
+        pb::Verdict::RuntimeError if passed == 0 => {
             "That one didn't run: it stopped with an error. Read the error with me: what do you think happened?"
                 .into()
         }
@@ -373,6 +399,7 @@ mod tests {
         );
         assert!(reaction(pb::Verdict::TimeLimitExceeded, 9, 12).contains("ran out of time"));
         assert!(reaction(pb::Verdict::RuntimeError, 0, 12).contains("stopped with an error"));
+        assert!(reaction(pb::Verdict::CompilationError, 0, 12).contains("didn't compile"));
         assert!(reaction(pb::Verdict::RuntimeError, 3, 12).starts_with("3 of 12"));
     }
 }

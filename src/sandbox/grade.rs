@@ -88,9 +88,7 @@ pub fn grade(
                     (Verdict::RuntimeError, *micros, None, Some(message.clone()))
                 }
                 Some(Report::Unfinished) => (cut_short, 0, None, None),
-                None if load_failed && language == Language::C => {
-                    (Verdict::CompilationError, 0, None, None)
-                }
+                None if run.compile_error.is_some() => (Verdict::CompilationError, 0, None, None),
                 None if load_failed => (Verdict::RuntimeError, 0, None, parsed.fatal.clone()),
                 None => (Verdict::NotRun, 0, None, None),
             };

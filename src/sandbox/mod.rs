@@ -8,6 +8,7 @@ pub mod harness;
 pub mod judge;
 pub mod pool;
 pub mod runner;
+pub mod runtimes;
 
 use serde::{Deserialize, Serialize};
 

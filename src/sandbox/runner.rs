@@ -2,10 +2,12 @@
 //! host: a private temporary directory mounted as `/work` is the only file system, there are no environment
 //! variables, no network and no threads. Per run: a wall-clock deadline (epoch interruption, 10 ms ticks), a memory
 //! cap (a resource limiter that records when it refuses), and stdout and stderr caps (the pipes refuse to grow).
+//! C is compiled first, inside the sandbox too, by TinyCC built as WebAssembly: the compiler sees its own headers and
+//! libraries (read-only) and the run's directory, and its program then runs like the other runtimes.
 //! Blocking: call it off the async workers.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -13,8 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, bail};
-use sha2::{Digest, Sha256};
+use anyhow::Context;
 use wasmtime::{Config, Engine, InstancePre, Linker, Module, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{
     FsPerms, I32Exit, WasiCtxBuilder,
@@ -22,10 +23,9 @@ use wasmtime_wasi::{
     p2::pipe::{MemoryInputPipe, MemoryOutputPipe},
 };
 
-use super::Language;
+use super::{Language, runtimes};
 
 const TICK: Duration = Duration::from_millis(10);
-const MANIFEST: &str = include_str!("../../sandbox/manifest.toml");
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -62,6 +62,8 @@ pub struct Output {
     pub output_limited: bool,
     pub time_ms: u64,
     pub memory_kb: u64,
+    /// Why a compiled language's program was not built (the compiler's messages); nothing ran.
+    pub compile_error: Option<String>,
 }
 
 struct Limiter {
@@ -101,27 +103,25 @@ struct Host {
 }
 
 /// wasmtime's errors are not `std::error::Error`s; this keeps their message and adds what was being done.
-fn wasm_error(doing: &str, e: wasmtime::Error) -> anyhow::Error {
+pub(super) fn wasm_error(doing: &str, e: wasmtime::Error) -> anyhow::Error {
     anyhow::anyhow!("{doing}: {e:?}")
 }
 
-#[derive(serde::Deserialize)]
-struct Manifest {
-    runtime: Vec<RuntimeEntry>,
-}
-
-#[derive(serde::Deserialize)]
-struct RuntimeEntry {
-    language: String,
-    file: String,
-    sha256: String,
-}
+/// How long TinyCC may take to compile a program (it takes tens of milliseconds for an interview's solution).
+const COMPILE_WALL: Duration = Duration::from_secs(10);
+/// The largest program TinyCC may write.
+const MAX_BINARY_BYTES: u64 = 16 << 20;
 
 /// The loaded runtimes, compiled once. Cheap to share (`Arc`) between threads.
 pub struct Sandbox {
     engine: Engine,
+    linker: Linker<Host>,
     python: InstancePre<Host>,
     javascript: InstancePre<Host>,
+    tcc: InstancePre<Host>,
+    /// The compiler's own folders (its headers and wasi-libc), mounted read-only while it compiles, never while the
+    /// program runs.
+    c_folders: Vec<(PathBuf, String)>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -138,10 +138,9 @@ impl Drop for Sandbox {
 }
 
 impl Sandbox {
-    /// Loads and compiles the runtimes in `dir` (installed by `scripts/fetch-runtimes.py`), checking each against
-    /// the manifest's sha256 first. Compiling Python's runtime takes seconds: do it once per process.
+    /// Loads the runtimes in `dir` (installed by `scripts/fetch-runtimes.py`), each checked against the manifest
+    /// first, and compiles them or takes them from the cache of compiled modules.
     pub fn load(dir: &Path) -> anyhow::Result<Sandbox> {
-        let manifest: Manifest = toml::from_str(MANIFEST).expect("sandbox/manifest.toml is valid");
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| wasm_error("starting wasmtime", e))?;
@@ -158,36 +157,32 @@ impl Sandbox {
                 |status: i32| -> wasmtime::Result<()> { Err(I32Exit(status).into()) },
             )
             .map_err(|e| wasm_error("linking proc_exit", e))?;
-        let module = |language: &str| -> anyhow::Result<InstancePre<Host>> {
-            let entry = manifest
-                .runtime
-                .iter()
-                .find(|r| r.language == language)
-                .context("a runtime in the manifest")?;
-            let path = dir.join(&entry.file);
-            let bytes = std::fs::read(&path).with_context(|| {
-                format!(
-                    "reading {} (install it with scripts/fetch-runtimes.py {})",
-                    path.display(),
-                    dir.display()
-                )
-            })?;
-            let got = format!("{:x}", Sha256::digest(&bytes));
-            if got != entry.sha256 {
-                bail!(
-                    "{} has sha256 {got}, not {} from sandbox/manifest.toml",
-                    path.display(),
-                    entry.sha256
-                );
-            }
-            let module = Module::new(&engine, &bytes)
-                .map_err(|e| wasm_error(&format!("compiling {}", path.display()), e))?;
-            linker
-                .instantiate_pre(&module)
-                .map_err(|e| wasm_error("linking WASI", e))
+        // TinyCC and the programs it writes import a chmod of their own; there is nothing to change, so it succeeds.
+        linker
+            .func_wrap("shellsim", "path_chmod", |_: i32, _: i32, _: i32| -> i32 {
+                0
+            })
+            .map_err(|e| wasm_error("linking path_chmod", e))?;
+        let pre = |language: Language| -> anyhow::Result<(InstancePre<Host>, Vec<PathBuf>)> {
+            let rt = runtimes::load(&engine, dir, language)?;
+            let pre = linker
+                .instantiate_pre(&rt.module)
+                .map_err(|e| wasm_error("linking WASI", e))?;
+            Ok((pre, rt.folders))
         };
-        let python = module("python")?;
-        let javascript = module("javascript")?;
+        let (python, _) = pre(Language::Python)?;
+        let (javascript, _) = pre(Language::Javascript)?;
+        let (tcc, folders) = pre(Language::C)?;
+        let c_folders = folders
+            .into_iter()
+            .map(|host| {
+                let guest = format!(
+                    "/{}",
+                    host.file_name().unwrap_or_default().to_string_lossy()
+                );
+                (host, guest)
+            })
+            .collect();
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let (ticker_engine, stop) = (engine.clone(), stop_ticker.clone());
         std::thread::Builder::new()
@@ -200,13 +195,17 @@ impl Sandbox {
             })?;
         Ok(Sandbox {
             engine,
+            linker,
             python,
             javascript,
+            tcc,
+            c_folders,
             stop_ticker,
         })
     }
 
-    /// Runs `source` as a program of `language` with `stdin`, within `limits`.
+    /// Runs `source` as a program of `language` with `stdin`, within `limits`. C is first compiled inside the
+    /// sandbox (within its own deadline); when that fails, the output says why in `compile_error`.
     pub fn run(
         &self,
         language: Language,
@@ -214,27 +213,111 @@ impl Sandbox {
         stdin: &[u8],
         limits: &Limits,
     ) -> anyhow::Result<Output> {
-        let (pre, file, args): (&InstancePre<Host>, &str, &[&str]) = match language {
-            Language::Python => (&self.python, "main.py", &["python", "-S", "/work/main.py"]),
-            Language::Javascript => (
-                &self.javascript,
-                "main.js",
-                &["qjs", "--std", "/work/main.js"],
-            ),
-            Language::C => bail!("C does not run in the sandbox yet"),
-        };
         let work = tempfile::tempdir().context("making the run's private directory")?;
-        std::fs::write(work.path().join(file), source)?;
+        match language {
+            Language::Python => {
+                std::fs::write(work.path().join("main.py"), source)?;
+                let args = ["python", "-S", "/work/main.py"];
+                self.execute(&self.python, &args, work.path(), &[], stdin, limits)
+            }
+            Language::Javascript => {
+                std::fs::write(work.path().join("main.js"), source)?;
+                let args = ["qjs", "--std", "/work/main.js"];
+                self.execute(&self.javascript, &args, work.path(), &[], stdin, limits)
+            }
+            Language::C => {
+                let pre = match self.compile_c(source, work.path(), limits)? {
+                    Ok(pre) => pre,
+                    Err(failed) => return Ok(failed),
+                };
+                self.execute(&pre, &["main"], work.path(), &[], stdin, limits)
+            }
+        }
+    }
+
+    /// Compiles C `source` with TinyCC inside the sandbox into a module ready to run, or the failed output.
+    fn compile_c(
+        &self,
+        source: &str,
+        work: &Path,
+        limits: &Limits,
+    ) -> anyhow::Result<Result<InstancePre<Host>, Output>> {
+        std::fs::write(work.join("main.c"), source)?;
+        let args = ["tcc", "-o", "/work/main.wasm", "/work/main.c"];
+        let compile_limits = Limits {
+            wall: COMPILE_WALL,
+            ..limits.clone()
+        };
+        let out = self.execute(
+            &self.tcc,
+            &args,
+            work,
+            &self.c_folders,
+            b"",
+            &compile_limits,
+        )?;
+        let binary = work.join("main.wasm");
+        let why = match out.exit {
+            Exit::Code(0) => None,
+            // Messages name files as the compiler saw them; the candidate knows their file without the folder.
+            Exit::Code(_) => Some(out.stderr.replace("/work/", "")),
+            Exit::TimeLimit => Some("The compiler ran out of time.".to_string()),
+            Exit::MemoryLimit => Some("The compiler ran out of memory.".to_string()),
+            Exit::Trap(ref t) => Some(format!("The compiler failed: {t}")),
+        };
+        let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+        let why = why.or_else(|| {
+            (size == 0 || size > MAX_BINARY_BYTES).then(|| {
+                format!(
+                    "The compiler wrote no program or one over {} MiB.",
+                    MAX_BINARY_BYTES >> 20
+                )
+            })
+        });
+        let why = match why {
+            Some(why) => why,
+            None => {
+                let bytes = std::fs::read(&binary)?;
+                std::fs::remove_file(&binary)?;
+                let loaded = Module::new(&self.engine, &bytes)
+                    .and_then(|module| self.linker.instantiate_pre(&module));
+                match loaded {
+                    Ok(pre) => return Ok(Ok(pre)),
+                    Err(e) => format!("The compiled program does not load: {e}"),
+                }
+            }
+        };
+        Ok(Err(Output {
+            stderr: why.clone(),
+            compile_error: Some(why),
+            ..out
+        }))
+    }
+
+    /// Runs the module `pre` with `args`, the run's `work` folder as `/work` and `folders` mounted read-only.
+    fn execute(
+        &self,
+        pre: &InstancePre<Host>,
+        args: &[&str],
+        work: &Path,
+        folders: &[(PathBuf, String)],
+        stdin: &[u8],
+        limits: &Limits,
+    ) -> anyhow::Result<Output> {
         let stdout = MemoryOutputPipe::new(limits.output_bytes);
         let stderr = MemoryOutputPipe::new(limits.output_bytes);
-        let wasi = WasiCtxBuilder::new()
-            .args(args)
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.args(args)
             .stdin(MemoryInputPipe::new(stdin.to_vec()))
             .stdout(stdout.clone())
             .stderr(stderr.clone())
-            .preopened_dir(work.path(), "/work", FsPerms::ReadWrite)
-            .map_err(|e| wasm_error("mounting the work directory", e))?
-            .build_p1();
+            .preopened_dir(work, "/work", FsPerms::ReadWrite)
+            .map_err(|e| wasm_error("mounting the work directory", e))?;
+        for (host, guest) in folders {
+            wasi.preopened_dir(host, guest, FsPerms::ReadOnly)
+                .map_err(|e| wasm_error("mounting the compiler's folders", e))?;
+        }
+        let wasi = wasi.build_p1();
         let limiter = Limiter {
             max: limits.memory_bytes,
             peak: 0,
@@ -283,6 +366,7 @@ impl Sandbox {
             output_limited,
             time_ms,
             memory_kb: (limiter.peak / 1024) as u64,
+            compile_error: None,
         })
     }
 }

@@ -198,7 +198,7 @@ function main(root) {
   const code = $("#code");
   const src = $("#code-src");
   const lang = $("#code-lang");
-  const LANG = { python: "LANGUAGE_PYTHON", javascript: "LANGUAGE_JAVASCRIPT" };
+  const LANG = { python: "LANGUAGE_PYTHON", javascript: "LANGUAGE_JAVASCRIPT", c: "LANGUAGE_C" };
   const LANG_NAME = Object.fromEntries(Object.entries(LANG).map(([k, v]) => [v, k]));
   let problemId = null;
   let starter = {};
@@ -266,7 +266,7 @@ function main(root) {
       list.appendChild(li);
     }
     out.appendChild(list);
-    for (const [label, text] of [["Output", r.stdout], ["Errors", r.stderr]]) {
+    for (const [label, text] of [["Compiler", r.compileOutput], ["Output", r.stdout], ["Errors", r.stderr]]) {
       if (!text) continue;
       const pre = document.createElement("pre");
       pre.textContent = `${label}:\n${text.slice(0, 4000)}`;

@@ -308,6 +308,14 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   await page.selectOption("#code-lang", "python");
   assert((await page.inputValue("#code-src")).includes("def "), "the other language keeps its own code");
   await shoot(page, "coding-monaco");
+  // C compiles inside the sandbox: its starter compiles, runs and is judged on the samples.
+  await page.selectOption("#code-lang", "c");
+  assert((await page.inputValue("#code-src")).includes("{"), "the editor shows the C starter code");
+  await page.click('[data-run="RUN_MODE_RUN"]');
+  await page.waitForFunction(() => { const v = document.querySelector(".code-verdict")?.textContent || ""; return !v.includes("hidden") && /of \d+ tests passed/.test(v); }, null, { timeout: 30000 });
+  const cVerdict = await page.locator(".code-verdict").innerText();
+  assert(!cVerdict.startsWith("compilation error") && !cVerdict.startsWith("accepted"), `the C starter compiles and is not accepted: ${cVerdict}`);
+  await shoot(page, "coding-c");
   assert(errors.length === 0, "no page errors or CSP violations: " + errors.join("; "));
   await context.close();
 });

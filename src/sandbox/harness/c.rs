@@ -9,10 +9,11 @@ use serde_json::Value;
 use super::{Spec, camel};
 use crate::catalog::{Problem, ValueType};
 
-const PRELUDE: &str = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <stdbool.h>\n#include <limits.h>\n";
+const PRELUDE: &str = "#define _POSIX_C_SOURCE 200809L\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <stdbool.h>\n#include <limits.h>\n";
 
 const HELPERS: &str = r#"
 #include <time.h>
+static long long rh_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000; }
 static void rh_str(const char* s) {
     if (!s) { fputs("null", stdout); return; }
     putchar('"');
@@ -27,7 +28,7 @@ static void rh_double(double d) {
     if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308) fputs("null", stdout);
     else printf("%.17g", d);
 }
-static long rh_micros(clock_t t0) { return (long)((double)(clock() - t0) * 1000000.0 / CLOCKS_PER_SEC); }
+static long rh_micros(long long t0) { return (long)(rh_now() - t0); }
 "#;
 
 pub fn program(spec: &Spec, source: &str) -> String {
@@ -56,7 +57,7 @@ pub fn program(spec: &Spec, source: &str) -> String {
             "    printf(\"%s START {idx}\\n\", RH_MARK); fflush(stdout);"
         )
         .unwrap();
-        out.push_str("    clock_t rh_t0 = clock();\n");
+        out.push_str("    long long rh_t0 = rh_now();\n");
         let call = |extra: &str| format!("{function}({}{extra})", call_args.join(", "));
         let sep = if call_args.is_empty() { "" } else { ", " };
         let print = match spec.returns {

@@ -25,7 +25,7 @@ pub const MAX_STDIN_BYTES: usize = 256 * 1024;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
-    /// python or javascript.
+    /// python, javascript or c (a whole program with `main`, compiled inside the sandbox by TinyCC).
     pub language: String,
     pub source: String,
     #[serde(default)]
@@ -34,7 +34,8 @@ pub struct RunRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunResult {
-    /// exited, time_limit_exceeded, memory_limit_exceeded or runtime_error.
+    /// exited, time_limit_exceeded, memory_limit_exceeded, runtime_error or compilation_error (C: the compiler's
+    /// messages are in `stderr`).
     pub status: String,
     pub exit_code: Option<i32>,
     pub stdout: String,
@@ -54,11 +55,9 @@ pub async fn run(
     SignedIn(user, _): SignedIn,
     ApiJson(req): ApiJson<RunRequest>,
 ) -> Result<Json<RunResult>, AppError> {
-    let language = Language::parse(&req.language)
-        .filter(|l| *l != Language::C)
-        .ok_or_else(|| {
-            AppError::Unprocessable("`language` must be python or javascript.".into())
-        })?;
+    let language = Language::parse(&req.language).ok_or_else(|| {
+        AppError::Unprocessable("`language` must be python, javascript or c.".into())
+    })?;
     if req.source.len() > MAX_SOURCE_BYTES || req.stdin.len() > MAX_STDIN_BYTES {
         return Err(AppError::Unprocessable(format!(
             "Programs are limited to {} KiB and their input to {} KiB.",
@@ -88,6 +87,7 @@ pub async fn run(
             PoolError::Internal(m) => AppError::Internal(anyhow::anyhow!(m)),
         })?;
     let (status, exit_code) = match out.exit {
+        _ if out.compile_error.is_some() => ("compilation_error", None),
         Exit::Code(c) => ("exited", Some(c)),
         Exit::TimeLimit => ("time_limit_exceeded", None),
         Exit::MemoryLimit => ("memory_limit_exceeded", None),

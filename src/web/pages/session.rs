@@ -139,6 +139,7 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                                 select #code-lang {
                                     option value="python" { "Python 3.12" }
                                     option value="javascript" { "JavaScript" }
+                                    option value="c" { "C11 (TinyCC)" }
                                 }
                                 span.muted { "Tab indents; your code is saved as you type." }
                             }
