@@ -19,6 +19,8 @@ pub const DB_FILE: &str = "rehearse.db";
 pub const CONFIG_FILE: &str = "rehearse.toml";
 pub const DEFAULT_SIGNUP_CREDITS: i64 = 10;
 pub const DEFAULT_INTERVIEW_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+pub const DEFAULT_END_OF_TURN_MS: u32 = 1500;
+pub const DEFAULT_SILENCE_PROMPT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -251,6 +253,8 @@ struct FileConfig {
     judge: Option<String>,
     stt: Option<String>,
     tts: Option<String>,
+    end_of_turn_ms: Option<u32>,
+    silence_prompt_seconds: Option<u64>,
 }
 
 /// What the appliance runs with. Paths are absolute.
@@ -272,6 +276,10 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// A live interview with nobody connected for this long saves and stops its actor.
     pub interview_idle: std::time::Duration,
+    /// Voice interviews: the silence after speech that ends the candidate's turn.
+    pub end_of_turn_ms: u32,
+    /// Voice interviews: how long the interviewer waits in silence for an answer before a gentle prompt.
+    pub silence_prompt: std::time::Duration,
     /// Which backend does what (see [`crate::backends::Spec`]).
     pub llm: Spec,
     /// Whether the model of `llm` scores interviews (`true`) or the rules do.
@@ -362,7 +370,19 @@ impl Settings {
             "llm" => true,
             other => bail!("judge must be rules or llm, not {other}"),
         };
+        let end_of_turn_ms = file.end_of_turn_ms.unwrap_or(DEFAULT_END_OF_TURN_MS);
+        if !(500..=10_000).contains(&end_of_turn_ms) {
+            bail!("end_of_turn_ms must be between 500 and 10000, not {end_of_turn_ms}");
+        }
+        let silence_prompt = file
+            .silence_prompt_seconds
+            .map_or(DEFAULT_SILENCE_PROMPT, std::time::Duration::from_secs);
+        if silence_prompt < std::time::Duration::from_secs(5) {
+            bail!("silence_prompt_seconds must be at least 5");
+        }
         Ok(Settings {
+            end_of_turn_ms,
+            silence_prompt,
             llm: spec(&cli.llm, &file.llm, Role::Llm)?,
             judge_with_llm,
             stt: spec(&cli.stt, &file.stt, Role::Stt)?,
@@ -399,6 +419,8 @@ impl Settings {
             signup_credits: DEFAULT_SIGNUP_CREDITS,
             tls: None,
             interview_idle: DEFAULT_INTERVIEW_IDLE,
+            end_of_turn_ms: DEFAULT_END_OF_TURN_MS,
+            silence_prompt: DEFAULT_SILENCE_PROMPT,
             // Deterministic and model-free unless a test asks for a model.
             llm: Spec::Scripted,
             judge_with_llm: false,

@@ -1392,3 +1392,180 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     assert_eq!(answers[0]["text"], heard.as_str());
     server.stop().await;
 }
+
+/// The whole speech loop with the tiny set (whisper, piper; the scripted interviewer): a spoken answer is timed
+/// stage by stage (stored with the turn, and on `/metrics`), the reply is spoken while it is written, the candidate
+/// cuts it off (the audio stops, every page is told, and what they heard is stored), and a long silence afterwards
+/// gets a gentle prompt.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_prompt() {
+    let _cpu = crate::util::exclusive_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = with_models(dir.path());
+    settings.stt = rehearse::backends::Spec::Local("whisper-tiny.en".into());
+    settings.tts = rehearse::backends::Spec::Local("piper-joe".into());
+    settings.silence_prompt = Duration::from_secs(1);
+    let server = start(settings).await;
+    let voice = server.state.tts().expect("the tiny set's voice loads");
+    let mut pcm: Vec<i16> = vec![0; 16_000 / 2];
+    voice
+        .speak(
+            "I owned the migration of our billing service and we shipped it two weeks early.",
+            16_000,
+            &mut |p| {
+                pcm.extend_from_slice(p);
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    pcm.extend(std::iter::repeat_n(0, 16_000 * 2));
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect_with(&server, &client, &id, Some(16_000)).await;
+    until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await;
+
+    let chunk = |seq: u64, samples: &[i16]| {
+        client_frame::Kind::Audio(pb::AudioChunk {
+            sequence: seq,
+            sample_rate: 16_000,
+            pcm: samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        })
+    };
+    let mut seq = 0u64;
+    for c in pcm.chunks(3200) {
+        send(&mut ws, 10 + seq, chunk(seq, c)).await;
+        seq += 1;
+    }
+    // Thinking, the candidate's turn, then the reply: its words and, while they are written, its voice.
+    let reply = until(&mut ws, |k| matches!(k, Kind::Audio(a) if !a.last)).await;
+    let state = |s: pb::voice_state::State| {
+        reply
+            .iter()
+            .position(|k| matches!(k, Kind::VoiceState(v) if v.state() == s))
+            .unwrap_or_else(|| panic!("no {s:?} in {reply:?}"))
+    };
+    assert!(state(pb::voice_state::State::Thinking) < state(pb::voice_state::State::Speaking));
+    let Some(Kind::Audio(first)) = reply.last() else {
+        panic!()
+    };
+    let reply_turn = first.turn_id.clone();
+    send(
+        &mut ws,
+        500,
+        client_frame::Kind::Control(pb::Control {
+            action: pb::control::Action::Interrupt as i32,
+        }),
+    )
+    .await;
+    let after = until(
+        &mut ws,
+        |k| matches!(k, Kind::VoiceState(v) if v.interrupted),
+    )
+    .await;
+    let rest = if after
+        .iter()
+        .any(|k| matches!(k, Kind::Audio(a) if a.last && a.turn_id == reply_turn))
+    {
+        after
+    } else {
+        until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await
+    };
+    let frames_after = rest
+        .iter()
+        .filter(|k| matches!(k, Kind::Audio(a) if !a.last))
+        .count();
+    let full = {
+        let text = reply
+            .iter()
+            .filter_map(|k| match k {
+                Kind::InterviewerText(t) if t.turn_id == reply_turn => Some(t.delta.clone()),
+                _ => None,
+            })
+            .collect::<String>();
+        let mut samples = 0;
+        voice
+            .speak(&text, 16_000, &mut |p| {
+                samples += p.len();
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        samples / 3200
+    };
+    assert!(
+        frames_after + 1 < full,
+        "the voice stopped: {frames_after} more frames of a {full}-frame reply"
+    );
+
+    // What the candidate heard of the reply is stored with it; the answer's timing, stage by stage.
+    let session = id.clone();
+    let (heard, timings) = loop {
+        let s = session.clone();
+        let found = server
+            .state
+            .db()
+            .call(move |c| {
+                let heard: Vec<Option<String>> = c
+                    .prepare("SELECT heard_text FROM transcript_turns WHERE session_id = ?1 AND speaker = 'interviewer'")?
+                    .query_map([&s], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                Ok((heard, rehearse::db::voice::latencies(c, &s)?))
+            })
+            .await
+            .unwrap();
+        if !found.1.is_empty() {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        heard.iter().filter(|h| h.is_some()).count(),
+        1,
+        "one interviewer turn was cut off: {heard:?}"
+    );
+    assert_eq!(timings.len(), 1);
+    let t = &timings[0];
+    let stages = [
+        t.end_of_turn_ms,
+        t.transcript_ms,
+        t.first_token_ms,
+        t.first_sentence_ms,
+        t.first_audio_ms,
+    ];
+    assert!(stages.iter().all(Option::is_some), "{t:?}");
+    assert!(
+        stages.windows(2).all(|w| w[0] <= w[1]),
+        "stages in order: {t:?}"
+    );
+    assert_eq!(t.end_of_turn_ms, Some(1500), "the end-of-turn silence");
+    assert_eq!(t.stt_model, "local:whisper-tiny.en");
+    let router = rehearse::app::router(server.state.clone());
+    let metrics = crate::util::get(&router, "/metrics").await.body;
+    assert!(
+        metrics.contains("rehearse_voice_stage_seconds_count{stage=\"response\"} 1"),
+        "{metrics}"
+    );
+
+    // The microphone stays open in silence: after a while the interviewer gently prompts.
+    let silence = vec![0i16; 3200];
+    let mut prompt = None;
+    'wait: for _ in 0..40 {
+        send(&mut ws, 1_000 + seq, chunk(seq, &silence)).await;
+        seq += 1;
+        let paced = tokio::time::Instant::now() + Duration::from_millis(200);
+        while let Ok(got) = tokio::time::timeout_at(paced, next(&mut ws)).await {
+            if let Ok(Kind::Transcript(t)) = got
+                && t.speaker == pb::Speaker::Interviewer as i32
+                && t.is_final
+            {
+                prompt = Some(t.text);
+                break 'wait;
+            }
+        }
+    }
+    let prompt = prompt.expect("a prompt within 8 s of silence");
+    assert!(prompt.starts_with("Take your time"), "{prompt}");
+    server.stop().await;
+}

@@ -281,23 +281,9 @@ pub fn record_submission(conn: &Connection, s: &Submission) -> Result<(), DbErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::migrations::migrate;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "foreign_keys", "ON").unwrap();
-        migrate(&mut c).unwrap();
-        c.execute_batch(
-            "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (1, 'a@x.io', 'h', 0, 0);
-             INSERT INTO companies (id, name, tagline, description, brand_color, values_json, persona_json, position)
-               VALUES ('c', 'C', '', '', '#000000', '[]', '{}', 0);
-             INSERT INTO roles (company_id, id, title, level, summary, difficulty, price, position)
-               VALUES ('c', 'r', 'R', 'L', '', 'easy', 1, 0);
-             INSERT INTO interview_sessions (id, user_id, company_id, role_id, price, plan_json, created_at, updated_at)
-               VALUES ('s', 1, 'c', 'r', 1, '[]', 0, 0);",
-        )
-        .unwrap();
-        c
+        crate::db::testing::session().0
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod migrations;
 pub mod scores;
 pub mod sessions;
 pub mod users;
+pub mod voice;
 
 use std::{
     panic::AssertUnwindSafe,
@@ -99,4 +100,27 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// A database in memory with one user (id 1) and one interview (`s`) to hang test rows on.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rusqlite::Connection;
+
+    pub fn session() -> (Connection, String) {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        super::migrations::migrate(&mut c).unwrap();
+        c.execute_batch(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (1, 'a@x.io', 'h', 0, 0);
+             INSERT INTO companies (id, name, tagline, description, brand_color, values_json, persona_json, position)
+               VALUES ('c', 'C', '', '', '#000000', '[]', '{}', 0);
+             INSERT INTO roles (company_id, id, title, level, summary, difficulty, price, position)
+               VALUES ('c', 'r', 'R', 'L', '', 'easy', 1, 0);
+             INSERT INTO interview_sessions (id, user_id, company_id, role_id, price, plan_json, created_at, updated_at)
+               VALUES ('s', 1, 'c', 'r', 1, '[]', 0, 0);",
+        )
+        .unwrap();
+        (c, "s".into())
+    }
 }

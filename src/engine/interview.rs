@@ -107,6 +107,8 @@ pub enum Effect {
 pub enum Input<'a> {
     Start,
     Answer(&'a str),
+    /// The candidate has said nothing for a long while (a voice interview): a gentle prompt, as for an empty answer.
+    Silence,
     Tick,
     Repeat,
     NextRound,
@@ -237,6 +239,7 @@ impl Interview {
                 self.finish(&mut out);
             }
             Input::Answer(text) => self.answer(text, now, &mut out),
+            Input::Silence => self.answer("", now, &mut out),
         }
         out
     }

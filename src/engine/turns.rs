@@ -2,7 +2,8 @@
 //! testable and a slow network does not change them): frames of 20 ms are speech or silence by their loudness; a
 //! turn starts after [`Rules::min_speech_ms`] of speech and ends after [`Rules::end_silence_ms`] of silence, a pause
 //! long enough that a candidate thinking mid-answer is not cut off. What a turn holds is returned whole, with a
-//! little audio from before it started so the first word is not clipped.
+//! little audio from before it started so the first word is not clipped, and how long the silence that ended it
+//! was (so the moment speech ended is known).
 
 /// 20 ms at 16 kHz.
 pub const FRAME: usize = 320;
@@ -31,6 +32,18 @@ impl Default for Rules {
             max_turn_ms: 60_000,
         }
     }
+}
+
+/// Of the silence that ended a turn, what is kept at its end (whisper reads less; the last word is not clipped).
+pub const TRAILING_KEEP_MS: u32 = 200;
+
+/// A finished turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// Pre-roll, speech, and [`TRAILING_KEEP_MS`] of the silence that ended it.
+    pub audio: Vec<f32>,
+    /// The silence (audio time) at the turn's end: the silence that ended it, less when it was cut for length.
+    pub silence_ms: u32,
 }
 
 /// The loudness of a frame, 0..1.
@@ -72,7 +85,7 @@ impl TurnTaker {
     }
 
     /// Adds samples (16 kHz mono, -1..1); returns every turn they complete.
-    pub fn push(&mut self, samples: &[f32]) -> Vec<Vec<f32>> {
+    pub fn push(&mut self, samples: &[f32]) -> Vec<Turn> {
         let mut done = Vec::new();
         self.partial.extend_from_slice(samples);
         let whole = self.partial.len() / FRAME * FRAME;
@@ -85,7 +98,7 @@ impl TurnTaker {
         done
     }
 
-    fn frame(&mut self, frame: &[f32]) -> Option<Vec<f32>> {
+    fn frame(&mut self, frame: &[f32]) -> Option<Turn> {
         let ms = (FRAME * 1000 / 16_000) as u32;
         let loud = rms(frame) >= self.rules.speech_level;
         self.audio.extend_from_slice(frame);
@@ -109,10 +122,14 @@ impl TurnTaker {
         self.silence_ms = if loud { 0 } else { self.silence_ms + ms };
         let too_long = self.audio.len() >= self.rules.max_turn_ms as usize * 16;
         if self.silence_ms >= self.rules.end_silence_ms || too_long {
+            let silence_ms = self.silence_ms;
+            let mut audio = std::mem::take(&mut self.audio);
+            let trim = silence_ms.saturating_sub(TRAILING_KEEP_MS) as usize * 16;
+            audio.truncate(audio.len().saturating_sub(trim));
             self.speaking = false;
             self.speech_run_ms = 0;
             self.silence_ms = 0;
-            return Some(std::mem::take(&mut self.audio));
+            return Some(Turn { audio, silence_ms });
         }
         None
     }
@@ -160,9 +177,10 @@ mod tests {
         let turns = t.push(&silence(200));
         assert_eq!(turns.len(), 1);
         let turn = &turns[0];
-        // Pre-roll + speech + the silence that ended it.
-        let ms = turn.len() / 16;
-        assert!((3600..=3900).contains(&ms), "{ms} ms");
+        assert_eq!(turn.silence_ms, 1500);
+        // Pre-roll + speech + a little of the silence that ended it.
+        let ms = turn.audio.len() / 16;
+        assert!((2400..=2700).contains(&ms), "{ms} ms");
         assert!(!t.speaking());
     }
 
@@ -177,7 +195,7 @@ mod tests {
         );
         let turns = t.push(&silence(1600));
         assert_eq!(turns.len(), 1);
-        assert!(turns[0].len() / 16 > 4000);
+        assert!(turns[0].audio.len() / 16 > 3000);
     }
 
     #[test]
@@ -197,7 +215,7 @@ mod tests {
         let mut whole = TurnTaker::new(Rules::default());
         let a = whole.push(&audio);
         let mut pieces = TurnTaker::new(Rules::default());
-        let b: Vec<Vec<f32>> = audio.chunks(77).flat_map(|c| pieces.push(c)).collect();
+        let b: Vec<Turn> = audio.chunks(77).flat_map(|c| pieces.push(c)).collect();
         assert_eq!(a, b);
         assert_eq!(a.len(), 1);
     }
@@ -209,7 +227,9 @@ mod tests {
             ..Rules::default()
         };
         let mut t = TurnTaker::new(rules);
-        assert_eq!(t.push(&tone(7000)).len(), 2);
+        let turns = t.push(&tone(7000));
+        assert_eq!(turns.len(), 2);
+        assert!(turns.iter().all(|t| t.silence_ms == 0));
     }
 
     #[test]

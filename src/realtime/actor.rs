@@ -5,13 +5,18 @@
 //! change, pauses the clock while nobody is connected, and stops when idle (`Settings::interview_idle`); the next
 //! connection rebuilds it from the database.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::mpsc;
 
 use super::{
+    floor::Floor,
     frames,
     hub::Cmd,
+    latency::Timing,
     pb::{self, client_frame, server_frame::Kind},
 };
 use crate::{
@@ -53,10 +58,22 @@ pub(super) struct Actor {
     /// model then reuses its KV cache), and which round it belongs to.
     pub(super) chat: Vec<crate::llm::Message>,
     pub(super) chat_round: Option<usize>,
+    /// Who has the floor (shared with the connections and the interviewer's speech).
+    pub(super) floor: Arc<Floor>,
+    /// The timing of the spoken answer the interviewer is about to reply to.
+    pub(super) timing: Option<Timing>,
+    /// Since when the interviewer has been waiting for a spoken answer (its last turn written), for the gentle
+    /// prompt after a long silence; `None` while nobody is listening for one or once prompted.
+    pub(super) waiting_since: Option<Instant>,
 }
 
 impl Actor {
-    pub(super) fn new(state: AppState, session: Session, generation: u64) -> Actor {
+    pub(super) fn new(
+        state: AppState,
+        session: Session,
+        generation: u64,
+        floor: Arc<Floor>,
+    ) -> Actor {
         Actor {
             state,
             session,
@@ -71,6 +88,9 @@ impl Actor {
             live_turns: 0,
             chat: Vec::new(),
             chat_round: None,
+            floor,
+            timing: None,
+            waiting_since: None,
         }
     }
 
@@ -523,6 +543,10 @@ impl Actor {
             Action::NextRound => self.input(Input::NextRound).await,
             Action::RepeatQuestion => self.input(Input::Repeat).await,
             Action::Hint => self.hint(conn, seq).await,
+            Action::Interrupt => {
+                // The connection has already stopped the interviewer (the floor); every page stops playing it.
+                self.broadcast(frames::voice_state(pb::voice_state::State::Listening, true));
+            }
             _ => self.send_to(
                 conn,
                 frames::error(
@@ -547,6 +571,7 @@ impl Actor {
             return;
         }
         self.input(Input::Tick).await;
+        self.prompt_after_silence().await;
         if let Some(iv) = &self.engine
             && let Some(r) = iv.current_round()
         {
@@ -556,6 +581,22 @@ impl Actor {
                 warning: r.warned,
             };
             self.broadcast(frames::frame(Kind::Timer(timer)));
+        }
+    }
+
+    /// A voice interview in which the candidate, microphone on, has said nothing for a long while since the
+    /// interviewer finished (and its voice stopped playing) gets a gentle prompt, once per wait.
+    async fn prompt_after_silence(&mut self) {
+        let Some(since) = self.waiting_since else {
+            return;
+        };
+        let quiet = self.ears.iter().any(|(_, ear)| ear.quiet());
+        let played_out = crate::realtime::floor::clock_ms()
+            .saturating_sub(self.floor.playing_until())
+            .min(since.elapsed().as_millis() as u64);
+        if quiet && Duration::from_millis(played_out) >= self.state.settings().silence_prompt {
+            self.waiting_since = None;
+            self.input(Input::Silence).await;
         }
     }
 

@@ -125,3 +125,11 @@ pub fn notice(message: impl Into<String>) -> pb::ServerFrame {
         message: message.into(),
     }))
 }
+
+/// Where the spoken conversation stands; `interrupted` tells every page to stop the interviewer's audio now.
+pub fn voice_state(state: pb::voice_state::State, interrupted: bool) -> pb::ServerFrame {
+    frame(Kind::VoiceState(pb::VoiceState {
+        state: state as i32,
+        interrupted,
+    }))
+}

@@ -1,11 +1,15 @@
 //! The registry of running interview actors: finds the actor for an interview or starts one, retires actors that
 //! went idle, and stops them all when the server stops. It knows nothing of what an actor does.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tokio::sync::mpsc;
 
-use super::{actor::Actor, pb};
+use super::{actor::Actor, floor::Floor, pb};
 use crate::{app::AppState, db::sessions::Session};
 
 #[derive(Debug)]
@@ -36,6 +40,8 @@ pub enum Cmd {
 #[derive(Clone)]
 pub struct Handle {
     pub cmd: mpsc::Sender<Cmd>,
+    /// Who has the floor: a connection raises a barge-in here at once, ahead of the actor's queue.
+    pub floor: Arc<Floor>,
     generation: u64,
 }
 
@@ -67,10 +73,16 @@ impl Hub {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let handle = Handle {
             cmd: tx,
+            floor: Arc::new(Floor::default()),
             generation,
         };
         actors.insert(session.id.clone(), handle.clone());
-        let actor = Actor::new(state.clone(), session.clone(), generation);
+        let actor = Actor::new(
+            state.clone(),
+            session.clone(),
+            generation,
+            handle.floor.clone(),
+        );
         tokio::spawn(actor.run(rx));
         handle
     }

@@ -1,9 +1,12 @@
 //! The candidate's voice: `AudioChunk` frames (16 kHz mono 16-bit PCM) are checked, followed by the end-of-turn
 //! rules ([`crate::engine::turns`]) per connection, and each finished turn is transcribed by whisper and taken as
 //! the candidate's answer, stored with source `voice`. Filler ("hmm") is not an answer; bad frames get error frames
-//! and change nothing; a connection that goes away takes its unfinished turn with it.
+//! and change nothing; a connection that goes away takes its unfinished turn with it. Speech that starts while the
+//! interviewer is still being played is a barge-in: the interviewer stops. Each answer's timing starts here.
 
-use super::{actor::Actor, frames, pb};
+use std::time::{Duration, Instant};
+
+use super::{actor::Actor, frames, latency::Timing, pb};
 use crate::engine::{
     interview::Input,
     turns::{self, Rules, TurnTaker},
@@ -19,14 +22,24 @@ pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 pub struct Ear {
     turns: TurnTaker,
     last_sequence: Option<u64>,
+    last_heard: Instant,
 }
 
 impl Ear {
-    fn new() -> Ear {
+    fn new(end_of_turn_ms: u32) -> Ear {
         Ear {
-            turns: TurnTaker::new(Rules::default()),
+            turns: TurnTaker::new(Rules {
+                end_silence_ms: end_of_turn_ms,
+                ..Rules::default()
+            }),
             last_sequence: None,
+            last_heard: Instant::now(),
         }
+    }
+
+    /// Whether audio arrived lately and the candidate is not mid-answer: a microphone that is on, in silence.
+    pub fn quiet(&self) -> bool {
+        self.last_heard.elapsed() < Duration::from_secs(2) && !self.turns.speaking()
     }
 }
 
@@ -78,7 +91,9 @@ impl Actor {
             return;
         }
         if !self.ears.iter().any(|(c, _)| *c == conn) {
-            self.ears.push((conn, Ear::new()));
+            let ear = Ear::new(self.state.settings().end_of_turn_ms);
+            self.ears.push((conn, ear));
+            self.waiting_since.get_or_insert_with(Instant::now);
         }
         let ear = &mut self
             .ears
@@ -105,12 +120,15 @@ impl Actor {
             _ => None,
         };
         ear.last_sequence = Some(chunk.sequence);
+        ear.last_heard = Instant::now();
         let samples: Vec<f32> = chunk
             .pcm
             .chunks_exact(2)
             .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
             .collect();
+        let was_speaking = ear.turns.speaking();
         let finished = ear.turns.push(&samples);
+        let started = !was_speaking && (ear.turns.speaking() || !finished.is_empty());
         if let Some(missing) = gap {
             self.send_to(
                 conn,
@@ -124,9 +142,22 @@ impl Actor {
                 ),
             );
         }
-        for audio in finished {
+        if started {
+            self.waiting_since = None;
+            if self.floor.playing() {
+                self.floor.interrupt();
+                self.broadcast(frames::voice_state(pb::voice_state::State::Listening, true));
+            }
+        }
+        for turn in finished {
+            let decided = Instant::now();
+            let speech_end = decided - Duration::from_millis(u64::from(turn.silence_ms));
+            let speech_end_unix_ms = crate::db::now_ms() - i64::from(turn.silence_ms);
+            self.broadcast(frames::voice_state(pb::voice_state::State::Thinking, false));
             let whisper = stt.clone();
+            let audio = turn.audio;
             let heard = tokio::task::spawn_blocking(move || whisper.transcribe(&audio)).await;
+            let transcribed = Instant::now();
             let text = match heard {
                 Ok(Ok(t)) => t.text.trim().to_string(),
                 Ok(Err(e)) => {
@@ -147,10 +178,26 @@ impl Actor {
                 }
             };
             if turns::is_filler(&text) {
+                self.broadcast(frames::voice_state(
+                    pb::voice_state::State::Listening,
+                    false,
+                ));
                 continue;
             }
             match self.store_answer(text.clone(), None, "voice").await {
-                Ok(true) => self.input(Input::Answer(&text)).await,
+                Ok(true) => {
+                    self.timing = self.last_candidate_turn.map(|candidate_turn| Timing {
+                        candidate_turn,
+                        speech_end,
+                        speech_end_unix_ms,
+                        decided,
+                        transcribed,
+                        first_token: None,
+                        first_sentence: None,
+                        first_audio: None,
+                    });
+                    self.input(Input::Answer(&text)).await;
+                }
                 Ok(false) => {}
                 Err(e) => {
                     tracing::error!("storing a spoken answer failed: {e}");

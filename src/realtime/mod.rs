@@ -4,8 +4,10 @@
 
 pub mod actor;
 mod code;
+pub mod floor;
 pub mod frames;
 pub mod hub;
+mod latency;
 mod listen;
 mod speak;
 mod voice;

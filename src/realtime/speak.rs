@@ -1,17 +1,20 @@
 //! How the interviewer speaks: an utterance is worded by the LLM on a blocking thread, streamed to every connection
-//! piece by piece, then stored as a transcript turn (and its question marked as asked).
+//! piece by piece (and to the voice, sentence by sentence, as it is written), then stored as a transcript turn (and
+//! its question marked as asked). A barge-in stops the model between tokens.
 
-use std::{ops::ControlFlow, sync::Arc};
+use std::{ops::ControlFlow, sync::Arc, time::Instant};
 
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
     actor::Actor,
     frames,
+    latency::Timing,
     pb::{self, server_frame::Kind},
+    voice::{Listeners, Speech, Spoken},
 };
 use crate::{
-    db::live,
+    db::{live, voice as voice_db},
     engine::{
         interview::{Intent, Utterance},
         prompts,
@@ -47,6 +50,8 @@ impl Actor {
     pub(super) async fn say_line(&mut self, line: Line) {
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
+        let mut speech = self.speech(&turn_id, self.floor.epoch());
+        speech.push(&line.text);
         self.broadcast(frames::frame(Kind::InterviewerText(
             pb::InterviewerTextDelta {
                 turn_id: turn_id.clone(),
@@ -60,11 +65,68 @@ impl Actor {
                 content: line.text.clone(),
             });
         }
-        self.store_and_finish(turn_id, line.round, line.kind, None, line.text)
+        let stored = self
+            .store_and_finish(turn_id, line.round, line.kind, None, line.text)
             .await;
+        let timing = self.timing.take();
+        self.after_speech(speech.finish(), stored, timing);
     }
 
-    /// Stores an interviewer turn, then tells every connection it is final.
+    /// The speech of `turn_id` to every connection that listens (silent when none does or there is no voice); it
+    /// stops when the floor moves past `epoch`.
+    fn speech(&self, turn_id: &str, epoch: u64) -> Speech {
+        let Some(tts) = self.state.tts() else {
+            return Speech::silent();
+        };
+        let mut groups: Vec<Listeners> = Vec::new();
+        for (conn, rate) in &self.listeners {
+            let Some((_, out)) = self.subscribers.iter().find(|(c, _)| c == conn) else {
+                continue;
+            };
+            match groups.iter_mut().find(|g| g.rate == *rate) {
+                Some(g) => g.conns.push(out.clone()),
+                None => groups.push(Listeners {
+                    rate: *rate,
+                    conns: vec![out.clone()],
+                }),
+            }
+        }
+        Speech::start(tts, groups, turn_id.to_string(), self.floor.clone(), epoch)
+    }
+
+    /// Once a written turn's speech ends: records what an interrupting candidate heard of it, and the timing of
+    /// the spoken answer it replied to. The actor goes on meanwhile.
+    fn after_speech(
+        &mut self,
+        job: Option<JoinHandle<Spoken>>,
+        stored: Option<i64>,
+        timing: Option<Timing>,
+    ) {
+        self.waiting_since = (!self.ears.is_empty()).then(Instant::now);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let spoken = match job {
+                Some(job) => job.await.unwrap_or_default(),
+                None => Spoken::default(),
+            };
+            if let (Some(heard), Some(turn)) = (spoken.heard, stored) {
+                let stored = state
+                    .db()
+                    .call(move |c| voice_db::set_heard(c, turn, &heard))
+                    .await;
+                if let Err(e) = stored {
+                    tracing::error!("storing what the candidate heard failed: {e}");
+                }
+            }
+            if let Some(mut timing) = timing {
+                timing.first_sentence = spoken.first_sentence;
+                timing.first_audio = spoken.first_audio;
+                timing.record(&state).await;
+            }
+        });
+    }
+
+    /// Stores an interviewer turn, then tells every connection it is final; returns the stored turn's id.
     async fn store_and_finish(
         &mut self,
         turn_id: String,
@@ -72,7 +134,7 @@ impl Actor {
         kind: &'static str,
         question_id: Option<String>,
         text: String,
-    ) {
+    ) -> Option<i64> {
         let (id, t) = (self.session.id.clone(), text.clone());
         let stored = self
             .state
@@ -93,9 +155,13 @@ impl Actor {
                 )
             })
             .await;
-        if let Err(e) = stored {
-            tracing::error!("storing an interviewer turn failed: {e}");
-        }
+        let stored = match stored {
+            Ok((turn, _)) => Some(turn.id),
+            Err(e) => {
+                tracing::error!("storing an interviewer turn failed: {e}");
+                None
+            }
+        };
         self.broadcast(frames::frame(Kind::InterviewerText(
             pb::InterviewerTextDelta {
                 turn_id: turn_id.clone(),
@@ -110,7 +176,11 @@ impl Actor {
             is_final: true,
             round_index: round as u32,
         })));
-        self.voice(&turn_id, &text).await;
+        self.broadcast(frames::voice_state(
+            pb::voice_state::State::Listening,
+            false,
+        ));
+        stored
     }
 
     /// The current round's stored turns, oldest first, as (is the candidate, text).
@@ -170,9 +240,12 @@ impl Actor {
         let llm: Arc<dyn Llm> = self.state.llm();
         let job_request = request.clone();
         let (tx, mut rx) = mpsc::channel::<String>(64);
+        let (floor, epoch) = (self.floor.clone(), self.floor.epoch());
+        let mut speech = self.speech(&turn_id, epoch);
+        let mut timing = self.timing.take();
         let job = tokio::task::spawn_blocking(move || {
             llm.generate(&job_request, &mut |piece| {
-                if tx.blocking_send(piece.to_string()).is_ok() {
+                if !floor.interrupted_since(epoch) && tx.blocking_send(piece.to_string()).is_ok() {
                     ControlFlow::Continue(())
                 } else {
                     ControlFlow::Break(())
@@ -181,6 +254,13 @@ impl Actor {
         });
         let mut text = String::new();
         while let Some(piece) = rx.recv().await {
+            if text.is_empty() {
+                if let Some(t) = &mut timing {
+                    t.first_token = Some(Instant::now());
+                }
+                self.broadcast(frames::voice_state(pb::voice_state::State::Speaking, false));
+            }
+            speech.push(&piece);
             text.push_str(&piece);
             self.broadcast(frames::frame(Kind::InterviewerText(
                 pb::InterviewerTextDelta {
@@ -201,10 +281,24 @@ impl Actor {
             }
             Ok(Ok(_)) => false,
         };
+        let interrupted = self.floor.interrupted_since(epoch);
+        if interrupted && text.trim().is_empty() {
+            // Cut off before a word: nothing was said, so nothing is stored.
+            self.broadcast(frames::frame(Kind::InterviewerText(
+                pb::InterviewerTextDelta {
+                    turn_id,
+                    delta: String::new(),
+                    done: true,
+                },
+            )));
+            self.after_speech(speech.finish(), None, timing);
+            return;
+        }
         if failed || text.trim().is_empty() {
             // A model that fails or says nothing must not stall the interview: the scripted wording of the same
             // turn stands in, and is streamed like any other reply.
             let fallback = llm::scripted::word(&request);
+            speech.push(&fallback);
             self.broadcast(frames::frame(Kind::InterviewerText(
                 pb::InterviewerTextDelta {
                     turn_id: turn_id.clone(),
@@ -243,8 +337,10 @@ impl Actor {
                 .call(move |c| live::mark_asked(c, user, &id, pool, &q))
                 .await;
         }
-        self.store_and_finish(turn_id, u.round, kind, question_id, text)
+        let stored = self
+            .store_and_finish(turn_id, u.round, kind, question_id, text)
             .await;
+        self.after_speech(speech.finish(), stored, timing);
     }
 }
 

@@ -1,22 +1,34 @@
-//! The interviewer's voice: each finished interviewer turn is spoken by the text-to-speech voice, sentence by
-//! sentence, to the connections that asked for audio (`Hello.want_audio`), at the rate each plays at. Text-only
-//! connections and servers without a voice get the same interview in text.
+//! The interviewer's voice: each interviewer turn is spoken by the text-to-speech voice to the connections that
+//! asked for audio (`Hello.want_audio`), at the rate each plays at, while it is still being written: the LLM's
+//! pieces are cut into sentences as they stream in, and a worker thread synthesises each sentence and sends its
+//! audio frames straight to those connections. So the first sentence is heard while the model writes the rest, and
+//! the interview's actor is free to hear the candidate meanwhile. A barge-in ([`Floor::interrupt`]) stops the
+//! worker between frames; what the candidate heard is worked out from how much had played. Text-only connections
+//! and servers without a voice get the same interview in text.
 
-use std::ops::ControlFlow;
+use std::{
+    ops::ControlFlow,
+    sync::{Arc, mpsc as sync_mpsc},
+    time::Instant,
+};
 
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
-    actor::Actor,
+    floor::{self, Floor},
     frames,
     pb::{self, server_frame::Kind},
 };
+use crate::tts::piper::{self, Piper};
 
 /// The playback rate used when a client asks for audio without a usable rate.
 const DEFAULT_RATE: u32 = 48_000;
 
 /// Audio per frame: small enough to start playing early and to stay far below the frame size limit.
 const FRAME_MS: u32 = 200;
+
+/// How far ahead the page schedules the first frame of a turn (`static/js/voice.js`).
+const CLIENT_LEAD_MS: u64 = 120;
 
 /// The rate a connection hears the interviewer at, or `None` when it wants text only.
 pub fn playback_rate(hello: &pb::Hello) -> Option<u32> {
@@ -34,68 +46,163 @@ fn le_bytes(pcm: &[i16]) -> Vec<u8> {
     pcm.iter().flat_map(|s| s.to_le_bytes()).collect()
 }
 
-impl Actor {
-    /// Speaks `text` to every listening connection, one synthesis per playback rate.
-    pub(super) async fn voice(&mut self, turn_id: &str, text: &str) {
-        let Some(tts) = self.state.tts() else {
-            return;
-        };
-        let mut rates: Vec<u32> = self.listeners.iter().map(|(_, r)| *r).collect();
-        rates.sort_unstable();
-        rates.dedup();
-        for rate in rates {
-            let (tx, mut rx) = mpsc::channel::<Vec<i16>>(16);
-            let (voice, words) = (tts.clone(), text.to_string());
-            let job = tokio::task::spawn_blocking(move || {
-                voice.speak(&words, rate, &mut |pcm| {
-                    if tx.blocking_send(pcm.to_vec()).is_ok() {
-                        ControlFlow::Continue(())
-                    } else {
-                        ControlFlow::Break(())
-                    }
-                })
-            });
-            let per_frame = (rate * FRAME_MS / 1000) as usize;
-            let mut sequence = 0u64;
-            let mut pending: Option<Vec<u8>> = None;
-            while let Some(sentence) = rx.recv().await {
-                for chunk in sentence.chunks(per_frame) {
-                    if let Some(pcm) = pending.replace(le_bytes(chunk)) {
-                        self.send_audio(rate, turn_id, sequence, pcm, false);
-                        sequence += 1;
-                    }
-                }
-            }
-            if let Some(pcm) = pending {
-                self.send_audio(rate, turn_id, sequence, pcm, true);
-            }
-            match job.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!("the voice could not speak a turn: {e:#}"),
-                Err(e) => tracing::error!("the voice's task failed: {e}"),
-            }
+/// The connections that hear one playback rate.
+pub(super) struct Listeners {
+    pub rate: u32,
+    pub conns: Vec<mpsc::Sender<pb::ServerFrame>>,
+}
+
+/// What a spoken turn came to.
+#[derive(Debug, Default)]
+pub(super) struct Spoken {
+    pub first_sentence: Option<Instant>,
+    pub first_audio: Option<Instant>,
+    /// Set when the candidate interrupted: the sentences that had finished playing by then.
+    pub heard: Option<String>,
+}
+
+/// One interviewer turn being spoken. Feed it text as it is written ([`Speech::push`]), then [`Speech::finish`].
+pub(super) struct Speech {
+    tx: Option<sync_mpsc::Sender<String>>,
+    pending: String,
+    job: Option<JoinHandle<Spoken>>,
+}
+
+impl Speech {
+    /// A turn nobody hears.
+    pub fn silent() -> Speech {
+        Speech {
+            tx: None,
+            pending: String::new(),
+            job: None,
         }
     }
 
-    fn send_audio(&mut self, rate: u32, turn_id: &str, sequence: u64, pcm: Vec<u8>, last: bool) {
-        let conns: Vec<u64> = self
-            .listeners
-            .iter()
-            .filter(|(_, r)| *r == rate)
-            .map(|(c, _)| *c)
-            .collect();
-        for conn in conns {
-            self.send_to(
-                conn,
-                frames::frame(Kind::Audio(pb::AudioOut {
-                    turn_id: turn_id.to_string(),
-                    sequence,
-                    sample_rate: rate,
-                    pcm: pcm.clone(),
-                    last,
-                })),
-            );
+    /// Starts speaking `turn_id` to `listeners` (nothing is said until text is pushed). The speech stops when the
+    /// floor moves past `epoch`.
+    pub fn start(
+        voice: Arc<Piper>,
+        listeners: Vec<Listeners>,
+        turn_id: String,
+        floor: Arc<Floor>,
+        epoch: u64,
+    ) -> Speech {
+        if listeners.is_empty() {
+            return Speech::silent();
         }
+        let (tx, rx) = sync_mpsc::channel::<String>();
+        let job = tokio::task::spawn_blocking(move || {
+            speak(&voice, &listeners, &turn_id, &floor, epoch, rx)
+        });
+        Speech {
+            tx: Some(tx),
+            pending: String::new(),
+            job: Some(job),
+        }
+    }
+
+    /// More of the turn's text: every sentence it completes goes to the voice now.
+    pub fn push(&mut self, piece: &str) {
+        if self.tx.is_none() {
+            return;
+        }
+        self.pending.push_str(piece);
+        if let Some(cut) = piper::complete_prefix(&self.pending) {
+            let done: String = self.pending.drain(..cut).collect();
+            self.send(done);
+        }
+    }
+
+    fn send(&mut self, text: String) {
+        if let Some(tx) = &self.tx
+            && tx.send(text).is_err()
+        {
+            self.tx = None;
+        }
+    }
+
+    /// The turn is written: the rest is spoken. The handle resolves when the last frame is sent.
+    pub fn finish(mut self) -> Option<JoinHandle<Spoken>> {
+        let rest = std::mem::take(&mut self.pending);
+        if !rest.trim().is_empty() {
+            self.send(rest);
+        }
+        self.tx = None;
+        self.job.take()
+    }
+}
+
+/// The worker: synthesises each sentence it receives, for each playback rate, and sends the audio in frames.
+fn speak(
+    voice: &Piper,
+    listeners: &[Listeners],
+    turn_id: &str,
+    floor: &Floor,
+    epoch: u64,
+    rx: sync_mpsc::Receiver<String>,
+) -> Spoken {
+    let mut spoken = Spoken::default();
+    let mut sequences = vec![0u64; listeners.len()];
+    // Each sentence sent, with the audio time (ms) at which it ends.
+    let mut said: Vec<(String, u64)> = Vec::new();
+    let mut audio_ms = 0u64;
+    'turn: while let Ok(text) = rx.recv() {
+        for sentence in piper::sentences(&text) {
+            if floor.interrupted_since(epoch) {
+                break 'turn;
+            }
+            for (i, group) in listeners.iter().enumerate() {
+                let per_frame = (group.rate * FRAME_MS / 1000) as usize;
+                let result = voice.speak(&sentence, group.rate, &mut |pcm| {
+                    spoken.first_sentence.get_or_insert_with(Instant::now);
+                    for chunk in pcm.chunks(per_frame) {
+                        if floor.interrupted_since(epoch) {
+                            return ControlFlow::Break(());
+                        }
+                        send(group, turn_id, sequences[i], le_bytes(chunk), false);
+                        sequences[i] += 1;
+                        spoken.first_audio.get_or_insert_with(Instant::now);
+                        if i == 0 {
+                            let ms = chunk.len() as u64 * 1000 / u64::from(group.rate);
+                            floor.queue_audio(ms, CLIENT_LEAD_MS);
+                            audio_ms += ms;
+                        }
+                    }
+                    ControlFlow::Continue(())
+                });
+                if let Err(e) = result {
+                    tracing::warn!("the voice could not speak {sentence:?}: {e:#}");
+                }
+            }
+            said.push((sentence, audio_ms));
+        }
+    }
+    for (i, group) in listeners.iter().enumerate() {
+        send(group, turn_id, sequences[i], Vec::new(), true);
+    }
+    if floor.interrupted_since(epoch) {
+        let heard_ms = spoken.first_audio.map_or(0, |first| {
+            floor
+                .interrupted_at()
+                .saturating_sub(floor::ms_of(first) + CLIENT_LEAD_MS)
+        });
+        spoken.heard = Some(floor::heard(&said, heard_ms));
+    }
+    spoken
+}
+
+fn send(group: &Listeners, turn_id: &str, sequence: u64, pcm: Vec<u8>, last: bool) {
+    let frame = frames::frame(Kind::Audio(pb::AudioOut {
+        turn_id: turn_id.to_string(),
+        sequence,
+        sample_rate: group.rate,
+        pcm,
+        last,
+    }));
+    for conn in &group.conns {
+        // A connection that cannot keep up misses audio rather than stalling the voice; its socket task closes it
+        // when the actor's frames back up too.
+        let _ = conn.try_send(frame.clone());
     }
 }
 
@@ -116,5 +223,13 @@ mod tests {
         assert_eq!(playback_rate(&hello(true, 0)), Some(DEFAULT_RATE));
         assert_eq!(playback_rate(&hello(true, 1_000_000)), Some(DEFAULT_RATE));
         assert_eq!(le_bytes(&[1, -2]), vec![1, 0, 0xfe, 0xff]);
+    }
+
+    #[test]
+    fn a_turn_nobody_hears_costs_nothing() {
+        let mut s = Speech::silent();
+        s.push("Hello there. How are you?");
+        assert!(s.pending.is_empty());
+        assert!(s.finish().is_none());
     }
 }

@@ -212,6 +212,12 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
                 ));
             }
             Ok(frame) => {
+                if let Some(pb::client_frame::Kind::Control(c)) = &frame.kind
+                    && c.action() == pb::control::Action::Interrupt
+                {
+                    // The interviewer stops now, not when the actor gets to this frame.
+                    actor.floor.interrupt();
+                }
                 if actor.cmd.send(Cmd::Frame { conn, frame }).await.is_err() {
                     break Some((1011, "interview unavailable"));
                 }

@@ -520,6 +520,43 @@ fn tidy(line: &str) -> String {
     out.trim_start_matches(['\'', '/', ' ']).to_string()
 }
 
+/// Whether the run of terminators `chars[start..=end]` is the full stop of an initial ("J. Smith").
+fn is_initial(chars: &[char], start: usize, end: usize) -> bool {
+    start == end
+        && chars[end] == '.'
+        && start >= 1
+        && chars[start - 1].is_uppercase()
+        && (start == 1 || !chars[start - 2].is_alphanumeric())
+}
+
+/// How much of streamed `text` is whole sentences (a byte offset), so they can be spoken while the rest is still
+/// being written; `None` while no sentence is complete. A sentence is complete once its `. ? !` is followed by a
+/// space (where [`sentences`] cuts) or its line has ended.
+pub fn complete_prefix(text: &str) -> Option<usize> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut cut = None;
+    let mut bytes = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\n' {
+            cut = Some(bytes + 1);
+        } else if is_terminator(chars[i]) {
+            let start = i;
+            while i + 1 < chars.len() && is_terminator(chars[i + 1]) {
+                bytes += chars[i].len_utf8();
+                i += 1;
+            }
+            let before_space = i + 1 < chars.len() && chars[i + 1].is_whitespace();
+            if before_space && !is_initial(&chars, start, i) {
+                cut = Some(bytes + chars[i].len_utf8());
+            }
+        }
+        bytes += chars[i].len_utf8();
+        i += 1;
+    }
+    cut
+}
+
 /// Cuts one line after each run of `. ? !` that a space follows, except after a single capital (an initial).
 fn split_sentences(line: &str) -> Vec<String> {
     let chars: Vec<char> = line.chars().collect();
@@ -534,12 +571,7 @@ fn split_sentences(line: &str) -> Vec<String> {
             }
             let at_end = i + 1 >= chars.len();
             let before_space = !at_end && chars[i + 1].is_whitespace();
-            let initial = run_start == i
-                && chars[i] == '.'
-                && run_start >= 1
-                && chars[run_start - 1].is_uppercase()
-                && (run_start == 1 || !chars[run_start - 2].is_alphanumeric());
-            if at_end || (before_space && !initial) {
+            if at_end || (before_space && !is_initial(&chars, run_start, i)) {
                 let s: String = chars[start..=i].iter().collect();
                 out.push(s.trim().to_string());
                 start = i + 1;
@@ -684,6 +716,32 @@ fn split_inner_stops(clause: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn streamed_text_is_cut_after_its_last_whole_sentence() {
+        assert_eq!(complete_prefix("Hello there"), None);
+        assert_eq!(
+            complete_prefix("Hello there."),
+            None,
+            "more may follow: 3.5"
+        );
+        assert_eq!(complete_prefix("It took 3.5 days"), None);
+        let text = "Great, thanks. What did you do next? And wh";
+        let cut = complete_prefix(text).unwrap();
+        assert_eq!(&text[..cut], "Great, thanks. What did you do next?");
+        assert_eq!(
+            complete_prefix("I met J. Smith"),
+            None,
+            "an initial is not a sentence end"
+        );
+        assert_eq!(complete_prefix("Wow!! Really"), Some(5));
+        assert_eq!(complete_prefix("A list:\n- one"), Some(8));
+        let accented = "Très bien. Ensuite";
+        assert_eq!(
+            &accented[..complete_prefix(accented).unwrap()],
+            "Très bien."
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -1,5 +1,6 @@
-//! Prometheus text on `/metrics`: request counts by route class and status class, and the catalog's size.
-//! Counters are plain atomics; no metrics library is needed for a handful of series.
+//! Prometheus text on `/metrics`: request counts by route class and status class, the catalog's size, and the
+//! spoken interview's latency per stage as histograms. Counters are plain atomics; no metrics library is needed for
+//! a handful of series.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +19,92 @@ const CLASSES: [&str; 4] = ["page", "api", "static", "other"];
 pub struct Metrics {
     /// [route class][status class 1xx..5xx]
     requests: [[AtomicU64; 5]; 4],
+    voice: [Histogram; VoiceStage::ALL.len()],
+}
+
+/// The stages of a spoken answer's way back to the interviewer's voice, each timed on its own; `Response` is the
+/// whole way from the end-of-turn decision to the first audio frame (what the candidate waits for beyond the
+/// end-of-turn silence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceStage {
+    EndOfTurn,
+    Transcription,
+    FirstToken,
+    FirstSentence,
+    FirstAudio,
+    Response,
+}
+
+impl VoiceStage {
+    pub const ALL: [VoiceStage; 6] = [
+        VoiceStage::EndOfTurn,
+        VoiceStage::Transcription,
+        VoiceStage::FirstToken,
+        VoiceStage::FirstSentence,
+        VoiceStage::FirstAudio,
+        VoiceStage::Response,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VoiceStage::EndOfTurn => "end_of_turn",
+            VoiceStage::Transcription => "transcription",
+            VoiceStage::FirstToken => "first_token",
+            VoiceStage::FirstSentence => "first_sentence",
+            VoiceStage::FirstAudio => "first_audio",
+            VoiceStage::Response => "response",
+        }
+    }
+}
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    /// Observations per bucket (not cumulative); the last is above every bound.
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, seconds: f64) {
+        let i = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((seconds.max(0.0) * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, labels: &str, out: &mut String) {
+        let mut total = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            total += self.buckets[i].load(Ordering::Relaxed);
+            out.push_str(&format!(
+                "{name}_bucket{{{labels},le=\"{bound}\"}} {total}\n"
+            ));
+        }
+        total += self.buckets[BUCKETS.len()].load(Ordering::Relaxed);
+        out.push_str(&format!("{name}_bucket{{{labels},le=\"+Inf\"}} {total}\n"));
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        out.push_str(&format!(
+            "{name}_sum{{{labels}}} {sum}\n{name}_count{{{labels}}} {total}\n"
+        ));
+    }
+}
+
+impl Metrics {
+    pub fn observe_voice(&self, stage: VoiceStage, seconds: f64) {
+        let i = VoiceStage::ALL
+            .iter()
+            .position(|s| *s == stage)
+            .unwrap_or(0);
+        self.voice[i].observe(seconds);
+    }
 }
 
 fn class_of(path: &str) -> usize {
@@ -86,6 +173,15 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             "rehearse_catalog_entries{{kind=\"{kind}\"}} {n}\n"
         ));
     }
+    out.push_str("# HELP rehearse_voice_stage_seconds Spoken answers: seconds per stage of the way back to the interviewer's voice.\n");
+    out.push_str("# TYPE rehearse_voice_stage_seconds histogram\n");
+    for (stage, h) in VoiceStage::ALL.iter().zip(&m.voice) {
+        h.render(
+            "rehearse_voice_stage_seconds",
+            &format!("stage=\"{}\"", stage.name()),
+            &mut out,
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -93,4 +189,38 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         )],
         out,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_count_cumulatively_with_a_sum() {
+        let h = Histogram::default();
+        for s in [0.04, 0.3, 0.31, 42.0] {
+            h.observe(s);
+        }
+        let mut out = String::new();
+        h.render("x", "stage=\"a\"", &mut out);
+        assert!(
+            out.contains("x_bucket{stage=\"a\",le=\"0.05\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("x_bucket{stage=\"a\",le=\"0.3\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("x_bucket{stage=\"a\",le=\"0.5\"} 3\n"),
+            "{out}"
+        );
+        assert!(out.contains("x_bucket{stage=\"a\",le=\"10\"} 3\n"), "{out}");
+        assert!(
+            out.contains("x_bucket{stage=\"a\",le=\"+Inf\"} 4\n"),
+            "{out}"
+        );
+        assert!(out.contains("x_count{stage=\"a\"} 4\n"), "{out}");
+        assert!(out.contains("x_sum{stage=\"a\"} 42.65"), "{out}");
+    }
 }

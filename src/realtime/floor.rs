@@ -1,0 +1,130 @@
+//! Who has the floor in a spoken interview. Shared (lock-free) by the interview's actor, its connections and the
+//! interviewer's speech: a barge-in is raised by whoever notices it first (the page that hears the candidate over
+//! the interviewer and sends `ACTION_INTERRUPT`, which the connection raises before the frame even reaches the
+//! actor; or the actor, when the candidate's audio starts a turn while the interviewer is still being played), and
+//! the LLM's generation and the speech check it between tokens and between audio frames.
+
+use std::{
+    sync::{
+        LazyLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+static BASE: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// Milliseconds on a monotonic clock shared by every interview in this process.
+pub fn clock_ms() -> u64 {
+    BASE.elapsed().as_millis() as u64
+}
+
+/// The same clock's reading for an `Instant`.
+pub fn ms_of(at: Instant) -> u64 {
+    at.saturating_duration_since(*BASE).as_millis() as u64
+}
+
+#[derive(Debug, Default)]
+pub struct Floor {
+    /// Raised by one at every interruption.
+    epoch: AtomicU64,
+    interrupted_at: AtomicU64,
+    /// When the interviewer's audio sent so far ends playing at the client (an estimate on [`clock_ms`]).
+    playing_until: AtomicU64,
+}
+
+impl Floor {
+    /// The candidate takes the floor: whatever the interviewer is saying stops.
+    pub fn interrupt(&self) {
+        self.interrupted_at.store(clock_ms(), Ordering::Relaxed);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.playing_until.store(0, Ordering::Relaxed);
+    }
+
+    /// The current epoch: speech started now is interrupted once the epoch moves on.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    pub fn interrupted_since(&self, epoch: u64) -> bool {
+        self.epoch() != epoch
+    }
+
+    /// When the last interruption happened, on [`clock_ms`].
+    pub fn interrupted_at(&self) -> u64 {
+        self.interrupted_at.load(Ordering::Relaxed)
+    }
+
+    /// Whether the interviewer's voice is (by estimate) still playing at the client.
+    pub fn playing(&self) -> bool {
+        clock_ms() < self.playing_until()
+    }
+
+    pub fn playing_until(&self) -> u64 {
+        self.playing_until.load(Ordering::Relaxed)
+    }
+
+    /// Audio of `ms` was sent now: it plays after what is queued, or after the client's short lead if nothing is.
+    pub fn queue_audio(&self, ms: u64, lead_ms: u64) {
+        let now = clock_ms();
+        let start = self.playing_until().max(now + lead_ms);
+        self.playing_until.store(start + ms, Ordering::Relaxed);
+    }
+}
+
+/// What the candidate heard of a turn cut off after `heard_ms` of playback: the sentences whose audio had finished
+/// playing, each given with the offset (ms of audio) at which it ends.
+pub fn heard(sentences: &[(String, u64)], heard_ms: u64) -> String {
+    sentences
+        .iter()
+        .take_while(|(_, end)| *end <= heard_ms)
+        .map(|(s, _)| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interruption_moves_the_epoch_and_stops_the_playing_estimate() {
+        let floor = Floor::default();
+        let epoch = floor.epoch();
+        floor.queue_audio(60_000, 100);
+        assert!(floor.playing());
+        assert!(!floor.interrupted_since(epoch));
+        floor.interrupt();
+        assert!(floor.interrupted_since(epoch));
+        assert!(!floor.playing());
+        assert!(!floor.interrupted_since(floor.epoch()));
+    }
+
+    #[test]
+    fn queued_audio_plays_back_to_back() {
+        let floor = Floor::default();
+        floor.queue_audio(200, 100);
+        let first = floor.playing_until();
+        floor.queue_audio(200, 100);
+        assert!(floor.playing_until() >= first + 200);
+    }
+
+    #[test]
+    fn the_candidate_heard_the_sentences_that_finished_playing() {
+        let said = vec![
+            ("Tell me about a launch.".to_string(), 1_500),
+            ("What went wrong?".to_string(), 2_600),
+            ("And what did you learn?".to_string(), 4_000),
+        ];
+        assert_eq!(heard(&said, 0), "");
+        assert_eq!(heard(&said, 1_499), "");
+        assert_eq!(
+            heard(&said, 2_700),
+            "Tell me about a launch. What went wrong?"
+        );
+        assert_eq!(
+            heard(&said, 9_000),
+            "Tell me about a launch. What went wrong? And what did you learn?"
+        );
+    }
+}

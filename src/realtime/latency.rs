@@ -1,0 +1,132 @@
+//! Timing a spoken answer's way back to the interviewer's voice: when the candidate stopped speaking, when the
+//! end of the turn was decided, when whisper's transcript was ready, when the LLM's first token came, when the
+//! first sentence was synthesised and when its first audio frame was sent. Each finished record is stored with the
+//! candidate's turn (`turn_latency`) and observed by the `/metrics` histograms.
+
+use std::time::Instant;
+
+use crate::{app::AppState, db::voice, web::metrics::VoiceStage};
+
+#[derive(Debug, Clone)]
+pub(super) struct Timing {
+    /// The candidate's transcript turn this answer became.
+    pub candidate_turn: i64,
+    pub speech_end: Instant,
+    pub speech_end_unix_ms: i64,
+    pub decided: Instant,
+    pub transcribed: Instant,
+    pub first_token: Option<Instant>,
+    pub first_sentence: Option<Instant>,
+    pub first_audio: Option<Instant>,
+}
+
+fn ms(from: Instant, to: Option<Instant>) -> Option<i64> {
+    to.map(|t| t.saturating_duration_since(from).as_millis() as i64)
+}
+
+fn seconds(from: Option<Instant>, to: Option<Instant>) -> Option<f64> {
+    Some(to?.saturating_duration_since(from?).as_secs_f64())
+}
+
+impl Timing {
+    /// The stages that happened, each timed on its own.
+    pub fn stages(&self) -> Vec<(VoiceStage, f64)> {
+        let t = |i: Instant| Some(i);
+        [
+            (
+                VoiceStage::EndOfTurn,
+                seconds(t(self.speech_end), t(self.decided)),
+            ),
+            (
+                VoiceStage::Transcription,
+                seconds(t(self.decided), t(self.transcribed)),
+            ),
+            (
+                VoiceStage::FirstToken,
+                seconds(t(self.transcribed), self.first_token),
+            ),
+            (
+                VoiceStage::FirstSentence,
+                seconds(self.first_token, self.first_sentence),
+            ),
+            (
+                VoiceStage::FirstAudio,
+                seconds(self.first_sentence, self.first_audio),
+            ),
+            (
+                VoiceStage::Response,
+                seconds(t(self.decided), self.first_audio),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(stage, s)| Some((stage, s?)))
+        .collect()
+    }
+
+    /// Stores the record and observes its stages.
+    pub async fn record(self, state: &AppState) {
+        for (stage, s) in self.stages() {
+            state.metrics().observe_voice(stage, s);
+        }
+        let settings = state.settings();
+        let row = voice::Latency {
+            turn_id: self.candidate_turn,
+            speech_end_at: self.speech_end_unix_ms,
+            end_of_turn_ms: ms(self.speech_end, Some(self.decided)),
+            transcript_ms: ms(self.speech_end, Some(self.transcribed)),
+            first_token_ms: ms(self.speech_end, self.first_token),
+            first_sentence_ms: ms(self.speech_end, self.first_sentence),
+            first_audio_ms: ms(self.speech_end, self.first_audio),
+            stt_model: settings.stt.to_string(),
+            llm_model: settings.llm.to_string(),
+            tts_model: settings.tts.to_string(),
+        };
+        if let Err(e) = state
+            .db()
+            .call(move |c| voice::insert_latency(c, &row))
+            .await
+        {
+            tracing::error!("storing a turn's latency failed: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn each_stage_is_timed_on_its_own_and_missing_stages_are_left_out() {
+        let end = Instant::now();
+        let at = |ms: u64| end + Duration::from_millis(ms);
+        let mut t = Timing {
+            candidate_turn: 1,
+            speech_end: end,
+            speech_end_unix_ms: 0,
+            decided: at(1500),
+            transcribed: at(1800),
+            first_token: Some(at(2000)),
+            first_sentence: Some(at(2400)),
+            first_audio: Some(at(2410)),
+        };
+        let stages = t.stages();
+        let get = |s: VoiceStage| {
+            stages
+                .iter()
+                .find(|(x, _)| *x == s)
+                .map(|(_, v)| (v * 1000.0).round())
+        };
+        assert_eq!(get(VoiceStage::EndOfTurn), Some(1500.0));
+        assert_eq!(get(VoiceStage::Transcription), Some(300.0));
+        assert_eq!(get(VoiceStage::FirstToken), Some(200.0));
+        assert_eq!(get(VoiceStage::FirstSentence), Some(400.0));
+        assert_eq!(get(VoiceStage::FirstAudio), Some(10.0));
+        assert_eq!(get(VoiceStage::Response), Some(910.0));
+        // A text-only listener: no voice stages.
+        t.first_sentence = None;
+        t.first_audio = None;
+        assert_eq!(t.stages().len(), 3);
+    }
+}
