@@ -369,10 +369,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             })
             .await??;
             crate::bench::models::print(&report);
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+            write_json(json.as_deref(), &report)?;
             return Ok(());
         }
         BenchCommand::Scoring { limit, json } => {
@@ -387,10 +384,36 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             })
             .await?;
             crate::bench::scoring::print(&report);
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+            write_json(json.as_deref(), &report)?;
+            return Ok(());
+        }
+        BenchCommand::Voice {
+            set,
+            interviews,
+            turns,
+            json,
+        } => {
+            anyhow::ensure!(
+                (1..=20).contains(&interviews),
+                "--interviews must be between 1 and 20"
+            );
+            anyhow::ensure!(
+                (1..=12).contains(&turns),
+                "--turns must be between 1 and 12"
+            );
+            let opts = crate::bench::voice::Options {
+                set,
+                interviews,
+                turns,
+            };
+            let report = crate::bench::voice::run(&settings.models_dir, &opts).await?;
+            crate::bench::voice::print(&report);
+            write_json(json.as_deref(), &report)?;
+            anyhow::ensure!(
+                report.errors.is_empty(),
+                "{} interview(s) failed",
+                report.errors.len()
+            );
             return Ok(());
         }
         BenchCommand::Sandbox { json } => {
@@ -398,10 +421,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             let report =
                 tokio::task::spawn_blocking(move || crate::bench::sandbox::run(&dir)).await??;
             crate::bench::sandbox::print(&report);
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+            write_json(json.as_deref(), &report)?;
             return Ok(());
         }
     };
@@ -420,15 +440,24 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
     })
     .await?;
     crate::bench::load::print(&report);
-    if let Some(path) = json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    write_json(json.as_deref(), &report)?;
     anyhow::ensure!(
         report.errors.is_empty(),
         "{} candidate(s) failed",
         report.errors.len()
     );
+    Ok(())
+}
+
+/// Writes a benchmark's report as JSON to `path`, when one is given.
+fn write_json(
+    path: Option<&std::path::Path>,
+    report: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, serde_json::to_string_pretty(report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -176,6 +176,22 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Spoken interviews against a server in this process running a model set's whisper, LLM and voice: how long
+    /// from the end of the candidate's speech to the interviewer's first audio, stage by stage.
+    Voice {
+        /// The model set (install it with `rehearse models fetch --set SET`).
+        #[arg(long, default_value = "tiny", value_parser = ["tiny", "default", "large"])]
+        set: String,
+        /// Interviews at once.
+        #[arg(long, default_value_t = 1)]
+        interviews: usize,
+        /// Spoken answers per interview.
+        #[arg(long, default_value_t = 6)]
+        turns: usize,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Start-up and run times of the code sandbox, against native runtimes.
     Sandbox {
         /// Also write the report as JSON to this file.

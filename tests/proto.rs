@@ -68,6 +68,7 @@ fn frames() -> Vec<(&'static str, Vec<u8>)> {
             stt_available: true,
             tts_available: false,
             paused: false,
+            end_of_turn_ms: 1500,
         }))),
         ("server_round_started", server(10, S::RoundStarted(pb::RoundStarted {
             round: Some(round(1, pb::RoundKind::Coding, "Ninja", 40)),
@@ -132,6 +133,10 @@ fn frames() -> Vec<(&'static str, Vec<u8>)> {
             sample_rate: 22050,
             pcm: vec![1, 2, 3, 4],
             last: true,
+        }))),
+        ("server_voice_state", server(13, S::VoiceState(pb::VoiceState {
+            state: pb::voice_state::State::Listening as i32,
+            interrupted: true,
         }))),
         ("server_error", server(12, S::Error(pb::Error {
             code: "rate_limited".into(),

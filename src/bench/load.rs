@@ -45,7 +45,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn of(mut v: Vec<f64>) -> Stats {
+    pub(super) fn of(mut v: Vec<f64>) -> Stats {
         v.sort_by(f64::total_cmp);
         Stats {
             p50_ms: percentile(&v, 50.0),
@@ -86,7 +86,7 @@ const ANSWERS: [&str; 3] = [
 
 /// A minimal HTTP/1.1 client for loopback: one request per connection, JSON in and out, a cookie jar and the
 /// CSRF token. Enough for a benchmark against our own server; not a general client.
-struct Http {
+pub(super) struct Http {
     addr: SocketAddr,
     cookies: BTreeMap<String, String>,
     csrf: String,
@@ -159,14 +159,14 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-async fn candidate(
+/// Signs a new candidate up as `email`, starts an interview of `rounds` of Amazon's SDE II loop, opens its
+/// WebSocket and says `hello`.
+pub(super) async fn open_interview(
     addr: SocketAddr,
-    n: usize,
-    run: u64,
-    answers: usize,
-) -> anyhow::Result<Samples> {
-    let mut s = Samples::default();
-    let began = Instant::now();
+    email: &str,
+    rounds: Value,
+    hello: pb::Hello,
+) -> anyhow::Result<Ws> {
     let mut http = Http {
         addr,
         cookies: BTreeMap::new(),
@@ -174,7 +174,6 @@ async fn candidate(
     };
     let (_, csrf) = http.call("GET", "/api/v1/auth/csrf", None).await?;
     http.csrf = csrf["csrf_token"].as_str().unwrap_or_default().to_string();
-    let email = format!("bench-{run}-{n}@example.com");
     let (status, body) = http
         .call(
             "POST",
@@ -185,12 +184,11 @@ async fn candidate(
     if status != 201 {
         bail!("sign-up answered {status}: {body}");
     }
-    // The Bar Raiser round alone: five questions, each with follow-ups, enough turns for any --answers.
     let (status, body) = http
         .call(
             "POST",
             "/api/v1/sessions",
-            Some(json!({"company_id": "amazon", "role_id": "sde-ii", "rounds": [6]})),
+            Some(json!({"company_id": "amazon", "role_id": "sde-ii", "rounds": rounds})),
         )
         .await?;
     if status != 201 {
@@ -214,24 +212,39 @@ async fn candidate(
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .context("opening the WebSocket")?;
-    let send = |seq: u64, kind: client_frame::Kind| {
-        Message::Binary(
-            pb::ClientFrame {
-                seq,
-                kind: Some(kind),
-            }
-            .encode_to_vec()
-            .into(),
-        )
+    ws.send(message(0, client_frame::Kind::Hello(hello)))
+        .await?;
+    Ok(ws)
+}
+
+/// A client frame as a WebSocket message.
+pub(super) fn message(seq: u64, kind: client_frame::Kind) -> Message {
+    Message::Binary(
+        pb::ClientFrame {
+            seq,
+            kind: Some(kind),
+        }
+        .encode_to_vec()
+        .into(),
+    )
+}
+
+async fn candidate(
+    addr: SocketAddr,
+    n: usize,
+    run: u64,
+    answers: usize,
+) -> anyhow::Result<Samples> {
+    let mut s = Samples::default();
+    let began = Instant::now();
+    // The Bar Raiser round alone: five questions, each with follow-ups, enough turns for any --answers.
+    let hello = pb::Hello {
+        client_version: "bench".into(),
+        ..Default::default()
     };
-    ws.send(send(
-        0,
-        client_frame::Kind::Hello(pb::Hello {
-            client_version: "bench".into(),
-            ..Default::default()
-        }),
-    ))
-    .await?;
+    let email = format!("bench-{run}-{n}@example.com");
+    let mut ws = open_interview(addr, &email, json!([6]), hello).await?;
+    let send = message;
     loop {
         if let Kind::Transcript(t) = next_frame(&mut ws).await?
             && t.speaker == pb::Speaker::Interviewer as i32
@@ -276,9 +289,10 @@ async fn candidate(
     Ok(s)
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+pub(super) type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
-async fn next_frame(ws: &mut Ws) -> anyhow::Result<Kind> {
+pub(super) async fn next_frame(ws: &mut Ws) -> anyhow::Result<Kind> {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
             Ok(Some(Ok(Message::Binary(b)))) => {
@@ -293,7 +307,7 @@ async fn next_frame(ws: &mut Ws) -> anyhow::Result<Kind> {
     }
 }
 
-fn peak_rss_mb() -> Option<f64> {
+pub(super) fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status
         .lines()
@@ -378,7 +392,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     })
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
+pub(super) fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "rehearse-bench-{}-{}",
         std::process::id(),

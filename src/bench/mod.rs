@@ -1,11 +1,13 @@
 //! `rehearse bench ...`: measurements whose numbers go in the README. `load`: many simulated candidates doing
 //! text interviews at once over real HTTP and WebSockets; `sandbox`: how fast the code sandbox starts and runs;
-//! `models`: the local models' speed and memory; `scoring`: how well a judge ranks the calibration set.
+//! `models`: the local models' speed and memory; `scoring`: how well a judge ranks the calibration set; `voice`:
+//! spoken interviews, end of speech to the interviewer's voice.
 
 pub mod load;
 pub mod models;
 pub mod sandbox;
 pub mod scoring;
+pub mod voice;
 
 /// The `p`-th percentile (0-100) of `sorted` values, nearest rank.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -249,6 +249,7 @@ impl Actor {
             stt_available: self.state.stt().is_some(),
             tts_available: self.state.tts().is_some(),
             paused: false,
+            end_of_turn_ms: self.state.settings().end_of_turn_ms,
         }))
     }
 

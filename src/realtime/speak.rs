@@ -279,7 +279,17 @@ impl Actor {
                 tracing::error!("the interviewer model's task failed: {e}");
                 true
             }
-            Ok(Ok(_)) => false,
+            Ok(Ok(c)) => {
+                tracing::debug!(
+                    prompt_tokens = c.usage.prompt_tokens,
+                    cached_tokens = c.usage.cached_tokens,
+                    prefill_ms = c.usage.prefill.as_millis() as u64,
+                    first_token_ms = c.usage.first_token.as_millis() as u64,
+                    tokens = c.tokens,
+                    "the interviewer's turn is written"
+                );
+                false
+            }
         };
         let interrupted = self.floor.interrupted_since(epoch);
         if interrupted && text.trim().is_empty() {

@@ -5,6 +5,7 @@ import { schema } from "./realtime-schema.js";
 import { createStore } from "./live-store.js";
 import { createEditor } from "./editor.js";
 import { createVoice } from "./voice.js";
+import { createTalk } from "./talk.js";
 import { startMic } from "./mic.js";
 
 const root = document.getElementById("live");
@@ -67,6 +68,11 @@ function main(root) {
         voiceToggle.dataset.played = String(voice.played);
         return;
       }
+      if (frame.voiceState) {
+        talk.voiceState(frame.voiceState);
+        return;
+      }
+      if (frame.sessionState) talk.setEndOfTurn(frame.sessionState.endOfTurnMs);
       store.apply(frame);
       if (frame.sessionState && frame.sessionState.status === "SESSION_STATUS_COMPLETED") {
         // Finished: the results page shows the report as soon as it is scored.
@@ -102,21 +108,43 @@ function main(root) {
   });
   document.addEventListener("click", () => voice.resume(), { once: true });
 
-  // The microphone: while on, 20 ms chunks go to the server, which decides when an answer is finished.
+  // The microphone: while on, 20 ms chunks go to the server, which decides when an answer is finished; talk.js
+  // gates them (mute, push-to-talk), meters them and notices the candidate speaking over the interviewer.
   const micToggle = $("#mic");
   let mic = null;
   let audioSequence = 0;
+  const talk = createTalk({
+    voice,
+    sendAudio: (pcm) => {
+      if (ws && ws.readyState === WebSocket.OPEN) send({ audio: { sequence: audioSequence++, sampleRate: 16000, pcm } });
+    },
+    interrupt: () => {
+      send({ control: { action: "ACTION_INTERRUPT" } });
+      micToggle.closest("label").dataset.interruptions = String(talk.interruptions);
+    },
+    els: { tools: $("#mic-tools"), level: $("#mic-level"), ptt: $("#ptt"), talk: $("#talk"), mute: $("#mute"), state: $("#voice-state") },
+  });
   micToggle.addEventListener("change", async () => {
     if (!micToggle.checked) {
       if (mic) mic.stop();
       mic = null;
+      talk.setMic(false);
       return;
     }
     try {
-      mic = await startMic((pcm) => {
-        if (ws && ws.readyState === WebSocket.OPEN) send({ audio: { sequence: audioSequence++, sampleRate: 16000, pcm } });
-      });
-      voice.stop();
+      mic = await startMic(
+        (pcm) => talk.chunk(pcm),
+        () => {
+          // The microphone went away (unplugged, permission revoked): back to typing, and say so.
+          mic = null;
+          micToggle.checked = false;
+          talk.setMic(false);
+          const notice = $("#notice");
+          notice.textContent = "The microphone stopped. Turn it on again, or type your answers.";
+          notice.hidden = false;
+        },
+      );
+      talk.setMic(true);
     } catch (e) {
       micToggle.checked = false;
       const notice = $("#notice");
@@ -131,7 +159,8 @@ function main(root) {
     e.preventDefault();
     const text = box.value.trim();
     if (!text) return;
-    // The candidate takes the turn: the interviewer stops talking.
+    // The candidate takes the turn: the interviewer stops talking (and the server stops its voice).
+    if (voice.playing) send({ control: { action: "ACTION_INTERRUPT" } });
     voice.stop();
     const item = store.queueAnswer(text);
     box.value = "";

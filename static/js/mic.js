@@ -1,6 +1,7 @@
 // The candidate's microphone in the live page: echo cancellation and noise suppression from the browser, 16 kHz
-// 20 ms chunks from an AudioWorklet (mic-worklet.js), handed to `onChunk` as bytes.
-export async function startMic(onChunk) {
+// 20 ms chunks from an AudioWorklet (mic-worklet.js), handed to `onChunk` as bytes; `onEnded` is told when the
+// microphone goes away by itself.
+export async function startMic(onChunk, onEnded = () => {}) {
   if (!navigator.mediaDevices || !window.AudioWorkletNode) {
     throw new Error("this browser cannot capture audio here (the page needs https:// or localhost)");
   }
@@ -17,7 +18,12 @@ export async function startMic(onChunk) {
   source.connect(node).connect(mute).connect(ctx.destination);
   node.port.onmessage = (e) => onChunk(new Uint8Array(e.data));
   // A microphone that goes away (unplugged, permission revoked) ends capture.
-  for (const track of stream.getAudioTracks()) track.addEventListener("ended", () => stop());
+  for (const track of stream.getAudioTracks()) {
+    track.addEventListener("ended", () => {
+      if (!stopped) onEnded();
+      stop();
+    });
+  }
   let stopped = false;
   function stop() {
     if (stopped) return;

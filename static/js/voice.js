@@ -26,6 +26,10 @@ export function createVoice() {
     get played() {
       return played;
     },
+    // Whether the interviewer's audio is playing now.
+    get playing() {
+      return Boolean(ctx) && sources.length > 0;
+    },
     // Browsers start audio only after a user gesture.
     resume() {
       if (ctx && ctx.state === "suspended") ctx.resume();

@@ -320,7 +320,7 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   await context.close();
 });
 
-test("a spoken answer from the microphone becomes the candidate's turn", async () => {
+test("a spoken answer from the microphone becomes the candidate's turn, and speaking over the interviewer stops it", async () => {
   // Chromium's fake microphone plays a recording (espeak-ng, then silence so the answer ends) in a loop.
   const dir = mkdtempSync(join(tmpdir(), "rehearse-mic-"));
   const said = join(dir, "said.wav");
@@ -344,6 +344,16 @@ test("a spoken answer from the microphone becomes the candidate's turn", async (
     await page.waitForFunction(() => [...document.querySelectorAll("#transcript li.candidate")].some((li) => /billing|migration/i.test(li.textContent)), null, { timeout: 45000 });
     const heard = await page.locator("#transcript li.candidate").first().innerText();
     await shoot(page, "spoken-answer");
+    // While the microphone is on: its level shows, and the pill says who has the floor.
+    assert(await page.locator("#mic-tools").isVisible(), "the microphone's tools show while it is on");
+    await page.waitForFunction(() => parseFloat(document.querySelector("#mic-level").style.width) > 0, null, { timeout: 10000 });
+    const pill = await page.locator("#voice-state").innerText();
+    assert(["Listening", "Thinking…", "Interviewer speaking"].includes(pill), `the state pill: ${pill}`);
+    // With the interviewer's voice on, the recording (which repeats) speaks over a reply: the page stops the voice
+    // at once and tells the server (barge-in).
+    await page.check("#voice");
+    await page.waitForFunction(() => Number(document.querySelector("#mic-toggle").dataset.interruptions || 0) >= 1, null, { timeout: 60000 });
+    await shoot(page, "barge-in");
     await page.uncheck("#mic");
     assert(errors.length === 0, "no page errors: " + errors.join("; "));
     console.log(`     heard: ${heard.replace(/\s+/g, " ").trim()}`);

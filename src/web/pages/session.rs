@@ -121,6 +121,16 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                             input #mic type="checkbox";
                             " Microphone"
                         }
+                        span #mic-tools.mic-tools hidden {
+                            span.level title="Your microphone's level" { span #mic-level.level-bar {} }
+                            label.voice-toggle title="Send your voice only while you hold the Space bar or the Talk button" {
+                                input #ptt type="checkbox";
+                                " Push to talk"
+                            }
+                            button #talk.button.button-ghost.button-small type="button" hidden { "Hold to talk" }
+                            button #mute.button.button-ghost.button-small type="button" aria-pressed="false" { "Mute" }
+                        }
+                        span #voice-state.voice-state data-state="" aria-live="polite" hidden {}
                         label.voice-toggle #voice-toggle hidden title="Hear the interviewer's words spoken (a local voice on this server)" {
                             input #voice type="checkbox";
                             " Voice"

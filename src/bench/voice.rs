@@ -1,0 +1,363 @@
+//! `rehearse bench voice`: spoken interviews against a server started in this process with a model set's whisper,
+//! LLM and piper voice. Each simulated candidate signs up, starts an interview over a real WebSocket with audio on,
+//! and answers aloud: recordings made by the same voice at 16 kHz, sent in 20 ms chunks paced in real time, then
+//! silence, as a microphone would, until the interviewer's voice comes back; it waits for the reply to finish
+//! playing before answering again. Reported: end of speech to the first audio frame received (with the end-of-turn
+//! silence, and without it), and the server's own record of each stage (`turn_latency`), as p50 and p95.
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use serde::Serialize;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::load::{Stats, Ws, message, open_interview, peak_rss_mb, tempfile_dir};
+use crate::{
+    app::{self, AppState},
+    backends::Spec,
+    config::Settings,
+    models::{Manifest, Role},
+    realtime::pb::{self, client_frame, server_frame::Kind},
+};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The model set whose whisper, LLM and voice the server runs (`tiny`, `default`, `large`).
+    pub set: String,
+    pub interviews: usize,
+    pub turns: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub set: String,
+    pub stt: String,
+    pub llm: String,
+    pub tts: String,
+    pub interviews: usize,
+    pub turns: usize,
+    pub errors: Vec<String>,
+    pub end_of_turn_ms: u32,
+    /// The candidate's last word -> the interviewer's first audio frame at the client, the end-of-turn silence
+    /// included.
+    pub speech_end_to_first_audio: Stats,
+    /// The same without the end-of-turn silence: what the issue's targets measure.
+    pub response: Stats,
+    /// The server's record of each stage (`turn_latency`), each timed on its own.
+    pub stages: Vec<(String, Stats)>,
+    pub wall_seconds: f64,
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Answers of several lengths (about 2, 5 and 9 seconds spoken).
+const ANSWERS: [&str; 3] = [
+    "I would start with a hash map.",
+    "I owned the migration of our billing service, and we shipped it two weeks early with no data loss.",
+    "The hardest part was convincing the payments team to freeze their schema for a week. I showed them the \
+     failure rate from the last migration, and offered to take their on-call shifts during the cutover.",
+];
+
+const CHUNK: usize = 320;
+
+/// What one candidate measured.
+#[derive(Default)]
+struct Samples {
+    to_first_audio: Vec<f64>,
+    turns: usize,
+}
+
+/// Waits for the interviewer's next spoken turn (a turn id not in `done`); returns its id, when its first frame
+/// came, and how long it plays. Sends `silence` paced in real time meanwhile, if given, as an open microphone does.
+async fn hear_turn(
+    ws: &mut Ws,
+    done: &[String],
+    mut silence: Option<&mut u64>,
+) -> anyhow::Result<(String, Instant, Duration)> {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut turn: Option<(String, Instant)> = None;
+    let mut samples = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if Instant::now() > deadline {
+            bail!("no spoken reply within 120 s");
+        }
+        tokio::select! {
+            _ = tick.tick(), if silence.is_some() && turn.is_none() => {
+                if let Some(seq) = silence.as_deref_mut() {
+                    ws.send(audio_chunk(*seq, &[0; CHUNK])).await?;
+                    *seq += 1;
+                }
+            }
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else { bail!("the WebSocket closed") };
+                let Message::Binary(bytes) = msg else { continue };
+                match pb::ServerFrame::decode(bytes.as_ref())?.kind {
+                    Some(Kind::Audio(a)) if !done.contains(&a.turn_id) => {
+                        let (id, first) = turn.get_or_insert_with(|| (a.turn_id.clone(), Instant::now())).clone();
+                        if a.turn_id != id {
+                            continue;
+                        }
+                        samples += a.pcm.len() as u64 / 2;
+                        if a.last {
+                            let rate = u64::from(a.sample_rate.max(1));
+                            return Ok((id, first, Duration::from_millis(samples * 1000 / rate)));
+                        }
+                    }
+                    Some(Kind::Error(e)) => bail!("error frame: {} {}", e.code, e.message),
+                    Some(Kind::SessionState(s)) if s.status() == pb::SessionStatus::Completed => {
+                        bail!("the interview ended")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn audio_chunk(sequence: u64, pcm: &[i16]) -> Message {
+    message(
+        sequence + 1,
+        client_frame::Kind::Audio(pb::AudioChunk {
+            sequence,
+            sample_rate: 16_000,
+            pcm: pcm.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        }),
+    )
+}
+
+async fn candidate(
+    addr: SocketAddr,
+    n: usize,
+    turns: usize,
+    clips: &[Vec<i16>],
+) -> anyhow::Result<Samples> {
+    let hello = pb::Hello {
+        client_version: "bench-voice".into(),
+        want_audio: true,
+        playback_sample_rate: 16_000,
+        ..Default::default()
+    };
+    let email = format!("voice-{}-{n}@example.com", crate::db::now_ms());
+    // The Bar Raiser round alone: behavioural questions with follow-ups, enough turns to answer aloud.
+    let mut ws = open_interview(addr, &email, json!([6]), hello).await?;
+    let mut s = Samples::default();
+    let mut done: Vec<String> = Vec::new();
+    let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
+    done.push(id);
+    tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
+    let mut seq = 0u64;
+    for k in 0..turns {
+        let clip = &clips[(n + k) % clips.len()];
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for chunk in clip.chunks(CHUNK) {
+            tick.tick().await;
+            ws.send(audio_chunk(seq, chunk)).await?;
+            seq += 1;
+        }
+        let speech_end = Instant::now();
+        let (id, first, plays) = hear_turn(&mut ws, &done, Some(&mut seq)).await?;
+        s.to_first_audio
+            .push(first.duration_since(speech_end).as_secs_f64() * 1000.0);
+        s.turns += 1;
+        done.push(id);
+        tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
+    }
+    let _ = ws.close(None).await;
+    Ok(s)
+}
+
+fn model(set: &str, role: Role) -> anyhow::Result<String> {
+    Ok(Manifest::builtin()
+        .in_set(set, role)
+        .with_context(|| format!("the {set} set has no {role:?} model"))?
+        .name
+        .clone())
+}
+
+/// Runs the benchmark with the models installed in `models_dir`.
+pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result<Report> {
+    let (stt, llm, tts) = (
+        model(&opts.set, Role::Stt)?,
+        model(&opts.set, Role::Llm)?,
+        model(&opts.set, Role::Tts)?,
+    );
+    let dir = tempfile_dir()?;
+    let mut settings = Settings::for_data_dir(&dir);
+    settings.models_dir = models_dir.to_path_buf();
+    settings.stt = Spec::Local(stt.clone());
+    settings.llm = Spec::Local(llm.clone());
+    settings.tts = Spec::Local(tts.clone());
+    // Nobody waits in silence here long enough for a prompt to matter, but the answers must not be prompted.
+    settings.silence_prompt = Duration::from_secs(600);
+    let end_of_turn_ms = settings.end_of_turn_ms;
+    let state = AppState::open(settings).await?;
+    let voice = state.tts().with_context(|| {
+        format!(
+            "the voice {tts} does not load (rehearse models fetch --set {})",
+            opts.set
+        )
+    })?;
+    if state.stt().is_none() {
+        bail!(
+            "whisper {stt} does not load (rehearse models fetch --set {})",
+            opts.set
+        );
+    }
+    if state.llm().name() == "scripted" {
+        bail!(
+            "the LLM {llm} does not load (rehearse models fetch --set {})",
+            opts.set
+        );
+    }
+    let clips: Vec<Vec<i16>> = ANSWERS
+        .iter()
+        .map(|text| {
+            let mut pcm = Vec::new();
+            voice.speak(text, 16_000, &mut |p| {
+                pcm.extend_from_slice(p);
+                std::ops::ControlFlow::Continue(())
+            })?;
+            // The recording ends with the last word: the client's "end of speech" is when it was sent.
+            let loud = pcm
+                .iter()
+                .rposition(|s| s.unsigned_abs() > 400)
+                .unwrap_or(0);
+            pcm.truncate((loud + 320).min(pcm.len()));
+            Ok(pcm)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, state.clone(), async {
+        stopped.await.ok();
+    }));
+
+    let began = Instant::now();
+    let clips = std::sync::Arc::new(clips);
+    let tasks: Vec<_> = (0..opts.interviews)
+        .map(|n| {
+            let clips = clips.clone();
+            let turns = opts.turns;
+            tokio::spawn(async move { candidate(addr, n, turns, &clips).await })
+        })
+        .collect();
+    let mut to_first_audio = Vec::new();
+    let mut errors = Vec::new();
+    let mut turns = 0;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(s)) => {
+                to_first_audio.extend(s.to_first_audio);
+                turns += s.turns;
+            }
+            Ok(Err(e)) => errors.push(format!("{e:#}")),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let wall_seconds = began.elapsed().as_secs_f64();
+    let records = state
+        .db()
+        .call(|c| {
+            let mut stmt = c.prepare(
+                "SELECT end_of_turn_ms, transcript_ms, first_token_ms, first_sentence_ms, first_audio_ms
+                   FROM turn_latency",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok([
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ])
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?;
+    let peak = peak_rss_mb();
+    let _ = stop.send(());
+    let _ = server.await;
+    state.hub().stop_all().await;
+    let _ = std::fs::remove_dir_all(dir);
+
+    // Each stage on its own: [end of turn, transcript, first token, first sentence, first audio] are offsets.
+    let stage = |from: Option<usize>, to: usize| -> Stats {
+        Stats::of(
+            records
+                .iter()
+                .filter_map(|r| {
+                    let start = from.map_or(Some(0), |f| r[f])?;
+                    Some((r[to]? - start) as f64)
+                })
+                .collect(),
+        )
+    };
+    let stages = vec![
+        ("end of turn (silence)".to_string(), stage(None, 0)),
+        ("transcription".to_string(), stage(Some(0), 1)),
+        ("LLM first token".to_string(), stage(Some(1), 2)),
+        ("first sentence synthesised".to_string(), stage(Some(2), 3)),
+        ("first audio frame sent".to_string(), stage(Some(3), 4)),
+        ("end of turn -> first audio".to_string(), stage(Some(0), 4)),
+    ];
+    let response = Stats::of(
+        to_first_audio
+            .iter()
+            .map(|ms| ms - f64::from(end_of_turn_ms))
+            .collect(),
+    );
+    Ok(Report {
+        set: opts.set.clone(),
+        stt,
+        llm,
+        tts,
+        interviews: opts.interviews,
+        turns,
+        errors,
+        end_of_turn_ms,
+        speech_end_to_first_audio: Stats::of(to_first_audio),
+        response,
+        stages,
+        wall_seconds,
+        peak_rss_mb: peak,
+    })
+}
+
+/// The report as a table for people.
+pub fn print(r: &Report) {
+    println!(
+        "{} spoken interview(s) at once, {} answers in {:.0} s; set {}: {} / {} / {}; end of turn after {} ms of silence",
+        r.interviews, r.turns, r.wall_seconds, r.set, r.stt, r.llm, r.tts, r.end_of_turn_ms
+    );
+    println!("{:<44} {:>9} {:>9} {:>9}", "", "p50 ms", "p95 ms", "max ms");
+    let row = |name: &str, s: &Stats| {
+        println!(
+            "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
+            s.p50_ms, s.p95_ms, s.max_ms
+        );
+    };
+    row(
+        "client: end of speech -> first audio",
+        &r.speech_end_to_first_audio,
+    );
+    row("client: the same, less the end-of-turn wait", &r.response);
+    for (name, s) in &r.stages {
+        row(&format!("server: {name}"), s);
+    }
+    if let Some(mb) = r.peak_rss_mb {
+        println!("peak resident memory (server and clients in one process): {mb:.0} MB");
+    }
+    if !r.errors.is_empty() {
+        println!("{} interview(s) failed:", r.errors.len());
+        for e in r.errors.iter().take(5) {
+            println!("  {e}");
+        }
+    }
+}
