@@ -220,7 +220,7 @@ fn bad_model_files_give_errors_that_name_the_file() {
     assert!(err.contains("notes.gguf") && err.contains("GGUF"), "{err}");
 }
 
-/// Rehearse's transformer (shared weights, separate caches, f16 embeddings) computes what candle's reference
+/// Rehearse's transformer (shared weights, separate caches, its own Q4_1 kernels) computes what candle's reference
 /// `quantized_llama` computes, for a whole prompt and then token by token from the cache.
 #[test]
 fn the_transformer_matches_candles_reference_implementation() {

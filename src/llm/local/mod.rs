@@ -11,6 +11,7 @@
 //!   stop sequence.
 
 pub mod model;
+pub mod qmatmul;
 pub mod template;
 pub mod tokenizer;
 

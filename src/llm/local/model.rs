@@ -5,6 +5,8 @@
 //! - The weights are immutable and shared ([`Weights`] is `Send + Sync`), and the KV cache is a separate
 //!   [`Cache`] per conversation that can be truncated to a common prefix. One loaded model serves every
 //!   interview, and each keeps its own cache across turns, so a new turn only pays for its new tokens.
+//! - The Q4_1 and Q5_0 weight matrices are multiplied by [`super::qmatmul`] (candle runs these types with scalar
+//!   code on x86), the others by candle.
 //! - The token-embedding table stays quantized and shared with a tied output head; only the rows a prompt uses
 //!   are dequantized (candle's qwen2 turns the whole table into 545 MB of f32 for Qwen-0.5B). Exact: a test
 //!   compares the logits with candle's reference implementation.
@@ -17,6 +19,8 @@ use candle_core::{
     quantized::{QMatMul, QStorage, QTensor, gguf_file},
 };
 use candle_transformers::quantized_nn::RmsNorm;
+
+use super::qmatmul::Linear;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -34,19 +38,19 @@ impl Arch {
 }
 
 struct Layer {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
     /// Qwen2 has biases on q, k and v.
     bq: Option<Tensor>,
     bk: Option<Tensor>,
     bv: Option<Tensor>,
     attn_norm: RmsNorm,
     ffn_norm: RmsNorm,
-    gate: QMatMul,
-    down: QMatMul,
-    up: QMatMul,
+    gate: Linear,
+    down: Linear,
+    up: Linear,
 }
 
 pub struct Weights {
@@ -184,11 +188,8 @@ impl Weights {
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let p = format!("blk.{i}");
-            let mut q = |n: &str| -> anyhow::Result<QMatMul> {
-                Ok(QMatMul::from_qtensor(tensor(
-                    &format!("{p}.{n}.weight"),
-                    reader,
-                )?)?)
+            let mut q = |n: &str| -> anyhow::Result<Linear> {
+                Ok(Linear::new(tensor(&format!("{p}.{n}.weight"), reader)?)?)
             };
             let (wq, wk, wv, wo) = (q("attn_q")?, q("attn_k")?, q("attn_v")?, q("attn_output")?);
             let (gate, down, up) = (q("ffn_gate")?, q("ffn_down")?, q("ffn_up")?);
@@ -312,16 +313,15 @@ impl Weights {
         kv: &mut Option<(Tensor, Tensor)>,
     ) -> anyhow::Result<Tensor> {
         let (b, seq, width) = x.dims3()?;
-        let project =
-            |w: &QMatMul, bias: &Option<Tensor>, heads: usize| -> anyhow::Result<Tensor> {
-                let mut t = w.forward(x)?;
-                if let Some(bias) = bias {
-                    t = t.broadcast_add(bias)?;
-                }
-                Ok(t.reshape((b, seq, heads, self.head_dim))?
-                    .transpose(1, 2)?
-                    .contiguous()?)
-            };
+        let project = |w: &Linear, bias: &Option<Tensor>, heads: usize| -> anyhow::Result<Tensor> {
+            let mut t = w.forward(x)?;
+            if let Some(bias) = bias {
+                t = t.broadcast_add(bias)?;
+            }
+            Ok(t.reshape((b, seq, heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?)
+        };
         let q = project(&layer.wq, &layer.bq, self.n_head)?;
         let k = project(&layer.wk, &layer.bk, self.n_kv_head)?;
         let v = project(&layer.wv, &layer.bv, self.n_kv_head)?;

@@ -1,0 +1,206 @@
+//! Products with quantized weights for the block types that candle multiplies with scalar code on x86: Q4_1 and
+//! Q5_0 (GGUF). Each weight row is unpacked once, at load, into plain `i8` values with one scale (and, for Q4_1,
+//! one minimum) per block of 32; activations are quantized to 8 bits per block of 32 once per product, as ggml
+//! does; each block's integer dot product is a loop the compiler vectorises with AVX2. Columns are split
+//! across threads; for a prompt of several tokens each weight row is read once and used for every token while it
+//! is in cache.
+//!
+//! It is a crate of its own so that it is compiled with optimisation even in debug builds (the tests run real
+//! models through it).
+
+use half::f16;
+use rayon::prelude::*;
+
+pub const BLOCK: usize = 32;
+/// Output columns one task computes.
+const COLUMNS_PER_TASK: usize = 16;
+
+/// The GGUF block types unpacked here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 20 bytes: `d: f16, m: f16, qs: [u8; 16]` (nibbles 0..15); value = d·q + m.
+    Q4_1,
+    /// 22 bytes: `d: f16, qh: u32, qs: [u8; 16]` (nibbles plus a fifth bit, minus 16); value = d·q.
+    Q5_0,
+}
+
+impl Kind {
+    pub fn block_bytes(self) -> usize {
+        match self {
+            Kind::Q4_1 => 20,
+            Kind::Q5_0 => 22,
+        }
+    }
+}
+
+/// A matrix of `n` rows of `k` weights, unpacked.
+pub struct Packed {
+    n: usize,
+    k: usize,
+    q: Vec<i8>,
+    d: Vec<f32>,
+    /// Per-block minimums (Q4_1); empty for symmetric types.
+    m: Vec<f32>,
+}
+
+impl Packed {
+    /// Unpacks `n × k` weights of `kind` from their GGUF bytes; `None` when the sizes do not fit.
+    pub fn unpack(kind: Kind, bytes: &[u8], n: usize, k: usize) -> Option<Packed> {
+        if k % BLOCK != 0 || bytes.len() != n * k / BLOCK * kind.block_bytes() {
+            return None;
+        }
+        let blocks = n * k / BLOCK;
+        let mut q = vec![0i8; n * k];
+        let mut d = vec![0f32; blocks];
+        let mut m = if kind == Kind::Q4_1 {
+            vec![0f32; blocks]
+        } else {
+            Vec::new()
+        };
+        for (b, raw) in bytes.chunks_exact(kind.block_bytes()).enumerate() {
+            let out = &mut q[b * BLOCK..(b + 1) * BLOCK];
+            d[b] = f16::from_le_bytes([raw[0], raw[1]]).to_f32();
+            match kind {
+                Kind::Q4_1 => {
+                    m[b] = f16::from_le_bytes([raw[2], raw[3]]).to_f32();
+                    for (j, &byte) in raw[4..20].iter().enumerate() {
+                        out[j] = (byte & 0x0f) as i8;
+                        out[j + 16] = (byte >> 4) as i8;
+                    }
+                }
+                Kind::Q5_0 => {
+                    let high = u32::from_le_bytes([raw[2], raw[3], raw[4], raw[5]]);
+                    for (j, &byte) in raw[6..22].iter().enumerate() {
+                        let lo = (byte & 0x0f) | ((((high >> j) & 1) as u8) << 4);
+                        let hi = (byte >> 4) | ((((high >> (j + 16)) & 1) as u8) << 4);
+                        out[j] = lo as i8 - 16;
+                        out[j + 16] = hi as i8 - 16;
+                    }
+                }
+            }
+        }
+        Some(Packed { n, k, q, d, m })
+    }
+
+    /// Rows of the weights (the product's columns).
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// `x` is `rows × k`, row-major; the result is `rows × n`.
+    pub fn matmul(&self, x: &[f32]) -> Vec<f32> {
+        let (n, k) = (self.n, self.k);
+        let blocks = k / BLOCK;
+        let rows = x.len() / k;
+        let acts = Activations::quantize(x);
+        // Computed column by column (each weight row read once for every token), then laid out row by row.
+        let mut by_column = vec![0f32; n * rows];
+        by_column
+            .par_chunks_mut(COLUMNS_PER_TASK * rows)
+            .enumerate()
+            .for_each(|(task, out)| {
+                for (j, column) in out.chunks_mut(rows).enumerate() {
+                    let c = task * COLUMNS_PER_TASK + j;
+                    let wq = &self.q[c * k..(c + 1) * k];
+                    let wd = &self.d[c * blocks..(c + 1) * blocks];
+                    let wm = (!self.m.is_empty()).then(|| &self.m[c * blocks..(c + 1) * blocks]);
+                    for (t, o) in column.iter_mut().enumerate() {
+                        let aq = &acts.q[t * k..(t + 1) * k];
+                        let ad = &acts.d[t * blocks..(t + 1) * blocks];
+                        *o = match wm {
+                            Some(wm) => {
+                                let sums = &acts.s[t * blocks..(t + 1) * blocks];
+                                dot_row_with_min(wq, wd, wm, aq, ad, sums)
+                            }
+                            None => dot_row(wq, wd, aq, ad),
+                        };
+                    }
+                }
+            });
+        if rows == 1 {
+            return by_column;
+        }
+        let mut out = vec![0f32; rows * n];
+        for c in 0..n {
+            for t in 0..rows {
+                out[t * n + c] = by_column[c * rows + t];
+            }
+        }
+        out
+    }
+}
+
+// The float steps below are ggml's (and candle's) to the bit: each block's exact integer dot product, then
+// `sum += dot·wd·ad (+ wm·s)` in block order, so a model gives the same logits as with candle's own kernels.
+
+/// Σ over blocks of `dot·wd·ad` (Q5_0 against Q8_0).
+#[inline]
+fn dot_row(wq: &[i8], wd: &[f32], aq: &[i8], ad: &[f32]) -> f32 {
+    let (wb, _) = wq.as_chunks::<BLOCK>();
+    let (ab, _) = aq.as_chunks::<BLOCK>();
+    let mut sum = 0f32;
+    for (((w, a), dw), da) in wb.iter().zip(ab).zip(wd).zip(ad) {
+        sum += block_dot(w, a) as f32 * dw * da;
+    }
+    sum
+}
+
+/// Σ over blocks of `dot·wd·ad + wm·s` (Q4_1 against Q8_1).
+#[inline]
+fn dot_row_with_min(wq: &[i8], wd: &[f32], wm: &[f32], aq: &[i8], ad: &[f32], s: &[f32]) -> f32 {
+    let (wb, _) = wq.as_chunks::<BLOCK>();
+    let (ab, _) = aq.as_chunks::<BLOCK>();
+    let mut sum = 0f32;
+    for (i, (w, a)) in wb.iter().zip(ab).enumerate() {
+        sum += block_dot(w, a) as f32 * wd[i] * ad[i] + wm[i] * s[i];
+    }
+    sum
+}
+
+/// One block's integer dot product: neighbouring pairs, then the two halves (AVX2's `vpmaddwd` and `vpaddd`),
+/// then eight lanes summed. Exact, so the order does not matter.
+#[inline(always)]
+fn block_dot(w: &[i8; BLOCK], a: &[i8; BLOCK]) -> i32 {
+    let mut pairs = [0i32; 16];
+    for (i, p) in pairs.iter_mut().enumerate() {
+        *p = i32::from(w[2 * i]) * i32::from(a[2 * i])
+            + i32::from(w[2 * i + 1]) * i32::from(a[2 * i + 1]);
+    }
+    let mut lanes = [0i32; 8];
+    for (i, l) in lanes.iter_mut().enumerate() {
+        *l = pairs[i] + pairs[i + 8];
+    }
+    lanes.iter().sum()
+}
+
+/// Activations quantized to 8 bits per block of 32 (ggml's Q8_1, which is Q8_0 plus `s`): `x ≈ d·q`, with
+/// `s = d·Σq` per block.
+struct Activations {
+    q: Vec<i8>,
+    d: Vec<f32>,
+    s: Vec<f32>,
+}
+
+impl Activations {
+    fn quantize(x: &[f32]) -> Activations {
+        let blocks = x.len() / BLOCK;
+        let mut q = vec![0i8; blocks * BLOCK];
+        let mut d = vec![0f32; blocks];
+        let mut s = vec![0f32; blocks];
+        for (b, block) in x.chunks_exact(BLOCK).enumerate() {
+            let amax = block.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let scale = amax / 127.0;
+            let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+            let mut sum = 0i32;
+            for (o, v) in q[b * BLOCK..(b + 1) * BLOCK].iter_mut().zip(block) {
+                *o = (v * inv).round() as i8;
+                sum += i32::from(*o);
+            }
+            // Kept as f16, as ggml's Q8_0 and Q8_1 blocks do: the products then equal ggml's and candle's.
+            let d16 = f16::from_f32(scale);
+            d[b] = d16.to_f32();
+            s[b] = (f16::from_f32(sum as f32) * d16).to_f32();
+        }
+        Activations { q, d, s }
+    }
+}
