@@ -22,6 +22,7 @@ use crate::{
     sandbox::pool::Pool,
     stt::whisper::Whisper,
     tts::piper::Piper,
+    vad::Silero,
     web,
 };
 
@@ -37,6 +38,7 @@ struct Inner {
     llm: Arc<dyn Llm>,
     stt: Option<Arc<Whisper>>,
     tts: Option<Arc<Piper>>,
+    vad: Option<Arc<Silero>>,
     backends: Vec<backends::Status>,
     sandbox: Pool,
     db: Db,
@@ -75,22 +77,24 @@ impl AppState {
         let catalog = db.call(|c| db::catalog::load(c)).await?;
         let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
         let sandbox = Pool::new(settings.runtimes_dir.clone());
-        let (llm_spec, stt_spec, tts_spec, models_dir) = (
+        let (llm_spec, stt_spec, tts_spec, vad_spec, models_dir) = (
             settings.llm.clone(),
             settings.stt.clone(),
             settings.tts.clone(),
+            settings.vad.clone(),
             settings.models_dir.clone(),
         );
-        let ((llm, llm_status), (stt, stt_status), (tts, tts_status)) =
+        let ((llm, llm_status), (stt, stt_status), (tts, tts_status), (vad, vad_status)) =
             tokio::task::spawn_blocking(move || {
                 (
                     backends::open_llm(&llm_spec, &models_dir),
                     backends::open_stt(&stt_spec, &models_dir),
                     backends::open_tts(&tts_spec, &models_dir),
+                    backends::open_vad(&vad_spec, &models_dir),
                 )
             })
             .await?;
-        for s in [&llm_status, &stt_status, &tts_status] {
+        for s in [&llm_status, &stt_status, &tts_status, &vad_status] {
             if s.ok {
                 tracing::info!("{}: {} ({})", s.role, s.running, s.detail);
             } else {
@@ -105,7 +109,8 @@ impl AppState {
                 llm,
                 stt,
                 tts,
-                backends: vec![llm_status, stt_status, tts_status],
+                vad,
+                backends: vec![llm_status, stt_status, tts_status, vad_status],
                 sandbox,
                 db,
                 catalog: RwLock::new(Arc::new(catalog)),
@@ -142,6 +147,11 @@ impl AppState {
     /// The interviewer's voice; `None` when interviews are text only.
     pub fn tts(&self) -> Option<Arc<Piper>> {
         self.inner.tts.clone()
+    }
+
+    /// Voice activity detection; `None` when loudness decides what is speech.
+    pub fn vad(&self) -> Option<Arc<Silero>> {
+        self.inner.vad.clone()
     }
 
     /// What each backend role runs, or why it fell back.

@@ -14,6 +14,7 @@ use crate::{
     models::{Manifest, Role},
     stt::whisper::Whisper,
     tts::piper::Piper,
+    vad::Silero,
 };
 
 /// The sets `auto` looks in, best first.
@@ -198,6 +199,23 @@ pub fn open_tts(spec: &Spec, models_dir: &Path) -> (Option<Arc<Piper>>, Status) 
         Ok((piper, detail))
     });
     (tts.map(Arc::new), status)
+}
+
+/// Opens voice activity detection (with onnxruntime from the models directory). `None`: loudness decides what
+/// is speech.
+pub fn open_vad(spec: &Spec, models_dir: &Path) -> (Option<Arc<Silero>>, Status) {
+    let (vad, status) = open(spec, Role::Vad, models_dir, |_, path| {
+        let runtime = Manifest::builtin().locate(models_dir, "onnxruntime", Role::Runtime)?;
+        let started = std::time::Instant::now();
+        let silero = Silero::load(path, &runtime)?;
+        let detail = format!(
+            "{} (loaded in {:.2} s)",
+            path.display(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok((silero, detail))
+    });
+    (vad.map(Arc::new), status)
 }
 
 #[cfg(test)]

@@ -268,12 +268,17 @@ pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
         ),
     );
     let (spec, dir) = (settings.llm.clone(), settings.models_dir.clone());
-    let (stt_spec, tts_spec) = (settings.stt.clone(), settings.tts.clone());
+    let (stt_spec, tts_spec, vad_spec) = (
+        settings.stt.clone(),
+        settings.tts.clone(),
+        settings.vad.clone(),
+    );
     let statuses = tokio::task::spawn_blocking(move || {
         [
             crate::backends::open_llm(&spec, &dir).1,
             crate::backends::open_stt(&stt_spec, &dir).1,
             crate::backends::open_tts(&tts_spec, &dir).1,
+            crate::backends::open_vad(&vad_spec, &dir).1,
         ]
     })
     .await?;

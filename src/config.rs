@@ -59,6 +59,10 @@ pub struct Cli {
     /// Text-to-speech: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a piper voice `.onnx`).
     #[arg(long, env = "REHEARSE_TTS", global = true, value_name = "BACKEND")]
     pub tts: Option<String>,
+    /// What hears speech in voice answers: `auto` (Silero VAD when installed), `off` (loudness alone), or
+    /// `local:NAME` / `local:PATH` (a Silero VAD `.onnx`).
+    #[arg(long, env = "REHEARSE_VAD", global = true, value_name = "BACKEND")]
+    pub vad: Option<String>,
     /// Log filter, e.g. `info` or `rehearse=debug,tower_http=debug`.
     #[arg(long, env = "REHEARSE_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -269,6 +273,7 @@ struct FileConfig {
     judge: Option<String>,
     stt: Option<String>,
     tts: Option<String>,
+    vad: Option<String>,
     end_of_turn_ms: Option<u32>,
     silence_prompt_seconds: Option<u64>,
 }
@@ -302,6 +307,8 @@ pub struct Settings {
     pub judge_with_llm: bool,
     pub stt: Spec,
     pub tts: Spec,
+    /// `off`: loudness decides what is speech.
+    pub vad: Spec,
 }
 
 impl Settings {
@@ -403,6 +410,7 @@ impl Settings {
             judge_with_llm,
             stt: spec(&cli.stt, &file.stt, Role::Stt)?,
             tts: spec(&cli.tts, &file.tts, Role::Tts)?,
+            vad: spec(&cli.vad, &file.vad, Role::Vad)?,
             runtimes_dir,
             signup_credits,
             tls,
@@ -442,6 +450,7 @@ impl Settings {
             judge_with_llm: false,
             stt: Spec::Off,
             tts: Spec::Off,
+            vad: Spec::Off,
         }
     }
 

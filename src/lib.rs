@@ -11,12 +11,14 @@
 //! - [`engine`]: the interview as pure logic: lifecycle, answer classification, question choice, round state machine.
 //! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
 //! - [`models`]: the model manifest, `models fetch` (pip downloads, checksums, the whisper converter), status.
-//! - [`backends`]: `--llm/--stt/--tts` resolved to what runs, with fallbacks when a model cannot load.
+//! - [`backends`]: `--llm/--stt/--tts/--vad` resolved to what runs, with fallbacks when a model cannot load.
 //! - [`scoring`]: rubrics, judges (a model's checked JSON, or plain rules), aggregation and the stored reports.
 //! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
 //! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
+//! - [`stats`]: percentiles and p50/p95 summaries of measurements.
 //! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
 //! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
+//! - [`vad`]: voice activity detection with Silero VAD, for the end-of-turn rules.
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
 //! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page) and the JSON API.
 //!
@@ -36,7 +38,9 @@ pub mod models;
 pub mod realtime;
 pub mod sandbox;
 pub mod scoring;
+pub mod stats;
 pub mod stt;
 pub mod tls;
 pub mod tts;
+pub mod vad;
 pub mod web;

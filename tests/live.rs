@@ -1278,9 +1278,9 @@ async fn the_interviewer_speaks_to_clients_that_ask_for_audio() {
     server.stop().await;
 }
 
-/// With the tiny set's whisper, a spoken answer streamed as audio chunks (a piper recording, then silence) becomes
-/// the candidate's turn once the silence ends it, and the interviewer replies; bad chunks get error frames and
-/// store nothing.
+/// With the tiny set's whisper and Silero VAD, a spoken answer streamed as audio chunks (a piper recording, then
+/// silence) becomes the candidate's turn once the silence ends it, and the interviewer replies; bad chunks get
+/// error frames and store nothing.
 #[tokio::test]
 #[allow(
     clippy::await_holding_lock,
@@ -1314,7 +1314,10 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = with_models(dir.path());
     settings.stt = rehearse::backends::Spec::Local("whisper-tiny.en".into());
+    // Silero decides what is speech here; the next test keeps to loudness.
+    settings.vad = rehearse::backends::Spec::Local("silero-vad".into());
     let server = start(settings).await;
+    assert!(server.state.vad().is_some(), "the tiny set's VAD loads");
     let (client, id) = new_interview(&server.state, "ada@example.com").await;
     let mut ws = connect(&server, &client, &id).await;
     let opening = until(&mut ws, interviewer_final).await;
@@ -1511,7 +1514,7 @@ async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_pro
                     .prepare("SELECT heard_text FROM transcript_turns WHERE session_id = ?1 AND speaker = 'interviewer'")?
                     .query_map([&s], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
-                Ok((heard, rehearse::db::voice::latencies(c, &s)?))
+                Ok((heard, rehearse::db::voice::latencies(c, Some(&s))?))
             })
             .await
             .unwrap();
@@ -1567,5 +1570,25 @@ async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_pro
     }
     let prompt = prompt.expect("a prompt within 8 s of silence");
     assert!(prompt.starts_with("Take your time"), "{prompt}");
+
+    // The results page sums the timing up.
+    send(
+        &mut ws,
+        9_000,
+        client_frame::Kind::Control(pb::Control {
+            action: pb::control::Action::End as i32,
+        }),
+    )
+    .await;
+    until(&mut ws, |k| status(k) == Some(pb::SessionStatus::Completed)).await;
+    let page = client
+        .get(&format!("/interview-prep/session/{id}/results"))
+        .await;
+    assert!(
+        page.body.contains("How quickly the interviewer answered")
+            && page.body.contains("1 spoken answer(s)"),
+        "{}",
+        page.body
+    );
     server.stop().await;
 }

@@ -1,5 +1,6 @@
 //! Speech on the real `tiny` set: piper (joe) speaks known sentences, whisper tiny.en transcribes them back
-//! within the word-error bound; silence and noise give no invented text; bad inputs give errors, not crashes.
+//! within the word-error bound; silence and noise give no invented text; Silero VAD hears speech and not noise, and
+//! with it the end-of-turn rules take a spoken answer but not loud noise; bad inputs give errors, not crashes.
 
 use std::{
     ops::ControlFlow,
@@ -9,9 +10,11 @@ use std::{
 
 use rehearse::{
     bench::models::SENTENCES,
+    engine::turns::{Detector, Loudness, Rules, TurnTaker},
     models::{Manifest, Role},
     stt::{whisper::Whisper, word_error_rate},
     tts::piper::Piper,
+    vad::{Silero, WINDOW},
 };
 
 use crate::util::{exclusive_cpu, models_dir, tiny_model};
@@ -35,6 +38,30 @@ fn piper() -> Arc<Piper> {
         Arc::new(Piper::load(&tiny_model("piper-joe", Role::Tts), &runtime).expect("piper loads"))
     })
     .clone()
+}
+
+fn silero() -> Arc<Silero> {
+    static V: OnceLock<Arc<Silero>> = OnceLock::new();
+    V.get_or_init(|| {
+        let runtime = Manifest::builtin()
+            .locate(&models_dir(), "onnxruntime", Role::Runtime)
+            .expect("onnxruntime is installed with the tiny set");
+        Arc::new(
+            Silero::load(&tiny_model("silero-vad", Role::Vad), &runtime).expect("Silero loads"),
+        )
+    })
+    .clone()
+}
+
+/// Deterministic white noise, peak `amplitude / 2`.
+fn noise(seconds: usize, amplitude: f32) -> Vec<f32> {
+    let mut x: u32 = 12345;
+    (0..16_000 * seconds)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((x >> 8) as f32 / (1 << 24) as f32 - 0.5) * amplitude
+        })
+        .collect()
 }
 
 /// Speaks `text` at 16 kHz; returns the samples as f32 and how many pieces arrived.
@@ -136,15 +163,8 @@ fn silence_and_noise_give_no_invented_text() {
     let w = whisper();
     assert_eq!(w.transcribe(&[]).unwrap().text, "");
     assert_eq!(w.transcribe(&vec![0.0; 16_000 * 3]).unwrap().text, "");
-    // Deterministic white noise at about -20 dBFS.
-    let mut x: u32 = 12345;
-    let noise: Vec<f32> = (0..16_000 * 3)
-        .map(|_| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            ((x >> 8) as f32 / (1 << 24) as f32 - 0.5) * 0.2
-        })
-        .collect();
-    let t = w.transcribe(&noise).unwrap();
+    // White noise at about -20 dBFS.
+    let t = w.transcribe(&noise(3, 0.2)).unwrap();
     assert!(
         t.text.split_whitespace().count() <= 1,
         "noise became {:?}",
@@ -171,4 +191,76 @@ fn bad_voice_and_model_files_are_named_in_errors() {
         err.contains("voice.onnx") || err.contains("libonnxruntime"),
         "{err}"
     );
+}
+
+#[test]
+fn silero_hears_speech_but_not_noise_or_silence() {
+    let _cpu = exclusive_cpu();
+    let vad = silero();
+    let share_of_speech = |audio: &[f32]| {
+        let mut l = vad.listener();
+        let frames: Vec<bool> = audio.chunks_exact(320).map(|f| l.is_speech(f)).collect();
+        frames.iter().filter(|s| **s).count() as f64 / frames.len() as f64
+    };
+    let (spoken, _) = speak(SENTENCES[1]);
+    let speech = share_of_speech(&spoken);
+    assert!(
+        speech > 0.6,
+        "only {:.0}% of a spoken sentence is speech",
+        speech * 100.0
+    );
+    assert_eq!(share_of_speech(&vec![0.0; 16_000 * 2]), 0.0, "silence");
+    let hiss = share_of_speech(&noise(3, 0.5));
+    assert!(hiss < 0.05, "{:.0}% of loud noise is speech", hiss * 100.0);
+    // A window of the wrong size is an error, not a panic.
+    let mut memory = Default::default();
+    assert!(vad.probability(&mut memory, &[0.0; WINDOW - 1]).is_err());
+}
+
+#[test]
+fn with_silero_a_spoken_answer_is_a_turn_and_loud_noise_is_not() {
+    let _cpu = exclusive_cpu();
+    let (spoken, _) = speak(SENTENCES[0]);
+    let answer: Vec<f32> = [vec![0.0; 8_000], spoken, vec![0.0; 16_000 * 2]].concat();
+    let hiss: Vec<f32> = [noise(3, 0.5), vec![0.0; 16_000 * 2]].concat();
+    let turns = |audio: &[f32], detector: Box<dyn Detector>| {
+        let mut t = TurnTaker::new(Rules::default(), detector);
+        audio
+            .chunks(320)
+            .flat_map(|c| t.push(c))
+            .collect::<Vec<_>>()
+    };
+    let heard = turns(&answer, Box::new(silero().listener()));
+    assert_eq!(heard.len(), 1, "one turn for one spoken answer");
+    let text = whisper().transcribe(&heard[0].audio).unwrap().text;
+    assert!(
+        word_error_rate(SENTENCES[0], &text) <= 0.25,
+        "{text:?} for {:?}",
+        SENTENCES[0]
+    );
+    assert!(
+        turns(&hiss, Box::new(silero().listener())).is_empty(),
+        "noise is no answer"
+    );
+    assert_eq!(
+        turns(&hiss, Box::<Loudness>::default()).len(),
+        1,
+        "loudness alone takes the noise for a turn"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_vad_model_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("not-silero.onnx");
+    std::fs::write(&fake, b"not a model").unwrap();
+    let runtime = Manifest::builtin()
+        .locate(&models_dir(), "onnxruntime", Role::Runtime)
+        .expect("onnxruntime is installed with the tiny set");
+    let err = format!("{:#}", Silero::load(&fake, &runtime).unwrap_err());
+    assert!(err.contains("not-silero.onnx"), "{err}");
+    // The voice is an ONNX model too, but not a VAD.
+    let voice = tiny_model("piper-joe", Role::Tts);
+    let err = format!("{:#}", Silero::load(&voice, &runtime).unwrap_err());
+    assert!(err.contains("not a Silero VAD model"), "{err}");
 }

@@ -22,7 +22,7 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-use super::percentile;
+use super::Stats;
 use crate::{
     app::{self, AppState},
     config::Settings,
@@ -35,24 +35,6 @@ pub struct Options {
     pub url: Option<String>,
     pub candidates: usize,
     pub answers: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Stats {
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub max_ms: f64,
-}
-
-impl Stats {
-    pub(super) fn of(mut v: Vec<f64>) -> Stats {
-        v.sort_by(f64::total_cmp);
-        Stats {
-            p50_ms: percentile(&v, 50.0),
-            p95_ms: percentile(&v, 95.0),
-            max_ms: v.last().copied().unwrap_or(f64::NAN),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

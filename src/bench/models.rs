@@ -2,8 +2,9 @@
 //! prompt's prefill speed and time to first token, decode speed, and a follow-up turn's time to first token with
 //! the conversation's KV cache kept and without it. For the voice: time to the first audio of a ten-word sentence
 //! and the real-time factor. For speech-to-text: clips of known sentences (about 3, 5 and 10 s) spoken by piper
-//! and by espeak-ng (when installed), transcribed, with word error rate and real-time factor. Peak resident
-//! memory of the process at the end (all of the set's models loaded).
+//! and by espeak-ng (when installed), transcribed, with word error rate and real-time factor. For voice activity
+//! detection: the time to judge one 32 ms window. Peak resident memory of the process at the end (all of the
+//! set's models loaded).
 
 use std::{ops::ControlFlow, path::Path, time::Instant};
 
@@ -28,7 +29,16 @@ pub struct Report {
     pub llm: Option<LlmReport>,
     pub tts: Option<TtsReport>,
     pub stt: Option<SttReport>,
+    pub vad: Option<VadReport>,
     pub peak_rss_mb: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VadReport {
+    pub model: String,
+    pub load_seconds: f64,
+    /// Median time to judge one 32 ms window.
+    pub window_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -418,12 +428,28 @@ pub fn run(
         }
         None => None,
     };
+    let vad = match manifest.in_set(set, ModelRole::Vad) {
+        Some(model) => {
+            let path = manifest.locate(models_dir, &model.name, ModelRole::Vad)?;
+            let runtime = manifest.locate(models_dir, "onnxruntime", ModelRole::Runtime)?;
+            let started = Instant::now();
+            let silero = crate::vad::Silero::load(&path, &runtime)?;
+            let load_seconds = started.elapsed().as_secs_f64();
+            Some(VadReport {
+                model: model.name.clone(),
+                load_seconds,
+                window_ms: crate::vad::time_per_window(&silero, 500)?.as_secs_f64() * 1000.0,
+            })
+        }
+        None => None,
+    };
     Ok(Report {
         set: set.to_string(),
         threads,
         llm,
         tts,
         stt,
+        vad,
         peak_rss_mb: peak_rss_mb(),
     })
 }
@@ -484,6 +510,12 @@ pub fn print(r: &Report) {
                 .map(|w| format!(", espeak-ng {:.1}%", w * 100.0))
                 .unwrap_or_default(),
             s.real_time_factor
+        );
+    }
+    if let Some(v) = &r.vad {
+        println!(
+            "VAD {} (loaded in {:.2} s): {:.3} ms per 32 ms window",
+            v.model, v.load_seconds, v.window_ms
         );
     }
     println!("peak resident memory: {:.0} MB", r.peak_rss_mb);

@@ -17,7 +17,10 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::load::{Stats, Ws, message, open_interview, peak_rss_mb, tempfile_dir};
+use super::{
+    Stats,
+    load::{Ws, message, open_interview, peak_rss_mb, tempfile_dir},
+};
 use crate::{
     app::{self, AppState},
     backends::Spec,
@@ -40,6 +43,7 @@ pub struct Report {
     pub stt: String,
     pub llm: String,
     pub tts: String,
+    pub vad: String,
     pub interviews: usize,
     pub turns: usize,
     pub errors: Vec<String>,
@@ -182,10 +186,11 @@ fn model(set: &str, role: Role) -> anyhow::Result<String> {
 
 /// Runs the benchmark with the models installed in `models_dir`.
 pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result<Report> {
-    let (stt, llm, tts) = (
+    let (stt, llm, tts, vad) = (
         model(&opts.set, Role::Stt)?,
         model(&opts.set, Role::Llm)?,
         model(&opts.set, Role::Tts)?,
+        model(&opts.set, Role::Vad)?,
     );
     let dir = tempfile_dir()?;
     let mut settings = Settings::for_data_dir(&dir);
@@ -193,6 +198,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     settings.stt = Spec::Local(stt.clone());
     settings.llm = Spec::Local(llm.clone());
     settings.tts = Spec::Local(tts.clone());
+    settings.vad = Spec::Local(vad.clone());
     // Nobody waits in silence here long enough for a prompt to matter, but the answers must not be prompted.
     settings.silence_prompt = Duration::from_secs(600);
     let end_of_turn_ms = settings.end_of_turn_ms;
@@ -264,22 +270,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let wall_seconds = began.elapsed().as_secs_f64();
     let records = state
         .db()
-        .call(|c| {
-            let mut stmt = c.prepare(
-                "SELECT end_of_turn_ms, transcript_ms, first_token_ms, first_sentence_ms, first_audio_ms
-                   FROM turn_latency",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok([
-                    r.get::<_, Option<i64>>(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ])
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        .call(|c| crate::db::voice::latencies(c, None))
         .await?;
     let peak = peak_rss_mb();
     let _ = stop.send(());
@@ -287,26 +278,10 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     state.hub().stop_all().await;
     let _ = std::fs::remove_dir_all(dir);
 
-    // Each stage on its own: [end of turn, transcript, first token, first sentence, first audio] are offsets.
-    let stage = |from: Option<usize>, to: usize| -> Stats {
-        Stats::of(
-            records
-                .iter()
-                .filter_map(|r| {
-                    let start = from.map_or(Some(0), |f| r[f])?;
-                    Some((r[to]? - start) as f64)
-                })
-                .collect(),
-        )
-    };
-    let stages = vec![
-        ("end of turn (silence)".to_string(), stage(None, 0)),
-        ("transcription".to_string(), stage(Some(0), 1)),
-        ("LLM first token".to_string(), stage(Some(1), 2)),
-        ("first sentence synthesised".to_string(), stage(Some(2), 3)),
-        ("first audio frame sent".to_string(), stage(Some(3), 4)),
-        ("end of turn -> first audio".to_string(), stage(Some(0), 4)),
-    ];
+    let stages = crate::db::voice::stage_stats(&records)
+        .into_iter()
+        .map(|(name, stats)| (name.to_string(), stats))
+        .collect();
     let response = Stats::of(
         to_first_audio
             .iter()
@@ -318,6 +293,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         stt,
         llm,
         tts,
+        vad,
         interviews: opts.interviews,
         turns,
         errors,
@@ -333,8 +309,8 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
 /// The report as a table for people.
 pub fn print(r: &Report) {
     println!(
-        "{} spoken interview(s) at once, {} answers in {:.0} s; set {}: {} / {} / {}; end of turn after {} ms of silence",
-        r.interviews, r.turns, r.wall_seconds, r.set, r.stt, r.llm, r.tts, r.end_of_turn_ms
+        "{} spoken interview(s) at once, {} answers in {:.0} s; set {}: {} / {} / {} / {}; end of turn after {} ms of silence",
+        r.interviews, r.turns, r.wall_seconds, r.set, r.stt, r.llm, r.tts, r.vad, r.end_of_turn_ms
     );
     println!("{:<44} {:>9} {:>9} {:>9}", "", "p50 ms", "p95 ms", "max ms");
     let row = |name: &str, s: &Stats| {

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, params};
 
 use super::DbError;
+use crate::stats::Stats;
 
 /// One spoken answer's way back to the interviewer's voice. Offsets are ms since `speech_end_at` (Unix ms); a
 /// stage that did not happen (no voice listening, a model that said nothing) is `None`.
@@ -20,6 +21,44 @@ pub struct Latency {
     pub stt_model: String,
     pub llm_model: String,
     pub tts_model: String,
+}
+
+/// The stages of the way back, each timed on its own, in the order they happen.
+pub const STAGES: [&str; 6] = [
+    "end of turn (the silence that ended the answer)",
+    "transcription",
+    "LLM first token",
+    "first sentence synthesised",
+    "first audio frame sent",
+    "end of turn -> first audio, in all",
+];
+
+impl Latency {
+    /// How long each of [`STAGES`] took, in ms; `None` for a stage that did not happen.
+    pub fn stages(&self) -> [Option<i64>; 6] {
+        let between = |from: Option<i64>, to: Option<i64>| Some(to? - from?);
+        [
+            self.end_of_turn_ms,
+            between(self.end_of_turn_ms, self.transcript_ms),
+            between(self.transcript_ms, self.first_token_ms),
+            between(self.first_token_ms, self.first_sentence_ms),
+            between(self.first_sentence_ms, self.first_audio_ms),
+            between(self.end_of_turn_ms, self.first_audio_ms),
+        ]
+    }
+}
+
+/// Median, 95th percentile and maximum of each of [`STAGES`] over some answers.
+pub fn stage_stats(latencies: &[Latency]) -> Vec<(&'static str, Stats)> {
+    let stages: Vec<[Option<i64>; 6]> = latencies.iter().map(Latency::stages).collect();
+    STAGES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let ms = stages.iter().filter_map(|s| s[i]).map(|v| v as f64);
+            (*name, Stats::of(ms.collect()))
+        })
+        .collect()
 }
 
 pub fn insert_latency(conn: &Connection, l: &Latency) -> Result<(), DbError> {
@@ -43,13 +82,14 @@ pub fn insert_latency(conn: &Connection, l: &Latency) -> Result<(), DbError> {
     Ok(())
 }
 
-/// The latency records of an interview's spoken answers, oldest first.
-pub fn latencies(conn: &Connection, session_id: &str) -> Result<Vec<Latency>, DbError> {
+/// The latency records of an interview's spoken answers (every interview's when `session_id` is `None`), oldest
+/// first.
+pub fn latencies(conn: &Connection, session_id: Option<&str>) -> Result<Vec<Latency>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT l.turn_id, l.speech_end_at, l.end_of_turn_ms, l.transcript_ms, l.first_token_ms, l.first_sentence_ms,
                 l.first_audio_ms, l.stt_model, l.llm_model, l.tts_model
            FROM turn_latency l JOIN transcript_turns t ON t.id = l.turn_id
-          WHERE t.session_id = ?1 ORDER BY t.seq",
+          WHERE ?1 IS NULL OR t.session_id = ?1 ORDER BY t.session_id, t.seq",
     )?;
     let rows = stmt.query_map([session_id], |r| {
         Ok(Latency {
@@ -121,7 +161,22 @@ mod tests {
             tts_model: "local:piper-joe".into(),
         };
         insert_latency(&conn, &l).unwrap();
-        assert_eq!(latencies(&conn, &session).unwrap(), vec![l]);
+        assert_eq!(latencies(&conn, Some(&session)).unwrap(), vec![l.clone()]);
+        assert_eq!(latencies(&conn, None).unwrap(), vec![l.clone()]);
+        assert_eq!(
+            l.stages(),
+            [
+                Some(1_500),
+                Some(300),
+                Some(200),
+                Some(300),
+                Some(10),
+                Some(810)
+            ]
+        );
+        let stats = stage_stats(&[l]);
+        assert_eq!(stats[5].0, STAGES[5]);
+        assert_eq!((stats[5].1.count, stats[5].1.p50_ms), (1, 810.0));
         set_heard(&conn, reply, "Tell me more.").unwrap();
         let heard: Option<String> = conn
             .query_row(

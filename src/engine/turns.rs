@@ -1,17 +1,39 @@
 //! When the candidate has finished speaking, decided from audio time alone (no wall clock, so the rules are
-//! testable and a slow network does not change them): frames of 20 ms are speech or silence by their loudness; a
-//! turn starts after [`Rules::min_speech_ms`] of speech and ends after [`Rules::end_silence_ms`] of silence, a pause
-//! long enough that a candidate thinking mid-answer is not cut off. What a turn holds is returned whole, with a
-//! little audio from before it started so the first word is not clipped, and how long the silence that ended it
-//! was (so the moment speech ended is known).
+//! testable and a slow network does not change them): each frame of 20 ms is speech or not, as a [`Detector`] says
+//! (Silero VAD when installed, else [`Loudness`]); a turn starts after [`Rules::min_speech_ms`] of speech and ends
+//! after [`Rules::end_silence_ms`] of silence, a pause long enough that a candidate thinking mid-answer is not cut
+//! off. What a turn holds is returned whole, with a little audio from before it started so the first word is not
+//! clipped, and how long the silence that ended it was (so the moment speech ended is known).
 
 /// 20 ms at 16 kHz.
 pub const FRAME: usize = 320;
 
+/// Says whether each 20 ms frame, in order, is speech. Stateful: a model may look at the frames before.
+pub trait Detector: Send + Sync {
+    fn is_speech(&mut self, frame: &[f32]) -> bool;
+}
+
+/// Speech is whatever is loud enough: no model needed, but noise counts as speech.
+#[derive(Debug, Clone, Copy)]
+pub struct Loudness {
+    /// RMS level (0..1) above which a frame is speech.
+    pub level: f32,
+}
+
+impl Default for Loudness {
+    fn default() -> Self {
+        Loudness { level: 0.012 }
+    }
+}
+
+impl Detector for Loudness {
+    fn is_speech(&mut self, frame: &[f32]) -> bool {
+        rms(frame) >= self.level
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rules {
-    /// RMS level (0..1) above which a frame is speech.
-    pub speech_level: f32,
     /// Speech needed before a turn starts (a cough or a click is not a turn).
     pub min_speech_ms: u32,
     /// Silence that ends a turn.
@@ -25,7 +47,6 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            speech_level: 0.012,
             min_speech_ms: 120,
             end_silence_ms: 1500,
             pre_roll_ms: 300,
@@ -55,9 +76,9 @@ pub fn rms(frame: &[f32]) -> f32 {
 }
 
 /// Follows the audio and says when a turn is complete.
-#[derive(Debug, Clone)]
 pub struct TurnTaker {
     rules: Rules,
+    detector: Box<dyn Detector>,
     /// Audio since the turn started (with pre-roll), or the recent pre-roll while waiting.
     audio: Vec<f32>,
     /// Samples not yet a whole frame.
@@ -67,10 +88,20 @@ pub struct TurnTaker {
     silence_ms: u32,
 }
 
+impl std::fmt::Debug for TurnTaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnTaker")
+            .field("rules", &self.rules)
+            .field("speaking", &self.speaking)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TurnTaker {
-    pub fn new(rules: Rules) -> Self {
+    pub fn new(rules: Rules, detector: Box<dyn Detector>) -> Self {
         TurnTaker {
             rules,
+            detector,
             audio: Vec::new(),
             partial: Vec::new(),
             speaking: false,
@@ -100,7 +131,7 @@ impl TurnTaker {
 
     fn frame(&mut self, frame: &[f32]) -> Option<Turn> {
         let ms = (FRAME * 1000 / 16_000) as u32;
-        let loud = rms(frame) >= self.rules.speech_level;
+        let loud = self.detector.is_speech(frame);
         self.audio.extend_from_slice(frame);
         if !self.speaking {
             self.speech_run_ms = if loud { self.speech_run_ms + ms } else { 0 };
@@ -164,9 +195,39 @@ mod tests {
         vec![0.0; ms * 16]
     }
 
+    fn taker(rules: Rules) -> TurnTaker {
+        TurnTaker::new(rules, Box::new(Loudness::default()))
+    }
+
+    /// A detector that hears what it is told, frame by frame (as a model's verdicts would come).
+    struct Scripted(std::collections::VecDeque<bool>);
+
+    impl Detector for Scripted {
+        fn is_speech(&mut self, _: &[f32]) -> bool {
+            self.0.pop_front().unwrap_or(false)
+        }
+    }
+
+    #[test]
+    fn the_detector_decides_what_is_speech_not_the_loudness() {
+        // Loud audio throughout, but the detector hears speech only in frames 10..60 (1 s): one turn, ended by
+        // the detector's 1.5 s of non-speech although every frame is loud.
+        let verdicts = (0..200).map(|i| (10..60).contains(&i)).collect();
+        let mut t = TurnTaker::new(Rules::default(), Box::new(Scripted(verdicts)));
+        let turns = t.push(&tone(200 * 20));
+        assert_eq!(turns.len(), 1);
+        assert_eq!(turns[0].silence_ms, 1500);
+        let mut quiet = TurnTaker::new(Rules::default(), Box::new(Scripted(Default::default())));
+        assert!(
+            quiet.push(&tone(5000)).is_empty(),
+            "loud noise is not a turn"
+        );
+        assert!(!quiet.speaking());
+    }
+
     #[test]
     fn a_turn_ends_after_the_silence_and_keeps_its_start() {
-        let mut t = TurnTaker::new(Rules::default());
+        let mut t = taker(Rules::default());
         assert!(t.push(&silence(1000)).is_empty());
         assert!(t.push(&tone(2000)).is_empty());
         assert!(t.speaking());
@@ -186,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_thinking_pause_does_not_end_the_turn() {
-        let mut t = TurnTaker::new(Rules::default());
+        let mut t = taker(Rules::default());
         t.push(&tone(1000));
         assert!(t.push(&silence(1200)).is_empty());
         assert!(
@@ -200,7 +261,7 @@ mod tests {
 
     #[test]
     fn clicks_and_silence_are_not_turns() {
-        let mut t = TurnTaker::new(Rules::default());
+        let mut t = taker(Rules::default());
         for _ in 0..10 {
             assert!(t.push(&tone(60)).is_empty());
             assert!(t.push(&silence(500)).is_empty());
@@ -212,9 +273,9 @@ mod tests {
     #[test]
     fn odd_sized_chunks_give_the_same_turns() {
         let audio: Vec<f32> = [tone(1500), silence(2000)].concat();
-        let mut whole = TurnTaker::new(Rules::default());
+        let mut whole = taker(Rules::default());
         let a = whole.push(&audio);
-        let mut pieces = TurnTaker::new(Rules::default());
+        let mut pieces = taker(Rules::default());
         let b: Vec<Turn> = audio.chunks(77).flat_map(|c| pieces.push(c)).collect();
         assert_eq!(a, b);
         assert_eq!(a.len(), 1);
@@ -226,7 +287,7 @@ mod tests {
             max_turn_ms: 3000,
             ..Rules::default()
         };
-        let mut t = TurnTaker::new(rules);
+        let mut t = taker(rules);
         let turns = t.push(&tone(7000));
         assert_eq!(turns.len(), 2);
         assert!(turns.iter().all(|t| t.silence_ms == 0));

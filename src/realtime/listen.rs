@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::{actor::Actor, frames, latency::Timing, pb};
 use crate::engine::{
     interview::Input,
-    turns::{self, Rules, TurnTaker},
+    turns::{self, Detector, Loudness, Rules, TurnTaker},
 };
 
 /// The only sample rate accepted from clients.
@@ -26,12 +26,15 @@ pub struct Ear {
 }
 
 impl Ear {
-    fn new(end_of_turn_ms: u32) -> Ear {
+    fn new(end_of_turn_ms: u32, detector: Box<dyn Detector>) -> Ear {
         Ear {
-            turns: TurnTaker::new(Rules {
-                end_silence_ms: end_of_turn_ms,
-                ..Rules::default()
-            }),
+            turns: TurnTaker::new(
+                Rules {
+                    end_silence_ms: end_of_turn_ms,
+                    ..Rules::default()
+                },
+                detector,
+            ),
             last_sequence: None,
             last_heard: Instant::now(),
         }
@@ -91,7 +94,11 @@ impl Actor {
             return;
         }
         if !self.ears.iter().any(|(c, _)| *c == conn) {
-            let ear = Ear::new(self.state.settings().end_of_turn_ms);
+            let detector: Box<dyn Detector> = match self.state.vad() {
+                Some(silero) => Box::new(silero.listener()),
+                None => Box::new(Loudness::default()),
+            };
+            let ear = Ear::new(self.state.settings().end_of_turn_ms, detector);
             self.ears.push((conn, ear));
             self.waiting_since.get_or_insert_with(Instant::now);
         }

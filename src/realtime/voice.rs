@@ -65,8 +65,13 @@ pub(super) struct Spoken {
 pub(super) struct Speech {
     tx: Option<sync_mpsc::Sender<String>>,
     pending: String,
+    /// Whether anything was sent to the voice yet: the first piece may end at a clause, to be heard sooner.
+    started: bool,
     job: Option<JoinHandle<Spoken>>,
 }
+
+/// Words before a comma that make a first piece worth speaking alone.
+const FIRST_CLAUSE_WORDS: usize = 4;
 
 impl Speech {
     /// A turn nobody hears.
@@ -74,6 +79,7 @@ impl Speech {
         Speech {
             tx: None,
             pending: String::new(),
+            started: false,
             job: None,
         }
     }
@@ -97,6 +103,7 @@ impl Speech {
         Speech {
             tx: Some(tx),
             pending: String::new(),
+            started: false,
             job: Some(job),
         }
     }
@@ -107,8 +114,14 @@ impl Speech {
             return;
         }
         self.pending.push_str(piece);
-        if let Some(cut) = piper::complete_prefix(&self.pending) {
+        let cut = if self.started {
+            piper::complete_prefix(&self.pending)
+        } else {
+            piper::complete_clause_prefix(&self.pending, FIRST_CLAUSE_WORDS)
+        };
+        if let Some(cut) = cut {
             let done: String = self.pending.drain(..cut).collect();
+            self.started = true;
             self.send(done);
         }
     }

@@ -557,6 +557,33 @@ pub fn complete_prefix(text: &str) -> Option<usize> {
     cut
 }
 
+/// Like [`complete_prefix`], but also cuts after a clause (`, ; :` and a space) once at least `min_words` words
+/// precede it: the first piece of a turn is spoken sooner, without waiting for the end of a long sentence.
+pub fn complete_clause_prefix(text: &str, min_words: usize) -> Option<usize> {
+    let sentence = complete_prefix(text);
+    let mut words = 0;
+    let mut in_word = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if sentence.is_some_and(|s| i >= s) {
+            break;
+        }
+        if c.is_alphanumeric() {
+            if !in_word {
+                words += 1;
+            }
+            in_word = true;
+            continue;
+        }
+        in_word = c == '\'' || c == '-';
+        let next_is_space = chars.peek().is_some_and(|(_, n)| n.is_whitespace());
+        if matches!(c, ',' | ';' | ':') && next_is_space && words >= min_words {
+            return Some(i + c.len_utf8());
+        }
+    }
+    sentence
+}
+
 /// Cuts one line after each run of `. ? !` that a space follows, except after a single capital (an initial).
 fn split_sentences(line: &str) -> Vec<String> {
     let chars: Vec<char> = line.chars().collect();
@@ -735,6 +762,20 @@ mod tests {
         );
         assert_eq!(complete_prefix("Wow!! Really"), Some(5));
         assert_eq!(complete_prefix("A list:\n- one"), Some(8));
+        assert_eq!(
+            complete_clause_prefix("That's a great example, and I", 3),
+            Some("That's a great example,".len())
+        );
+        assert_eq!(
+            complete_clause_prefix("Well, so", 3),
+            None,
+            "too short to say alone"
+        );
+        assert_eq!(
+            complete_clause_prefix("Right. Now, tell", 3),
+            Some(6),
+            "a sentence first"
+        );
         let accented = "Très bien. Ensuite";
         assert_eq!(
             &accented[..complete_prefix(accented).unwrap()],

@@ -186,6 +186,12 @@ function main(root) {
   store.subscribe((s) => {
     $("#voice-toggle").hidden = !(s.ttsAvailable && voice.supported);
     $("#mic-toggle").hidden = !s.sttAvailable;
+    // Text fallback: say what this server cannot do by voice, once it has told us.
+    const missing = [!s.sttAvailable && "listen to spoken answers", !s.ttsAvailable && "speak"].filter(Boolean);
+    $("#speech-note").hidden = s.connection !== "open" || !missing.length;
+    $("#speech-note").textContent = missing.length
+      ? `This server cannot ${missing.join(" or ")} (no local speech model is installed or it failed to load), so this part of the interview is in text.`
+      : "";
     $("#conn").dataset.state = s.connection;
     $("#conn-label").textContent =
       ({ open: "Connected", retrying: "Reconnecting…", closed: "Closed", idle: "Not started" })[s.connection] || "Connecting…";

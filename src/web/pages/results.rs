@@ -1,7 +1,8 @@
 //! `/interview-prep/session/{id}/results`: the interview's report: the recommendation and why, each round's
 //! scores as charts, the evidence behind every level, strengths, what to improve, what a strong answer covers,
-//! questions answered, code verdicts and hints. Printable; downloadable as JSON and Markdown. While the report is
-//! being made the page says so and `static/js/results.js` reloads it when it is ready.
+//! questions answered, code verdicts and hints; for a spoken interview, how quickly the interviewer answered.
+//! Printable; downloadable as JSON and Markdown. While the report is being made the page says so and
+//! `static/js/results.js` reloads it when it is ready.
 
 use axum::{
     extract::{Path, Query, State},
@@ -16,6 +17,7 @@ use crate::{
     db::{
         scores::{self, ReportLine},
         sessions,
+        voice::{self, Latency},
     },
     scoring::{
         judge::{Outcome, Source},
@@ -45,10 +47,11 @@ pub async fn page(
             };
             let report = scores::get(c, &s.id, q.report)?;
             let lines = scores::list(c, &s.id)?;
-            Ok(Some((s, report, lines)))
+            let latencies = voice::latencies(c, Some(&s.id))?;
+            Ok(Some((s, report, lines, latencies)))
         })
         .await?;
-    let (s, report, lines) = found
+    let (s, report, lines, latencies) = found
         .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
     if !s.state.is_final() {
         return Ok(Redirect::to(&format!("/interview-prep/session/{}", s.id)).into_response());
@@ -74,6 +77,7 @@ pub async fn page(
             None if !scoring => section.card { p { "This interview has no report yet." } },
             None => {}
         }
+        @if !latencies.is_empty() { (voice_view(&latencies)) }
     };
     Ok(layout::page(&viewer, &title, &["results.js"], body).into_response())
 }
@@ -244,6 +248,32 @@ fn round_view(r: &RoundReport) -> Markup {
                     details open {
                         summary { "Code runs (" (r.code.len()) ")" }
                         ol { @for c in &r.code { li { (c.mode) " · " (c.language) " · " (c.verdict.replace('_', " ")) @if c.total > 0 { " · " (c.passed) "/" (c.total) " tests" } } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How quickly the interviewer answered the candidate's spoken answers: medians and the 95th percentile of each
+/// stage of the way from the end of an answer to the interviewer's voice.
+fn voice_view(latencies: &[Latency]) -> Markup {
+    let stages = voice::stage_stats(latencies);
+    let seconds = |ms: f64| format!("{:.2} s", ms / 1000.0);
+    html! {
+        section.card {
+            h2 { "How quickly the interviewer answered" }
+            p.muted {
+                (latencies.len()) " spoken answer(s), timed from the moment you stopped speaking. Models: "
+                code { (latencies[0].stt_model) } ", " code { (latencies[0].llm_model) } ", " code { (latencies[0].tts_model) } "."
+            }
+            table.table {
+                thead { tr { th { "Stage" } th { "Median" } th { "95th percentile" } } }
+                tbody {
+                    @for (name, s) in stages {
+                        @if s.count > 0 {
+                            tr { td { (name) } td { (seconds(s.p50_ms)) } td { (seconds(s.p95_ms)) } }
+                        }
                     }
                 }
             }

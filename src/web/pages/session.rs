@@ -140,6 +140,7 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                     }
                 }
                 p #notice.notice.notice-ok role="status" hidden {}
+                p #speech-note.muted hidden {}
                 div.live-grid {
                     div.live-main {
                         div #brief.card.brief hidden { h2 { "The problem" } p #brief-text {} }
