@@ -1,19 +1,24 @@
 //! Products with quantized weights for the block types that candle multiplies with scalar code on x86: Q4_1 and
 //! Q5_0 (GGUF). Each weight row is unpacked once, at load, into plain `i8` values with one scale (and, for Q4_1,
 //! one minimum) per block of 32; activations are quantized to 8 bits per block of 32 once per product, as ggml
-//! does; each block's integer dot product is a loop the compiler vectorises with AVX2. Columns are split
-//! across threads; for a prompt of several tokens each weight row is read once and used for every token while it
-//! is in cache.
+//! does; each block's integer dot product is a loop the compiler vectorises with AVX2. The product is cut into
+//! tiles of weight rows by tokens, spread over the caller's threads ([`Parallel`]).
 //!
 //! It is a crate of its own so that it is compiled with optimisation even in debug builds (the tests run real
 //! models through it).
 
+use std::{
+    ops::Range,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
 use half::f16;
-use rayon::prelude::*;
 
 pub const BLOCK: usize = 32;
-/// Output columns one task computes.
-const COLUMNS_PER_TASK: usize = 16;
+/// A tile of work: this many weight rows (the product's columns) ...
+pub const COLUMNS_PER_TILE: usize = 8;
+/// ... against this many tokens.
+pub const TOKENS_PER_TILE: usize = 32;
 
 /// The GGUF block types unpacked here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,53 +92,70 @@ impl Packed {
         self.n
     }
 
-    /// `x` is `rows × k`, row-major; the result is `rows × n`.
-    pub fn matmul(&self, x: &[f32]) -> Vec<f32> {
+    /// `x` is `rows × k`, row-major; the result is `rows × n`. The work is split into tiles of
+    /// [`COLUMNS_PER_TILE`] weight rows by [`TOKENS_PER_TILE`] tokens (both stay in cache while the tile is
+    /// computed), which `parallel` spreads over its threads.
+    pub fn matmul(&self, x: &[f32], parallel: &dyn Parallel) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
         let blocks = k / BLOCK;
         let rows = x.len() / k;
         let acts = Activations::quantize(x);
-        // Computed column by column (each weight row read once for every token), then laid out row by row.
-        let mut by_column = vec![0f32; n * rows];
-        by_column
-            .par_chunks_mut(COLUMNS_PER_TASK * rows)
-            .enumerate()
-            .for_each(|(task, out)| {
-                for (j, column) in out.chunks_mut(rows).enumerate() {
-                    let c = task * COLUMNS_PER_TASK + j;
-                    let wq = &self.q[c * k..(c + 1) * k];
-                    let wd = &self.d[c * blocks..(c + 1) * blocks];
-                    let wm = (!self.m.is_empty()).then(|| &self.m[c * blocks..(c + 1) * blocks]);
-                    for (t, o) in column.iter_mut().enumerate() {
-                        let aq = &acts.q[t * k..(t + 1) * k];
-                        let ad = &acts.d[t * blocks..(t + 1) * blocks];
-                        *o = match wm {
-                            Some(wm) => {
-                                let sums = &acts.s[t * blocks..(t + 1) * blocks];
-                                dot_row_with_min(wq, wd, wm, aq, ad, sums)
-                            }
-                            None => dot_row(wq, wd, aq, ad),
-                        };
-                    }
+        let column_tiles = n.div_ceil(COLUMNS_PER_TILE);
+        let token_tiles = rows.div_ceil(TOKENS_PER_TILE);
+        // Each element is written by exactly one tile; atomics let tiles on other threads write without `unsafe`.
+        let out: Vec<AtomicU32> = (0..rows * n).map(|_| AtomicU32::new(0)).collect();
+        let tile = |i: usize| {
+            let (ct, tt) = (i % column_tiles, i / column_tiles);
+            let columns = ct * COLUMNS_PER_TILE..((ct + 1) * COLUMNS_PER_TILE).min(n);
+            let tokens = tt * TOKENS_PER_TILE..((tt + 1) * TOKENS_PER_TILE).min(rows);
+            for c in columns {
+                let wq = &self.q[c * k..(c + 1) * k];
+                let wd = &self.d[c * blocks..(c + 1) * blocks];
+                let wm = (!self.m.is_empty()).then(|| &self.m[c * blocks..(c + 1) * blocks]);
+                for t in tokens.clone() {
+                    let aq = &acts.q[t * k..(t + 1) * k];
+                    let ad = &acts.d[t * blocks..(t + 1) * blocks];
+                    let v = match wm {
+                        Some(wm) => {
+                            let sums = &acts.s[t * blocks..(t + 1) * blocks];
+                            dot_row_with_min(wq, wd, wm, aq, ad, sums)
+                        }
+                        None => dot_row(wq, wd, aq, ad),
+                    };
+                    out[t * n + c].store(v.to_bits(), Ordering::Relaxed);
                 }
-            });
-        if rows == 1 {
-            return by_column;
-        }
-        let mut out = vec![0f32; rows * n];
-        for c in 0..n {
-            for t in 0..rows {
-                out[t * n + c] = by_column[c * rows + t];
             }
-        }
-        out
+        };
+        parallel.for_ranges(column_tiles * token_tiles, &|range: Range<usize>| {
+            range.for_each(tile)
+        });
+        out.into_iter()
+            .map(|v| f32::from_bits(v.into_inner()))
+            .collect()
+    }
+}
+
+/// Runs a task over `0..n`, handing out ranges of it, possibly on several threads at once; returns when all are
+/// done. The model's caller passes its own thread pool, so these products and the other operations share
+/// threads instead of two pools fighting over the cores.
+pub trait Parallel {
+    fn for_ranges(&self, n: usize, task: &(dyn Fn(Range<usize>) + Sync));
+}
+
+/// Everything on the calling thread.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Serial;
+
+impl Parallel for Serial {
+    fn for_ranges(&self, n: usize, task: &(dyn Fn(Range<usize>) + Sync)) {
+        task(0..n);
     }
 }
 
 // The float steps below are ggml's (and candle's) to the bit: each block's exact integer dot product, then
 // `sum += dot·wd·ad (+ wm·s)` in block order, so a model gives the same logits as with candle's own kernels.
 
-/// Σ over blocks of `dot·wd·ad` (Q5_0 against Q8_0).
+/// Σ over blocks of `dot·wd·ad` (Q5_0 weights against Q8_0 activations).
 #[inline]
 fn dot_row(wq: &[i8], wd: &[f32], aq: &[i8], ad: &[f32]) -> f32 {
     let (wb, _) = wq.as_chunks::<BLOCK>();
@@ -145,7 +167,7 @@ fn dot_row(wq: &[i8], wd: &[f32], aq: &[i8], ad: &[f32]) -> f32 {
     sum
 }
 
-/// Σ over blocks of `dot·wd·ad + wm·s` (Q4_1 against Q8_1).
+/// Σ over blocks of `dot·wd·ad + wm·s` (Q4_1 weights against Q8_1 activations).
 #[inline]
 fn dot_row_with_min(wq: &[i8], wd: &[f32], wm: &[f32], aq: &[i8], ad: &[f32], s: &[f32]) -> f32 {
     let (wb, _) = wq.as_chunks::<BLOCK>();

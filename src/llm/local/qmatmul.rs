@@ -9,7 +9,17 @@ use candle_core::{
     Tensor,
     quantized::{GgmlDType, QMatMul, QTensor},
 };
-use rehearse_kernels::{Kind, Packed};
+use rehearse_kernels::{Kind, Packed, Parallel};
+
+/// candle's own worker threads (the pool its quantized products use): one set of threads for the whole model.
+/// Its idle workers spin a moment before sleeping, so a second pool next to it would fight them for the cores.
+struct CandleThreads;
+
+impl Parallel for CandleThreads {
+    fn for_ranges(&self, n: usize, task: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
+        candle_core::utils::barrier_pool().execute_chunked(n, task);
+    }
+}
 
 /// A weight matrix, for `x · Wᵀ`.
 pub enum Linear {
@@ -40,7 +50,7 @@ impl Linear {
             Linear::Packed(p) => {
                 let mut shape = x.dims().to_vec();
                 let data: Vec<f32> = x.flatten_all()?.to_vec1()?;
-                let out = p.matmul(&data);
+                let out = p.matmul(&data, &CandleThreads);
                 *shape.last_mut().expect("at least one dimension") = p.n();
                 Tensor::from_vec(out, shape, x.device())
             }
@@ -55,11 +65,11 @@ mod tests {
     use super::*;
 
     /// The unpacked product equals candle's own to the bit for the same quantized weights, for one token and for
-    /// several.
+    /// several (more than one tile of tokens, and columns that do not fill the last tile).
     #[test]
     fn the_product_matches_candles_for_q4_1_and_q5_0() {
         let dev = Device::Cpu;
-        let (n, k) = (48, 128);
+        let (n, k) = (51, 128);
         let w: Vec<f32> = (0..n * k)
             .map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.3)
             .collect();
@@ -68,7 +78,7 @@ mod tests {
             let ours = Linear::new(QTensor::quantize(&w, dtype).unwrap()).unwrap();
             assert!(matches!(ours, Linear::Packed(_)), "{dtype:?} is unpacked");
             let reference = QMatMul::from_qtensor(QTensor::quantize(&w, dtype).unwrap()).unwrap();
-            for rows in [1, 5] {
+            for rows in [1, 5, 40] {
                 let x: Vec<f32> = (0..rows * k)
                     .map(|i| (i * 104_729 % 997) as f32 / 498.0 - 1.0)
                     .collect();
