@@ -25,12 +25,12 @@ pub struct Latency {
 
 /// The stages of the way back, each timed on its own, in the order they happen.
 pub const STAGES: [&str; 6] = [
-    "end of turn (the silence that ended the answer)",
+    "end-of-turn silence",
     "transcription",
     "LLM first token",
     "first sentence synthesised",
     "first audio frame sent",
-    "end of turn -> first audio, in all",
+    "end of turn -> first audio",
 ];
 
 impl Latency {

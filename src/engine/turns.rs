@@ -129,6 +129,22 @@ impl TurnTaker {
         done
     }
 
+    /// While the candidate is silent mid-turn for at least `after_ms`: the turn as it would end if no more speech
+    /// came (what [`TurnTaker::push`] would then return), so it can be transcribed during the pause.
+    pub fn pending(&self, after_ms: u32) -> Option<Vec<f32>> {
+        if !self.speaking || self.silence_ms < after_ms {
+            return None;
+        }
+        let mut audio = self.audio.clone();
+        audio.truncate(audio.len().saturating_sub(self.trailing_trim()));
+        Some(audio)
+    }
+
+    /// Samples of the ending silence that a turn does not keep.
+    fn trailing_trim(&self) -> usize {
+        self.silence_ms.saturating_sub(TRAILING_KEEP_MS) as usize * 16
+    }
+
     fn frame(&mut self, frame: &[f32]) -> Option<Turn> {
         let ms = (FRAME * 1000 / 16_000) as u32;
         let loud = self.detector.is_speech(frame);
@@ -154,8 +170,8 @@ impl TurnTaker {
         let too_long = self.audio.len() >= self.rules.max_turn_ms as usize * 16;
         if self.silence_ms >= self.rules.end_silence_ms || too_long {
             let silence_ms = self.silence_ms;
+            let trim = self.trailing_trim();
             let mut audio = std::mem::take(&mut self.audio);
-            let trim = silence_ms.saturating_sub(TRAILING_KEEP_MS) as usize * 16;
             audio.truncate(audio.len().saturating_sub(trim));
             self.speaking = false;
             self.speech_run_ms = 0;
@@ -243,6 +259,28 @@ mod tests {
         let ms = turn.audio.len() / 16;
         assert!((2400..=2700).contains(&ms), "{ms} ms");
         assert!(!t.speaking());
+    }
+
+    #[test]
+    fn a_pause_shows_the_turn_as_it_would_end() {
+        let mut t = taker(Rules::default());
+        t.push(&tone(1000));
+        assert_eq!(t.pending(400), None, "still speaking");
+        t.push(&silence(300));
+        assert_eq!(t.pending(400), None, "not silent long enough");
+        t.push(&silence(200));
+        let guess = t.pending(400).expect("a pause of 500 ms");
+        let turns = t.push(&silence(1000));
+        assert_eq!(turns[0].audio, guess, "the turn ends as the pause showed");
+        assert_eq!(t.pending(0), None, "no turn after it ended");
+
+        // Speech after the pause: the turn holds more than the guess.
+        t.push(&tone(1000));
+        t.push(&silence(500));
+        let guess = t.pending(400).unwrap();
+        t.push(&tone(500));
+        let turns = t.push(&silence(1500));
+        assert!(turns[0].audio.len() > guess.len());
     }
 
     #[test]

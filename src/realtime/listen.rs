@@ -2,14 +2,20 @@
 //! rules ([`crate::engine::turns`]) per connection, and each finished turn is transcribed by whisper and taken as
 //! the candidate's answer, stored with source `voice`. Filler ("hmm") is not an answer; bad frames get error frames
 //! and change nothing; a connection that goes away takes its unfinished turn with it. Speech that starts while the
-//! interviewer is still being played is a barge-in: the interviewer stops. Each answer's timing starts here.
+//! interviewer is still being played is a barge-in: the interviewer stops. Whisper starts on a turn during the
+//! pause that may end it, so the transcript is ready when the pause does end it. Each answer's timing starts here.
 
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
+
 use super::{actor::Actor, frames, latency::Timing, pb};
-use crate::engine::{
-    interview::Input,
-    turns::{self, Detector, Loudness, Rules, TurnTaker},
+use crate::{
+    engine::{
+        interview::Input,
+        turns::{self, Detector, Loudness, Rules, TurnTaker},
+    },
+    stt::whisper::Transcript,
 };
 
 /// The only sample rate accepted from clients.
@@ -17,12 +23,21 @@ pub const RATE: u32 = 16_000;
 /// The largest chunk accepted: one second.
 pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 
+/// Silence within a turn after which whisper starts on the turn as it stands: when the silence goes on to end the
+/// turn (1.5 s by default), the transcript is ready or nearly so, and the interviewer answers that much sooner.
+/// A candidate who speaks again only costs a transcription nobody reads.
+pub const TRANSCRIBE_AFTER_MS: u32 = 400;
+
+/// A transcription started during a pause: the audio it was given, and its result to come.
+type Early = (Vec<f32>, JoinHandle<anyhow::Result<Transcript>>);
+
 /// One connection's listening state.
 #[derive(Debug)]
 pub struct Ear {
     turns: TurnTaker,
     last_sequence: Option<u64>,
     last_heard: Instant,
+    early: Option<Early>,
 }
 
 impl Ear {
@@ -37,6 +52,7 @@ impl Ear {
             ),
             last_sequence: None,
             last_heard: Instant::now(),
+            early: None,
         }
     }
 
@@ -136,6 +152,22 @@ impl Actor {
         let was_speaking = ear.turns.speaking();
         let finished = ear.turns.push(&samples);
         let started = !was_speaking && (ear.turns.speaking() || !finished.is_empty());
+        let mut early = None;
+        if finished.is_empty() {
+            match ear.turns.pending(TRANSCRIBE_AFTER_MS) {
+                Some(audio) if ear.early.is_none() => {
+                    let whisper = stt.clone();
+                    let guess = audio.clone();
+                    let job = tokio::task::spawn_blocking(move || whisper.transcribe(&guess));
+                    ear.early = Some((audio, job));
+                }
+                Some(_) => {}
+                // Speaking again (or no turn): what was transcribed is not the turn.
+                None => ear.early = None,
+            }
+        } else {
+            early = ear.early.take();
+        }
         if let Some(missing) = gap {
             self.send_to(
                 conn,
@@ -161,9 +193,14 @@ impl Actor {
             let speech_end = decided - Duration::from_millis(u64::from(turn.silence_ms));
             let speech_end_unix_ms = crate::db::now_ms() - i64::from(turn.silence_ms);
             self.broadcast(frames::voice_state(pb::voice_state::State::Thinking, false));
-            let whisper = stt.clone();
-            let audio = turn.audio;
-            let heard = tokio::task::spawn_blocking(move || whisper.transcribe(&audio)).await;
+            let heard = match early.take() {
+                Some((audio, job)) if audio == turn.audio => job.await,
+                _ => {
+                    let whisper = stt.clone();
+                    let audio = turn.audio;
+                    tokio::task::spawn_blocking(move || whisper.transcribe(&audio)).await
+                }
+            };
             let transcribed = Instant::now();
             let text = match heard {
                 Ok(Ok(t)) => t.text.trim().to_string(),
