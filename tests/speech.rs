@@ -29,12 +29,16 @@ fn whisper() -> Arc<Whisper> {
     .clone()
 }
 
+fn onnxruntime() -> std::path::PathBuf {
+    Manifest::builtin()
+        .locate(&models_dir(), "onnxruntime", Role::Runtime)
+        .expect("onnxruntime is installed with the tiny set")
+}
+
 fn piper() -> Arc<Piper> {
     static P: OnceLock<Arc<Piper>> = OnceLock::new();
     P.get_or_init(|| {
-        let runtime = Manifest::builtin()
-            .locate(&models_dir(), "onnxruntime", Role::Runtime)
-            .expect("onnxruntime is installed with the tiny set");
+        let runtime = onnxruntime();
         Arc::new(Piper::load(&tiny_model("piper-joe", Role::Tts), &runtime).expect("piper loads"))
     })
     .clone()
@@ -43,9 +47,7 @@ fn piper() -> Arc<Piper> {
 fn silero() -> Arc<Silero> {
     static V: OnceLock<Arc<Silero>> = OnceLock::new();
     V.get_or_init(|| {
-        let runtime = Manifest::builtin()
-            .locate(&models_dir(), "onnxruntime", Role::Runtime)
-            .expect("onnxruntime is installed with the tiny set");
+        let runtime = onnxruntime();
         Arc::new(
             Silero::load(&tiny_model("silero-vad", Role::Vad), &runtime).expect("Silero loads"),
         )
@@ -254,9 +256,7 @@ fn a_file_that_is_not_a_vad_model_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("not-silero.onnx");
     std::fs::write(&fake, b"not a model").unwrap();
-    let runtime = Manifest::builtin()
-        .locate(&models_dir(), "onnxruntime", Role::Runtime)
-        .expect("onnxruntime is installed with the tiny set");
+    let runtime = onnxruntime();
     let err = format!("{:#}", Silero::load(&fake, &runtime).unwrap_err());
     assert!(err.contains("not-silero.onnx"), "{err}");
     // The voice is an ONNX model too, but not a VAD.
