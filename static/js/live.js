@@ -7,6 +7,7 @@ import { createEditor } from "./editor.js";
 import { createVoice } from "./voice.js";
 import { createTalk } from "./talk.js";
 import { startMic } from "./mic.js";
+import { renderMarkdown } from "./markdown.js";
 
 const root = document.getElementById("live");
 if (root) main(root);
@@ -183,6 +184,7 @@ function main(root) {
   // Rendering.
   const list = $("#transcript");
   const rendered = new Map();
+  let shownBrief = null;
   store.subscribe((s) => {
     $("#voice-toggle").hidden = !(s.ttsAvailable && voice.supported);
     $("#mic-toggle").hidden = !s.sttAvailable;
@@ -207,7 +209,10 @@ function main(root) {
     $("#pending").textContent = s.pending.length ? `${s.pending.length} answer(s) waiting to be sent…` : "";
     const prompt = s.round && (s.round.designPrompt || (s.round.problem && s.round.problem.statementMarkdown));
     $("#brief").hidden = !prompt;
-    if (prompt) $("#brief-text").textContent = prompt;
+    if (prompt && prompt !== shownBrief) {
+      renderMarkdown($("#brief-text"), prompt);
+      shownBrief = prompt;
+    }
     // The transcript: add new turns, update changed ones, drop ones a snapshot removed.
     const ids = new Set(s.transcript.map((t) => t.id));
     for (const [id, el] of rendered) if (!ids.has(id)) { el.remove(); rendered.delete(id); }

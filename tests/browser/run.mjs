@@ -271,6 +271,9 @@ test("a coding round runs code in the sandbox and keeps hidden tests hidden", as
   await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
   await page.click("#begin");
   await page.waitForSelector("#code:not([hidden])", { timeout: 15000 });
+  // The problem's Markdown is rendered: lists and inline code, no raw markers.
+  const brief = await page.$eval("#brief-text", (el) => ({ items: el.querySelectorAll("li").length, code: el.querySelectorAll("code").length, text: el.textContent }));
+  assert(brief.items > 0 && brief.code > 0 && !brief.text.includes("**") && !brief.text.includes("`"), `the problem is rendered: ${JSON.stringify(brief)}`);
   // The Monaco editor replaces the plain one, served from this server under the page's CSP.
   await page.waitForSelector('#code-editor[data-ready="true"] .monaco-editor', { timeout: 20000 });
   assert(await page.locator("#code-src").isHidden(), "the plain editor gives way to Monaco");

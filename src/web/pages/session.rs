@@ -143,7 +143,7 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &s
                 p #speech-note.muted hidden {}
                 div.live-grid {
                     div.live-main {
-                        div #brief.card.brief hidden { h2 { "The problem" } p #brief-text {} }
+                        div #brief.card.brief hidden { h2 { "The problem" } div #brief-text.prose {} }
                         div #code.card.code-panel hidden {
                             div.code-head {
                                 label for="code-lang" { "Language" }
