@@ -165,6 +165,45 @@ fn a_follow_up_turn_reuses_the_conversation_cache() {
 }
 
 #[test]
+fn a_turn_sent_while_its_conversation_runs_waits_for_it_and_reuses_its_cache() {
+    let _cpu = crate::util::exclusive_cpu();
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let llm = llm();
+    let first = request("Ask me about a hard bug I fixed.", 0.0, 4, Some("kv-wait"));
+    let pieces = Arc::new(AtomicU32::new(0));
+    let running = {
+        let (llm, pieces, mut req) = (llm.clone(), pieces.clone(), first.clone());
+        req.max_tokens = 30;
+        req.ignore_eos = true;
+        std::thread::spawn(move || {
+            llm.generate(&req, &mut |_| {
+                pieces.fetch_add(1, Ordering::SeqCst);
+                ControlFlow::Continue(())
+            })
+            .unwrap()
+        })
+    };
+    while pieces.load(Ordering::SeqCst) < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // The next turn arrives while the first is still being written (a reply begun during the pause, say).
+    let mut next = first.clone();
+    next.messages.push(Message {
+        role: Role::User,
+        content: "It was a race between two writers to the same cache entry.".into(),
+    });
+    let (_, b) = collect(&*llm, &next);
+    let a = running.join().unwrap();
+    assert_eq!(a.tokens, 30, "the running turn was not disturbed");
+    assert!(
+        b.usage.cached_tokens + 8 >= a.usage.prompt_tokens,
+        "the waiting turn reused {} of the running turn's {} prompt tokens",
+        b.usage.cached_tokens,
+        a.usage.prompt_tokens
+    );
+}
+
+#[test]
 fn a_long_generation_does_not_starve_a_short_one() {
     let _cpu = crate::util::exclusive_cpu();
     use std::sync::atomic::{AtomicU32, Ordering};

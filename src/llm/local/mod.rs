@@ -294,24 +294,32 @@ enum Step {
 fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
     let mut idle: VecDeque<Conversation> = VecDeque::new();
     let mut active: VecDeque<Active> = VecDeque::new();
+    // Jobs whose conversation is running another job: each waits for that one's cache rather than start afresh.
+    let mut waiting: VecDeque<Job> = VecDeque::new();
     loop {
         if active.is_empty() {
-            match rx.recv() {
-                Ok(job) => active.push_back(admit(job, &mut idle)),
-                Err(_) => return,
+            match waiting.pop_front() {
+                Some(job) => active.push_back(admit(job, &mut idle)),
+                None => match rx.recv() {
+                    Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle),
+                    Err(_) => return,
+                },
             }
         }
-        while active.len() < MAX_ACTIVE {
+        while active.len() < MAX_ACTIVE && waiting.len() < QUEUE {
             match rx.try_recv() {
-                Ok(job) => active.push_back(admit(job, &mut idle)),
+                Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle),
                 Err(_) => break,
             }
         }
         let Some(mut a) = active.pop_front() else {
             continue;
         };
-        match step(shared, &mut a) {
-            Ok(Step::Continue) => active.push_back(a),
+        let key = match step(shared, &mut a) {
+            Ok(Step::Continue) => {
+                active.push_back(a);
+                continue;
+            }
             Ok(Step::Finished { cancelled }) => {
                 let rest = a.utf8.finish();
                 a.held.push_str(&rest);
@@ -323,13 +331,40 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                     usage: a.usage,
                     cancelled,
                 });
+                let key = a.conv.key.clone();
                 keep(&mut idle, a.conv);
+                key
             }
             Err(e) => {
                 let _ = a.job.events.send(Event::Failed(format!("{e:#}")));
                 // The cache may be half-extended: drop it rather than keep a wrong one.
+                a.conv.key
             }
+        };
+        // The conversation is free: the next job waiting for it goes on from its cache.
+        if let Some(i) = waiting.iter().position(|j| j.session.as_deref() == Some(&key)) {
+            let job = waiting.remove(i).expect("found");
+            active.push_back(admit(job, &mut idle));
         }
+    }
+}
+
+/// Starts a job, or has it wait while its conversation runs another.
+fn schedule(
+    job: Job,
+    active: &mut VecDeque<Active>,
+    waiting: &mut VecDeque<Job>,
+    idle: &mut VecDeque<Conversation>,
+) {
+    let busy = |key: &str| {
+        !key.is_empty()
+            && (active.iter().any(|a| a.conv.key == key)
+                || waiting.iter().any(|j| j.session.as_deref() == Some(key)))
+    };
+    if busy(job.session.as_deref().unwrap_or_default()) {
+        waiting.push_back(job);
+    } else {
+        active.push_back(admit(job, idle));
     }
 }
 
