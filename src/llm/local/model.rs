@@ -74,11 +74,17 @@ pub struct Weights {
     pub device: Device,
 }
 
-/// One conversation's attention keys and values, per layer, with the number of tokens they cover.
+/// Positions a cache grows by: it is reallocated once per this many tokens, not on every token.
+const CACHE_STEP: usize = 256;
+
+/// One conversation's attention keys and values: per layer, buffers of `capacity` positions shaped
+/// (1, kv heads, capacity, head width), of which the first `len` hold the tokens run so far. A token's keys and
+/// values are written in place; truncating to a common prefix only moves `len`.
 #[derive(Default)]
 pub struct Cache {
-    kv: Vec<Option<(Tensor, Tensor)>>,
+    kv: Vec<(Tensor, Tensor)>,
     len: usize,
+    capacity: usize,
 }
 
 impl Cache {
@@ -92,18 +98,11 @@ impl Cache {
 
     /// Keeps the first `n` tokens.
     pub fn truncate(&mut self, n: usize) -> candle_core::Result<()> {
-        if n >= self.len {
-            return Ok(());
-        }
         if n == 0 {
-            self.kv.clear();
+            *self = Cache::default();
         } else {
-            for (k, v) in self.kv.iter_mut().flatten() {
-                *k = k.narrow(2, 0, n)?;
-                *v = v.narrow(2, 0, n)?;
-            }
+            self.len = self.len.min(n);
         }
-        self.len = n;
         Ok(())
     }
 
@@ -111,9 +110,46 @@ impl Cache {
     pub fn bytes(&self) -> usize {
         self.kv
             .iter()
-            .flatten()
             .map(|(k, v)| (k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes())
             .sum()
+    }
+
+    /// Makes room for `total` positions (at most `limit`), keeping what the cache holds.
+    fn reserve(
+        &mut self,
+        layers: usize,
+        shape: (usize, usize),
+        total: usize,
+        limit: usize,
+        device: &Device,
+    ) -> candle_core::Result<()> {
+        if self.kv.len() == layers && total <= self.capacity {
+            return Ok(());
+        }
+        let capacity = total
+            .max(self.capacity * 2)
+            .next_multiple_of(CACHE_STEP)
+            .min(limit)
+            .max(total);
+        let (heads, width) = shape;
+        let empty = || Tensor::zeros((1, heads, capacity, width), DType::F32, device);
+        let mut kv = Vec::with_capacity(layers);
+        for i in 0..layers {
+            let (k, v) = (empty()?, empty()?);
+            if let Some((old_k, old_v)) = self.kv.get(i)
+                && self.len > 0
+            {
+                k.slice_set(&old_k.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                v.slice_set(&old_v.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+            }
+            kv.push((k, v));
+        }
+        if self.kv.len() != layers {
+            self.len = 0;
+        }
+        self.kv = kv;
+        self.capacity = capacity;
+        Ok(())
     }
 }
 
@@ -254,9 +290,13 @@ impl Weights {
                 self.context
             );
         }
-        if cache.kv.len() != self.layers.len() {
-            cache.kv = vec![None; self.layers.len()];
-        }
+        cache.reserve(
+            self.layers.len(),
+            (self.n_kv_head, self.head_dim),
+            pos + seq,
+            self.context,
+            &self.device,
+        )?;
         let mut x = self.embed(tokens)?.unsqueeze(0)?;
         let mask = if seq > 1 {
             Some(causal_mask(seq, pos, &self.device)?)
@@ -265,10 +305,10 @@ impl Weights {
         };
         let cos = self.cos.narrow(0, pos, seq)?;
         let sin = self.sin.narrow(0, pos, seq)?;
-        for (layer, kv) in self.layers.iter().zip(cache.kv.iter_mut()) {
+        for (layer, kv) in self.layers.iter().zip(cache.kv.iter()) {
             let residual = x.clone();
             let h = layer.attn_norm.forward(&x)?;
-            let h = self.attention(layer, &h, mask.as_ref(), &cos, &sin, kv)?;
+            let h = self.attention(layer, &h, mask.as_ref(), &cos, &sin, kv, pos)?;
             x = (h + residual)?;
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
@@ -303,6 +343,7 @@ impl Weights {
         Ok(Tensor::cat(&rows, 0)?)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn attention(
         &self,
         layer: &Layer,
@@ -310,7 +351,8 @@ impl Weights {
         mask: Option<&Tensor>,
         cos: &Tensor,
         sin: &Tensor,
-        kv: &mut Option<(Tensor, Tensor)>,
+        (cache_k, cache_v): &(Tensor, Tensor),
+        pos: usize,
     ) -> anyhow::Result<Tensor> {
         let (b, seq, width) = x.dims3()?;
         let project = |w: &Linear, bias: &Option<Tensor>, heads: usize| -> anyhow::Result<Tensor> {
@@ -333,24 +375,59 @@ impl Weights {
             }
         };
         let (q, k) = (rope(&q)?, rope(&k)?);
-        let (k, v) = match kv.take() {
-            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-            None => (k, v),
-        };
-        *kv = Some((k.clone(), v.clone()));
+        cache_k.slice_set(&k, 2, pos)?;
+        cache_v.slice_set(&v.contiguous()?, 2, pos)?;
+        let total = pos + seq;
+        let (k, v) = (cache_k.narrow(2, 0, total)?, cache_v.narrow(2, 0, total)?);
         let groups = self.n_head / self.n_kv_head;
-        let k = candle_transformers::utils::repeat_kv(k, groups)?.contiguous()?;
-        let v = candle_transformers::utils::repeat_kv(v, groups)?.contiguous()?;
+        let y = if groups == 1 {
+            self.attend(&q, &k, &v, mask, false)?
+        } else {
+            // Each group of query heads reads its key-value head in place (a broadcast, not a copy per query head
+            // as `repeat_kv` makes).
+            let shape = (b, groups, total, self.head_dim);
+            let ys = (0..self.n_kv_head)
+                .map(|g| {
+                    let q = unstacked(&q.narrow(1, g * groups, groups)?)?;
+                    let k = k.narrow(1, g, 1)?.broadcast_as(shape)?;
+                    let v = v.narrow(1, g, 1)?.broadcast_as(shape)?;
+                    self.attend(&q, &k, &v, mask, true)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Tensor::cat(&ys, 1)?
+        };
+        let y = y.transpose(1, 2)?.reshape((b, seq, width))?;
+        Ok(layer.wo.forward(&y)?)
+    }
+
+    /// Scaled dot-product attention of `q` (b, heads, seq, width) over `k` and `v` (b, heads, total, width).
+    /// `broadcast`: `k` and `v` are one head broadcast over `heads`.
+    fn attend(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+        broadcast: bool,
+    ) -> anyhow::Result<Tensor> {
         let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
         let scores = match mask {
             Some(m) => scores.broadcast_add(m)?,
             None => scores,
         };
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = probs.matmul(&v)?;
-        let y = y.transpose(1, 2)?.reshape((b, seq, width))?;
-        Ok(layer.wo.forward(&y)?)
+        let probs = if broadcast { unstacked(&probs)? } else { probs };
+        Ok(probs.matmul(v)?)
     }
+}
+
+/// `t` (b, heads, rows, cols) with a gap after each head. Against a broadcast right-hand side, candle's matmul
+/// stacks contiguous heads into one taller product, whose float sums differ from the per-head products of the
+/// reference implementation in the last bits (which the quantized activations then amplify); with the gap it
+/// runs one product per head, bit for bit as the reference does.
+fn unstacked(t: &Tensor) -> candle_core::Result<Tensor> {
+    let rows = t.dim(2)?;
+    t.pad_with_zeros(2, 0, 1)?.narrow(2, 0, rows)
 }
 
 /// An additive mask: row i (absolute position pos + i) sees keys 0..=pos + i.
