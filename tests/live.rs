@@ -1543,6 +1543,10 @@ async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_pro
         "stages in order: {t:?}"
     );
     assert_eq!(t.end_of_turn_ms, Some(1500), "the end-of-turn silence");
+    assert!(
+        t.reply_ahead,
+        "the reply was begun during the pause and used: {t:?}"
+    );
     assert_eq!(t.stt_model, "local:whisper-tiny.en");
     let router = rehearse::app::router(server.state.clone());
     let metrics = crate::util::get(&router, "/metrics").await.body;
@@ -1586,7 +1590,8 @@ async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_pro
         .await;
     assert!(
         page.body.contains("How quickly the interviewer answered")
-            && page.body.contains("1 spoken answer(s)"),
+            && page.body.contains("1 spoken answer(s)")
+            && page.body.contains("began 1 of its replies while you paused"),
         "{}",
         page.body
     );

@@ -55,6 +55,8 @@ pub struct Report {
     pub response: Stats,
     /// The server's record of each stage (`turn_latency`), each timed on its own.
     pub stages: Vec<(String, Stats)>,
+    /// Answers whose reply the model began during the pause, before the end of the turn was decided.
+    pub replies_ahead: usize,
     pub wall_seconds: f64,
     pub peak_rss_mb: Option<f64>,
 }
@@ -301,6 +303,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         speech_end_to_first_audio: Stats::of(to_first_audio),
         response,
         stages,
+        replies_ahead: records.iter().filter(|r| r.reply_ahead).count(),
         wall_seconds,
         peak_rss_mb: peak,
     })
@@ -327,6 +330,10 @@ pub fn print(r: &Report) {
     for (name, s) in &r.stages {
         row(&format!("server: {name}"), s);
     }
+    println!(
+        "replies begun during the pause, before the end of the turn: {} of {}",
+        r.replies_ahead, r.turns
+    );
     if let Some(mb) = r.peak_rss_mb {
         println!("peak resident memory (server and clients in one process): {mb:.0} MB");
     }

@@ -8,6 +8,7 @@ use super::DbError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_engine_state.sql"),
+    include_str!("migrations/0003_reply_ahead.sql"),
 ];
 
 /// The schema version this build writes.

@@ -21,6 +21,8 @@ pub struct Latency {
     pub stt_model: String,
     pub llm_model: String,
     pub tts_model: String,
+    /// Whether the reply was begun during the candidate's pause, before the end of the turn was decided.
+    pub reply_ahead: bool,
 }
 
 /// The stages of the way back, each timed on its own, in the order they happen.
@@ -64,8 +66,8 @@ pub fn stage_stats(latencies: &[Latency]) -> Vec<(&'static str, Stats)> {
 pub fn insert_latency(conn: &Connection, l: &Latency) -> Result<(), DbError> {
     conn.execute(
         "INSERT OR REPLACE INTO turn_latency (turn_id, speech_end_at, end_of_turn_ms, transcript_ms, first_token_ms,
-           first_sentence_ms, first_audio_ms, stt_model, llm_model, tts_model)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           first_sentence_ms, first_audio_ms, stt_model, llm_model, tts_model, reply_ahead)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             l.turn_id,
             l.speech_end_at,
@@ -76,7 +78,8 @@ pub fn insert_latency(conn: &Connection, l: &Latency) -> Result<(), DbError> {
             l.first_audio_ms,
             l.stt_model,
             l.llm_model,
-            l.tts_model
+            l.tts_model,
+            l.reply_ahead
         ],
     )?;
     Ok(())
@@ -87,7 +90,7 @@ pub fn insert_latency(conn: &Connection, l: &Latency) -> Result<(), DbError> {
 pub fn latencies(conn: &Connection, session_id: Option<&str>) -> Result<Vec<Latency>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT l.turn_id, l.speech_end_at, l.end_of_turn_ms, l.transcript_ms, l.first_token_ms, l.first_sentence_ms,
-                l.first_audio_ms, l.stt_model, l.llm_model, l.tts_model
+                l.first_audio_ms, l.stt_model, l.llm_model, l.tts_model, l.reply_ahead
            FROM turn_latency l JOIN transcript_turns t ON t.id = l.turn_id
           WHERE ?1 IS NULL OR t.session_id = ?1 ORDER BY t.session_id, t.seq",
     )?;
@@ -103,6 +106,7 @@ pub fn latencies(conn: &Connection, session_id: Option<&str>) -> Result<Vec<Late
             stt_model: r.get(7)?,
             llm_model: r.get(8)?,
             tts_model: r.get(9)?,
+            reply_ahead: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -159,6 +163,7 @@ mod tests {
             stt_model: "local:whisper-tiny.en".into(),
             llm_model: "scripted".into(),
             tts_model: "local:piper-joe".into(),
+            reply_ahead: true,
         };
         insert_latency(&conn, &l).unwrap();
         assert_eq!(latencies(&conn, Some(&session)).unwrap(), vec![l.clone()]);

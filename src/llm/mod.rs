@@ -24,7 +24,7 @@ pub struct Message {
 }
 
 /// What to generate. Model backends read `messages`; the scripted backend words `utterance` directly.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub messages: Vec<Message>,
     pub utterance: Option<Utterance>,

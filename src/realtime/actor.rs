@@ -65,6 +65,9 @@ pub(super) struct Actor {
     /// Since when the interviewer has been waiting for a spoken answer (its last turn written), for the gentle
     /// prompt after a long silence; `None` while nobody is listening for one or once prompted.
     pub(super) waiting_since: Option<Instant>,
+    /// The reply written during the pause that ended the answer being handled, for [`Actor::say`] to use if the
+    /// engine asks for the same turn.
+    pub(super) prepared: Option<super::reply::Stream>,
 }
 
 impl Actor {
@@ -91,10 +94,11 @@ impl Actor {
             floor,
             timing: None,
             waiting_since: None,
+            prepared: None,
         }
     }
 
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         self.clock.elapsed().as_millis() as u64
     }
 

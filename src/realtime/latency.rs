@@ -18,6 +18,8 @@ pub(super) struct Timing {
     pub first_token: Option<Instant>,
     pub first_sentence: Option<Instant>,
     pub first_audio: Option<Instant>,
+    /// Whether the reply was begun during the pause, before the end of the turn was decided.
+    pub reply_ahead: bool,
 }
 
 fn ms(from: Instant, to: Option<Instant>) -> Option<i64> {
@@ -80,6 +82,7 @@ impl Timing {
             stt_model: settings.stt.to_string(),
             llm_model: settings.llm.to_string(),
             tts_model: settings.tts.to_string(),
+            reply_ahead: self.reply_ahead,
         };
         if let Err(e) = state
             .db()
@@ -110,6 +113,7 @@ mod tests {
             first_token: Some(at(2000)),
             first_sentence: Some(at(2400)),
             first_audio: Some(at(2410)),
+            reply_ahead: false,
         };
         let stages = t.stages();
         let get = |s: VoiceStage| {

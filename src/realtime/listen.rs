@@ -9,7 +9,13 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use super::{actor::Actor, frames, latency::Timing, pb};
+use super::{
+    actor::Actor,
+    frames,
+    latency::Timing,
+    pb,
+    reply::{Plan, Stream},
+};
 use crate::{
     engine::{
         interview::Input,
@@ -28,8 +34,12 @@ pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 /// A candidate who speaks again only costs a transcription nobody reads.
 pub const TRANSCRIBE_AFTER_MS: u32 = 400;
 
-/// A transcription started during a pause: the audio it was given, and its result to come.
-type Early = (Vec<f32>, JoinHandle<anyhow::Result<Transcript>>);
+/// A transcription started during a pause: the audio it was given, and its result to come with the reply already
+/// being written to it.
+type Early = (Vec<f32>, JoinHandle<anyhow::Result<Heard>>);
+
+/// A turn's transcript, and the interviewer's reply to it when one was started before the turn ended.
+type Heard = (Transcript, Option<Stream>);
 
 /// One connection's listening state.
 #[derive(Debug)]
@@ -89,6 +99,23 @@ pub fn check(chunk: &pb::AudioChunk) -> Result<(), String> {
 }
 
 impl Actor {
+    /// How the interviewer could start replying before the turn ends: the engine as it stands, in a round the
+    /// model's view is of.
+    fn plan(&self) -> Option<Plan> {
+        let iv = self
+            .engine
+            .as_ref()
+            .filter(|iv| self.chat_round == Some(iv.current) && !iv.finished)?;
+        Some(Plan {
+            engine: iv.clone(),
+            now: self.now(),
+            context: self.reply_context(iv.current),
+            llm: self.state.llm(),
+            floor: self.floor.clone(),
+            epoch: self.floor.epoch(),
+        })
+    }
+
     pub(super) async fn hear(&mut self, conn: u64, seq: u64, chunk: pb::AudioChunk) {
         if let Some(why) = self.closed_reason() {
             self.send_to(conn, frames::error("session_closed", why, seq));
@@ -153,20 +180,27 @@ impl Actor {
         let finished = ear.turns.push(&samples);
         let started = !was_speaking && (ear.turns.speaking() || !finished.is_empty());
         let mut early = None;
+        let mut guess = None;
         if finished.is_empty() {
             match ear.turns.pending(TRANSCRIBE_AFTER_MS) {
-                Some(audio) if ear.early.is_none() => {
-                    let whisper = stt.clone();
-                    let guess = audio.clone();
-                    let job = tokio::task::spawn_blocking(move || whisper.transcribe(&guess));
-                    ear.early = Some((audio, job));
-                }
+                Some(audio) if ear.early.is_none() => guess = Some(audio),
                 Some(_) => {}
-                // Speaking again (or no turn): what was transcribed is not the turn.
+                // Speaking again (or no turn): what was transcribed is not the turn, nor the reply begun to it.
                 None => ear.early = None,
             }
         } else {
             early = ear.early.take();
+        }
+        if let Some(audio) = guess {
+            let (whisper, plan, clip) = (stt.clone(), self.plan(), audio.clone());
+            let job = tokio::spawn(async move {
+                let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
+                let reply = plan.and_then(|p| p.start(&t.text));
+                Ok((t, reply))
+            });
+            if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {
+                ear.early = Some((audio, job));
+            }
         }
         if let Some(missing) = gap {
             self.send_to(
@@ -198,12 +232,17 @@ impl Actor {
                 _ => {
                     let whisper = stt.clone();
                     let audio = turn.audio;
-                    tokio::task::spawn_blocking(move || whisper.transcribe(&audio)).await
+                    tokio::task::spawn_blocking(move || whisper.transcribe(&audio))
+                        .await
+                        .map(|t| t.map(|t| (t, None)))
                 }
             };
             let transcribed = Instant::now();
             let text = match heard {
-                Ok(Ok(t)) => t.text.trim().to_string(),
+                Ok(Ok((t, reply))) => {
+                    self.prepared = reply;
+                    t.text.trim().to_string()
+                }
                 Ok(Err(e)) => {
                     tracing::warn!("transcribing a turn failed: {e:#}");
                     self.send_to(
@@ -239,6 +278,7 @@ impl Actor {
                         first_token: None,
                         first_sentence: None,
                         first_audio: None,
+                        reply_ahead: false,
                     });
                     self.input(Input::Answer(&text)).await;
                 }
@@ -255,6 +295,8 @@ impl Actor {
                     );
                 }
             }
+            // A reply written ahead that the engine did not ask for stops here.
+            self.prepared = None;
         }
     }
 }

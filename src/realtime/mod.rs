@@ -9,6 +9,7 @@ pub mod frames;
 pub mod hub;
 mod latency;
 mod listen;
+mod reply;
 mod speak;
 mod voice;
 pub mod ws;

@@ -2,15 +2,16 @@
 //! piece by piece (and to the voice, sentence by sentence, as it is written), then stored as a transcript turn (and
 //! its question marked as asked). A barge-in stops the model between tokens.
 
-use std::{ops::ControlFlow, sync::Arc, time::Instant};
+use std::time::Instant;
 
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 use super::{
     actor::Actor,
     frames,
     latency::Timing,
     pb::{self, server_frame::Kind},
+    reply::{Context, Stream},
     voice::{Listeners, Speech, Spoken},
 };
 use crate::{
@@ -19,7 +20,7 @@ use crate::{
         interview::{Intent, Utterance},
         prompts,
     },
-    llm::{self, Llm},
+    llm,
 };
 
 /// Messages of the current round a model sees besides this turn's. The window's start moves in steps of
@@ -201,12 +202,24 @@ impl Actor {
             .collect()
     }
 
-    /// Words an utterance with the LLM, streaming it to every connection, then stores it.
+    /// What a reply in `round` is built from; `self.chat` must be that round's.
+    pub(super) fn reply_context(&self, round: usize) -> Context {
+        Context {
+            catalog: self.state.catalog(),
+            company_id: self.session.company_id.clone(),
+            company_name: self.session.company_name.clone(),
+            role_title: self.session.role_title.clone(),
+            session: self.session.id.clone(),
+            round,
+            history: self.chat[window_start(self.chat.len())..].to_vec(),
+        }
+    }
+
+    /// Words an utterance with the LLM (or takes the reply already being written during the candidate's pause),
+    /// streaming it to every connection, then stores it.
     pub(super) async fn say(&mut self, u: Utterance) {
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
-        let catalog = self.state.catalog();
-        let company = catalog.company(&self.session.company_id);
         if self.chat_round != Some(u.round) {
             // A new round, or an actor resumed mid-round: the history comes from the stored transcript.
             let mut turns = self.round_turns(u.round as i64).await;
@@ -216,44 +229,26 @@ impl Actor {
             self.chat = prompts::history(&turns);
             self.chat_round = Some(u.round);
         }
-        let history = &self.chat[window_start(self.chat.len())..];
-        let messages = company
-            .map(|c| prompts::messages(c, &self.session.role_title, &u, history))
-            .unwrap_or_default();
-        let request = Arc::new(llm::Request {
-            messages,
-            utterance: Some(u.clone()),
-            persona_name: company
-                .map(|c| c.persona.name.clone())
-                .unwrap_or_else(|| "your interviewer".into()),
-            persona_opening: company
-                .map(|c| c.persona.opening.clone())
-                .unwrap_or_default(),
-            company_name: self.session.company_name.clone(),
-            max_tokens: 120,
-            temperature: 0.7,
-            seed: u.turn,
-            stop: Vec::new(),
-            session: Some(self.session.id.clone()),
-            ignore_eos: false,
-        });
-        let llm: Arc<dyn Llm> = self.state.llm();
-        let job_request = request.clone();
-        let (tx, mut rx) = mpsc::channel::<String>(64);
-        let (floor, epoch) = (self.floor.clone(), self.floor.epoch());
-        let mut speech = self.speech(&turn_id, epoch);
+        let request = self.reply_context(u.round).request(&u);
+        let epoch = self.floor.epoch();
         let mut timing = self.timing.take();
-        let job = tokio::task::spawn_blocking(move || {
-            llm.generate(&job_request, &mut |piece| {
-                if !floor.interrupted_since(epoch) && tx.blocking_send(piece.to_string()).is_ok() {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
+        let mut stream = match self.prepared.take() {
+            Some(written) if written.matches(&request, epoch) => {
+                if let Some(t) = &mut timing {
+                    t.reply_ahead = true;
                 }
-            })
-        });
+                written
+            }
+            _ => Stream::start(
+                self.state.llm(),
+                request.clone(),
+                self.floor.clone(),
+                epoch,
+            ),
+        };
+        let mut speech = self.speech(&turn_id, epoch);
         let mut text = String::new();
-        while let Some(piece) = rx.recv().await {
+        while let Some(piece) = stream.pieces.recv().await {
             if text.is_empty() {
                 if let Some(t) = &mut timing {
                     t.first_token = Some(Instant::now());
@@ -270,7 +265,7 @@ impl Actor {
                 },
             )));
         }
-        let failed = match job.await {
+        let failed = match (&mut stream.job).await {
             Ok(Err(e)) => {
                 tracing::error!("the interviewer model failed: {e}");
                 true

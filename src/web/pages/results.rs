@@ -267,6 +267,9 @@ fn voice_view(latencies: &[Latency]) -> Markup {
                 (latencies.len()) " spoken answer(s), timed from the moment you stopped speaking. Models: "
                 code { (latencies[0].stt_model) } ", " code { (latencies[0].llm_model) } ", " code { (latencies[0].tts_model) } "."
             }
+            p.muted {
+                "The interviewer began " (latencies.iter().filter(|l| l.reply_ahead).count()) " of its replies while you paused, before deciding your answer was over."
+            }
             table.table {
                 thead { tr { th { "Stage" } th { "Median" } th { "95th percentile" } } }
                 tbody {
