@@ -5,16 +5,40 @@ use std::process::ExitCode;
 use clap::Parser;
 use rehearse::config::{Cli, Command, Settings};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    pin_thread_count();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let cli = Cli::parse();
-    match run(cli).await {
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` prints the whole chain of causes on one line each; no backtrace for a user's mistake.
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Fixes the number of threads candle computes with, once, before any thread starts. Unset, candle works it out
+/// again on every matrix product by reading `/proc/cpuinfo` (a profile of decoding showed this costing more than
+/// the attention products themselves); set, it reads this variable (which rayon reads too). A value the user set
+/// is kept.
+#[allow(unsafe_code)]
+fn pin_thread_count() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let threads = candle_core::utils::get_num_threads();
+        // SAFETY: no other thread exists yet (the async runtime is built after this), so nothing reads the
+        // environment concurrently.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
     }
 }
 
