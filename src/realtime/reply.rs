@@ -86,7 +86,12 @@ pub(super) struct Stream {
 
 impl Stream {
     /// Starts writing `request` on a blocking thread.
-    pub fn start(llm: Arc<dyn Llm>, request: Arc<Request>, floor: Arc<Floor>, epoch: u64) -> Stream {
+    pub fn start(
+        llm: Arc<dyn Llm>,
+        request: Arc<Request>,
+        floor: Arc<Floor>,
+        epoch: u64,
+    ) -> Stream {
         let (tx, pieces) = mpsc::channel::<String>(BUFFERED_PIECES);
         let cancel = Arc::new(AtomicBool::new(false));
         let (req, stop) = (request.clone(), cancel.clone());
@@ -135,8 +140,8 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Starts the reply the engine would ask for if `transcript` were the answer; `None` when it would say nothing
-    /// in this round (filler, a new round) or nothing was heard.
+    /// Starts the reply the engine would ask for if `transcript` were the answer; `None` when nothing was heard,
+    /// or filler, or the engine would say nothing.
     pub fn start(self, transcript: &str) -> Option<Stream> {
         let said = transcript.trim();
         if said.is_empty() || turns::is_filler(said) {
@@ -150,11 +155,17 @@ impl Plan {
                 Effect::Say(u) => Some(u),
                 _ => None,
             })?;
-        // A new round's history is rebuilt from the transcript when it starts: its prompt is not known here.
-        if u.round != self.context.round {
-            return None;
-        }
-        let request = self.context.request(&u);
+        // A reply that opens the next round starts that round's history afresh (as `Actor::say` then does).
+        let context = if u.round == self.context.round {
+            self.context
+        } else {
+            Context {
+                round: u.round,
+                history: Vec::new(),
+                ..self.context
+            }
+        };
+        let request = context.request(&u);
         Some(Stream::start(self.llm, request, self.floor, self.epoch))
     }
 }
@@ -202,7 +213,7 @@ mod tests {
             role_title: "SDE II".into(),
             session: "s1".into(),
             round: 0,
-            history: Vec::new(),
+            history: prompts::history(&[(false, "Tell me about a difficult deadline.".into())]),
         };
         let mut engine = Interview::new(vec![
             RoundRun::new(RoundKind::Behavioral, "Leadership", 30, vec![q("a")]),
@@ -237,8 +248,18 @@ mod tests {
         ));
         assert!(!ahead.matches(&other, epoch), "another answer");
 
-        // An answer that closes the round: the next round's prompt is not known yet, so nothing is begun.
+        // An answer that closes the round: the reply opens the next one, whose history starts empty.
         engine.handle(Input::Answer(STORY), 1_000);
-        assert!(plan(&engine).start("I don't know.").is_none());
+        let ahead = plan(&engine)
+            .start("I don't know.")
+            .expect("the next round's opening is begun");
+        let next = said(engine.clone().handle(Input::Answer("I don't know."), 1_000));
+        assert_eq!(next.round, 1);
+        let fresh = Context {
+            round: 1,
+            history: Vec::new(),
+            ..context.clone()
+        };
+        assert!(ahead.matches(&fresh.request(&next), epoch));
     }
 }

@@ -239,12 +239,7 @@ impl Actor {
                 }
                 written
             }
-            _ => Stream::start(
-                self.state.llm(),
-                request.clone(),
-                self.floor.clone(),
-                epoch,
-            ),
+            _ => Stream::start(self.state.llm(), request.clone(), self.floor.clone(), epoch),
         };
         let mut speech = self.speech(&turn_id, epoch);
         let mut text = String::new();

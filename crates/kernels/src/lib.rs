@@ -108,6 +108,31 @@ impl Packed {
             let (ct, tt) = (i % column_tiles, i / column_tiles);
             let columns = ct * COLUMNS_PER_TILE..((ct + 1) * COLUMNS_PER_TILE).min(n);
             let tokens = tt * TOKENS_PER_TILE..((tt + 1) * TOKENS_PER_TILE).min(rows);
+            let mut columns = columns;
+            #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+            while columns.len() >= 4 {
+                let c = columns.start;
+                let row = |i: usize| &self.q[(c + i) * k..(c + i + 1) * k];
+                let wq = [row(0), row(1), row(2), row(3)];
+                let wd = [0, 1, 2, 3].map(|i| &self.d[(c + i) * blocks..(c + i + 1) * blocks]);
+                let wm = (!self.m.is_empty())
+                    .then(|| [0, 1, 2, 3].map(|i| &self.m[(c + i) * blocks..(c + i + 1) * blocks]));
+                for t in tokens.clone() {
+                    let act = Row {
+                        q: &acts.q[t * k..(t + 1) * k],
+                        d: &acts.d[t * blocks..(t + 1) * blocks],
+                        s: &acts.s[t * blocks..(t + 1) * blocks],
+                    };
+                    // SAFETY: this code is compiled only when the build targets AVX2 (the cfg above), which
+                    // `dot4` needs; the slices' lengths are checked inside.
+                    #[allow(unsafe_code)]
+                    let v = unsafe { avx2::dot4(wq, wd, wm, &act) };
+                    for (i, v) in v.into_iter().enumerate() {
+                        out[t * n + c + i].store(v.to_bits(), Ordering::Relaxed);
+                    }
+                }
+                columns.start += 4;
+            }
             for c in columns {
                 let wq = &self.q[c * k..(c + 1) * k];
                 let wd = &self.d[c * blocks..(c + 1) * blocks];
@@ -193,6 +218,78 @@ fn block_dot(w: &[i8; BLOCK], a: &[i8; BLOCK]) -> i32 {
         *l = pairs[i] + pairs[i + 8];
     }
     lanes.iter().sum()
+}
+
+/// One token's quantized activations.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "avx2")),
+    allow(dead_code)
+)]
+struct Row<'a> {
+    q: &'a [i8],
+    d: &'a [f32],
+    s: &'a [f32],
+}
+
+/// Four weight rows against one token at once with AVX2: each block's integer products with `vpmaddubsw` (the
+/// weights as unsigned bytes; Q5_0's signed ones by sign transfer, as ggml does), the four blocks' sums reduced
+/// together, then the float steps of [`dot_row`] and [`dot_row_with_min`] in four lanes, one per row. The same
+/// operations in the same order per lane, so the results equal the scalar code's to the bit; the four independent
+/// sums keep the float additions from waiting on each other.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{BLOCK, Row};
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn dot4(
+        wq: [&[i8]; 4],
+        wd: [&[f32]; 4],
+        wm: Option<[&[f32]; 4]>,
+        act: &Row<'_>,
+    ) -> [f32; 4] {
+        let blocks = act.d.len();
+        let (ab, _) = act.q.as_chunks::<BLOCK>();
+        let wb = wq.map(|w| w.as_chunks::<BLOCK>().0);
+        assert!(ab.len() == blocks && wb.iter().all(|w| w.len() == blocks));
+        assert!(wd.iter().all(|d| d.len() == blocks) && act.s.len() == blocks);
+        // Q4_1's nibbles are unsigned; Q5_0's values are signed and have no minimums.
+        let signed = wm.is_none();
+        let ones = _mm256_set1_epi16(1);
+        let mut sum = _mm_setzero_ps();
+        for b in 0..blocks {
+            let a: __m256i = bytemuck::cast(ab[b]);
+            let dot = |w: &[i8; BLOCK]| {
+                let w: __m256i = bytemuck::cast(*w);
+                let pairs = if signed {
+                    _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(a, w))
+                } else {
+                    _mm256_maddubs_epi16(w, a)
+                };
+                _mm256_madd_epi16(pairs, ones)
+            };
+            let (d0, d1, d2, d3) = (
+                dot(&wb[0][b]),
+                dot(&wb[1][b]),
+                dot(&wb[2][b]),
+                dot(&wb[3][b]),
+            );
+            let s = _mm256_hadd_epi32(_mm256_hadd_epi32(d0, d1), _mm256_hadd_epi32(d2, d3));
+            let dots = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+            let scale = _mm_set_ps(wd[3][b], wd[2][b], wd[1][b], wd[0][b]);
+            let mut term = _mm_mul_ps(
+                _mm_mul_ps(_mm_cvtepi32_ps(dots), scale),
+                _mm_set1_ps(act.d[b]),
+            );
+            if let Some(wm) = wm {
+                let min = _mm_set_ps(wm[3][b], wm[2][b], wm[1][b], wm[0][b]);
+                term = _mm_add_ps(term, _mm_mul_ps(min, _mm_set1_ps(act.s[b])));
+            }
+            sum = _mm_add_ps(sum, term);
+        }
+        bytemuck::cast(sum)
+    }
 }
 
 /// Activations quantized to 8 bits per block of 32 (ggml's Q8_1, which is Q8_0 plus `s`): `x ≈ d·q`, with

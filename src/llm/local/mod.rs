@@ -342,7 +342,10 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
             }
         };
         // The conversation is free: the next job waiting for it goes on from its cache.
-        if let Some(i) = waiting.iter().position(|j| j.session.as_deref() == Some(&key)) {
+        if let Some(i) = waiting
+            .iter()
+            .position(|j| j.session.as_deref() == Some(&key))
+        {
             let job = waiting.remove(i).expect("found");
             active.push_back(admit(job, &mut idle));
         }
