@@ -1591,7 +1591,9 @@ async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_pro
     assert!(
         page.body.contains("How quickly the interviewer answered")
             && page.body.contains("1 spoken answer(s)")
-            && page.body.contains("began 1 of its replies while you paused"),
+            && page
+                .body
+                .contains("began 1 of its replies while you paused"),
         "{}",
         page.body
     );
