@@ -3,7 +3,8 @@
 //! the candidate's answer, stored with source `voice`. Filler ("hmm") is not an answer; bad frames get error frames
 //! and change nothing; a connection that goes away takes its unfinished turn with it. Speech that starts while the
 //! interviewer is still being played is a barge-in: the interviewer stops. Whisper starts on a turn during the
-//! pause that may end it, so the transcript is ready when the pause does end it. Each answer's timing starts here.
+//! pause that may end it, and the interviewer's reply to that transcript is begun ([`super::reply`]), so both are
+//! ready or under way when the pause does end it. Each answer's timing starts here.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 
 /// Silence within a turn after which whisper starts on the turn as it stands: when the silence goes on to end the
 /// turn (1.5 s by default), the transcript is ready or nearly so, and the interviewer answers that much sooner.
-/// A candidate who speaks again only costs a transcription nobody reads.
+/// A candidate who speaks again only costs a transcription nobody reads and the start of a reply that is dropped.
 pub const TRANSCRIBE_AFTER_MS: u32 = 400;
 
 /// A transcription started during a pause: the audio it was given, and its result to come with the reply already
