@@ -388,18 +388,15 @@ fn admit(job: Job, idle: &mut VecDeque<Conversation>) -> Active {
             tokens: Vec::new(),
         },
     };
-    let mut common = conv
+    let common = conv
         .tokens
         .iter()
         .zip(&job.prompt)
         .take_while(|(a, b)| a == b)
         .count();
     // At least one prompt token must run to produce the next token's logits.
-    common = common.min(job.prompt.len().saturating_sub(1));
-    if conv.cache.truncate(common).is_err() {
-        conv.cache = Cache::default();
-        common = 0;
-    }
+    let common = common.min(job.prompt.len().saturating_sub(1));
+    conv.cache.truncate(common);
     conv.tokens.truncate(common);
     let pending = job.prompt[common..].to_vec();
     let usage = Usage {
