@@ -1,5 +1,5 @@
 //! Weight matrices for the transformer: Q4_1 and Q5_0 ones (every matrix of SmolLM2, most of Qwen2.5-0.5B's) are
-//! unpacked and multiplied by `rehearse-kernels` (candle runs these types with scalar code on x86, which a profile
+//! regrouped at load and multiplied by `rehearse-kernels` (candle runs these types with scalar code on x86, which a profile
 //! of the interviewer's prefill showed dominating); other types (Q8_0, Q4_K, Q6_K, which candle runs with AVX2)
 //! stay with candle.
 
