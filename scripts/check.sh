@@ -50,6 +50,7 @@ browser_tests() {
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --locked --all-targets -- -D warnings
 step "tests" cargo test --locked
+step "kernel tests" cargo test --locked --manifest-path crates/kernels/Cargo.toml
 step "browser tests" browser_tests
 
 echo

@@ -7,19 +7,31 @@ use std::time::Instant;
 use rehearse_kernels::{Kind, Packed, Serial};
 
 fn main() {
-    for (kind, n, k) in [(Kind::Q5_0, 4864, 896), (Kind::Q5_0, 896, 4864), (Kind::Q4_1, 1536, 576)] {
+    for (kind, n, k) in [
+        (Kind::Q5_0, 4864, 896),
+        (Kind::Q5_0, 896, 4864),
+        (Kind::Q4_1, 1536, 576),
+    ] {
         let blocks = n * k / 32;
         let bytes: Vec<u8> = (0..blocks * kind.block_bytes())
             .map(|i| {
                 // Small positive f16 scales, pseudo-random quants.
                 let j = i % kind.block_bytes();
-                if j == 1 || (kind == Kind::Q4_1 && j == 3) { 0x20 } else { (i.wrapping_mul(2654435761) >> 7) as u8 }
+                if j == 1 || (kind == Kind::Q4_1 && j == 3) {
+                    0x20
+                } else {
+                    (i.wrapping_mul(2654435761) >> 7) as u8
+                }
             })
             .collect();
         // As many copies as a model has layers, so the weights come from memory, not the cache, as in a model.
-        let copies: Vec<Packed> = (0..24).map(|_| Packed::unpack(kind, &bytes, n, k).expect("sizes fit")).collect();
+        let copies: Vec<Packed> = (0..24)
+            .map(|_| Packed::unpack(kind, &bytes, n, k).expect("sizes fit"))
+            .collect();
         for tokens in [1usize, 64] {
-            let x: Vec<f32> = (0..tokens * k).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+            let x: Vec<f32> = (0..tokens * k)
+                .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+                .collect();
             let reps = if tokens == 1 { 240 } else { 24 };
             let mut best = f64::MAX;
             for _ in 0..5 {
