@@ -1,6 +1,6 @@
 //! `rehearse bench models`: how fast the local models run here. For the LLM: load time, a cold interviewer
-//! prompt's prefill speed and time to first token, decode speed, and a follow-up turn's time to first token with
-//! the conversation's KV cache kept and without it. For the voice: time to the first audio of a ten-word sentence
+//! prompt's prefill speed and time to first token, a follow-up turn's time to first token with the conversation's
+//! KV cache kept (the reply the model wrote, then the candidate's answer) and without it, and decode speed. For the voice: time to the first audio of a ten-word sentence
 //! and the real-time factor. For speech-to-text: clips of known sentences (about 3, 5 and 10 s) spoken by piper
 //! and by espeak-ng (when installed), transcribed, with word error rate and real-time factor. For voice activity
 //! detection: the time to judge one 32 ms window. Peak resident memory of the process at the end (all of the
@@ -78,6 +78,7 @@ pub struct LlmReport {
     pub prompt_tokens: u32,
     pub prefill_tokens_per_second: f64,
     pub first_token_ms: f64,
+    /// Decoding, measured on the follow-up turn's 64 tokens.
     pub decode_tokens: u32,
     pub decode_tokens_per_second: f64,
     /// A follow-up turn (the reply and the candidate's answer appended), with the conversation's KV cache.
@@ -192,14 +193,16 @@ fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> 
     // Warm-up on a separate conversation so page faults and allocator growth are not measured.
     llm.generate(&request(messages.clone(), None, 4), quiet)?;
 
-    let first = llm.generate(&request(messages.clone(), Some("bench"), 64), quiet)?;
+    // The interviewer's turn as the live interview runs it: the reply ends where the model ends it.
+    let mut turn = request(messages.clone(), Some("bench"), 64);
+    turn.ignore_eos = false;
+    let first = llm.generate(&turn, quiet)?;
     let u = first.usage;
     let new_prompt = (u.prompt_tokens - u.cached_tokens).max(1);
-    let decode_time = u.total.saturating_sub(u.first_token);
-    let decode_tokens = u.completion_tokens.saturating_sub(1);
 
     // The next turn, as the live interview builds it: this turn's messages, the reply, then the candidate's
-    // answer with the next instruction.
+    // answer with the next instruction. It runs on from the conversation's cache, and writes 64 tokens whatever
+    // it says, which measures decoding.
     let mut follow = messages.clone();
     follow.push(Message {
         role: Role::Assistant,
@@ -211,8 +214,10 @@ fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> 
         ),
         ..utterance()
     }));
-    let warm = llm.generate(&request(follow.clone(), Some("bench"), 16), quiet)?;
-    let cold = llm.generate(&request(follow, None, 16), quiet)?;
+    let warm = llm.generate(&request(follow.clone(), Some("bench"), 64), quiet)?;
+    let decode_time = warm.usage.total.saturating_sub(warm.usage.first_token);
+    let decode_tokens = warm.usage.completion_tokens.saturating_sub(1);
+    let cold = llm.generate(&request(follow, None, 1), quiet)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let llama_cpp = if compare {
         Some(llama_cpp(path, &llm.render(&messages), 64, threads)?)
@@ -463,7 +468,7 @@ pub fn print(r: &Report) {
             l.prompt_tokens, l.prefill_tokens_per_second, l.first_token_ms
         );
         println!(
-            "  decode: {:.1} tok/s over {} tokens",
+            "  decode: {:.1} tok/s over {} tokens (the follow-up turn)",
             l.decode_tokens_per_second, l.decode_tokens
         );
         println!(

@@ -4,7 +4,8 @@
 //! - **Fair.** Requests wait in a bounded queue; up to [`MAX_ACTIVE`] run at once, interleaved one step at a
 //!   time (a prefill chunk or one decoded token), so a long generation cannot starve the others.
 //! - **Cached.** Each conversation (the request's `session`) keeps its KV cache between turns. A new prompt is
-//!   compared with the tokens the cache holds and only the new suffix is run. Idle caches are kept within a
+//!   compared with the tokens the cache holds and only the new suffix is run; the model's own reply keeps the
+//!   tokens it was written in, even where the tokenizer would split its text differently. Idle caches are kept within a
 //!   memory budget, least recently used first out.
 //! - **Cancellable.** When the caller's sink stops, the job is dropped before its next step.
 //! - **Streaming.** Text is released only as whole UTF-8, and held back while it could still be the start of a
@@ -85,7 +86,11 @@ impl std::fmt::Debug for LocalLlm {
 }
 
 struct Job {
+    /// The prompt as text, and as the tokenizer splits it.
+    text: String,
     prompt: Vec<u32>,
+    /// The most prompt tokens that leave room for the reply.
+    budget: usize,
     session: Option<String>,
     max_tokens: usize,
     sampler: Sampler,
@@ -166,9 +171,9 @@ impl LocalLlm {
         self.shared.template.render(messages)
     }
 
-    /// The prompt's tokens, dropping the oldest turns (never the first, system message) until the prompt and
-    /// the reply fit in the context.
-    fn prompt(&self, req: &Request) -> Result<Vec<u32>, LlmError> {
+    /// The prompt's text and tokens, dropping the oldest turns (never the first, system message) until the
+    /// prompt and the reply fit in the context (at most the budget returned).
+    fn prompt(&self, req: &Request) -> Result<(String, Vec<u32>, usize), LlmError> {
         let context = self.shared.weights.context;
         let budget = context.saturating_sub(req.max_tokens as usize + 1);
         let mut messages = req.messages.clone();
@@ -180,7 +185,7 @@ impl LocalLlm {
                 .encode(&text)
                 .map_err(|e| LlmError::Generate(e.to_string()))?;
             if ids.len() <= budget {
-                return Ok(ids);
+                return Ok((text, ids, budget));
             }
             if messages.len() <= 2 {
                 return Err(LlmError::Generate(format!(
@@ -214,11 +219,13 @@ impl Llm for LocalLlm {
         req: &Request,
         sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Completion, LlmError> {
-        let prompt = self.prompt(req)?;
+        let (text, prompt, budget) = self.prompt(req)?;
         let (events, rx) = mpsc::channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let job = Job {
+            text,
             prompt,
+            budget,
             session: req.session.clone(),
             max_tokens: req.max_tokens.max(1) as usize,
             sampler: Sampler::new(req.seed, req.temperature),
@@ -299,16 +306,16 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
     loop {
         if active.is_empty() {
             match waiting.pop_front() {
-                Some(job) => active.push_back(admit(job, &mut idle)),
+                Some(job) => active.push_back(admit(shared, job, &mut idle)),
                 None => match rx.recv() {
-                    Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle),
+                    Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle, shared),
                     Err(_) => return,
                 },
             }
         }
         while active.len() < MAX_ACTIVE && waiting.len() < QUEUE {
             match rx.try_recv() {
-                Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle),
+                Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle, shared),
                 Err(_) => break,
             }
         }
@@ -347,7 +354,7 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
             .position(|j| j.session.as_deref() == Some(&key))
         {
             let job = waiting.remove(i).expect("found");
-            active.push_back(admit(job, &mut idle));
+            active.push_back(admit(shared, job, &mut idle));
         }
     }
 }
@@ -358,6 +365,7 @@ fn schedule(
     active: &mut VecDeque<Active>,
     waiting: &mut VecDeque<Job>,
     idle: &mut VecDeque<Conversation>,
+    shared: &Shared,
 ) {
     let busy = |key: &str| {
         !key.is_empty()
@@ -367,13 +375,13 @@ fn schedule(
     if busy(job.session.as_deref().unwrap_or_default()) {
         waiting.push_back(job);
     } else {
-        active.push_back(admit(job, idle));
+        active.push_back(admit(shared, job, idle));
     }
 }
 
 /// Takes the job's conversation out of the idle list (or starts one) and keeps the longest prefix of the cache
 /// that matches the new prompt.
-fn admit(job: Job, idle: &mut VecDeque<Conversation>) -> Active {
+fn admit(shared: &Shared, mut job: Job, idle: &mut VecDeque<Conversation>) -> Active {
     let key = job.session.clone().unwrap_or_default();
     let found = if key.is_empty() {
         None
@@ -388,6 +396,7 @@ fn admit(job: Job, idle: &mut VecDeque<Conversation>) -> Active {
             tokens: Vec::new(),
         },
     };
+    job.prompt = keep_own_tokens(&shared.tokenizer, &conv.tokens, &job);
     let common = conv
         .tokens
         .iter()
@@ -414,6 +423,35 @@ fn admit(job: Job, idle: &mut VecDeque<Conversation>) -> Active {
         held: String::new(),
         usage,
     }
+}
+
+/// The prompt's tokens, beginning with the conversation's own tokens for as much of the text as they spell. The
+/// model does not always split its reply as the tokenizer would split the same text; tokenizing the reply afresh
+/// would then make the next turn run it again. The rest of the text is tokenized as usual.
+fn keep_own_tokens(tokenizer: &Tokenizer, own: &[u32], job: &Job) -> Vec<u32> {
+    let text = job.text.as_bytes();
+    let (mut kept, mut at) = (0, 0);
+    for &id in own {
+        let spelled = tokenizer.spelling(id);
+        if spelled.is_empty() || !text[at..].starts_with(spelled) {
+            break;
+        }
+        kept += 1;
+        at += spelled.len();
+    }
+    // A character split across tokens: keep only whole characters' tokens.
+    while kept > 0 && !job.text.is_char_boundary(at) {
+        kept -= 1;
+        at -= tokenizer.spelling(own[kept]).len();
+    }
+    let Ok(rest) = tokenizer.encode(&job.text[at..]) else {
+        return job.prompt.clone();
+    };
+    let ids = [&own[..kept], &rest[..]].concat();
+    if kept == 0 || ids.len() > job.budget {
+        return job.prompt.clone();
+    }
+    ids
 }
 
 /// Keeps an idle conversation's cache, then drops the least recently used ones beyond the budget.

@@ -29,6 +29,8 @@ pub struct Tokenizer {
     inner: HfTokenizer,
     /// Each token's bytes (control tokens decode to nothing).
     bytes: Vec<Vec<u8>>,
+    /// Control tokens' names, as a chat template writes them in a prompt (`<|im_start|>`).
+    control: HashMap<u32, Vec<u8>>,
     by_text: HashMap<String, u32>,
     pub eos: Option<u32>,
 }
@@ -104,6 +106,11 @@ impl Tokenizer {
             .add_special_tokens(special)
             .map_err(|e| anyhow::anyhow!("adding the special tokens: {e}"))?;
 
+        let control = (0u32..)
+            .zip(tokens.iter().zip(&types))
+            .filter(|(_, (_, t))| **t == 3)
+            .map(|(id, (s, _))| (id, s.as_bytes().to_vec()))
+            .collect();
         let table = unicode_to_byte();
         let bytes = tokens
             .iter()
@@ -124,6 +131,7 @@ impl Tokenizer {
         Ok(Self {
             inner,
             bytes,
+            control,
             by_text: vocab,
             eos,
         })
@@ -148,6 +156,13 @@ impl Tokenizer {
             .get(id as usize)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// What the token stands for in a prompt's text: its bytes, or a control token's name.
+    pub fn spelling(&self, id: u32) -> &[u8] {
+        self.control
+            .get(&id)
+            .map_or_else(|| self.token_bytes(id), Vec::as_slice)
     }
 
     pub fn vocab_size(&self) -> usize {
