@@ -10,8 +10,9 @@
 //!   plus a margin (see [`audio_ctx_for`]): tiny.en on a 5 s clip runs ~5× faster. Whisper was
 //!   trained on full windows, and very short windows make it garble short answers or loop
 //!   ("No. No. No. ..."), hence a floor: ~5 s for English-only models, ~15 s for multilingual
-//!   ones, which degraded more (see [`MIN_AUDIO_CTX_EN`]). Output that still looks like a loop
-//!   ([`looks_runaway`]) is decoded again with the full window.
+//!   ones, which degraded more (see [`MIN_AUDIO_CTX_EN`]). A trimmed window's decode is capped at
+//!   twice the tokens fast speech needs ([`max_tokens_for`]); output that still looks like a loop
+//!   ([`looks_runaway`]) is decoded again with a 15 s window, then with the full one.
 //! * **Flash attention off on the CPU**, where it is slower.
 //! * **No invented text**: Whisper hallucinates on silence and noise. Near-silent clips are
 //!   answered empty without running the model ([`is_silent`]); segments whisper.cpp flags as
@@ -98,6 +99,9 @@ const MIN_AUDIO_CTX_EN: usize = 256;
 /// English) still misheard one-word answers with 8 s windows ("Yes." as "ES.", "Sure." as
 /// "So") and matched the full window from 15 s on.
 const MIN_AUDIO_CTX_MULTILINGUAL: usize = 750;
+/// The window a looping decode is tried again with first (15 s), before the full one: the encoder costs about
+/// half as much, and it read the clips that looped with the 5 s window correctly.
+const RETRY_AUDIO_CTX: usize = 750;
 /// Whisper's full encoder window (30 s).
 const MAX_AUDIO_CTX: usize = 1500;
 /// Segments whose no-speech probability exceeds this are dropped (whisper.cpp's own threshold).
@@ -152,11 +156,27 @@ impl Whisper {
         let mut segments = Vec::new();
         if !is_silent(samples) {
             let mut state = self.take_state()?;
-            let audio_ctx =
+            let mut audio_ctx =
                 audio_ctx_for(samples.len(), self.min_audio_ctx).min(self.max_audio_ctx);
-            segments = self.run(&mut state, samples, audio_ctx, audio_ms)?;
-            if audio_ctx < self.max_audio_ctx && looks_runaway(&segments, audio_ms) {
-                segments = self.run(&mut state, samples, self.max_audio_ctx, audio_ms)?;
+            loop {
+                segments = self.run(&mut state, samples, audio_ctx, audio_ms)?;
+                if audio_ctx >= self.max_audio_ctx || !looks_runaway(&segments, audio_ms) {
+                    break;
+                }
+                let wider = if audio_ctx < RETRY_AUDIO_CTX {
+                    RETRY_AUDIO_CTX.min(self.max_audio_ctx)
+                } else {
+                    self.max_audio_ctx
+                };
+                tracing::debug!(
+                    audio_ms,
+                    audio_ctx,
+                    wider,
+                    ms = started.elapsed().as_millis() as u64,
+                    text = %segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" | "),
+                    "the window looped; decoding again with a wider one"
+                );
+                audio_ctx = wider;
             }
             self.states
                 .lock()
@@ -209,6 +229,10 @@ impl Whisper {
         p.set_suppress_blank(true);
         p.set_no_speech_thold(NO_SPEECH_THOLD);
         p.set_audio_ctx(i32::try_from(audio_ctx).unwrap_or(i32::MAX));
+        if audio_ctx < self.max_audio_ctx {
+            // A trimmed window sometimes loops; stop it early (the full window decodes such clips again).
+            p.set_max_tokens(i32::try_from(max_tokens_for(audio_ms)).unwrap_or(i32::MAX));
+        }
         p.set_print_progress(false);
         p.set_print_realtime(false);
         p.set_print_special(false);
@@ -242,6 +266,13 @@ impl Whisper {
         }
         Ok(out)
     }
+}
+
+/// The most tokens a trimmed window may decode for a clip of `audio_ms`: twice what fast speech needs (about
+/// five tokens a second with timestamps), plus room for a word or two. A loop runs to whisper's limit of 224
+/// tokens otherwise, which took 1.5-1.8 s on a 2.7 s clip with tiny.en before the full window ran.
+fn max_tokens_for(audio_ms: u32) -> u32 {
+    20 + audio_ms / 100
 }
 
 /// The encoder window for a clip of `n_samples`: its length in encoder frames (50 per second,
