@@ -20,7 +20,7 @@ use candle_core::{
 };
 use candle_transformers::quantized_nn::RmsNorm;
 
-use super::qmatmul::Linear;
+use super::qmatmul::{Group, Linear};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -38,9 +38,8 @@ impl Arch {
 }
 
 struct Layer {
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
+    /// q, k and v.
+    qkv: Group,
     wo: Linear,
     /// Qwen2 has biases on q, k and v.
     bq: Option<Tensor>,
@@ -48,9 +47,9 @@ struct Layer {
     bv: Option<Tensor>,
     attn_norm: RmsNorm,
     ffn_norm: RmsNorm,
-    gate: Linear,
+    /// gate and up.
+    gate_up: Group,
     down: Linear,
-    up: Linear,
 }
 
 pub struct Weights {
@@ -220,11 +219,13 @@ impl Weights {
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let p = format!("blk.{i}");
-            let mut q = |n: &str| -> anyhow::Result<Linear> {
-                Ok(Linear::new(tensor(&format!("{p}.{n}.weight"), reader)?)?)
-            };
-            let (wq, wk, wv, wo) = (q("attn_q")?, q("attn_k")?, q("attn_v")?, q("attn_output")?);
-            let (gate, down, up) = (q("ffn_gate")?, q("ffn_down")?, q("ffn_up")?);
+            let mut w = |n: &str| tensor(&format!("{p}.{n}.weight"), reader);
+            let qkv = Group::new(vec![w("attn_q")?, w("attn_k")?, w("attn_v")?])?;
+            let gate_up = Group::new(vec![w("ffn_gate")?, w("ffn_up")?])?;
+            let (wo, down) = (
+                Linear::new(w("attn_output")?)?,
+                Linear::new(w("ffn_down")?)?,
+            );
             let mut bias = |n: &str| -> anyhow::Result<Option<Tensor>> {
                 match content.tensor(reader, &format!("{p}.{n}.bias"), device) {
                     Ok(t) => Ok(Some(t.dequantize(device)?)),
@@ -238,18 +239,15 @@ impl Weights {
             let ffn_norm =
                 RmsNorm::from_qtensor(tensor(&format!("{p}.ffn_norm.weight"), reader)?, eps)?;
             layers.push(Layer {
-                wq,
-                wk,
-                wv,
+                qkv,
                 wo,
                 bq,
                 bk,
                 bv,
                 attn_norm,
                 ffn_norm,
-                gate,
+                gate_up,
                 down,
-                up,
             });
         }
         let (cos, sin) = rope_tables(head_dim, rope_base, context, device)?;
@@ -308,8 +306,7 @@ impl Weights {
             x = (h + residual)?;
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
-            let gate = candle_nn::ops::silu(&layer.gate.forward(&h)?)?;
-            let h = layer.down.forward(&(gate * layer.up.forward(&h)?)?)?;
+            let h = layer.down.forward(&layer.gate_up.swiglu(&h)?)?;
             x = (h + residual)?;
         }
         cache.len = pos + seq;
@@ -351,18 +348,23 @@ impl Weights {
         pos: usize,
     ) -> anyhow::Result<Tensor> {
         let (b, seq, width) = x.dims3()?;
-        let project = |w: &Linear, bias: &Option<Tensor>, heads: usize| -> anyhow::Result<Tensor> {
-            let mut t = w.forward(x)?;
-            if let Some(bias) = bias {
-                t = t.broadcast_add(bias)?;
-            }
-            Ok(t.reshape((b, seq, heads, self.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()?)
-        };
-        let q = project(&layer.wq, &layer.bq, self.n_head)?;
-        let k = project(&layer.wk, &layer.bk, self.n_kv_head)?;
-        let v = project(&layer.wv, &layer.bv, self.n_kv_head)?;
+        let [q, k, v]: [Tensor; 3] = layer
+            .qkv
+            .forward(x)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("q, k and v are three matrices"))?;
+        let project =
+            |mut t: Tensor, bias: &Option<Tensor>, heads: usize| -> anyhow::Result<Tensor> {
+                if let Some(bias) = bias {
+                    t = t.broadcast_add(bias)?;
+                }
+                Ok(t.reshape((b, seq, heads, self.head_dim))?
+                    .transpose(1, 2)?
+                    .contiguous()?)
+            };
+        let q = project(q, &layer.bq, self.n_head)?;
+        let k = project(k, &layer.bk, self.n_kv_head)?;
+        let v = project(v, &layer.bv, self.n_kv_head)?;
         let rope = |t: &Tensor| {
             if self.neox {
                 candle_nn::rotary_emb::rope(t, cos, sin)

@@ -1,7 +1,8 @@
 //! Weight matrices for the transformer: Q4_1 and Q5_0 ones (every matrix of SmolLM2, most of Qwen2.5-0.5B's) are
-//! regrouped at load and multiplied by `rehearse-kernels` (candle runs these types with scalar code on x86, which a profile
-//! of the interviewer's prefill showed dominating); other types (Q8_0, Q4_K, Q6_K, which candle runs with AVX2)
-//! stay with candle.
+//! rearranged at load and multiplied by `rehearse-kernels` (candle runs these types with scalar code on x86, which
+//! a profile of the interviewer's prefill showed dominating); other types (Q8_0, Q4_K, Q6_K, which candle runs
+//! with AVX2) stay with candle. Matrices that take the same input (q, k and v; gate and up) are stacked into one
+//! product ([`Group`]), which cut decoding's hand-outs to the threads from seven to four per layer.
 
 use std::sync::Arc;
 
@@ -47,15 +48,136 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Linear::Candle(m) => candle_core::Module::forward(m, x),
-            Linear::Packed(p) => {
-                let mut shape = x.dims().to_vec();
-                let data: Vec<f32> = x.flatten_all()?.to_vec1()?;
-                let out = p.matmul(&data, &CandleThreads);
-                *shape.last_mut().expect("at least one dimension") = p.n();
-                Tensor::from_vec(out, shape, x.device())
+            Linear::Packed(p) => Tensor::from_vec(product(p, x)?, with_last(x, p.n()), x.device()),
+        }
+    }
+}
+
+/// Weight matrices that take the same input (q, k and v; gate and up), multiplied as one when the kernels take
+/// them all: their rows one after another, so one quantization of the input and one hand-out to the threads
+/// serve them all. Each row's product is the same as alone, to the bit.
+pub enum Group {
+    Stacked {
+        packed: Arc<Packed>,
+        /// Rows of each matrix, in order.
+        sizes: Vec<usize>,
+    },
+    Separate(Vec<Linear>),
+}
+
+impl Group {
+    pub fn new(weights: Vec<QTensor>) -> candle_core::Result<Group> {
+        if let Some((packed, sizes)) = stack(&weights)? {
+            return Ok(Group::Stacked {
+                packed: Arc::new(packed),
+                sizes,
+            });
+        }
+        weights
+            .into_iter()
+            .map(Linear::new)
+            .collect::<candle_core::Result<_>>()
+            .map(Group::Separate)
+    }
+
+    /// Each matrix's product with `x` (any leading dimensions, then `k`): the same leading dimensions, then its
+    /// rows.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        match self {
+            Group::Separate(ws) => ws.iter().map(|w| w.forward(x)).collect(),
+            Group::Stacked { packed, sizes } => {
+                let out = product(packed, x)?;
+                let mut at = 0;
+                sizes
+                    .iter()
+                    .map(|&n| {
+                        let part: Vec<f32> = out
+                            .chunks_exact(packed.n())
+                            .flat_map(|row| &row[at..at + n])
+                            .copied()
+                            .collect();
+                        at += n;
+                        Tensor::from_vec(part, with_last(x, n), x.device())
+                    })
+                    .collect()
             }
         }
     }
+
+    /// For a group of gate and up: `silu(x·gateᵀ) · (x·upᵀ)`, computed as candle computes it.
+    pub fn swiglu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Group::Separate(ws) => {
+                let [gate, up] = ws.as_slice() else {
+                    candle_core::bail!("swiglu needs a gate and an up matrix");
+                };
+                candle_nn::ops::silu(&gate.forward(x)?)? * up.forward(x)?
+            }
+            Group::Stacked { packed, sizes } => {
+                let &[n, m] = sizes.as_slice() else {
+                    candle_core::bail!("swiglu needs a gate and an up matrix");
+                };
+                if n != m {
+                    candle_core::bail!("gate and up differ in size ({n} and {m})");
+                }
+                let out = product(packed, x)?;
+                // candle's `silu` (`v / (1 + e^-v)`), then the product, per element: the same operations.
+                let h: Vec<f32> = out
+                    .chunks_exact(2 * n)
+                    .flat_map(|row| {
+                        let (gate, up) = row.split_at(n);
+                        gate.iter()
+                            .zip(up)
+                            .map(|(&g, &u)| g / (1.0 + (-g).exp()) * u)
+                    })
+                    .collect();
+                Tensor::from_vec(h, with_last(x, n), x.device())
+            }
+        }
+    }
+}
+
+/// The matrices as one packed matrix, when all are of one kernel type with the same width, on the CPU.
+fn stack(weights: &[QTensor]) -> candle_core::Result<Option<(Packed, Vec<usize>)>> {
+    let Some(first) = weights.first() else {
+        return Ok(None);
+    };
+    let kind = match first.dtype() {
+        GgmlDType::Q4_1 => Kind::Q4_1,
+        GgmlDType::Q5_0 => Kind::Q5_0,
+        _ => return Ok(None),
+    };
+    let k = first.shape().dims2()?.1;
+    let same = |w: &QTensor| {
+        w.dtype() == first.dtype()
+            && w.device().is_cpu()
+            && w.shape().dims2().is_ok_and(|(_, wk)| wk == k)
+    };
+    if weights.len() < 2 || !weights.iter().all(same) {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    let mut sizes = Vec::with_capacity(weights.len());
+    for w in weights {
+        bytes.extend_from_slice(&w.data()?);
+        sizes.push(w.shape().dims2()?.0);
+    }
+    Ok(Packed::unpack(kind, &bytes, sizes.iter().sum(), k).map(|p| (p, sizes)))
+}
+
+/// The product of `x` (any leading dimensions, then `k`) with every row of `packed`, row-major.
+fn product(packed: &Packed, x: &Tensor) -> candle_core::Result<Vec<f32>> {
+    let data: Vec<f32> = x.flatten_all()?.to_vec1()?;
+    Ok(packed.matmul(&data, &CandleThreads))
+}
+
+/// `x`'s shape with the last dimension replaced by `n`.
+fn with_last(x: &Tensor, n: usize) -> Vec<usize> {
+    let mut shape = x.dims().to_vec();
+    if let Some(last) = shape.last_mut() {
+        *last = n;
+    }
+    shape
 }
 
 #[cfg(test)]
@@ -93,6 +215,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Matrices stacked into one product give each matrix's own product, and the stacked SwiGLU equals candle's
+    /// `silu(gate) · up`, to the bit; a group with a type the kernels do not take stays separate.
+    #[test]
+    fn a_stacked_group_equals_its_matrices_alone() {
+        let dev = Device::Cpu;
+        let matrix = |n: usize, seed: usize| {
+            let w: Vec<f32> = (0..n * 64)
+                .map(|i| (((i + seed) * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.3)
+                .collect();
+            Tensor::from_vec(w, (n, 64), &dev).unwrap()
+        };
+        let x: Vec<f32> = (0..3 * 64)
+            .map(|i| (i * 104_729 % 997) as f32 / 498.0 - 1.0)
+            .collect();
+        let x = Tensor::from_vec(x, (1, 3, 64), &dev).unwrap();
+        let flat = |t: &Tensor| -> Vec<f32> { t.flatten_all().unwrap().to_vec1().unwrap() };
+        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0] {
+            let q = |n, seed| QTensor::quantize(&matrix(n, seed), dtype).unwrap();
+            let group = Group::new(vec![q(24, 1), q(8, 2), q(16, 3)]).unwrap();
+            assert!(
+                matches!(group, Group::Stacked { .. }),
+                "{dtype:?} is stacked"
+            );
+            let parts = group.forward(&x).unwrap();
+            for (part, (n, seed)) in parts.iter().zip([(24, 1), (8, 2), (16, 3)]) {
+                assert_eq!(part.dims(), &[1, 3, n]);
+                let alone = Linear::new(q(n, seed)).unwrap().forward(&x).unwrap();
+                assert!(
+                    flat(part) == flat(&alone),
+                    "{dtype:?}: a stacked part differs"
+                );
+            }
+            let gate_up = Group::new(vec![q(16, 4), q(16, 5)]).unwrap();
+            let (gate, up) = (
+                Linear::new(q(16, 4)).unwrap(),
+                Linear::new(q(16, 5)).unwrap(),
+            );
+            let expected = (candle_nn::ops::silu(&gate.forward(&x).unwrap()).unwrap()
+                * up.forward(&x).unwrap())
+            .unwrap();
+            assert!(
+                flat(&gate_up.swiglu(&x).unwrap()) == flat(&expected),
+                "{dtype:?}: SwiGLU differs"
+            );
+        }
+        let mixed = Group::new(vec![
+            QTensor::quantize(&matrix(8, 1), GgmlDType::Q5_0).unwrap(),
+            QTensor::quantize(&matrix(8, 2), GgmlDType::Q8_0).unwrap(),
+        ])
+        .unwrap();
+        assert!(matches!(mixed, Group::Separate(_)));
+        assert_eq!(mixed.forward(&x).unwrap().len(), 2);
     }
 
     #[test]
