@@ -1302,13 +1302,25 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
         &runtime,
     )
     .unwrap();
+    // Said in two parts with a thinking pause between them: longer than the pause after which whisper starts on
+    // the turn as it stands, shorter than the end of a turn. The early transcription and any reply begun to it
+    // are dropped when the candidate speaks again, and the turn is the whole sentence.
+    let (first, second) = sentence.split_at(sentence.find(" and ").unwrap());
     let mut pcm: Vec<i16> = vec![0; 16_000 / 2];
-    voice
-        .speak(sentence, 16_000, &mut |p| {
-            pcm.extend_from_slice(p);
-            std::ops::ControlFlow::Continue(())
-        })
-        .unwrap();
+    for (i, part) in [first, second].into_iter().enumerate() {
+        if i > 0 {
+            pcm.extend(std::iter::repeat_n(
+                0,
+                16 * (rehearse::realtime::TRANSCRIBE_AFTER_MS as usize + 400),
+            ));
+        }
+        voice
+            .speak(part, 16_000, &mut |p| {
+                pcm.extend_from_slice(p);
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+    }
     pcm.extend(std::iter::repeat_n(0, 16_000 * 2));
 
     let dir = tempfile::tempdir().unwrap();

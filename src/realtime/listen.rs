@@ -36,8 +36,19 @@ pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 pub const TRANSCRIBE_AFTER_MS: u32 = 400;
 
 /// A transcription started during a pause: the audio it was given, and its result to come with the reply already
-/// being written to it.
-type Early = (Vec<f32>, JoinHandle<anyhow::Result<Heard>>);
+/// being written to it. Dropped unread (the candidate spoke again), it stops there: a transcription already running
+/// finishes, but no reply is begun to it, so the model's time goes to the interviews that need it.
+#[derive(Debug)]
+struct Early {
+    audio: Vec<f32>,
+    job: JoinHandle<anyhow::Result<Heard>>,
+}
+
+impl Drop for Early {
+    fn drop(&mut self) {
+        self.job.abort();
+    }
+}
 
 /// A turn's transcript, and the interviewer's reply to it when one was started before the turn ended.
 type Heard = (Transcript, Option<Stream>);
@@ -200,7 +211,7 @@ impl Actor {
                 Ok((t, reply))
             });
             if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {
-                ear.early = Some((audio, job));
+                ear.early = Some(Early { audio, job });
             }
         }
         if let Some(missing) = gap {
@@ -229,7 +240,7 @@ impl Actor {
             let speech_end_unix_ms = crate::db::now_ms() - i64::from(turn.silence_ms);
             self.broadcast(frames::voice_state(pb::voice_state::State::Thinking, false));
             let heard = match early.take() {
-                Some((audio, job)) if audio == turn.audio => job.await,
+                Some(mut e) if e.audio == turn.audio => (&mut e.job).await,
                 _ => {
                     let whisper = stt.clone();
                     let audio = turn.audio;
