@@ -30,14 +30,11 @@ pub enum Linear {
 
 impl Linear {
     pub fn new(weights: QTensor) -> candle_core::Result<Linear> {
-        let kind = match weights.dtype() {
-            GgmlDType::Q4_1 => Some(Kind::Q4_1),
-            GgmlDType::Q5_0 => Some(Kind::Q5_0),
-            _ => None,
-        };
-        if let (Some(kind), true, Ok((n, k))) =
-            (kind, weights.device().is_cpu(), weights.shape().dims2())
-            && let Some(p) = Packed::unpack(kind, &weights.data()?, n, k)
+        if let (Some(kind), true, Ok((n, k))) = (
+            kernel(weights.dtype()),
+            weights.device().is_cpu(),
+            weights.shape().dims2(),
+        ) && let Some(p) = Packed::unpack(kind, &weights.data()?, n, k)
         {
             return Ok(Linear::Packed(Arc::new(p)));
         }
@@ -58,7 +55,7 @@ impl Linear {
 /// serve them all. Each row's product is the same as alone, to the bit.
 pub enum Group {
     Stacked {
-        packed: Arc<Packed>,
+        packed: Packed,
         /// Rows of each matrix, in order.
         sizes: Vec<usize>,
     },
@@ -68,10 +65,7 @@ pub enum Group {
 impl Group {
     pub fn new(weights: Vec<QTensor>) -> candle_core::Result<Group> {
         if let Some((packed, sizes)) = stack(&weights)? {
-            return Ok(Group::Stacked {
-                packed: Arc::new(packed),
-                sizes,
-            });
+            return Ok(Group::Stacked { packed, sizes });
         }
         weights
             .into_iter()
@@ -137,15 +131,22 @@ impl Group {
     }
 }
 
+/// The kernels' block type for a GGUF type they take.
+fn kernel(dtype: GgmlDType) -> Option<Kind> {
+    match dtype {
+        GgmlDType::Q4_1 => Some(Kind::Q4_1),
+        GgmlDType::Q5_0 => Some(Kind::Q5_0),
+        _ => None,
+    }
+}
+
 /// The matrices as one packed matrix, when all are of one kernel type with the same width, on the CPU.
 fn stack(weights: &[QTensor]) -> candle_core::Result<Option<(Packed, Vec<usize>)>> {
     let Some(first) = weights.first() else {
         return Ok(None);
     };
-    let kind = match first.dtype() {
-        GgmlDType::Q4_1 => Kind::Q4_1,
-        GgmlDType::Q5_0 => Kind::Q5_0,
-        _ => return Ok(None),
+    let Some(kind) = kernel(first.dtype()) else {
+        return Ok(None);
     };
     let k = first.shape().dims2()?.1;
     let same = |w: &QTensor| {
