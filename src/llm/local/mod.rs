@@ -444,11 +444,14 @@ fn keep_own_tokens(tokenizer: &Tokenizer, own: &[u32], job: &Job) -> Vec<u32> {
         kept -= 1;
         at -= tokenizer.spelling(own[kept]).len();
     }
+    if kept == 0 {
+        return job.prompt.clone();
+    }
     let Ok(rest) = tokenizer.encode(&job.text[at..]) else {
         return job.prompt.clone();
     };
     let ids = [&own[..kept], &rest[..]].concat();
-    if kept == 0 || ids.len() > job.budget {
+    if ids.len() > job.budget {
         return job.prompt.clone();
     }
     ids
