@@ -285,8 +285,10 @@ fn audio_ctx_for(n_samples: usize, min: usize) -> usize {
 }
 
 /// True when the decoded text looks like a repetition loop rather than speech: more text than
-/// anyone says in that time (fast speech is under 20 characters a second), or one word or
-/// phrase (up to four words) said six or more times in a row.
+/// anyone says in that time (fast speech is under 20 characters a second), one word or phrase
+/// (up to four words) said six or more times in a row, or a run of five or more words said twice
+/// in a row (tiny.en has doubled a whole sentence of a 4 s clip; people rarely repeat themselves
+/// so exactly, and if they did, the wider window hears it the same way).
 fn looks_runaway(segments: &[Segment], audio_ms: u32) -> bool {
     let chars: usize = segments.iter().map(|s| s.text.chars().count() + 1).sum();
     if chars as u64 > 30 + 30 * u64::from(audio_ms) / 1000 {
@@ -300,13 +302,14 @@ fn looks_runaway(segments: &[Segment], audio_ms: u32) -> bool {
                 .to_lowercase()
         })
         .collect();
-    (1..=4).any(|n| {
+    let repeated = |n: usize, times: usize| {
         (0..words.len()).any(|start| {
             let phrase = &words[start..(start + n).min(words.len())];
             phrase.len() == n
-                && (1..6).all(|k| words.get(start + k * n..start + (k + 1) * n) == Some(phrase))
+                && (1..times).all(|k| words.get(start + k * n..start + (k + 1) * n) == Some(phrase))
         })
-    })
+    };
+    (1..=4).any(|n| repeated(n, 6)) || (5..=words.len() / 2).any(|n| repeated(n, 2))
 }
 
 /// True when no 20 ms frame of the clip is louder than [`SILENCE_RMS`] (empty clips included).
@@ -608,6 +611,16 @@ mod tests {
         assert!(!looks_runaway(
             &segs(&["No, no, no, no, that's wrong."]),
             3000
+        ));
+        // A whole sentence doubled, as tiny.en once heard a 4 s clip.
+        let sentence = "I would start by clarifying the requirements and the expected traffic.";
+        assert!(looks_runaway(
+            &segs(&[&format!("{sentence} {sentence}")]),
+            6000
+        ));
+        assert!(!looks_runaway(
+            &segs(&["We ran the test again and again, and then we ran the test once more."]),
+            6000
         ));
         assert!(!looks_runaway(&[], 0));
     }
