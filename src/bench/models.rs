@@ -1,8 +1,9 @@
 //! `rehearse bench models`: how fast the local models run here. For the LLM: load time, a cold interviewer
 //! prompt's prefill speed and time to first token, a follow-up turn's time to first token with the conversation's
-//! KV cache kept (the reply the model wrote, then the candidate's answer) and without it, and decode speed. For the voice: time to the first audio of a ten-word sentence
-//! and the real-time factor. For speech-to-text: clips of known sentences (about 3, 5 and 10 s) spoken by piper
-//! and by espeak-ng (when installed), transcribed, with word error rate and real-time factor. For voice activity
+//! KV cache kept (the reply the model wrote, then the candidate's answer) and without it, and decode speed. For
+//! the voice: time to the first audio of a ten-word sentence and the real-time factor. For speech-to-text: clips
+//! of known sentences (about 3, 5 and 10 s) spoken by piper and by espeak-ng (when installed), transcribed, with
+//! word error rate and real-time factor. For voice activity
 //! detection: the time to judge one 32 ms window. Peak resident memory of the process at the end (all of the
 //! set's models loaded).
 

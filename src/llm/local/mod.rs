@@ -5,8 +5,8 @@
 //!   time (a prefill chunk or one decoded token), so a long generation cannot starve the others.
 //! - **Cached.** Each conversation (the request's `session`) keeps its KV cache between turns. A new prompt is
 //!   compared with the tokens the cache holds and only the new suffix is run; the model's own reply keeps the
-//!   tokens it was written in, even where the tokenizer would split its text differently. Idle caches are kept within a
-//!   memory budget, least recently used first out.
+//!   tokens it was written in, even where the tokenizer would split its text differently. Idle caches are kept
+//!   within a memory budget, least recently used first out.
 //! - **Cancellable.** When the caller's sink stops, the job is dropped before its next step.
 //! - **Streaming.** Text is released only as whole UTF-8, and held back while it could still be the start of a
 //!   stop sequence.
