@@ -27,6 +27,12 @@ step() {
   fi
 }
 
+# The kernels are a crate of their own (optimised even in debug builds), so clippy and its tests run on it apart.
+kernel_checks() {
+  cargo clippy --locked --all-targets --manifest-path crates/kernels/Cargo.toml -- -D warnings &&
+    cargo test --locked --manifest-path crates/kernels/Cargo.toml
+}
+
 browser_tests() {
   local data port pid status
   data="$(mktemp -d)"
@@ -50,7 +56,7 @@ browser_tests() {
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --locked --all-targets -- -D warnings
 step "tests" cargo test --locked
-step "kernel tests" cargo test --locked --manifest-path crates/kernels/Cargo.toml
+step "kernel clippy and tests" kernel_checks
 step "browser tests" browser_tests
 
 echo

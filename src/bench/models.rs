@@ -27,6 +27,8 @@ use crate::{
 pub struct Report {
     pub set: String,
     pub threads: usize,
+    /// The instruction set the LLM's own kernels run with (`REHEARSE_ISA` picks another).
+    pub kernels: String,
     pub llm: Option<LlmReport>,
     pub tts: Option<TtsReport>,
     pub stt: Option<SttReport>,
@@ -452,6 +454,7 @@ pub fn run(
     Ok(Report {
         set: set.to_string(),
         threads,
+        kernels: rehearse_kernels::Isa::best().name().to_string(),
         llm,
         tts,
         stt,
@@ -461,7 +464,10 @@ pub fn run(
 }
 
 pub fn print(r: &Report) {
-    println!("Local models, set {} ({} threads)", r.set, r.threads);
+    println!(
+        "Local models, set {} ({} threads, {} kernels)",
+        r.set, r.threads, r.kernels
+    );
     if let Some(l) = &r.llm {
         println!("LLM {} (loaded in {:.1} s)", l.model, l.load_seconds);
         println!(

@@ -1,12 +1,14 @@
-//! Products with quantized weights for the block types that candle multiplies with scalar code on x86: Q4_1 and
-//! Q5_0 (GGUF). The weights stay as compact in memory as in the file: decoding one token reads every weight once,
-//! so its speed follows the bytes read. At load they are rearranged, as ggml's repacked types are, for the AVX2
-//! kernel: the blocks of eight neighbouring rows at the same position sit together ([`Octets`]), each 32-byte
-//! vector of widened weights holds four consecutive weights of each of the eight rows, and a token's four
-//! matching activations are broadcast against it, so the products of all eight rows build up side by side, with
-//! no horizontal sums. Activations are quantized to 8 bits per block of 32 once per product, as ggml does. The
-//! product is cut into tiles of weight rows by tokens, spread over the caller's threads ([`Parallel`]); each
-//! widened weight block serves up to four tokens.
+//! Products with quantized weights for GGUF's Q4_1, Q5_0 and Q8_0 blocks (candle multiplies the first two with
+//! scalar code on x86, and Q8_0 one row at a time with horizontal sums). The weights stay as compact in memory
+//! as in the file: decoding one token reads every weight once, so its speed follows the bytes read. At load they
+//! are rearranged, as ggml's repacked types are: the blocks of eight neighbouring rows at the same position sit
+//! together ([`Octets`]), each 32-byte vector of widened weights holds four consecutive weights of each of the
+//! eight rows, and a token's four matching activations are broadcast against it, so the products of all eight
+//! rows build up side by side, with no horizontal sums. Activations are quantized to 8 bits per block of 32 once
+//! per product, as ggml does. The product is cut into tiles of weight rows by tokens, spread over the caller's
+//! threads ([`Parallel`]); each widened weight block serves up to four tokens. The kernels run with AVX2 when the
+//! build targets it, with AVX-512 VNNI's `vpdpbusd` when the CPU also has that ([`Isa`]), and as portable code
+//! otherwise; all give the same results to the bit.
 //!
 //! It is a crate of its own so that it is compiled with optimisation even in debug builds (the tests run real
 //! models through it).
@@ -35,6 +37,8 @@ pub enum Kind {
     Q4_1,
     /// 22 bytes: `d: f16, qh: u32, qs: [u8; 16]` (nibbles plus a fifth bit, minus 16); value = d·q.
     Q5_0,
+    /// 34 bytes: `d: f16, qs: [i8; 32]`; value = d·q.
+    Q8_0,
 }
 
 impl Kind {
@@ -42,6 +46,7 @@ impl Kind {
         match self {
             Kind::Q4_1 => 20,
             Kind::Q5_0 => 22,
+            Kind::Q8_0 => 34,
         }
     }
 }
@@ -49,18 +54,20 @@ impl Kind {
 /// The blocks at each position of each group of eight rows, for group `g`'s block `b` at `g · k/32 + b`.
 ///
 /// A block's 8 × 32 values are seen as eight vectors of 32 bytes: vector `j` holds elements `4j..4j + 4` of
-/// each row, row `r`'s at bytes `4r..4r + 4`. A value is a row's unsigned quant: Q4_1's nibble, or Q5_0's five
-/// bits (the weight plus 16).
+/// each row, row `r`'s at bytes `4r..4r + 4`. A value is a row's quant: Q4_1's nibble, Q5_0's five bits (the
+/// weight plus 16, unsigned), or Q8_0's signed byte.
 #[derive(Default)]
 struct Octets {
-    /// Byte `p` of `qs[i]` holds byte `p` of vector `2i` in its low nibble and of vector `2i + 1` in its high
-    /// nibble.
+    /// Q4_1 and Q5_0: byte `p` of `qs[i]` holds byte `p` of vector `2i` in its low nibble and of vector `2i + 1`
+    /// in its high nibble; empty for Q8_0.
     qs: Vec<[[u8; 32]; 4]>,
-    /// Q5_0: bit `j` of byte `p` is the fifth bit of byte `p` of vector `j`; empty for Q4_1.
+    /// Q8_0: the eight vectors as they are; empty for the others.
+    q8: Vec<[[i8; 32]; 8]>,
+    /// Q5_0: bit `j` of byte `p` is the fifth bit of byte `p` of vector `j`; empty for the others.
     qh: Vec<[u8; 32]>,
     /// Each row's scale, as `f16` bits.
     d: Vec<[u16; ROWS]>,
-    /// Q4_1: each row's minimum, as `f16` bits; empty for Q5_0.
+    /// Q4_1: each row's minimum, as `f16` bits; empty for the others.
     m: Vec<[u16; ROWS]>,
 }
 
@@ -81,16 +88,13 @@ impl Packed {
         }
         let blocks = k / BLOCK;
         let count = n.div_ceil(ROWS) * blocks;
-        let q5 = kind == Kind::Q5_0;
+        let sized = |yes: bool| if yes { count } else { 0 };
         let mut o = Octets {
-            qs: vec![[[0; 32]; 4]; count],
-            qh: if q5 { vec![[0; 32]; count] } else { Vec::new() },
+            qs: vec![[[0; 32]; 4]; sized(kind != Kind::Q8_0)],
+            q8: vec![[[0; 32]; 8]; sized(kind == Kind::Q8_0)],
+            qh: vec![[0; 32]; sized(kind == Kind::Q5_0)],
             d: vec![[0; ROWS]; count],
-            m: if q5 {
-                Vec::new()
-            } else {
-                vec![[0; ROWS]; count]
-            },
+            m: vec![[0; ROWS]; sized(kind == Kind::Q4_1)],
         };
         let half = |raw: &[u8]| u16::from_le_bytes([raw[0], raw[1]]);
         for (i, raw) in bytes.chunks_exact(kind.block_bytes()).enumerate() {
@@ -106,7 +110,14 @@ impl Packed {
                     &raw[6..22],
                     u32::from_le_bytes([raw[2], raw[3], raw[4], raw[5]]),
                 ),
+                Kind::Q8_0 => {
+                    for (e, &q) in raw[2..34].iter().enumerate() {
+                        o.q8[at][e / 4][r * 4 + e % 4] = q as i8;
+                    }
+                    continue;
+                }
             };
+            let q5 = kind == Kind::Q5_0;
             for e in 0..BLOCK {
                 let nibble = if e < 16 {
                     qs[e] & 0x0f
@@ -132,19 +143,23 @@ impl Packed {
     pub fn bytes(&self) -> usize {
         let o = &self.o;
         std::mem::size_of_val(o.qs.as_slice())
+            + std::mem::size_of_val(o.q8.as_slice())
             + std::mem::size_of_val(o.qh.as_slice())
             + std::mem::size_of_val(o.d.as_slice())
             + std::mem::size_of_val(o.m.as_slice())
     }
 
-    /// Row `r` of stored block `at`: its 32 weights as integers (Q4_1's nibbles, Q5_0's values), its scale and
-    /// its minimum (zero for Q5_0).
-    #[cfg_attr(all(target_arch = "x86_64", target_feature = "avx2"), allow(dead_code))]
+    /// Row `r` of stored block `at`: its 32 weights as integers (Q4_1's nibbles, Q5_0's and Q8_0's values), its
+    /// scale and its minimum (zero but for Q4_1).
     fn row_block(&self, at: usize, r: usize) -> ([i8; BLOCK], f32, f32) {
         let o = &self.o;
         let mut w = [0i8; BLOCK];
         for (e, w) in w.iter_mut().enumerate() {
             let (j, p) = (e / 4, r * 4 + e % 4);
+            if self.kind == Kind::Q8_0 {
+                *w = o.q8[at][j][p];
+                continue;
+            }
             let mut v = (o.qs[at][j / 2][p] >> (4 * (j % 2))) & 0x0f;
             if self.kind == Kind::Q5_0 {
                 v |= ((o.qh[at][p] >> j) & 1) << 4;
@@ -157,7 +172,6 @@ impl Packed {
     }
 
     /// Weight row `c` against one token, block by block (the portable path).
-    #[cfg_attr(all(target_arch = "x86_64", target_feature = "avx2"), allow(dead_code))]
     fn dot(&self, c: usize, act: &Row<'_>) -> f32 {
         let blocks = self.k / BLOCK;
         let (ab, _) = act.q.as_chunks::<BLOCK>();
@@ -167,16 +181,26 @@ impl Packed {
             let dot = block_dot(&w, a) as f32;
             sum += match self.kind {
                 Kind::Q4_1 => dot * d * act.d[b] + m * act.s[b],
-                Kind::Q5_0 => dot * d * act.d[b],
+                Kind::Q5_0 | Kind::Q8_0 => dot * d * act.d[b],
             };
         }
         sum
     }
 
-    /// `x` is `rows × k`, row-major; the result is `rows × n`. The work is split into tiles of
-    /// [`COLUMNS_PER_TILE`] weight rows by [`TOKENS_PER_TILE`] tokens (both stay in cache while the tile is
-    /// computed), which `parallel` spreads over its threads.
+    /// `x` is `rows × k`, row-major; the result is `rows × n`, computed with the best instruction set this CPU
+    /// has ([`Isa::best`]).
     pub fn matmul(&self, x: &[f32], parallel: &dyn Parallel) -> Vec<f32> {
+        self.matmul_with(x, parallel, Isa::best())
+    }
+
+    /// [`Packed::matmul`] with the given instruction set, which must be one of [`Isa::available`] (a panic
+    /// otherwise). The work is split into tiles of [`COLUMNS_PER_TILE`] weight rows by [`TOKENS_PER_TILE`]
+    /// tokens (both stay in cache while the tile is computed), which `parallel` spreads over its threads.
+    pub fn matmul_with(&self, x: &[f32], parallel: &dyn Parallel, isa: Isa) -> Vec<f32> {
+        assert!(
+            Isa::available().contains(&isa),
+            "this CPU cannot run {isa:?}"
+        );
         let (n, k) = (self.n, self.k);
         let rows = x.len() / k;
         let acts = Activations::quantize(x);
@@ -194,38 +218,35 @@ impl Packed {
             let (g, tt) = (i % column_tiles, i / column_tiles);
             let tokens = tt * TOKENS_PER_TILE..((tt + 1) * TOKENS_PER_TILE).min(rows);
             let c = g * ROWS;
-            #[cfg(all(
-                target_arch = "x86_64",
-                target_feature = "avx2",
-                target_feature = "f16c"
-            ))]
-            {
-                let mut t = tokens.start;
-                // SAFETY (both calls): this code is compiled only when the build targets AVX2 and F16C (the cfg
-                // above), which the kernel needs; the slices' lengths are checked inside.
-                while tokens.end - t >= TOKENS_AT_ONCE {
-                    #[allow(unsafe_code)]
-                    let v = unsafe {
-                        avx2::dot8::<TOKENS_AT_ONCE>(self, g, std::array::from_fn(|j| act(t + j)))
-                    };
-                    for (j, v) in v.into_iter().enumerate() {
-                        (0..ROWS).for_each(|r| put(t + j, c + r, v[r]));
+            match isa {
+                Isa::Portable => {
+                    for t in tokens {
+                        (c..(c + ROWS).min(n)).for_each(|c| put(t, c, self.dot(c, &act(t))));
                     }
-                    t += TOKENS_AT_ONCE;
                 }
-                for t in t..tokens.end {
-                    #[allow(unsafe_code)]
-                    let [v] = unsafe { avx2::dot8(self, g, [act(t)]) };
-                    (0..ROWS).for_each(|r| put(t, c + r, v[r]));
+                #[cfg(simd)]
+                Isa::Avx2 | Isa::Vnni => {
+                    let vnni = isa == Isa::Vnni;
+                    let mut t = tokens.start;
+                    while tokens.end - t >= TOKENS_AT_ONCE {
+                        let v = x86::dot8::<TOKENS_AT_ONCE>(
+                            self,
+                            g,
+                            std::array::from_fn(|j| act(t + j)),
+                            vnni,
+                        );
+                        for (j, v) in v.into_iter().enumerate() {
+                            (0..ROWS).for_each(|r| put(t + j, c + r, v[r]));
+                        }
+                        t += TOKENS_AT_ONCE;
+                    }
+                    for t in t..tokens.end {
+                        let [v] = x86::dot8(self, g, [act(t)], vnni);
+                        (0..ROWS).for_each(|r| put(t, c + r, v[r]));
+                    }
                 }
-            }
-            #[cfg(not(all(
-                target_arch = "x86_64",
-                target_feature = "avx2",
-                target_feature = "f16c"
-            )))]
-            for t in tokens {
-                (c..(c + ROWS).min(n)).for_each(|c| put(t, c, self.dot(c, &act(t))));
+                #[cfg(not(simd))]
+                _ => unreachable!("checked above"),
             }
         };
         parallel.for_ranges(column_tiles * token_tiles, &|range: Range<usize>| {
@@ -234,6 +255,68 @@ impl Packed {
         out.into_iter()
             .map(|v| f32::from_bits(v.into_inner()))
             .collect()
+    }
+}
+
+/// The instruction sets the products run with, in order of speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// Plain Rust, for any CPU.
+    Portable,
+    /// AVX2 and F16C (x86-64-v3), when the build targets them.
+    Avx2,
+    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (`vpdpbusd`), when the build targets AVX2 and the CPU has
+    /// them (found at run time).
+    Vnni,
+}
+
+impl Isa {
+    /// Every instruction set this build can run on this CPU.
+    pub fn available() -> Vec<Isa> {
+        let mut all = vec![Isa::Portable];
+        #[cfg(simd)]
+        {
+            all.push(Isa::Avx2);
+            if std::is_x86_feature_detected!("avx512vnni")
+                && std::is_x86_feature_detected!("avx512vl")
+            {
+                all.push(Isa::Vnni);
+            }
+        }
+        all
+    }
+
+    /// The fastest of [`Isa::available`], found once; or, to compare them, the one named by the environment
+    /// variable `REHEARSE_ISA` (`portable`, `avx2` or `vnni`) when this CPU has it.
+    pub fn best() -> Isa {
+        static BEST: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            let available = Isa::available();
+            let chosen = std::env::var("REHEARSE_ISA").ok().and_then(|name| {
+                available
+                    .iter()
+                    .copied()
+                    .find(|isa| isa.key() == name.trim().to_ascii_lowercase())
+            });
+            chosen.unwrap_or_else(|| available.into_iter().max().unwrap_or(Isa::Portable))
+        })
+    }
+
+    /// The name `REHEARSE_ISA` takes.
+    pub fn key(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Vnni => "vnni",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "AVX2",
+            Isa::Vnni => "AVX-512 VNNI",
+        }
     }
 }
 
@@ -254,9 +337,10 @@ impl Parallel for Serial {
     }
 }
 
-// The float steps are ggml's (and candle's) to the bit: each block's exact integer dot product, then
-// `sum += dot·wd·ad` (Q5_0 weights against Q8_0 activations) or `sum += dot·wd·ad + wm·s` (Q4_1 against Q8_1),
-// in block order, so a model gives the same logits as with candle's own kernels.
+// The float steps are ggml's scalar code's (and candle's) to the bit: each block's exact integer dot product,
+// then `sum += dot·wd·ad` (Q5_0 or Q8_0 weights against Q8_0 activations) or `sum += dot·wd·ad + wm·s` (Q4_1
+// against Q8_1), in block order. For Q4_1 and Q5_0 a model gives the same logits as with candle's own kernels;
+// candle's AVX2 Q8_0 code sums in another order, so its Q8_0 products differ in the last bits.
 
 /// One block's integer dot product: neighbouring pairs, then the two halves (AVX2's `vpmaddwd` and `vpaddd`),
 /// then eight lanes summed. Exact, so the order does not matter.
@@ -282,109 +366,238 @@ struct Row<'a> {
     sum: &'a [i32],
 }
 
-/// Eight weight rows against `T` tokens at once with AVX2. A block's weights are widened to eight vectors of
-/// bytes once (nibbles split by a shift and a mask; Q5_0's fifth bits moved into place by a shift and a mask) and
-/// serve every token. For each token, vector `j` meets the token's elements `4j..4j + 4` broadcast to every row:
-/// `vpmaddubsw` multiplies and adds pairs (the weights as unsigned bytes), four such results add up in 16 bits
-/// without overflow (at most 4 · 2 · 31 · 127 = 31,496), and `vpmaddwd` finishes each row's sum in its own 32-bit
-/// lane. Q5_0's offset of 16 comes off as 16 times the block's activation sum. Each row's integer dot product is
-/// exact, and the float steps run in eight lanes, one per row, in the order of [`Packed::dot`], so the results
-/// equal the portable code's to the bit.
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    target_feature = "f16c"
-))]
-mod avx2 {
+/// Eight weight rows against `T` tokens at once. A block's weights are widened to eight vectors of bytes once
+/// (nibbles split by a shift and a mask; Q5_0's fifth bits moved into place by a shift and a mask) and serve every
+/// token. For each token, vector `j` meets the token's elements `4j..4j + 4` broadcast to every row, and each
+/// row's products build up in its own 32-bit lane: with AVX2, `vpmaddubsw` multiplies and adds pairs (the
+/// weights as unsigned bytes), four such results add up in 16 bits without overflow (at most 4 · 2 · 31 · 127 =
+/// 31,496) and `vpmaddwd` widens them; with VNNI, `vpdpbusd` does all three in one instruction. Q5_0's offset of
+/// 16 comes off as 16 times the block's activation sum. Q8_0's weights are signed, so their magnitudes meet the
+/// activations with the weights' signs (`vpsignb`), as in ggml. Each row's integer dot product is exact, and the
+/// float steps run in eight lanes, one per row, in the order of [`Packed::dot`], so the results equal the
+/// portable code's to the bit.
+#[cfg(simd)]
+mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{BLOCK, Kind, Packed, ROWS, Row};
+    use super::{Kind, Packed, ROWS, Row};
 
-    #[target_feature(enable = "avx2,f16c")]
+    /// The kernel for `p`'s type and the instruction set.
+    #[allow(unsafe_code)]
     pub(super) fn dot8<const T: usize>(
         p: &Packed,
         g: usize,
         acts: [Row<'_>; T],
+        vnni: bool,
     ) -> [[f32; ROWS]; T] {
-        let blocks = p.k / BLOCK;
-        let at = g * blocks..(g + 1) * blocks;
-        let o = &p.o;
-        let (qs, d) = (&o.qs[at.clone()], &o.d[at.clone()]);
-        let q5 = p.kind == Kind::Q5_0;
-        let qh = if q5 { &o.qh[at.clone()] } else { &[][..] };
-        let m = if q5 { &[][..] } else { &o.m[at] };
-        let ab: [&[[i8; BLOCK]]; T] = std::array::from_fn(|t| acts[t].q.as_chunks::<BLOCK>().0);
-        assert!(ab.iter().all(|a| a.len() == blocks));
-        assert!(
-            acts.iter()
-                .all(|a| a.d.len() == blocks && a.s.len() == blocks && a.sum.len() == blocks)
-        );
-        let low = _mm256_set1_epi8(0x0f);
-        let fifth = _mm256_set1_epi8(0x10);
-        let ones = _mm256_set1_epi16(1);
-        let mut sum = [_mm256_setzero_ps(); T];
-        for b in 0..blocks {
-            // Written out, not with `array::map`: its closures are not always inlined, which made an earlier
-            // kernel 3x slower.
-            let v: [__m256i; 4] = bytemuck::cast(qs[b]);
-            let mut w = [
-                _mm256_and_si256(v[0], low),
-                _mm256_and_si256(_mm256_srli_epi16::<4>(v[0]), low),
-                _mm256_and_si256(v[1], low),
-                _mm256_and_si256(_mm256_srli_epi16::<4>(v[1]), low),
-                _mm256_and_si256(v[2], low),
-                _mm256_and_si256(_mm256_srli_epi16::<4>(v[2]), low),
-                _mm256_and_si256(v[3], low),
-                _mm256_and_si256(_mm256_srli_epi16::<4>(v[3]), low),
-            ];
-            if q5 {
-                // Bit `j` of each byte to bit 4. Shifting 16-bit lanes moves no other bit onto bit 4 of a byte.
-                let h: __m256i = bytemuck::cast(qh[b]);
-                w[0] = _mm256_or_si256(w[0], _mm256_and_si256(_mm256_slli_epi16::<4>(h), fifth));
-                w[1] = _mm256_or_si256(w[1], _mm256_and_si256(_mm256_slli_epi16::<3>(h), fifth));
-                w[2] = _mm256_or_si256(w[2], _mm256_and_si256(_mm256_slli_epi16::<2>(h), fifth));
-                w[3] = _mm256_or_si256(w[3], _mm256_and_si256(_mm256_slli_epi16::<1>(h), fifth));
-                w[4] = _mm256_or_si256(w[4], _mm256_and_si256(h, fifth));
-                w[5] = _mm256_or_si256(w[5], _mm256_and_si256(_mm256_srli_epi16::<1>(h), fifth));
-                w[6] = _mm256_or_si256(w[6], _mm256_and_si256(_mm256_srli_epi16::<2>(h), fifth));
-                w[7] = _mm256_or_si256(w[7], _mm256_and_si256(_mm256_srli_epi16::<3>(h), fifth));
-            }
-            let scale = _mm256_cvtph_ps(bytemuck::cast(d[b]));
-            let min = if q5 {
-                _mm256_setzero_ps()
-            } else {
-                _mm256_cvtph_ps(bytemuck::cast(m[b]))
-            };
-            for t in 0..T {
-                let a: [i32; 8] = bytemuck::cast(ab[t][b]);
-                let pairs = |j: usize| _mm256_maddubs_epi16(w[j], _mm256_set1_epi32(a[j]));
-                let half0 = _mm256_add_epi16(
-                    _mm256_add_epi16(pairs(0), pairs(1)),
-                    _mm256_add_epi16(pairs(2), pairs(3)),
-                );
-                let half1 = _mm256_add_epi16(
-                    _mm256_add_epi16(pairs(4), pairs(5)),
-                    _mm256_add_epi16(pairs(6), pairs(7)),
-                );
-                let mut dots = _mm256_add_epi32(
-                    _mm256_madd_epi16(half0, ones),
-                    _mm256_madd_epi16(half1, ones),
-                );
-                if q5 {
-                    dots = _mm256_sub_epi32(dots, _mm256_set1_epi32(16 * acts[t].sum[b]));
-                }
-                let mut term = _mm256_mul_ps(
-                    _mm256_mul_ps(_mm256_cvtepi32_ps(dots), scale),
-                    _mm256_set1_ps(acts[t].d[b]),
-                );
-                if !q5 {
-                    term = _mm256_add_ps(term, _mm256_mul_ps(min, _mm256_set1_ps(acts[t].s[b])));
-                }
-                sum[t] = _mm256_add_ps(sum[t], term);
+        // SAFETY: the build targets AVX2 and F16C (`cfg(simd)`), and `vnni` is set only when the CPU was found to
+        // have AVX-512 VNNI and VL ([`super::Isa::available`]); the kernels check the slices' lengths.
+        unsafe {
+            match (p.kind, vnni) {
+                (Kind::Q8_0, false) => avx2::q8(p, g, acts),
+                (Kind::Q8_0, true) => vnni::q8(p, g, acts),
+                (_, false) => avx2::q4(p, g, acts),
+                (_, true) => vnni::q4(p, g, acts),
             }
         }
-        std::array::from_fn(|t| bytemuck::cast(sum[t]))
     }
+
+    /// A token's 32 activations (as eight groups of four) against eight vectors of unsigned weights: each row's
+    /// dot product in its lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn block_avx2(w: &[__m256i; 8], a: &[i32; 8]) -> __m256i {
+        let pairs = |j: usize| _mm256_maddubs_epi16(w[j], _mm256_set1_epi32(a[j]));
+        let ones = _mm256_set1_epi16(1);
+        let half0 = _mm256_add_epi16(
+            _mm256_add_epi16(pairs(0), pairs(1)),
+            _mm256_add_epi16(pairs(2), pairs(3)),
+        );
+        let half1 = _mm256_add_epi16(
+            _mm256_add_epi16(pairs(4), pairs(5)),
+            _mm256_add_epi16(pairs(6), pairs(7)),
+        );
+        _mm256_add_epi32(
+            _mm256_madd_epi16(half0, ones),
+            _mm256_madd_epi16(half1, ones),
+        )
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+    fn block_vnni(w: &[__m256i; 8], a: &[i32; 8]) -> __m256i {
+        let dp = |acc: __m256i, j: usize| _mm256_dpbusd_epi32(acc, w[j], _mm256_set1_epi32(a[j]));
+        let zero = _mm256_setzero_si256();
+        // Two chains, so each `vpdpbusd` waits on fewer before it.
+        let half0 = dp(dp(dp(dp(zero, 0), 1), 2), 3);
+        let half1 = dp(dp(dp(dp(zero, 4), 5), 6), 7);
+        _mm256_add_epi32(half0, half1)
+    }
+
+    /// Adds one vector of signed weights (`w`, with `magnitude` its absolute values) times four activations
+    /// broadcast (`a`) to each row's lane. A pair can reach 2 · 128 · 127 = 32,512, so AVX2 widens each.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn signed_avx2(acc: __m256i, magnitude: __m256i, w: __m256i, a: i32) -> __m256i {
+        let signed = _mm256_sign_epi8(_mm256_set1_epi32(a), w);
+        let pairs = _mm256_maddubs_epi16(magnitude, signed);
+        _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,avx512vnni,avx512vl")]
+    fn signed_vnni(acc: __m256i, magnitude: __m256i, w: __m256i, a: i32) -> __m256i {
+        _mm256_dpbusd_epi32(acc, magnitude, _mm256_sign_epi8(_mm256_set1_epi32(a), w))
+    }
+
+    /// The kernels for one instruction set: the same code, compiled for its features with its block products.
+    macro_rules! kernels {
+        ($name:ident, $features:literal, $block:ident, $signed:ident, $chains:literal) => {
+            mod $name {
+                use std::arch::x86_64::*;
+
+                use super::super::{BLOCK, Kind, Packed, ROWS, Row};
+                use super::{$block, $signed};
+
+                /// Q4_1 and Q5_0.
+                #[target_feature(enable = $features)]
+                pub(in super::super) fn q4<const T: usize>(
+                    p: &Packed,
+                    g: usize,
+                    acts: [Row<'_>; T],
+                ) -> [[f32; ROWS]; T] {
+                    let blocks = p.k / BLOCK;
+                    let at = g * blocks..(g + 1) * blocks;
+                    let o = &p.o;
+                    let (qs, d) = (&o.qs[at.clone()], &o.d[at.clone()]);
+                    let q5 = p.kind == Kind::Q5_0;
+                    let qh = if q5 { &o.qh[at.clone()] } else { &[][..] };
+                    let m = if q5 { &[][..] } else { &o.m[at] };
+                    let ab: [&[[i8; BLOCK]]; T] =
+                        std::array::from_fn(|t| acts[t].q.as_chunks::<BLOCK>().0);
+                    assert!(ab.iter().all(|a| a.len() == blocks) && qs.len() == blocks);
+                    assert!(acts.iter().all(|a| {
+                        a.d.len() == blocks && a.s.len() == blocks && a.sum.len() == blocks
+                    }));
+                    let low = _mm256_set1_epi8(0x0f);
+                    let fifth = _mm256_set1_epi8(0x10);
+                    let mut sum = [_mm256_setzero_ps(); T];
+                    for b in 0..blocks {
+                        // Written out, not with `array::map`: its closures are not always inlined, which made
+                        // an earlier kernel 3x slower.
+                        let v: [__m256i; 4] = bytemuck::cast(qs[b]);
+                        let mut w = [
+                            _mm256_and_si256(v[0], low),
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(v[0]), low),
+                            _mm256_and_si256(v[1], low),
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(v[1]), low),
+                            _mm256_and_si256(v[2], low),
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(v[2]), low),
+                            _mm256_and_si256(v[3], low),
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(v[3]), low),
+                        ];
+                        if q5 {
+                            // Bit `j` of each byte to bit 4. Shifting 16-bit lanes moves no other bit onto bit
+                            // 4 of a byte.
+                            let h: __m256i = bytemuck::cast(qh[b]);
+                            let put = |w: __m256i, h: __m256i| {
+                                _mm256_or_si256(w, _mm256_and_si256(h, fifth))
+                            };
+                            w[0] = put(w[0], _mm256_slli_epi16::<4>(h));
+                            w[1] = put(w[1], _mm256_slli_epi16::<3>(h));
+                            w[2] = put(w[2], _mm256_slli_epi16::<2>(h));
+                            w[3] = put(w[3], _mm256_slli_epi16::<1>(h));
+                            w[4] = put(w[4], h);
+                            w[5] = put(w[5], _mm256_srli_epi16::<1>(h));
+                            w[6] = put(w[6], _mm256_srli_epi16::<2>(h));
+                            w[7] = put(w[7], _mm256_srli_epi16::<3>(h));
+                        }
+                        let scale = _mm256_cvtph_ps(bytemuck::cast(d[b]));
+                        let min = if q5 {
+                            _mm256_setzero_ps()
+                        } else {
+                            _mm256_cvtph_ps(bytemuck::cast(m[b]))
+                        };
+                        for t in 0..T {
+                            let a: [i32; 8] = bytemuck::cast(ab[t][b]);
+                            let mut dots = $block(&w, &a);
+                            if q5 {
+                                dots =
+                                    _mm256_sub_epi32(dots, _mm256_set1_epi32(16 * acts[t].sum[b]));
+                            }
+                            let mut term = _mm256_mul_ps(
+                                _mm256_mul_ps(_mm256_cvtepi32_ps(dots), scale),
+                                _mm256_set1_ps(acts[t].d[b]),
+                            );
+                            if !q5 {
+                                term = _mm256_add_ps(
+                                    term,
+                                    _mm256_mul_ps(min, _mm256_set1_ps(acts[t].s[b])),
+                                );
+                            }
+                            sum[t] = _mm256_add_ps(sum[t], term);
+                        }
+                    }
+                    std::array::from_fn(|t| bytemuck::cast(sum[t]))
+                }
+
+                /// Q8_0. The loop over a block's vectors is outside the loop over tokens, so that one vector,
+                /// its magnitudes and each token's sum stay in registers.
+                #[allow(clippy::modulo_one, reason = "AVX2 keeps one sum per token")]
+                #[target_feature(enable = $features)]
+                pub(in super::super) fn q8<const T: usize>(
+                    p: &Packed,
+                    g: usize,
+                    acts: [Row<'_>; T],
+                ) -> [[f32; ROWS]; T] {
+                    let blocks = p.k / BLOCK;
+                    let at = g * blocks..(g + 1) * blocks;
+                    let (q8, d) = (&p.o.q8[at.clone()], &p.o.d[at]);
+                    let ab: [&[[i32; 8]]; T] = std::array::from_fn(|t| {
+                        bytemuck::cast_slice(acts[t].q.as_chunks::<BLOCK>().0)
+                    });
+                    assert!(ab.iter().all(|a| a.len() == blocks) && q8.len() == blocks);
+                    assert!(acts.iter().all(|a| a.d.len() == blocks));
+                    let mut sum = [_mm256_setzero_ps(); T];
+                    for b in 0..blocks {
+                        let v: [__m256i; 8] = bytemuck::cast(q8[b]);
+                        // VNNI keeps two sums per token (even and odd vectors), so that each `vpdpbusd` waits
+                        // on fewer before it; AVX2's adds are quick, and a second sum would not fit in its
+                        // registers.
+                        let mut dots = [[_mm256_setzero_si256(); $chains]; T];
+                        for j in 0..8 {
+                            let magnitude = _mm256_abs_epi8(v[j]);
+                            for t in 0..T {
+                                let s = &mut dots[t][j % $chains];
+                                *s = $signed(*s, magnitude, v[j], ab[t][b][j]);
+                            }
+                        }
+                        let scale = _mm256_cvtph_ps(bytemuck::cast(d[b]));
+                        for t in 0..T {
+                            let dots = dots[t][1..]
+                                .iter()
+                                .fold(dots[t][0], |a, &b| _mm256_add_epi32(a, b));
+                            let term = _mm256_mul_ps(
+                                _mm256_mul_ps(_mm256_cvtepi32_ps(dots), scale),
+                                _mm256_set1_ps(acts[t].d[b]),
+                            );
+                            sum[t] = _mm256_add_ps(sum[t], term);
+                        }
+                    }
+                    std::array::from_fn(|t| bytemuck::cast(sum[t]))
+                }
+            }
+        };
+    }
+
+    kernels!(avx2, "avx2,f16c", block_avx2, signed_avx2, 1);
+    kernels!(
+        vnni,
+        "avx2,f16c,avx512vnni,avx512vl",
+        block_vnni,
+        signed_vnni,
+        2
+    );
 }
 
 /// Activations quantized to 8 bits per block of 32 (ggml's Q8_1, which is Q8_0 plus `s`): `x ≈ d·q`, with
@@ -450,6 +663,12 @@ mod tests {
     /// Each row's weights as integers, straight from the GGUF block layout.
     fn reference_values(kind: Kind, raw: &[u8]) -> [i8; BLOCK] {
         let mut out = [0i8; BLOCK];
+        if kind == Kind::Q8_0 {
+            for (o, &q) in out.iter_mut().zip(&raw[2..34]) {
+                *o = q as i8;
+            }
+            return out;
+        }
         for j in 0..16 {
             match kind {
                 Kind::Q4_1 => {
@@ -462,6 +681,7 @@ mod tests {
                     out[j] = ((raw[6 + j] & 0x0f) | bit(j)) as i8 - 16;
                     out[j + 16] = ((raw[6 + j] >> 4) | bit(j + 16)) as i8 - 16;
                 }
+                Kind::Q8_0 => unreachable!("returned above"),
             }
         }
         out
@@ -469,7 +689,7 @@ mod tests {
 
     #[test]
     fn the_rearranged_blocks_hold_the_files_weights() {
-        for kind in [Kind::Q4_1, Kind::Q5_0] {
+        for kind in [Kind::Q4_1, Kind::Q5_0, Kind::Q8_0] {
             let (n, k) = (11, 64);
             let bytes = weights(kind, n, k);
             let p = Packed::unpack(kind, &bytes, n, k).expect("sizes fit");
@@ -486,18 +706,26 @@ mod tests {
         }
     }
 
-    /// The product (the AVX2 kernel where the build has it) equals the portable row-by-row code to the bit, for
-    /// one token, for several, and for more than one tile of tokens, with rows that do not fill the last group.
+    /// The product with every instruction set this machine has equals the portable row-by-row code to the bit,
+    /// for one token, for several, and for more than one tile of tokens, with rows that do not fill the last group.
     #[test]
     fn the_product_equals_the_portable_code() {
-        for kind in [Kind::Q4_1, Kind::Q5_0] {
+        let isas = Isa::available();
+        assert!(
+            cfg!(not(simd)) || isas.contains(&Isa::Avx2),
+            "an AVX2 build without its kernel"
+        );
+        for (kind, isa) in [Kind::Q4_1, Kind::Q5_0, Kind::Q8_0]
+            .into_iter()
+            .flat_map(|kind| isas.iter().map(move |&isa| (kind, isa)))
+        {
             let (n, k) = (21, 96);
             let p = Packed::unpack(kind, &weights(kind, n, k), n, k).expect("sizes fit");
             for rows in [1, 6, 37] {
                 let x: Vec<f32> = (0..rows * k)
                     .map(|i| (i * 104_729 % 997) as f32 / 498.0 - 1.0)
                     .collect();
-                let out = p.matmul(&x, &Serial);
+                let out = p.matmul_with(&x, &Serial, isa);
                 let acts = Activations::quantize(&x);
                 for t in 0..rows {
                     for c in 0..n {
@@ -505,7 +733,7 @@ mod tests {
                         assert_eq!(
                             out[t * n + c].to_bits(),
                             expected.to_bits(),
-                            "{kind:?} token {t} row {c}"
+                            "{kind:?} with {isa:?}: token {t} row {c}"
                         );
                     }
                 }

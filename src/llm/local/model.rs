@@ -5,18 +5,19 @@
 //! - The weights are immutable and shared ([`Weights`] is `Send + Sync`), and the KV cache is a separate
 //!   [`Cache`] per conversation that can be truncated to a common prefix. One loaded model serves every
 //!   interview, and each keeps its own cache across turns, so a new turn only pays for its new tokens.
-//! - The Q4_1 and Q5_0 weight matrices are multiplied by [`super::qmatmul`] (candle runs these types with scalar
-//!   code on x86), the others by candle.
-//! - The token-embedding table stays quantized and shared with a tied output head; only the rows a prompt uses
-//!   are dequantized (candle's qwen2 turns the whole table into 545 MB of f32 for Qwen-0.5B). Exact: a test
-//!   compares the logits with candle's reference implementation.
+//! - The Q4_1, Q5_0 and Q8_0 weight matrices are multiplied by [`super::qmatmul`] (candle runs the first two with
+//!   scalar code on x86), the others by candle.
+//! - The token-embedding table stays quantized; only the rows a prompt uses are dequantized (candle's qwen2 turns
+//!   the whole table into 545 MB of f32 for Qwen-0.5B). A tied output head is a rearranged copy of it (30 MB for
+//!   SmolLM2). A test compares the logits with candle's reference implementation: they differ only by float
+//!   rounding in the Q8_0 products.
 
 use std::{borrow::Cow, sync::Arc};
 
 use anyhow::{Context, bail};
 use candle_core::{
     DType, Device, IndexOp, Module, Tensor,
-    quantized::{QMatMul, QStorage, QTensor, gguf_file},
+    quantized::{QStorage, QTensor, gguf_file},
 };
 use candle_transformers::quantized_nn::RmsNorm;
 
@@ -61,7 +62,7 @@ pub struct Weights {
     width: usize,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: Linear,
     cos: Tensor,
     sin: Tensor,
     n_head: usize,
@@ -211,9 +212,9 @@ impl Weights {
         }
         let row_bytes = width / dtype.block_size() * dtype.type_size();
         let output = match content.tensor(reader, "output.weight", device) {
-            Ok(t) => QMatMul::from_qtensor(t)?,
-            // Tied embeddings: the output head shares the embedding table.
-            Err(_) => QMatMul::from_arc(embeddings.clone())?,
+            Ok(t) => Linear::new(t)?,
+            // Tied embeddings: the output head is the embedding table.
+            Err(_) => Linear::shared(embeddings.clone())?,
         };
         let norm = RmsNorm::from_qtensor(tensor("output_norm.weight", reader)?, eps)?;
         let mut layers = Vec::with_capacity(n_layer);
