@@ -72,6 +72,8 @@ pub struct Clip {
     pub audio_seconds: f64,
     pub transcribe_ms: f64,
     pub wer: f64,
+    /// What whisper heard.
+    pub heard: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -365,6 +367,7 @@ fn run_stt(
                 audio_seconds,
                 transcribe_ms: f64::from(t.elapsed_ms),
                 wer,
+                heard: t.text.clone(),
             });
         }
     }
@@ -514,6 +517,9 @@ pub fn print(r: &Report) {
                 c.transcribe_ms,
                 c.wer * 100.0
             );
+            if c.wer > 0.1 {
+                println!("    heard: {}", c.heard);
+            }
         }
         println!(
             "  WER: piper {:.1}%{}; real-time factor {:.3}",

@@ -171,6 +171,21 @@ impl Packed {
         (w, f(o.d[at][r]), m)
     }
 
+    /// Weight row `r`'s values, dequantized as ggml does (`d·q + m`), or `None` past the last row: a tied output
+    /// head serves as the embedding table this way.
+    pub fn row(&self, r: usize) -> Option<Vec<f32>> {
+        if r >= self.n {
+            return None;
+        }
+        let blocks = self.k / BLOCK;
+        let mut out = Vec::with_capacity(self.k);
+        for b in 0..blocks {
+            let (w, d, m) = self.row_block(r / ROWS * blocks + b, r % ROWS);
+            out.extend(w.iter().map(|&q| f32::from(q) * d + m));
+        }
+        Some(out)
+    }
+
     /// Weight row `c` against one token, block by block (the portable path).
     fn dot(&self, c: usize, act: &Row<'_>) -> f32 {
         let blocks = self.k / BLOCK;
@@ -702,7 +717,17 @@ mod tests {
                     "{kind:?} row {row} block {b}"
                 );
                 assert_eq!(d, f16::from_le_bytes([raw[0], raw[1]]).to_f32());
+                let m = match kind {
+                    Kind::Q4_1 => f16::from_le_bytes([raw[2], raw[3]]).to_f32(),
+                    _ => 0.0,
+                };
+                let values: Vec<f32> = reference_values(kind, raw)
+                    .iter()
+                    .map(|&q| f32::from(q) * d + m)
+                    .collect();
+                assert_eq!(p.row(row).unwrap()[b * BLOCK..(b + 1) * BLOCK], values[..]);
             }
+            assert!(p.row(n).is_none());
         }
     }
 

@@ -21,6 +21,8 @@ use candle_core::{
 };
 use candle_transformers::quantized_nn::RmsNorm;
 
+use rehearse_kernels::Packed;
+
 use super::qmatmul::{Group, Linear};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +55,23 @@ struct Layer {
     down: Linear,
 }
 
+/// Where the embedding rows come from.
+enum Table {
+    /// The GGUF's table, dequantized by candle.
+    Quantized {
+        table: Arc<QTensor>,
+        /// Bytes per row.
+        row_bytes: usize,
+    },
+    /// A tied output head's rearranged copy of the table, dequantized by the kernels (the same values), so the
+    /// table is held once.
+    Head(Arc<Packed>),
+}
+
 pub struct Weights {
     pub arch: Arch,
     /// The embedding table, still quantized: rows are dequantized as tokens need them.
-    embeddings: Arc<QTensor>,
-    /// Bytes per row of `embeddings`.
-    row_bytes: usize,
+    embeddings: Table,
     width: usize,
     layers: Vec<Layer>,
     norm: RmsNorm,
@@ -204,17 +217,24 @@ impl Weights {
                 .tensor(r, name, device)
                 .with_context(|| format!("reading tensor {name}"))
         };
-        let embeddings = Arc::new(tensor("token_embd.weight", reader)?);
-        let (rows, width) = embeddings.shape().dims2()?;
-        let dtype = embeddings.dtype();
+        let table = Arc::new(tensor("token_embd.weight", reader)?);
+        let (rows, width) = table.shape().dims2()?;
+        let dtype = table.dtype();
         if width != n_embd || width % dtype.block_size() != 0 {
             bail!("token_embd.weight is {rows}x{width}, which does not fit a model {n_embd} wide");
         }
         let row_bytes = width / dtype.block_size() * dtype.type_size();
-        let output = match content.tensor(reader, "output.weight", device) {
-            Ok(t) => Linear::new(t)?,
-            // Tied embeddings: the output head is the embedding table.
-            Err(_) => Linear::shared(embeddings.clone())?,
+        let (output, embeddings) = match content.tensor(reader, "output.weight", device) {
+            Ok(t) => (Linear::new(t)?, Table::Quantized { table, row_bytes }),
+            // Tied embeddings: the output head is the embedding table, held once when the kernels take it.
+            Err(_) => {
+                let head = Linear::shared(table.clone())?;
+                let embeddings = match &head {
+                    Linear::Packed(packed) => Table::Head(packed.clone()),
+                    Linear::Candle(_) => Table::Quantized { table, row_bytes },
+                };
+                (head, embeddings)
+            }
         };
         let norm = RmsNorm::from_qtensor(tensor("output_norm.weight", reader)?, eps)?;
         let mut layers = Vec::with_capacity(n_layer);
@@ -255,7 +275,6 @@ impl Weights {
         Ok(Arc::new(Weights {
             arch,
             embeddings,
-            row_bytes,
             width,
             layers,
             norm,
@@ -321,19 +340,31 @@ impl Weights {
 
     /// The embedding rows of `tokens`, dequantized, as a (tokens, width) f32 tensor.
     fn embed(&self, tokens: &[u32]) -> anyhow::Result<Tensor> {
-        let data = self.embeddings.data()?;
-        let dtype = self.embeddings.dtype();
-        let rows = tokens
-            .iter()
-            .map(|&t| {
-                let start = t as usize * self.row_bytes;
-                let bytes = data
-                    .get(start..start + self.row_bytes)
-                    .with_context(|| format!("token {t} is outside the vocabulary"))?;
-                let storage = QStorage::from_data(Cow::Borrowed(bytes), &self.device, dtype)?;
-                Ok(QTensor::new(storage, (1, self.width))?.dequantize(&self.device)?)
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let outside = |t: u32| format!("token {t} is outside the vocabulary");
+        let rows = match &self.embeddings {
+            Table::Quantized { table, row_bytes } => {
+                let data = table.data()?;
+                tokens
+                    .iter()
+                    .map(|&t| {
+                        let start = t as usize * row_bytes;
+                        let bytes = data
+                            .get(start..start + row_bytes)
+                            .with_context(|| outside(t))?;
+                        let storage =
+                            QStorage::from_data(Cow::Borrowed(bytes), &self.device, table.dtype())?;
+                        Ok(QTensor::new(storage, (1, self.width))?.dequantize(&self.device)?)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            }
+            Table::Head(head) => tokens
+                .iter()
+                .map(|&t| {
+                    let row = head.row(t as usize).with_context(|| outside(t))?;
+                    Ok(Tensor::from_vec(row, (1, self.width), &self.device)?)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        };
         Ok(Tensor::cat(&rows, 0)?)
     }
 
