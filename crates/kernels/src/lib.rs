@@ -20,6 +20,9 @@ use std::{
 
 use half::f16;
 
+mod silu;
+pub use silu::silu_mul;
+
 pub const BLOCK: usize = 32;
 /// Weight rows stored and multiplied together.
 const ROWS: usize = 8;
@@ -219,45 +222,46 @@ impl Packed {
         let (n, k) = (self.n, self.k);
         let rows = x.len() / k;
         let acts = Activations::quantize(x);
-        let act = |t: usize| acts.row(t, k);
+        let acts: Vec<Row<'_>> = (0..rows).map(|t| acts.row(t, k)).collect();
         let column_tiles = n.div_ceil(COLUMNS_PER_TILE);
         let token_tiles = rows.div_ceil(TOKENS_PER_TILE);
         // Each element is written by exactly one tile; atomics let tiles on other threads write without `unsafe`.
         let out: Vec<AtomicU32> = (0..rows * n).map(|_| AtomicU32::new(0)).collect();
-        let put = |t: usize, c: usize, v: f32| {
-            if c < n {
-                out[t * n + c].store(v.to_bits(), Ordering::Relaxed);
+        // Token `t`'s products with the eight rows from `c` (fewer in a last group that is not full).
+        let put = |t: usize, c: usize, v: &[f32; ROWS]| {
+            let row = &out[t * n..(t + 1) * n];
+            for (o, v) in row[c..(c + ROWS).min(n)].iter().zip(v) {
+                o.store(v.to_bits(), Ordering::Relaxed);
             }
         };
         let tile = |i: usize| {
             let (g, tt) = (i % column_tiles, i / column_tiles);
-            let tokens = tt * TOKENS_PER_TILE..((tt + 1) * TOKENS_PER_TILE).min(rows);
+            let first = tt * TOKENS_PER_TILE;
+            let tokens = &acts[first..(first + TOKENS_PER_TILE).min(rows)];
             let c = g * ROWS;
             match isa {
                 Isa::Portable => {
-                    for t in tokens {
-                        (c..(c + ROWS).min(n)).for_each(|c| put(t, c, self.dot(c, &act(t))));
+                    for (t, act) in tokens.iter().enumerate() {
+                        (c..(c + ROWS).min(n)).for_each(|c| {
+                            out[(first + t) * n + c]
+                                .store(self.dot(c, act).to_bits(), Ordering::Relaxed)
+                        });
                     }
                 }
                 #[cfg(simd)]
                 Isa::Avx2 | Isa::Vnni => {
                     let vnni = isa == Isa::Vnni;
-                    let mut t = tokens.start;
-                    while tokens.end - t >= TOKENS_AT_ONCE {
-                        let v = x86::dot8::<TOKENS_AT_ONCE>(
-                            self,
-                            g,
-                            std::array::from_fn(|j| act(t + j)),
-                            vnni,
-                        );
-                        for (j, v) in v.into_iter().enumerate() {
-                            (0..ROWS).for_each(|r| put(t + j, c + r, v[r]));
+                    let (fours, rest) = tokens.as_chunks::<TOKENS_AT_ONCE>();
+                    for (i, four) in fours.iter().enumerate() {
+                        let v = x86::dot8(self, g, four, vnni);
+                        for (j, v) in v.iter().enumerate() {
+                            put(first + i * TOKENS_AT_ONCE + j, c, v);
                         }
-                        t += TOKENS_AT_ONCE;
                     }
-                    for t in t..tokens.end {
-                        let [v] = x86::dot8(self, g, [act(t)], vnni);
-                        (0..ROWS).for_each(|r| put(t, c + r, v[r]));
+                    let done = first + fours.len() * TOKENS_AT_ONCE;
+                    for (j, act) in rest.iter().enumerate() {
+                        let [v] = x86::dot8(self, g, std::array::from_ref(act), vnni);
+                        put(done + j, c, &v);
                     }
                 }
                 #[cfg(not(simd))]
@@ -402,7 +406,7 @@ mod x86 {
     pub(super) fn dot8<const T: usize>(
         p: &Packed,
         g: usize,
-        acts: [Row<'_>; T],
+        acts: &[Row<'_>; T],
         vnni: bool,
     ) -> [[f32; ROWS]; T] {
         // SAFETY: the build targets AVX2 and F16C (`cfg(simd)`), and `vnni` is set only when the CPU was found to
@@ -479,7 +483,7 @@ mod x86 {
                 pub(in super::super) fn q4<const T: usize>(
                     p: &Packed,
                     g: usize,
-                    acts: [Row<'_>; T],
+                    acts: &[Row<'_>; T],
                 ) -> [[f32; ROWS]; T] {
                     let blocks = p.k / BLOCK;
                     let at = g * blocks..(g + 1) * blocks;
@@ -563,7 +567,7 @@ mod x86 {
                 pub(in super::super) fn q8<const T: usize>(
                     p: &Packed,
                     g: usize,
-                    acts: [Row<'_>; T],
+                    acts: &[Row<'_>; T],
                 ) -> [[f32; ROWS]; T] {
                     let blocks = p.k / BLOCK;
                     let at = g * blocks..(g + 1) * blocks;
