@@ -1,5 +1,6 @@
 //! Times the products on one thread, for the shapes of Qwen2.5-0.5B's and SmolLM2's matrices: one token (decoding)
-//! and 64 tokens (a prompt), with each instruction set this machine has. The best of several runs, so a busy machine disturbs it little.
+//! and 64 tokens (a prompt), with each instruction set this machine has. The best of several runs, so a busy
+//! machine disturbs it little.
 //! `cargo run --release --example matmul -p rehearse-kernels`
 
 use std::time::Instant;
@@ -31,7 +32,8 @@ fn main() {
             .collect();
         for (tokens, isa) in [1usize, 64].into_iter().flat_map(|t| {
             Isa::available()
-                .into_iter()
+                .iter()
+                .copied()
                 .filter(|&i| i != Isa::Portable)
                 .map(move |i| (t, i))
         }) {

@@ -290,19 +290,22 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every instruction set this build can run on this CPU.
-    pub fn available() -> Vec<Isa> {
-        let mut all = vec![Isa::Portable];
-        #[cfg(simd)]
-        {
-            all.push(Isa::Avx2);
-            if std::is_x86_feature_detected!("avx512vnni")
-                && std::is_x86_feature_detected!("avx512vl")
+    /// Every instruction set this build can run on this CPU, found once.
+    pub fn available() -> &'static [Isa] {
+        static AVAILABLE: std::sync::OnceLock<Vec<Isa>> = std::sync::OnceLock::new();
+        AVAILABLE.get_or_init(|| {
+            let mut all = vec![Isa::Portable];
+            #[cfg(simd)]
             {
-                all.push(Isa::Vnni);
+                all.push(Isa::Avx2);
+                if std::is_x86_feature_detected!("avx512vnni")
+                    && std::is_x86_feature_detected!("avx512vl")
+                {
+                    all.push(Isa::Vnni);
+                }
             }
-        }
-        all
+            all
+        })
     }
 
     /// The fastest of [`Isa::available`], found once; or, to compare them, the one named by the environment
@@ -312,12 +315,10 @@ impl Isa {
         *BEST.get_or_init(|| {
             let available = Isa::available();
             let chosen = std::env::var("REHEARSE_ISA").ok().and_then(|name| {
-                available
-                    .iter()
-                    .copied()
-                    .find(|isa| isa.key() == name.trim().to_ascii_lowercase())
+                let name = name.trim().to_ascii_lowercase();
+                available.iter().copied().find(|isa| isa.key() == name)
             });
-            chosen.unwrap_or_else(|| available.into_iter().max().unwrap_or(Isa::Portable))
+            chosen.unwrap_or_else(|| available.iter().copied().max().unwrap_or(Isa::Portable))
         })
     }
 

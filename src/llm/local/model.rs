@@ -8,8 +8,8 @@
 //! - The Q4_1, Q5_0 and Q8_0 weight matrices are multiplied by [`super::qmatmul`] (candle runs the first two with
 //!   scalar code on x86), the others by candle.
 //! - The token-embedding table stays quantized; only the rows a prompt uses are dequantized (candle's qwen2 turns
-//!   the whole table into 545 MB of f32 for Qwen-0.5B). A tied output head is a rearranged copy of it (30 MB for
-//!   SmolLM2). A test compares the logits with candle's reference implementation: they differ only by float
+//!   the whole table into 545 MB of f32 for Qwen-0.5B). With a tied output head the kernels' rearranged copy
+//!   (30 MB for SmolLM2) serves the rows too, so the table is held once. A test compares the logits with candle's reference implementation: they differ only by float
 //!   rounding in the Q8_0 products.
 
 use std::{borrow::Cow, sync::Arc};

@@ -2,8 +2,9 @@
 //! Qwen2.5-0.5B's, and both models' output heads) are rearranged at load and multiplied by `rehearse-kernels`
 //! (candle runs the first two with scalar code on x86, which a profile of the interviewer's prefill showed
 //! dominating, and Q8_0 one row at a time); other types (Q4_K, Q6_K, which candle runs with its own repacked
-//! AVX2 and AVX-512 kernels) stay with candle. Matrices that take the same input (q, k and v; gate and up) are stacked into one
-//! product ([`Group`]), which cut decoding's hand-outs to the threads from seven to four per layer.
+//! AVX2 and AVX-512 kernels) stay with candle. Matrices that take the same input (q, k and v; gate and up) are
+//! stacked into one product ([`Group`]), which cut decoding's hand-outs to the threads from seven to four per
+//! layer.
 
 use std::sync::Arc;
 
@@ -119,10 +120,10 @@ impl Group {
                 }
                 let values =
                     |t: &Tensor| -> candle_core::Result<Vec<f32>> { t.flatten_all()?.to_vec1() };
-                (
-                    gate.dim(candle_core::D::Minus1)?,
-                    silu_mul(&values(&gate)?, &values(&up)?),
-                )
+                let (gate_values, up_values) = (values(&gate)?, values(&up)?);
+                let mut h = vec![0f32; up_values.len()];
+                silu_mul(&gate_values, &up_values, &mut h);
+                (gate.dim(candle_core::D::Minus1)?, h)
             }
             Group::Stacked { packed, sizes } => {
                 let &[n, m] = sizes.as_slice() else {
@@ -132,10 +133,10 @@ impl Group {
                     candle_core::bail!("gate and up differ in size ({n} and {m})");
                 }
                 let out = product(packed, x)?;
-                let mut h = Vec::with_capacity(out.len() / 2);
-                for row in out.chunks_exact(2 * n) {
+                let mut h = vec![0f32; out.len() / 2];
+                for (row, h) in out.chunks_exact(2 * n).zip(h.chunks_exact_mut(n)) {
                     let (gate, up) = row.split_at(n);
-                    h.extend_from_slice(&silu_mul(gate, up));
+                    silu_mul(gate, up, h);
                 }
                 (n, h)
             }
