@@ -10,6 +10,8 @@
 //! build targets it, with AVX-512 VNNI's `vpdpbusd` when the CPU also has that ([`Isa`]), and as portable code
 //! otherwise; all give the same results to the bit.
 //!
+//! Beside the products: [`attention`] over a key-value cache, and [`silu_mul`], SwiGLU's element-wise step.
+//!
 //! It is a crate of its own so that it is compiled with optimisation even in debug builds (the tests run real
 //! models through it).
 
@@ -20,7 +22,10 @@ use std::{
 
 use half::f16;
 
+mod attention;
+mod exp;
 mod silu;
+pub use attention::{Heads, attention, attention_with};
 pub use silu::silu_mul;
 
 pub const BLOCK: usize = 32;

@@ -16,7 +16,7 @@ use rehearse_kernels::{Kind, Packed, Parallel, silu_mul};
 
 /// candle's own worker threads (the pool its quantized products use): one set of threads for the whole model.
 /// Its idle workers spin a moment before sleeping, so a second pool next to it would fight them for the cores.
-struct CandleThreads;
+pub(super) struct CandleThreads;
 
 impl Parallel for CandleThreads {
     fn for_ranges(&self, n: usize, task: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
