@@ -327,7 +327,7 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Serial;
+    use crate::{Serial, tests::Threads};
 
     /// softmax(q·kᵀ/√dim)·v in f64, token by token, straight from the definition.
     fn reference(q: &[f32], k: &[f32], v: &[f32], cap: usize, pos: usize, h: Heads) -> Vec<f64> {
@@ -359,20 +359,6 @@ mod tests {
             .map(|i| ((i * 104_729 + seed * 7919) % 997) as f32 / 498.0 - 1.0)
             .map(|x| x * spread)
             .collect()
-    }
-
-    /// Runs the ranges on three threads at once.
-    struct Threads;
-
-    impl Parallel for Threads {
-        fn for_ranges(&self, n: usize, task: &(dyn Fn(Range<usize>) + Sync)) {
-            let step = n.div_ceil(3).max(1);
-            std::thread::scope(|s| {
-                for start in (0..n).step_by(step) {
-                    s.spawn(move || task(start..(start + step).min(n)));
-                }
-            });
-        }
     }
 
     /// With every instruction set this machine has, on one thread and on three: grouped and plain heads, the

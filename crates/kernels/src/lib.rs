@@ -17,7 +17,10 @@
 
 use std::{
     ops::Range,
-    sync::atomic::{AtomicU32, Ordering},
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU32, Ordering},
+    },
 };
 
 use half::f16;
@@ -226,7 +229,7 @@ impl Packed {
         );
         let (n, k) = (self.n, self.k);
         let rows = x.len() / k;
-        let acts = Activations::quantize(x);
+        let acts = Activations::quantize(x, parallel);
         let acts: Vec<Row<'_>> = (0..rows).map(|t| acts.row(t, k)).collect();
         let column_tiles = n.div_ceil(COLUMNS_PER_TILE);
         let token_tiles = rows.div_ceil(TOKENS_PER_TILE);
@@ -646,34 +649,91 @@ impl Activations {
         }
     }
 
-    fn quantize(x: &[f32]) -> Activations {
+    fn quantize(x: &[f32], parallel: &dyn Parallel) -> Activations {
+        /// Blocks quantized by one task.
+        const PART: usize = 64;
         let blocks = x.len() / BLOCK;
         let mut q = vec![0i8; blocks * BLOCK];
         let mut d = vec![0f32; blocks];
         let mut s = vec![0f32; blocks];
         let mut sums = vec![0i32; blocks];
-        for (b, block) in x.chunks_exact(BLOCK).enumerate() {
-            let amax = block.iter().fold(0f32, |a, v| a.max(v.abs()));
-            let scale = amax / 127.0;
-            let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-            let mut sum = 0i32;
-            for (o, v) in q[b * BLOCK..(b + 1) * BLOCK].iter_mut().zip(block) {
-                *o = (v * inv).round() as i8;
-                sum += i32::from(*o);
+        let parts: Vec<_> = q
+            .chunks_mut(PART * BLOCK)
+            .zip(d.chunks_mut(PART))
+            .zip(s.chunks_mut(PART))
+            .zip(sums.chunks_mut(PART))
+            .map(Mutex::new)
+            .collect();
+        parallel.for_ranges(parts.len(), &|range: Range<usize>| {
+            for i in range {
+                let mut part = parts[i].lock().unwrap_or_else(PoisonError::into_inner);
+                let (((q, d), s), sums) = &mut *part;
+                let x = x[i * PART * BLOCK..].chunks_exact(BLOCK);
+                let q = q.as_chunks_mut::<BLOCK>().0;
+                for ((((x, q), d), s), sum) in x.zip(q).zip(d.iter_mut()).zip(s.iter_mut()).zip(sums.iter_mut()) {
+                    (*d, *s, *sum) = quantize_block(x, q);
+                }
             }
-            // Kept as f16, as ggml's Q8_0 and Q8_1 blocks do: the products then equal ggml's and candle's.
-            let d16 = f16::from_f32(scale);
-            d[b] = d16.to_f32();
-            s[b] = (f16::from_f32(sum as f32) * d16).to_f32();
-            sums[b] = sum;
-        }
+        });
+        drop(parts);
         Activations { q, d, s, sum: sums }
     }
+}
+
+/// Quantizes 32 values into `q`; returns the scale, the scale times the sum of the quants, and that sum.
+fn quantize_block(x: &[f32], q: &mut [i8; BLOCK]) -> (f32, f32, i32) {
+    let amax = x.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let scale = amax / 127.0;
+    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+    let mut sum = 0i32;
+    for (o, v) in q.iter_mut().zip(x) {
+        *o = (v * inv).round() as i8;
+        sum += i32::from(*o);
+    }
+    // Kept as f16, as ggml's Q8_0 and Q8_1 blocks do: the products then equal ggml's and candle's.
+    let d16 = f16::from_f32(scale);
+    (
+        d16.to_f32(),
+        (f16::from_f32(sum as f32) * d16).to_f32(),
+        sum,
+    )
+}
+
+/// Runs `task(i, part)` for each part of `data` cut into parts of `size` elements (the last may be shorter), on
+/// `parallel`'s threads.
+pub fn for_parts<T: Send>(
+    data: &mut [T],
+    size: usize,
+    parallel: &dyn Parallel,
+    task: &(dyn Fn(usize, &mut [T]) + Sync),
+) {
+    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(size.max(1)).map(Mutex::new).collect();
+    parallel.for_ranges(parts.len(), &|range: Range<usize>| {
+        for i in range {
+            // Each part is locked once, by the one task that owns it.
+            let mut part = parts[i].lock().unwrap_or_else(PoisonError::into_inner);
+            task(i, &mut part);
+        }
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs the ranges on three threads at once.
+    pub(crate) struct Threads;
+
+    impl Parallel for Threads {
+        fn for_ranges(&self, n: usize, task: &(dyn Fn(Range<usize>) + Sync)) {
+            let step = n.div_ceil(3).max(1);
+            std::thread::scope(|s| {
+                for start in (0..n).step_by(step) {
+                    s.spawn(move || task(start..(start + step).min(n)));
+                }
+            });
+        }
+    }
 
     /// GGUF bytes for `n × k` weights of `kind`: pseudo-random quants and small positive scales (and minimums).
     fn weights(kind: Kind, n: usize, k: usize) -> Vec<u8> {
@@ -742,7 +802,8 @@ mod tests {
     }
 
     /// The product with every instruction set this machine has equals the portable row-by-row code to the bit,
-    /// for one token, for several, and for more than one tile of tokens, with rows that do not fill the last group.
+    /// for one token, for several, and for more than one tile of tokens, with rows that do not fill the last group;
+    /// on one thread and on three.
     #[test]
     fn the_product_equals_the_portable_code() {
         let isas = Isa::available();
@@ -754,14 +815,16 @@ mod tests {
             .into_iter()
             .flat_map(|kind| isas.iter().map(move |&isa| (kind, isa)))
         {
-            let (n, k) = (21, 96);
+            let (n, k) = (21, 96 * 32);
             let p = Packed::unpack(kind, &weights(kind, n, k), n, k).expect("sizes fit");
             for rows in [1, 6, 37] {
                 let x: Vec<f32> = (0..rows * k)
                     .map(|i| (i * 104_729 % 997) as f32 / 498.0 - 1.0)
                     .collect();
                 let out = p.matmul_with(&x, &Serial, isa);
-                let acts = Activations::quantize(&x);
+                let threaded = p.matmul_with(&x, &Threads, isa);
+                assert!(out.iter().zip(&threaded).all(|(a, b)| a.to_bits() == b.to_bits()));
+                let acts = Activations::quantize(&x, &Serial);
                 for t in 0..rows {
                     for c in 0..n {
                         let expected = p.dot(c, &acts.row(t, k));

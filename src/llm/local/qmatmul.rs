@@ -12,7 +12,7 @@ use candle_core::{
     Tensor,
     quantized::{GgmlDType, QMatMul, QTensor},
 };
-use rehearse_kernels::{Kind, Packed, Parallel, silu_mul};
+use rehearse_kernels::{Kind, Packed, Parallel, for_parts, silu_mul};
 
 /// candle's own worker threads (the pool its quantized products use): one set of threads for the whole model.
 /// Its idle workers spin a moment before sleeping, so a second pool next to it would fight them for the cores.
@@ -134,10 +134,11 @@ impl Group {
                 }
                 let out = product(packed, x)?;
                 let mut h = vec![0f32; out.len() / 2];
-                for (row, h) in out.chunks_exact(2 * n).zip(h.chunks_exact_mut(n)) {
-                    let (gate, up) = row.split_at(n);
+                // Each token's row of `out` is its gate values, then its up values.
+                for_parts(&mut h, n, &CandleThreads, &|t, h| {
+                    let (gate, up) = out[t * 2 * n..(t + 1) * 2 * n].split_at(n);
                     silu_mul(gate, up, h);
-                }
+                });
                 (n, h)
             }
         };
