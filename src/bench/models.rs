@@ -1,14 +1,15 @@
 //! `rehearse bench models`: how fast the local models run here. For the LLM: load time, a cold interviewer
 //! prompt's prefill speed and time to first token, a follow-up turn's time to first token with the conversation's
-//! KV cache kept (the reply the model wrote, then the candidate's answer) and without it, and decode speed. For
-//! the voice: time to the first audio of a ten-word sentence and the real-time factor. For speech-to-text: clips
-//! of known sentences (about 3, 5 and 10 s) spoken by piper and by espeak-ng (when installed), transcribed, with
-//! word error rate and real-time factor. For voice activity
+//! KV cache kept (the reply the model wrote, then the candidate's answer) and without it, and decode speed, as
+//! medians of three runs of the conversation. For the voice: time to the first audio of a ten-word sentence and
+//! the real-time factor. For speech-to-text: clips of known sentences (about 3, 5 and 10 s) spoken by piper and by
+//! espeak-ng (when installed), transcribed, with word error rate and real-time factor. For voice activity
 //! detection: the time to judge one 32 ms window. Peak resident memory of the process at the end (all of the
 //! set's models loaded).
 
 use std::{ops::ControlFlow, path::Path, time::Instant};
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::{
@@ -80,6 +81,8 @@ pub struct Clip {
 pub struct LlmReport {
     pub model: String,
     pub load_seconds: f64,
+    /// Runs of the conversation; the speeds and times are their medians.
+    pub runs: usize,
     pub prompt_tokens: u32,
     pub prefill_tokens_per_second: f64,
     pub first_token_ms: f64,
@@ -88,6 +91,8 @@ pub struct LlmReport {
     pub decode_tokens_per_second: f64,
     /// A follow-up turn (the reply and the candidate's answer appended), with the conversation's KV cache.
     pub follow_up_first_token_ms: f64,
+    /// Each run's.
+    pub follow_up_first_token_ms_each: Vec<f64>,
     pub follow_up_cached_tokens: u32,
     pub follow_up_new_tokens: u32,
     /// The same follow-up without a cache: the whole prompt runs again.
@@ -188,18 +193,29 @@ fn request(messages: Vec<Message>, session: Option<&str>, max_tokens: u32) -> Re
     }
 }
 
-fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> {
-    let started = Instant::now();
-    let llm = LocalLlm::load(path, name)?;
-    let load_seconds = started.elapsed().as_secs_f64();
-    let messages = interview_messages()?;
+/// Times the conversation is run, each on a fresh session: the LLM's figures are their medians, so one
+/// disturbed run (this machine's speed varies) does not decide them.
+const LLM_RUNS: usize = 3;
+
+/// One run of the measured conversation.
+struct LlmRun {
+    prompt_tokens: u32,
+    prefill_tokens_per_second: f64,
+    first_token_ms: f64,
+    decode_tokens: u32,
+    decode_tokens_per_second: f64,
+    follow_up_first_token_ms: f64,
+    follow_up_cached_tokens: u32,
+    follow_up_new_tokens: u32,
+    /// The follow-up's messages.
+    follow: Vec<Message>,
+}
+
+/// The interviewer's turn and the follow-up on a fresh session.
+fn run_conversation(llm: &LocalLlm, messages: &[Message], session: &str) -> anyhow::Result<LlmRun> {
     let quiet = &mut |_: &str| ControlFlow::Continue(());
-
-    // Warm-up on a separate conversation so page faults and allocator growth are not measured.
-    llm.generate(&request(messages.clone(), None, 4), quiet)?;
-
     // The interviewer's turn as the live interview runs it: the reply ends where the model ends it.
-    let mut turn = request(messages.clone(), Some("bench"), 64);
+    let mut turn = request(messages.to_vec(), Some(session), 64);
     turn.ignore_eos = false;
     let first = llm.generate(&turn, quiet)?;
     let u = first.usage;
@@ -208,7 +224,7 @@ fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> 
     // The next turn, as the live interview builds it: this turn's messages, the reply, then the candidate's
     // answer with the next instruction. It runs on from the conversation's cache, and writes 64 tokens whatever
     // it says, which measures decoding.
-    let mut follow = messages.clone();
+    let mut follow = messages.to_vec();
     follow.push(Message {
         role: Role::Assistant,
         content: first.text.clone(),
@@ -219,10 +235,44 @@ fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> 
         ),
         ..utterance()
     }));
-    let warm = llm.generate(&request(follow.clone(), Some("bench"), 64), quiet)?;
+    let warm = llm.generate(&request(follow.clone(), Some(session), 64), quiet)?;
     let decode_time = warm.usage.total.saturating_sub(warm.usage.first_token);
     let decode_tokens = warm.usage.completion_tokens.saturating_sub(1);
-    let cold = llm.generate(&request(follow, None, 1), quiet)?;
+    Ok(LlmRun {
+        prompt_tokens: u.prompt_tokens,
+        prefill_tokens_per_second: new_prompt as f64 / u.prefill.as_secs_f64().max(1e-9),
+        first_token_ms: u.first_token.as_secs_f64() * 1000.0,
+        decode_tokens,
+        decode_tokens_per_second: decode_tokens as f64 / decode_time.as_secs_f64().max(1e-9),
+        follow_up_first_token_ms: warm.usage.first_token.as_secs_f64() * 1000.0,
+        follow_up_cached_tokens: warm.usage.cached_tokens,
+        follow_up_new_tokens: warm.usage.prompt_tokens - warm.usage.cached_tokens,
+        follow,
+    })
+}
+
+/// The median of `runs`' values of `f`.
+fn median(runs: &[LlmRun], f: impl Fn(&LlmRun) -> f64) -> f64 {
+    let mut v: Vec<f64> = runs.iter().map(f).collect();
+    v.sort_by(f64::total_cmp);
+    crate::stats::percentile(&v, 50.0)
+}
+
+fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> {
+    let started = Instant::now();
+    let llm = LocalLlm::load(path, name)?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let messages = interview_messages()?;
+    let quiet = &mut |_: &str| ControlFlow::Continue(());
+
+    // Warm-up on a separate conversation so page faults and allocator growth are not measured.
+    llm.generate(&request(messages.clone(), None, 4), quiet)?;
+
+    let runs = (0..LLM_RUNS)
+        .map(|i| run_conversation(&llm, &messages, &format!("bench-{i}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let last = runs.last().context("no runs")?;
+    let cold = llm.generate(&request(last.follow.clone(), None, 1), quiet)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let llama_cpp = if compare {
         Some(llama_cpp(path, &llm.render(&messages), 64, threads)?)
@@ -232,14 +282,16 @@ fn run_llm(path: &Path, name: &str, compare: bool) -> anyhow::Result<LlmReport> 
     Ok(LlmReport {
         model: name.to_string(),
         load_seconds,
-        prompt_tokens: u.prompt_tokens,
-        prefill_tokens_per_second: new_prompt as f64 / u.prefill.as_secs_f64().max(1e-9),
-        first_token_ms: u.first_token.as_secs_f64() * 1000.0,
-        decode_tokens,
-        decode_tokens_per_second: decode_tokens as f64 / decode_time.as_secs_f64().max(1e-9),
-        follow_up_first_token_ms: warm.usage.first_token.as_secs_f64() * 1000.0,
-        follow_up_cached_tokens: warm.usage.cached_tokens,
-        follow_up_new_tokens: warm.usage.prompt_tokens - warm.usage.cached_tokens,
+        runs: runs.len(),
+        prompt_tokens: last.prompt_tokens,
+        prefill_tokens_per_second: median(&runs, |r| r.prefill_tokens_per_second),
+        first_token_ms: median(&runs, |r| r.first_token_ms),
+        decode_tokens: last.decode_tokens,
+        decode_tokens_per_second: median(&runs, |r| r.decode_tokens_per_second),
+        follow_up_first_token_ms: median(&runs, |r| r.follow_up_first_token_ms),
+        follow_up_first_token_ms_each: runs.iter().map(|r| r.follow_up_first_token_ms).collect(),
+        follow_up_cached_tokens: last.follow_up_cached_tokens,
+        follow_up_new_tokens: last.follow_up_new_tokens,
         follow_up_cold_first_token_ms: cold.usage.first_token.as_secs_f64() * 1000.0,
         llama_cpp,
     })
@@ -472,7 +524,10 @@ pub fn print(r: &Report) {
         r.set, r.threads, r.kernels
     );
     if let Some(l) = &r.llm {
-        println!("LLM {} (loaded in {:.1} s)", l.model, l.load_seconds);
+        println!(
+            "LLM {} (loaded in {:.1} s; medians of {} runs)",
+            l.model, l.load_seconds, l.runs
+        );
         println!(
             "  cold prompt: {} tokens, prefill {:.1} tok/s, first token {:.0} ms",
             l.prompt_tokens, l.prefill_tokens_per_second, l.first_token_ms
@@ -482,8 +537,14 @@ pub fn print(r: &Report) {
             l.decode_tokens_per_second, l.decode_tokens
         );
         println!(
-            "  follow-up turn: first token {:.0} ms with the KV cache ({} cached, {} new tokens), {:.0} ms without",
+            "  follow-up turn: first token {:.0} ms with the KV cache (runs: {}; {} cached, {} new tokens), {:.0} ms \
+             without",
             l.follow_up_first_token_ms,
+            l.follow_up_first_token_ms_each
+                .iter()
+                .map(|ms| format!("{ms:.0}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             l.follow_up_cached_tokens,
             l.follow_up_new_tokens,
             l.follow_up_cold_first_token_ms
