@@ -68,7 +68,7 @@ pub fn attention_with(
     );
     let Heads { query, kv, dim } = heads;
     assert!(
-        kv > 0 && dim > 0 && query.is_multiple_of(kv),
+        query > 0 && kv > 0 && dim > 0 && query.is_multiple_of(kv),
         "{query} query heads cannot share {kv} key-value heads"
     );
     let tokens = q.len() / (query * dim);
@@ -108,9 +108,10 @@ pub fn attention_with(
                     code.scores(query_row, &k[at(keys)], scale, scores);
                 }
             }
-            let totals: Vec<f32> = (0..rows)
-                .map(|r| code.softmax(&mut scores[r * stride..][..seen(r)]))
-                .collect();
+            let mut totals = [0f32; TOKENS_PER_ITEM];
+            for (r, total) in totals[..rows].iter_mut().enumerate() {
+                *total = code.softmax(&mut scores[r * stride..][..seen(r)]);
+            }
             sums.fill(0.0);
             for tile in tiles() {
                 for r in (0..rows).filter(|&r| tile < seen(r)) {
@@ -119,7 +120,7 @@ pub fn attention_with(
                     code.add_values(weights, &v[at(keys)], &mut sums[r * dim..][..dim]);
                 }
             }
-            for (r, total) in totals.iter().enumerate() {
+            for (r, total) in totals[..rows].iter().enumerate() {
                 let row = &out[((first + r) * query + h) * dim..][..dim];
                 for (o, s) in row.iter().zip(&sums[r * dim..]) {
                     o.store((s / total).to_bits(), Ordering::Relaxed);
