@@ -72,7 +72,11 @@ pub fn attention_with(
         "{query} query heads cannot share {kv} key-value heads"
     );
     let tokens = q.len() / (query * dim);
-    assert_eq!(q.len(), query * tokens * dim, "q is not (heads, tokens, dim)");
+    assert_eq!(
+        q.len(),
+        query * tokens * dim,
+        "q is not (heads, tokens, dim)"
+    );
     assert!(
         pos + tokens <= capacity && k.len() == kv * capacity * dim && v.len() == k.len(),
         "the cache is not (kv heads, capacity, dim) with room for the tokens"
@@ -139,7 +143,9 @@ enum Code {
     Portable,
     /// AVX2 and FMA for heads of `8 · V` elements.
     #[cfg(simd)]
-    Avx2 { vectors: usize },
+    Avx2 {
+        vectors: usize,
+    },
 }
 
 impl Code {
@@ -369,12 +375,60 @@ mod tests {
     #[test]
     fn attention_matches_the_definition() {
         let cases = [
-            (Heads { query: 4, kv: 2, dim: 64 }, 1, 0),
-            (Heads { query: 4, kv: 2, dim: 64 }, 1, 29),
-            (Heads { query: 14, kv: 2, dim: 64 }, 19, 13),
-            (Heads { query: 14, kv: 2, dim: 64 }, 11, 60),
-            (Heads { query: 2, kv: 2, dim: 128 }, 9, 5),
-            (Heads { query: 3, kv: 1, dim: 24 }, 5, 7),
+            (
+                Heads {
+                    query: 4,
+                    kv: 2,
+                    dim: 64,
+                },
+                1,
+                0,
+            ),
+            (
+                Heads {
+                    query: 4,
+                    kv: 2,
+                    dim: 64,
+                },
+                1,
+                29,
+            ),
+            (
+                Heads {
+                    query: 14,
+                    kv: 2,
+                    dim: 64,
+                },
+                19,
+                13,
+            ),
+            (
+                Heads {
+                    query: 14,
+                    kv: 2,
+                    dim: 64,
+                },
+                11,
+                60,
+            ),
+            (
+                Heads {
+                    query: 2,
+                    kv: 2,
+                    dim: 128,
+                },
+                9,
+                5,
+            ),
+            (
+                Heads {
+                    query: 3,
+                    kv: 1,
+                    dim: 24,
+                },
+                5,
+                7,
+            ),
         ];
         for &isa in Isa::available() {
             for (heads, tokens, pos) in cases {

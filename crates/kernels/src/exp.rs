@@ -62,7 +62,6 @@ pub(crate) mod x86 {
         let exponent = _mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127));
         _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(exponent)))
     }
-
 }
 
 #[cfg(test)]

@@ -475,7 +475,10 @@ mod x86 {
         g: usize,
         acts: &[Row<'_>; T],
     ) -> [[[f32; ROWS]; 2]; T] {
-        assert!(p.kind != Kind::Q8_0, "the 512-bit kernel takes Q4_1 and Q5_0");
+        assert!(
+            p.kind != Kind::Q8_0,
+            "the 512-bit kernel takes Q4_1 and Q5_0"
+        );
         // SAFETY: the build targets AVX2 and F16C (`cfg(simd)`), and this runs only for `Isa::Avx512`, which
         // `Isa::available` lists only when the CPU has AVX-512 F, BW, DQ, VL and VNNI; the kernel checks the
         // slices' lengths.
@@ -715,13 +718,14 @@ mod x86 {
             } else {
                 (&o.m[at(g)], &o.m[at(g + 1)])
             };
-            let ab: [&[[i32; 8]]; T] = std::array::from_fn(|t| {
-                bytemuck::cast_slice(acts[t].q.as_chunks::<BLOCK>().0)
-            });
+            let ab: [&[[i32; 8]]; T] =
+                std::array::from_fn(|t| bytemuck::cast_slice(acts[t].q.as_chunks::<BLOCK>().0));
             assert!(ab.iter().all(|a| a.len() == blocks) && qs1.len() == blocks);
-            assert!(acts.iter().all(|a| {
-                a.d.len() == blocks && a.s.len() == blocks && a.sum.len() == blocks
-            }));
+            assert!(
+                acts.iter().all(|a| {
+                    a.d.len() == blocks && a.s.len() == blocks && a.sum.len() == blocks
+                })
+            );
             let low = _mm512_set1_epi8(0x0f);
             let fifth = _mm512_set1_epi8(0x10);
             let mut sum = [_mm512_setzero_ps(); T];
@@ -746,7 +750,8 @@ mod x86 {
                 ];
                 if q5 {
                     let h = join(bytemuck::cast(qh0[b]), bytemuck::cast(qh1[b]));
-                    let put = |w: __m512i, h: __m512i| _mm512_or_si512(w, _mm512_and_si512(h, fifth));
+                    let put =
+                        |w: __m512i, h: __m512i| _mm512_or_si512(w, _mm512_and_si512(h, fifth));
                     w[0] = put(w[0], _mm512_slli_epi16::<4>(h));
                     w[1] = put(w[1], _mm512_slli_epi16::<3>(h));
                     w[2] = put(w[2], _mm512_slli_epi16::<2>(h));
@@ -779,10 +784,8 @@ mod x86 {
                         _mm512_set1_ps(acts[t].d[b]),
                     );
                     if !q5 {
-                        term = _mm512_add_ps(
-                            term,
-                            _mm512_mul_ps(min, _mm512_set1_ps(acts[t].s[b])),
-                        );
+                        term =
+                            _mm512_add_ps(term, _mm512_mul_ps(min, _mm512_set1_ps(acts[t].s[b])));
                     }
                     sum[t] = _mm512_add_ps(sum[t], term);
                 }
@@ -847,7 +850,12 @@ impl Activations {
                 let (((q, d), s), sums) = &mut *part;
                 let x = x[i * PART * BLOCK..].chunks_exact(BLOCK);
                 let q = q.as_chunks_mut::<BLOCK>().0;
-                for ((((x, q), d), s), sum) in x.zip(q).zip(d.iter_mut()).zip(s.iter_mut()).zip(sums.iter_mut()) {
+                for ((((x, q), d), s), sum) in x
+                    .zip(q)
+                    .zip(d.iter_mut())
+                    .zip(s.iter_mut())
+                    .zip(sums.iter_mut())
+                {
                     (*d, *s, *sum) = quantize_block(x, q);
                 }
             }
@@ -1000,7 +1008,11 @@ mod tests {
                     .collect();
                 let out = p.matmul_with(&x, &Serial, isa);
                 let threaded = p.matmul_with(&x, &Threads, isa);
-                assert!(out.iter().zip(&threaded).all(|(a, b)| a.to_bits() == b.to_bits()));
+                assert!(
+                    out.iter()
+                        .zip(&threaded)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                );
                 let acts = Activations::quantize(&x, &Serial);
                 for t in 0..rows {
                     for c in 0..n {
