@@ -286,9 +286,10 @@ fn audio_ctx_for(n_samples: usize, min: usize) -> usize {
 
 /// True when the decoded text looks like a repetition loop rather than speech: more text than
 /// anyone says in that time (fast speech is under 20 characters a second), one word or phrase
-/// (up to four words) said six or more times in a row, or a run of five or more words said twice
+/// (up to four words) said six or more times in a row, a run of five or more words said twice
 /// in a row (tiny.en has doubled a whole sentence of a 4 s clip; people rarely repeat themselves
-/// so exactly, and if they did, the wider window hears it the same way).
+/// so exactly, and if they did, the wider window hears it the same way), or a run of
+/// [`ECHO_WORDS`] words said again anywhere later.
 fn looks_runaway(segments: &[Segment], audio_ms: u32) -> bool {
     let chars: usize = segments.iter().map(|s| s.text.chars().count() + 1).sum();
     if chars as u64 > 30 + 30 * u64::from(audio_ms) / 1000 {
@@ -309,8 +310,23 @@ fn looks_runaway(segments: &[Segment], audio_ms: u32) -> bool {
                 && (1..times).all(|k| words.get(start + k * n..start + (k + 1) * n) == Some(phrase))
         })
     };
-    (1..=4).any(|n| repeated(n, 6)) || (5..=words.len() / 2).any(|n| repeated(n, 2))
+    // A run of this many words said again later, not only right after: tiny.en once heard a 7.7 s clip of two
+    // sentences as the two and then the first again.
+    let echoed = |n: usize| {
+        (0..words.len().saturating_sub(n)).any(|start| {
+            let phrase = &words[start..start + n];
+            words[start + n..].windows(n).any(|w| w == phrase)
+        })
+    };
+    (1..=4).any(|n| repeated(n, 6))
+        || (5..=words.len() / 2).any(|n| repeated(n, 2))
+        || echoed(ECHO_WORDS)
 }
+
+/// The shortest run of words whose repetition anywhere in one answer counts as a loop. People do repeat a phrase
+/// in an answer; a run this long said again word for word is rare, and a false alarm only costs a second decode
+/// with a wider window, whose text is taken whatever it says.
+const ECHO_WORDS: usize = 8;
 
 /// True when no 20 ms frame of the clip is louder than [`SILENCE_RMS`] (empty clips included).
 fn is_silent(samples: &[f32]) -> bool {
@@ -621,6 +637,19 @@ mod tests {
         assert!(!looks_runaway(
             &segs(&["We ran the test again and again, and then we ran the test once more."]),
             6000
+        ));
+        // The first of two sentences heard again after the second (tiny.en, a 7.7 s piper clip of the benchmark).
+        let echo = "I would start by clarifying the requirements and the expected traffic. We split the migration \
+                    into small steps and shipped without losing any data. I would start by clarifying the \
+                    requirements and the expected traffic.";
+        assert!(looks_runaway(&segs(&[echo]), 7700));
+        // Seven words said again later, as people do, are not a loop.
+        assert!(!looks_runaway(
+            &segs(&[
+                "I would start with the data model. Then the API, and after that I would start with the \
+                 caching layer."
+            ]),
+            9000
         ));
         assert!(!looks_runaway(&[], 0));
     }
