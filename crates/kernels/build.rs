@@ -1,4 +1,5 @@
-//! Sets `cfg(simd)` when the build targets x86-64 with AVX2, FMA and F16C (x86-64-v3), the features the fast kernels need.
+//! Sets `cfg(simd)` when the build targets x86-64 with AVX2, FMA and F16C (x86-64-v3), the features the fast
+//! kernels need.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(simd)");

@@ -837,30 +837,24 @@ impl Activations {
         let mut d = vec![0f32; blocks];
         let mut s = vec![0f32; blocks];
         let mut sums = vec![0i32; blocks];
-        let parts: Vec<_> = q
+        let parts = q
             .chunks_mut(PART * BLOCK)
             .zip(d.chunks_mut(PART))
             .zip(s.chunks_mut(PART))
             .zip(sums.chunks_mut(PART))
-            .map(Mutex::new)
             .collect();
-        parallel.for_ranges(parts.len(), &|range: Range<usize>| {
-            for i in range {
-                let mut part = parts[i].lock().unwrap_or_else(PoisonError::into_inner);
-                let (((q, d), s), sums) = &mut *part;
-                let x = x[i * PART * BLOCK..].chunks_exact(BLOCK);
-                let q = q.as_chunks_mut::<BLOCK>().0;
-                for ((((x, q), d), s), sum) in x
-                    .zip(q)
-                    .zip(d.iter_mut())
-                    .zip(s.iter_mut())
-                    .zip(sums.iter_mut())
-                {
-                    (*d, *s, *sum) = quantize_block(x, q);
-                }
+        for_each_part(parts, parallel, &|i, (((q, d), s), sums)| {
+            let x = x[i * PART * BLOCK..].chunks_exact(BLOCK);
+            let q = q.as_chunks_mut::<BLOCK>().0;
+            for ((((x, q), d), s), sum) in x
+                .zip(q)
+                .zip(d.iter_mut())
+                .zip(s.iter_mut())
+                .zip(sums.iter_mut())
+            {
+                (*d, *s, *sum) = quantize_block(x, q);
             }
         });
-        drop(parts);
         Activations { q, d, s, sum: sums }
     }
 }
@@ -892,7 +886,17 @@ pub fn for_parts<T: Send>(
     parallel: &dyn Parallel,
     task: &(dyn Fn(usize, &mut [T]) + Sync),
 ) {
-    let parts: Vec<Mutex<&mut [T]>> = data.chunks_mut(size.max(1)).map(Mutex::new).collect();
+    let parts = data.chunks_mut(size.max(1)).collect();
+    for_each_part(parts, parallel, &|i, part: &mut &mut [T]| task(i, part));
+}
+
+/// Runs `task(i, part)` for each of `parts`, on `parallel`'s threads.
+fn for_each_part<P: Send>(
+    parts: Vec<P>,
+    parallel: &dyn Parallel,
+    task: &(dyn Fn(usize, &mut P) + Sync),
+) {
+    let parts: Vec<Mutex<P>> = parts.into_iter().map(Mutex::new).collect();
     parallel.for_ranges(parts.len(), &|range: Range<usize>| {
         for i in range {
             // Each part is locked once, by the one task that owns it.
