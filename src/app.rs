@@ -36,6 +36,10 @@ struct Inner {
     signing_key: SigningKey,
     hub: Hub,
     llm: Arc<dyn Llm>,
+    /// The model that judges, when `--judge-llm` names one apart from the interviewer's.
+    judge_llm: Option<Arc<dyn Llm>>,
+    /// Sentence embeddings for the rules judge, when installed.
+    embed: Option<Arc<dyn crate::embed::Embed>>,
     stt: Option<Arc<Whisper>>,
     tts: Option<Arc<Piper>>,
     vad: Option<Arc<Silero>>,
@@ -94,6 +98,27 @@ impl AppState {
                 )
             })
             .await?;
+        let judge_llm = match (settings.judge_with_llm, settings.judge_llm.clone()) {
+            (true, Some(spec)) => {
+                let dir = settings.models_dir.clone();
+                let (judge, status) =
+                    tokio::task::spawn_blocking(move || backends::open_llm(&spec, &dir)).await?;
+                tracing::info!("judge: {} ({})", status.running, status.detail);
+                Some(judge)
+            }
+            _ => None,
+        };
+        let dir = settings.models_dir.clone();
+        let embed = match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await? {
+            Ok(e) => {
+                tracing::info!("judge embeddings: {}", e.name());
+                Some(e)
+            }
+            Err(why) => {
+                tracing::warn!("judge embeddings: off ({why}); off-topic answers are not caught");
+                None
+            }
+        };
         for s in [&llm_status, &stt_status, &tts_status, &vad_status] {
             if s.ok {
                 tracing::info!("{}: {} ({})", s.role, s.running, s.detail);
@@ -107,6 +132,8 @@ impl AppState {
                 signing_key,
                 hub: Hub::default(),
                 llm,
+                judge_llm,
+                embed,
                 stt,
                 tts,
                 vad,
@@ -137,6 +164,19 @@ impl AppState {
     /// The interviewer's language model.
     pub fn llm(&self) -> Arc<dyn Llm> {
         self.inner.llm.clone()
+    }
+
+    /// The sentence-embedding model the rules judge reads with, when installed.
+    pub fn embed(&self) -> Option<Arc<dyn crate::embed::Embed>> {
+        self.inner.embed.clone()
+    }
+
+    /// The model a model judge asks: `--judge-llm`'s, else the interviewer's.
+    pub fn judge_llm(&self) -> Arc<dyn Llm> {
+        self.inner
+            .judge_llm
+            .clone()
+            .unwrap_or_else(|| self.inner.llm.clone())
     }
 
     /// Speech-to-text; `None` when candidates type.

@@ -103,7 +103,41 @@ pub async fn seed(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `rehearse score SESSION_ID`: scores a finished interview with the judge of `--llm` and keeps earlier reports.
+/// The rules judge's sentence embeddings, when installed (said on standard error either way).
+async fn open_embed(settings: &Settings) -> Option<Arc<dyn crate::embed::Embed>> {
+    if settings.judge_with_llm {
+        return None;
+    }
+    let dir = settings.models_dir.clone();
+    match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await {
+        Ok(Ok(e)) => {
+            eprintln!("judge: rules, reading with {}", e.name());
+            Some(e)
+        }
+        Ok(Err(why)) => {
+            eprintln!("judge: rules, without embeddings ({why}): off-topic answers are not caught");
+            None
+        }
+        Err(e) => {
+            eprintln!("judge: rules, without embeddings ({e})");
+            None
+        }
+    }
+}
+
+/// The model a model judge asks: `--judge-llm`'s, else `--llm`'s.
+async fn open_judge_llm(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn crate::llm::Llm>, crate::backends::Status)> {
+    let spec = settings
+        .judge_llm
+        .clone()
+        .unwrap_or_else(|| settings.llm.clone());
+    let models_dir = settings.models_dir.clone();
+    Ok(tokio::task::spawn_blocking(move || crate::backends::open_llm(&spec, &models_dir)).await?)
+}
+
+/// `rehearse score SESSION_ID`: scores a finished interview with the judge of `--judge` and keeps earlier reports.
 pub async fn score(settings: Settings, session_id: &str, markdown: bool) -> anyhow::Result<()> {
     let db = open_db(&settings).await?;
     let id = session_id.to_string();
@@ -122,15 +156,17 @@ pub async fn score(settings: Settings, session_id: &str, markdown: bool) -> anyh
         session.state.label()
     );
     let catalog = Arc::new(db.call(|c| db::catalog::load(c)).await?);
-    let (llm_spec, models_dir) = (settings.llm.clone(), settings.models_dir.clone());
-    let (llm, status) =
-        tokio::task::spawn_blocking(move || crate::backends::open_llm(&llm_spec, &models_dir))
-            .await?;
-    if settings.judge_with_llm {
+    let llm = if settings.judge_with_llm {
+        let (llm, status) = open_judge_llm(&settings).await?;
         eprintln!("judge: {} ({})", status.running, status.detail);
-    }
+        llm
+    } else {
+        Arc::new(crate::llm::scripted::Scripted) as Arc<dyn crate::llm::Llm>
+    };
+    let embed = open_embed(&settings).await;
     let report =
-        crate::scoring::service::run(&db, catalog, &session, llm, settings.judge_with_llm).await?;
+        crate::scoring::service::run(&db, catalog, &session, llm, settings.judge_with_llm, embed)
+            .await?;
     if markdown {
         println!("{}", report.to_markdown());
     }
@@ -377,18 +413,35 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             write_json(json.as_deref(), &report)?;
             return Ok(());
         }
-        BenchCommand::Scoring { limit, json } => {
-            let (llm, status) = crate::backends::open_llm(&settings.llm, &settings.models_dir);
+        BenchCommand::Scoring {
+            calibration,
+            show_pairs,
+            dump_signals,
+            limit,
+            json,
+        } => {
+            let set =
+                crate::scoring::calibration::load(&calibration).map_err(|e| anyhow::anyhow!(e))?;
+
             let with_llm = settings.judge_with_llm;
-            if with_llm {
+            let llm = if with_llm {
+                let (llm, status) = open_judge_llm(&settings).await?;
                 eprintln!("judge: {} ({})", status.running, status.detail);
+                llm
+            } else {
+                Arc::new(crate::llm::scripted::Scripted) as Arc<dyn crate::llm::Llm>
+            };
+            let embed = open_embed(&settings).await;
+            if let Some(path) = dump_signals {
+                std::fs::write(&path, crate::scoring::rules::dump(&set, embed.as_deref()))
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             let report = tokio::task::spawn_blocking(move || {
-                let judge = crate::scoring::judge_for(llm, with_llm, "bench-scoring");
-                crate::bench::scoring::run(judge.as_ref(), limit)
+                let judge = crate::scoring::judge_for(llm, with_llm, embed, "bench-scoring");
+                crate::bench::scoring::run(judge.as_ref(), &set, &calibration, limit, show_pairs)
             })
             .await?;
-            crate::bench::scoring::print(&report);
+            crate::bench::scoring::print(&report, show_pairs);
             write_json(json.as_deref(), &report)?;
             return Ok(());
         }

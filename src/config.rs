@@ -49,10 +49,19 @@ pub struct Cli {
     /// `local:NAME` (a model from `rehearse models list`) or `local:PATH` (your own GGUF file).
     #[arg(long, env = "REHEARSE_LLM", global = true, value_name = "BACKEND")]
     pub llm: Option<String>,
-    /// Who scores interviews: `rules` (evidence-weighted rules, no model; the default) or `llm` (the model of
-    /// `--llm` judges against the rubric, every claim checked).
+    /// Who scores interviews: `rules` (substance signals read from the answers, no model; the default) or `llm` (a
+    /// model judges against the rubric, every claim checked: the model of `--judge-llm`, else of `--llm`).
     #[arg(long, env = "REHEARSE_JUDGE", global = true, value_name = "JUDGE", value_parser = ["rules", "llm"])]
     pub judge: Option<String>,
+    /// The model that judges when the judge is `llm`, in the same form as `--llm` (a larger model can judge while a
+    /// small one interviews). Naming one makes `llm` the judge unless `--judge` says otherwise.
+    #[arg(
+        long,
+        env = "REHEARSE_JUDGE_LLM",
+        global = true,
+        value_name = "BACKEND"
+    )]
+    pub judge_llm: Option<String>,
     /// Speech-to-text: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a ggml whisper file).
     #[arg(long, env = "REHEARSE_STT", global = true, value_name = "BACKEND")]
     pub stt: Option<String>,
@@ -171,8 +180,19 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
-    /// How well the judge of `--judge` (and `--llm`) ranks the calibration set's answers, and how long it takes.
+    /// How well the judge of `--judge` (and `--judge-llm` or `--llm`) ranks a calibration set's answers, how
+    /// honest its scale is, and how long it takes.
     Scoring {
+        /// The calibration set: `test` (held out, never tuned on: the headline), `dev` (what the rules were tuned
+        /// against) or a file in the format of `src/scoring/calibration.toml`.
+        #[arg(long, default_value = "test", value_name = "SET|FILE")]
+        calibration: String,
+        /// Print each pair's scores (not while tuning beside a held-out set).
+        #[arg(long)]
+        show_pairs: bool,
+        /// Write every answer's substance signals to this file (tab-separated), for fitting the rules' weights.
+        #[arg(long, value_name = "FILE")]
+        dump_signals: Option<PathBuf>,
         /// Only the first N pairs and N non-answers.
         #[arg(long)]
         limit: Option<usize>,
@@ -271,6 +291,7 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     llm: Option<String>,
     judge: Option<String>,
+    judge_llm: Option<String>,
     stt: Option<String>,
     tts: Option<String>,
     vad: Option<String>,
@@ -303,8 +324,10 @@ pub struct Settings {
     pub silence_prompt: std::time::Duration,
     /// Which backend does what (see [`crate::backends::Spec`]).
     pub llm: Spec,
-    /// Whether the model of `llm` scores interviews (`true`) or the rules do.
+    /// Whether a model scores interviews (`true`) or the rules do.
     pub judge_with_llm: bool,
+    /// The judging model when it is not `llm`'s.
+    pub judge_llm: Option<Spec>,
     pub stt: Spec,
     pub tts: Spec,
     /// `off`: loudness decides what is speech.
@@ -383,11 +406,15 @@ impl Settings {
         let spec = |cli: &Option<String>, file: &Option<String>, role: Role| {
             Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
         };
+        let judge_llm = match cli.judge_llm.as_deref().or(file.judge_llm.as_deref()) {
+            Some(s) => Some(Spec::parse(s, Role::Llm)?),
+            None => None,
+        };
         let judge_with_llm = match cli
             .judge
             .as_deref()
             .or(file.judge.as_deref())
-            .unwrap_or("rules")
+            .unwrap_or(if judge_llm.is_some() { "llm" } else { "rules" })
         {
             "rules" => false,
             "llm" => true,
@@ -408,6 +435,7 @@ impl Settings {
             silence_prompt,
             llm: spec(&cli.llm, &file.llm, Role::Llm)?,
             judge_with_llm,
+            judge_llm,
             stt: spec(&cli.stt, &file.stt, Role::Stt)?,
             tts: spec(&cli.tts, &file.tts, Role::Tts)?,
             vad: spec(&cli.vad, &file.vad, Role::Vad)?,
@@ -448,6 +476,7 @@ impl Settings {
             // Deterministic and model-free unless a test asks for a model.
             llm: Spec::Scripted,
             judge_with_llm: false,
+            judge_llm: None,
             stt: Spec::Off,
             tts: Spec::Off,
             vad: Spec::Off,

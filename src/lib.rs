@@ -8,6 +8,7 @@
 //! - [`app`]: [`app::AppState`], [`app::router`] and [`app::serve`], shared by `main` and the tests.
 //! - [`db`]: the SQLite handle (one connection, used off the async workers), migrations, one file per aggregate.
 //! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
+//! - [`embed`]: sentence embeddings (all-MiniLM-L6-v2 on candle) behind the `Embed` trait, for the judge.
 //! - [`engine`]: the interview as pure logic: lifecycle, answer classification, question choice, round state machine.
 //! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
 //! - [`models`]: the model manifest, `models fetch` (pip downloads, checksums, the whisper converter), status.
@@ -32,6 +33,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod embed;
 pub mod engine;
 pub mod llm;
 pub mod models;

@@ -348,7 +348,11 @@ async fn check_report(client: &Client, id: &str, story: &str) {
     let r = client.get(&format!("/api/v1/sessions/{id}/report")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let report = r.json();
-    assert_eq!(report["judge"], "rules");
+    // The rule-based judge, reading with the sentence-embedding model when the tiny set installed it.
+    assert!(
+        report["judge"].as_str().unwrap().starts_with("rules"),
+        "{report}"
+    );
     assert_eq!(report["status"], "complete");
     assert!(report["recommendation"].is_string(), "{report}");
     let rounds = report["rounds"].as_array().unwrap();

@@ -78,12 +78,22 @@ const EVASIVE: &[&str] = &[
     "can't think of anything",
     "cannot think of anything",
     "haven't looked into it",
+    "rather not guess",
+    "rather not answer",
+    "rather not design",
+    "prefer to skip",
+    "skip to the next",
+    "skip this one",
+    "pass on this",
+    "just look it up",
+    "not worth designing",
+    "not worth going into",
     "work it out as i go",
     "figure it out as i go",
 ];
 
 /// The longest answer the [`EVASIVE`] phrases are checked on.
-pub const EVASIVE_WORDS: usize = 45;
+pub const EVASIVE_WORDS: usize = 60;
 
 const REPEAT: &[&str] = &[
     "repeat the question",

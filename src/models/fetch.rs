@@ -311,6 +311,19 @@ fn with_member(
     let mut member = zip
         .by_name(&part.path)
         .with_context(|| format!("{name} has no {}", part.path))?;
+    let Some(inner) = &part.member else {
+        return f(&mut member);
+    };
+    // A zip inside the wheel: read it into memory (zip needs to seek), then open the file inside it.
+    let mut bytes = Vec::new();
+    member
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {} in {name}", part.path))?;
+    let mut nested = zip::ZipArchive::new(io::Cursor::new(bytes))
+        .with_context(|| format!("{} in {name} is not a readable zip", part.path))?;
+    let mut member = nested
+        .by_name(inner)
+        .with_context(|| format!("{} in {name} has no {inner}", part.path))?;
     f(&mut member)
 }
 
@@ -362,8 +375,36 @@ mod tests {
             package: "pkg".into(),
             version: "1.0".into(),
             path: path.into(),
+            member: None,
             sdist: false,
         }
+    }
+
+    #[test]
+    fn a_member_of_a_zip_inside_a_wheel_is_read_and_a_missing_one_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inner = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        inner
+            .start_file("model.bin", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        inner.write_all(b"weights").unwrap();
+        let inner = inner.finish().unwrap().into_inner();
+        let w = wheel(dir.path(), &[("pkg/model.zip", &inner)]);
+        let nested = |member: &str| Part {
+            member: Some(member.into()),
+            ..part("pkg/model.zip")
+        };
+        let mut got = Vec::new();
+        with_member(&w, &nested("model.bin"), &mut |r| {
+            r.read_to_end(&mut got)?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, b"weights");
+        let err = with_member(&w, &nested("other.bin"), &mut |_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("other.bin"), "{err}");
     }
 
     #[test]

