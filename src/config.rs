@@ -555,6 +555,29 @@ mod tests {
     }
 
     #[test]
+    fn a_judge_model_of_its_own_makes_the_model_the_judge_unless_told_otherwise() {
+        let build = |args: &[&str]| {
+            Settings::build(
+                Path::new("/w"),
+                "/d".into(),
+                &cli(args),
+                FileConfig::default(),
+            )
+        };
+        let s = build(&["serve"]).unwrap();
+        assert!(
+            !s.judge_with_llm && s.judge_llm.is_none(),
+            "the rules by default"
+        );
+        let s = build(&["--judge-llm", "local:qwen2.5-coder-1.5b", "serve"]).unwrap();
+        assert!(s.judge_with_llm);
+        assert_eq!(s.judge_llm, Some(Spec::Local("qwen2.5-coder-1.5b".into())));
+        let s = build(&["--judge", "rules", "--judge-llm", "local:x", "serve"]).unwrap();
+        assert!(!s.judge_with_llm, "--judge rules wins");
+        assert!(build(&["--judge-llm", "off", "serve"]).is_err());
+    }
+
+    #[test]
     fn tls_is_self_signed_in_the_data_dir_unless_files_are_given() {
         let c = cli(&["serve", "--tls"]);
         let s = Settings::build(Path::new("/w"), "/d".into(), &c, FileConfig::default()).unwrap();

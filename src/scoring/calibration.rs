@@ -51,6 +51,7 @@ pub struct Bottom {
 #[serde(deny_unknown_fields)]
 pub struct Set {
     pub pair: Vec<Pair>,
+    #[serde(default)]
     pub bottom: Vec<Bottom>,
 }
 
@@ -169,6 +170,83 @@ mod tests {
                 score < crate::bench::scoring::BOTTOM_BELOW,
                 "{}: {score}",
                 b.id
+            );
+        }
+    }
+
+    const KINDS: [RoundKind; 4] = [
+        RoundKind::Behavioral,
+        RoundKind::Coding,
+        RoundKind::SystemDesign,
+        RoundKind::RecruiterScreen,
+    ];
+
+    #[test]
+    fn the_held_out_set_is_large_varied_and_apart_from_the_development_set() {
+        let test = held_out();
+        assert!(test.pair.len() >= 60, "{} pairs", test.pair.len());
+        for kind in KINDS {
+            let n = test.pair.iter().filter(|p| p.kind == kind).count();
+            assert!(n >= 15, "{kind:?}: {n} pairs");
+        }
+        let words = |s: &str| s.split_whitespace().count();
+        let long_weak = test
+            .pair
+            .iter()
+            .filter(|p| words(&p.weaker) >= words(&p.stronger))
+            .count();
+        assert!(long_weak * 2 >= test.pair.len(), "{long_weak}");
+        let dev_questions: Vec<&str> = builtin().pair.iter().map(|p| p.question.as_str()).collect();
+        assert!(
+            test.pair
+                .iter()
+                .all(|p| !dev_questions.contains(&p.question.as_str())),
+            "no question is in both sets"
+        );
+    }
+
+    #[test]
+    fn a_set_is_named_or_read_from_a_file_and_a_bad_file_is_a_clear_error() {
+        assert_eq!(load("dev").unwrap().pair.len(), builtin().pair.len());
+        assert_eq!(load("test").unwrap().pair.len(), held_out().pair.len());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mine.toml");
+        std::fs::write(
+            &path,
+            "[[pair]]\nid = \"a\"\nkind = \"coding\"\nquestion = \"q\"\nstronger = \"s\"\nweaker = \"w\"\nwhy = \"y\"\n",
+        )
+        .unwrap();
+        let path_text = path.to_string_lossy().to_string();
+        assert_eq!(load(&path_text).unwrap().pair.len(), 1);
+        std::fs::write(&path, "[[pair]]\nid = 3\n").unwrap();
+        let e = load(&path_text).unwrap_err();
+        assert!(e.contains("mine.toml"), "{e}");
+        let e = load("/nonexistent/set.toml").unwrap_err();
+        assert!(e.contains("reading the calibration set"), "{e}");
+    }
+
+    /// The scale the rules were calibrated to on the development set, and how they rank it (without the
+    /// embeddings, which only catch off-topic answers). A change to a weight or a signal that breaks either fails
+    /// here; the held-out figures are `bench scoring`'s.
+    #[test]
+    fn the_rules_rank_the_development_set_and_use_the_scale_honestly() {
+        let set = builtin();
+        let report = crate::bench::scoring::run(&RuleJudge::default(), set, "dev", None, false);
+        let all = &report.overall;
+        assert!(
+            all.ranked_correctly * 100 >= all.pairs * 85,
+            "{}/{}",
+            all.ranked_correctly,
+            all.pairs
+        );
+        assert!(all.mean_stronger >= 3.5, "{}", all.mean_stronger);
+        assert!(all.mean_weaker <= 2.5, "{}", all.mean_weaker);
+        for (kind, t) in &report.per_kind {
+            assert!(
+                t.ranked_correctly * 100 >= t.pairs * 75,
+                "{kind}: {}/{}",
+                t.ranked_correctly,
+                t.pairs
             );
         }
     }
