@@ -95,17 +95,17 @@ const PACE_WEIGHT: f64 = 0.75;
 
 /// The objective dimension of a coding round that ran in the appliance: hints taken and time used, as
 /// `rubrics.toml` says ("added by code"). No hint within the time is a 5; each hint costs a level, and running past
-/// the round's time one more. A round with no record of either (nothing ran: no time counted, no hint asked) has
-/// nothing to measure and gets no such dimension.
+/// the round's time one more. A round where no code ran and no hint was asked has nothing to measure here.
 fn pace(round: &Material) -> Option<DimensionScore> {
-    if round.elapsed_ms <= 0 && round.hints == 0 {
+    // Not asking for a hint is an achievement only for someone who worked the problem: ran or submitted code.
+    if round.code.is_empty() && round.hints == 0 {
         return None;
     }
     let minutes_used = round.elapsed_ms as f64 / 60_000.0;
     let over = round.minutes > 0 && minutes_used > f64::from(round.minutes);
     let level = (5 - i64::from(round.hints.min(4)) - i64::from(over)).clamp(1, 5) as u8;
     let said = format!(
-        "{} hint{} taken; {:.0} of {} minutes used{}",
+        "{} hint{} taken; {:.1} of {} minutes used{}",
         round.hints,
         if round.hints == 1 { "" } else { "s" },
         minutes_used,
@@ -117,7 +117,19 @@ fn pace(round: &Material) -> Option<DimensionScore> {
         name: "Hints and time".into(),
         weight: PACE_WEIGHT,
         outcome: Outcome::Level { level },
-        anchor: "each hint taken, and running past the round's time, costs a level".into(),
+        anchor: match (round.hints, over) {
+            (0, false) => "worked the problem without a hint, within the round's time".into(),
+            (0, true) => "no hint, but past the round's time".into(),
+            (n, _) => format!(
+                "{n} hint{} taken{} (each costs a level)",
+                if n == 1 { "" } else { "s" },
+                if over {
+                    ", and past the round's time"
+                } else {
+                    ""
+                }
+            ),
+        },
         evidence: vec![Evidence {
             source: Source::Code,
             quote: said,
@@ -430,8 +442,19 @@ mod tests {
                 r.score,
             )
         };
-        assert_eq!(level(&m).0, None, "nothing ran, nothing to measure");
         m.elapsed_ms = 30 * 60_000;
+        assert_eq!(
+            level(&m).0,
+            None,
+            "no code ran and no hint was asked: nothing to measure"
+        );
+        m.code = vec![CodeRun {
+            mode: "submit".into(),
+            language: "python".into(),
+            verdict: "accepted".into(),
+            passed: 8,
+            total: 8,
+        }];
         let (alone, alone_score) = level(&m);
         assert_eq!(alone, Some(5));
         m.hints = 2;

@@ -143,9 +143,9 @@ fn cue(kind: RoundKind, dimension: &str, sentence: &str) -> bool {
     }
 }
 
-/// Below this much weighed content in a short round (at most [`answers::EVASIVE_WORDS`] words), the reply is a
-/// non-answer however it is worded ("it really depends...", "I'd rather not..."): less than about two plain
-/// sentences. A longer vague answer is a weak answer, not a non-answer. Kept from the first rules, which
+/// Below this much weighed content in a short, hedged round (at most [`answers::EVASIVE_WORDS`] words), the reply
+/// is a non-answer however it is worded ("it really depends...", "I'd rather not..."): less than about two plain
+/// sentences. A longer vague answer, or a short plain one, is a weak answer, not a non-answer. Kept from the first rules, which
 /// put every empty, one-word and evasive answer of the development set at the bottom with it.
 const MIN_CONTENT: f64 = 2.5;
 
@@ -195,6 +195,63 @@ fn content_weight(sentence: &str, folded: &str) -> f64 {
         (false, true) if first_person && concrete => 1.5,
         (false, true) => 1.0,
         (false, false) => 0.5,
+    }
+}
+
+/// What held a dimension back, in words a candidate can act on, read from the whole round's signals.
+fn note(kind: RoundKind, dimension: &str, s: &Signals) -> Option<String> {
+    let k = s.kind_counts;
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            one.to_string()
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    match (kind, dimension) {
+        (_, "action_ownership") | (RoundKind::RecruiterScreen, "experience")
+            if s.we_share > 0.4 || s.actions == 0 =>
+        {
+            Some(format!(
+                "{} where you said what you did yourself; much of it is \"we\" ({:.0}% of the person words)",
+                if s.actions == 0 {
+                    "no sentence".to_string()
+                } else {
+                    plural(s.actions, "one sentence", "sentences")
+                },
+                s.we_share * 100.0
+            ))
+        }
+        (_, "result_impact") if s.result_numbers == 0 => {
+            Some("no measured result: say what changed, by how much, against what".into())
+        }
+        (RoundKind::Coding, "problem_solving") if k[1] == 0 => {
+            Some("no time or space complexity was stated".into())
+        }
+        (RoundKind::Coding, "problem_solving") if k[4] > 0 => {
+            Some("a brute-force or borrowed answer was left as good enough".into())
+        }
+        (RoundKind::Coding, "testing") if k[2] == 0 && k[3] == 0 => {
+            Some("no test case or edge case was named".into())
+        }
+        (RoundKind::SystemDesign, "requirements") if k[0] == 0 && s.unit_numbers == 0 => {
+            Some("no requirement or scale figure was pinned down before the design".into())
+        }
+        (RoundKind::SystemDesign, "reliability") if k[3] == 0 => {
+            Some("nothing was said about what happens when a part fails".into())
+        }
+        (RoundKind::SystemDesign, "tradeoffs") if k[4] == 0 => {
+            Some("no alternative was weighed".into())
+        }
+        (RoundKind::RecruiterScreen, "motivation") if k[2] > 0 && k[1] == 0 => Some(
+            "the reasons are general praise, with nothing specific about this company or role"
+                .into(),
+        ),
+        (_, "communication") if s.hedges + s.generic >= 3 => Some(format!(
+            "{} hedges and stock phrases (\"I think\", \"basically\", \"communication is key\") stand in for specifics",
+            s.hedges + s.generic
+        )),
+        _ => None,
     }
 }
 
@@ -337,6 +394,7 @@ impl RuleJudge {
         d: &Dimension,
         answers_level: f64,
         said: &[Said],
+        whole: &Signals,
     ) -> Judgment {
         let mut hits: Vec<&Said> = said
             .iter()
@@ -357,7 +415,10 @@ impl RuleJudge {
                 dimension: d.id.clone(),
                 outcome: Outcome::NotEnoughEvidence,
                 evidence: Vec::new(),
-                reason: "none of the candidate's sentences addresses this".into(),
+                reason: match note(kind, &d.id, whole) {
+                    Some(n) => format!("none of the candidate's sentences addresses this: {n}"),
+                    None => "none of the candidate's sentences addresses this".into(),
+                },
             };
         }
         hits.sort_by(|a, b| b.specificity.total_cmp(&a.specificity));
@@ -381,8 +442,11 @@ impl RuleJudge {
                 })
                 .collect(),
             reason: format!(
-                "{count} sentence{} on this; the answers read at {:.1} of 5 for substance, and the most specific \
+                "{}{count} sentence{} on this; the answers read at {:.1} of 5 for substance, and the most specific \
                  sentence here at {:.0}%",
+                note(kind, &d.id, whole)
+                    .filter(|_| level <= 3)
+                    .map_or(String::new(), |n| format!("{n}. ")),
                 if count == 1 { "" } else { "s" },
                 answers_level,
                 best * 100.0
@@ -421,9 +485,17 @@ impl Judge for RuleJudge {
                 _ => None,
             })
             .collect();
+        let all_answers: Vec<&str> = round
+            .exchanges
+            .iter()
+            .flat_map(|e| e.answers.iter().map(String::as_str))
+            .collect();
+        let whole = Signals::read(kind, "", &all_answers.join(" "));
         let content: f64 = said.iter().map(|s| content_weight(s.text, &s.folded)).sum();
-        let words: usize = said.iter().map(|s| s.folded.split(' ').count()).sum();
-        let thin = content < MIN_CONTENT && words <= answers::EVASIVE_WORDS;
+        // Thin: short, with almost no content, and hedged ("it really depends...").
+        let thin = content < MIN_CONTENT
+            && whole.words <= answers::EVASIVE_WORDS
+            && whole.hedges + whole.generic > 0;
         if levels.is_empty() || thin {
             let evidence: Vec<Evidence> = said
                 .iter()
@@ -467,7 +539,7 @@ impl Judge for RuleJudge {
         rubric
             .dimensions
             .iter()
-            .map(|d| self.dimension(kind, d, level, &said))
+            .map(|d| self.dimension(kind, d, level, &said, &whole))
             .collect()
     }
 }
@@ -651,6 +723,27 @@ mod tests {
         let r = round_score(RoundKind::Behavioral, q, &ramble);
         assert!(r < strong && r <= 2.5, "{r}");
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_weak_dimension_says_what_held_it_back() {
+        let r = rubric::for_kind(RoundKind::Behavioral);
+        let j = RuleJudge::default().judge(
+            r,
+            &said(
+                RoundKind::Behavioral,
+                "Tell me about a project you led.",
+                "We had a big migration project on our team. We planned it together and we split the work, and \
+                 our team delivered it and the customers were happy with the project in the end. We learned to \
+                 plan the project earlier next time.",
+            ),
+        );
+        let reason = |id: &str| j.iter().find(|j| j.dimension == id).unwrap().reason.clone();
+        assert!(reason("action_ownership").contains("\"we\""), "{j:?}");
+        assert!(
+            reason("result_impact").contains("no measured result"),
+            "{j:?}"
+        );
     }
 
     #[test]
