@@ -28,33 +28,37 @@ use crate::{
 /// Evidence sentences quoted per dimension.
 const MAX_QUOTES: usize = 3;
 
-/// Weights of the shared features (the first 14 of [`FEATURES`]). Fitted on the development set's 91 pairs
-/// (L2 1.0, features standardised, the answer's length held at 0 so that saying more is never worth more in
-/// itself): ten-fold cross-validation ranked 90 of the 91 pairs right.
-const WEIGHTS: [f64; 14] = [
-    0.877, 0.410, -2.516, -0.431, -0.926, -0.824, 0.300, 0.433, 0.462, -0.298, 0.0, -0.427, 0.0,
-    0.495,
+/// Weights of the shared features (the first [`SHARED`] of [`FEATURES`]). Fitted on the development set's 147
+/// pairs (pairwise logistic regression, L2 1.0, features standardised, each weight held to the sign its meaning
+/// gives it; the answer's length and its overlap with the question held at 0, so that saying more, or repeating
+/// the question, is never worth more in itself): ten-fold cross-validation ranked 139 of the 147 pairs right
+/// (coding 46 of 53).
+const WEIGHTS: [f64; SHARED] = [
+    0.039, 0.0, -1.055, -0.831, -1.479, -1.559, 0.875, 0.812, 1.158, -0.456, 0.0, -0.489, 0.0, 0.0,
+    0.439, -1.785,
 ];
 
-/// Weights of the round kind's five features: coding, system design, recruiter screen.
-const CODING_WEIGHTS: [f64; 5] = [0.0, 0.536, 1.482, 2.147, -1.876];
-const DESIGN_WEIGHTS: [f64; 5] = [0.570, 0.0, 0.0, 0.744, 1.841];
-const RECRUITER_WEIGHTS: [f64; 5] = [0.0, 0.540, -1.521, 0.0, 0.0];
+/// How many of [`FEATURES`] every kind shares; the round kind's own five follow.
+const SHARED: usize = 16;
 
-/// Where each kind's weighed quality maps to the middle of the scale (3): halfway between the development set's
-/// stronger and weaker answers of that kind, since the kinds' own signals add different amounts. With
-/// [`SPREAD`], the stronger answers land at hire level on average and the weaker ones below lean hire.
-fn center(kind: RoundKind) -> f64 {
+/// Weights of the round kind's five features: coding, system design, recruiter screen. Naming structures, edge
+/// cases and tests earned nothing once the development set held weaker answers that name them all.
+const CODING_WEIGHTS: [f64; 5] = [0.0, 0.170, 0.0, 0.0, -2.601];
+const DESIGN_WEIGHTS: [f64; 5] = [0.592, 0.0, 0.0, 0.436, 2.970];
+const RECRUITER_WEIGHTS: [f64; 5] = [0.400, 0.0, -1.233, 0.0, 0.0];
+
+/// Where each kind's weighed quality maps to the middle of the scale (3), and how fast the level moves from there:
+/// the middle is halfway between the development set's stronger and weaker answers of that kind (the kinds' own
+/// signals add different amounts), and the spread puts the average stronger answer near 4.2 and the average weaker
+/// one near 1.8 before the dimensions are weighed.
+fn scale(kind: RoundKind) -> (f64, f64) {
     match kind {
-        RoundKind::Coding => 2.9,
-        RoundKind::SystemDesign => 0.5,
-        RoundKind::RecruiterScreen => -0.7,
-        RoundKind::Behavioral | RoundKind::HiringManager => -0.4,
+        RoundKind::Coding => (0.9, 1.1),
+        RoundKind::SystemDesign => (2.3, 2.2),
+        RoundKind::RecruiterScreen => (-1.6, 2.4),
+        RoundKind::Behavioral | RoundKind::HiringManager => (-1.4, 3.2),
     }
 }
-
-/// How fast the level moves away from the middle as the quality does.
-const SPREAD: f64 = 1.8;
 
 /// Weight of a phrase asking the judge for a score: it only ever lowers the quality.
 const INJECTION_WEIGHT: f64 = -2.0;
@@ -72,14 +76,15 @@ fn kind_weights(kind: RoundKind) -> [f64; 5] {
 pub fn quality(kind: RoundKind, s: &Signals) -> f64 {
     let f = s.features();
     let k = kind_weights(kind);
-    let shared: f64 = WEIGHTS.iter().zip(&f[..14]).map(|(w, x)| w * x).sum();
-    let own: f64 = k.iter().zip(&f[14..]).map(|(w, x)| w * x).sum();
+    let shared: f64 = WEIGHTS.iter().zip(&f[..SHARED]).map(|(w, x)| w * x).sum();
+    let own: f64 = k.iter().zip(&f[SHARED..]).map(|(w, x)| w * x).sum();
     shared + own + INJECTION_WEIGHT * (s.injection as f64).ln_1p()
 }
 
 /// The quality on the 1-5 scale.
 pub fn level_of(kind: RoundKind, quality: f64) -> f64 {
-    1.0 + 4.0 / (1.0 + (-(quality - center(kind)) / SPREAD).exp())
+    let (center, spread) = scale(kind);
+    1.0 + 4.0 / (1.0 + (-(quality - center) / spread).exp())
 }
 
 /// A sentence's specificity in 0-1: actions, measured numbers and names raise it, hedges and stock phrases lower
@@ -140,61 +145,6 @@ fn cue(kind: RoundKind, dimension: &str, sentence: &str) -> bool {
         (RoundKind::RecruiterScreen, "motivation") => any(lx::RECRUITER_RESEARCH),
         (RoundKind::RecruiterScreen, "experience") => Signals::read(kind, "", sentence).actions > 0,
         _ => false,
-    }
-}
-
-/// Below this much weighed content in a short, hedged round (at most [`answers::EVASIVE_WORDS`] words), the reply
-/// is a non-answer however it is worded ("it really depends...", "I'd rather not..."): less than about two plain
-/// sentences. A longer vague answer, or a short plain one, is a weak answer, not a non-answer. Kept from the first rules, which
-/// put every empty, one-word and evasive answer of the development set at the bottom with it.
-const MIN_CONTENT: f64 = 2.5;
-
-/// Phrases that make a sentence vaguer: hedges, filler and stock phrases that stand in for specifics.
-const VAGUE: &[&str] = &[
-    "i think",
-    "i guess",
-    "i believe",
-    "basically",
-    "pretty much",
-    "kind of",
-    "sort of",
-    "probably",
-    "maybe",
-    "stuff",
-    "things like that",
-    "and so on",
-    "best practice",
-    "everyone",
-    "everybody",
-    "a lot of",
-    "really",
-    "just",
-    "honestly",
-    "some things",
-    "somehow",
-    "fast enough",
-    "should be fine",
-    "in general",
-    "generally",
-    "in the end",
-    "at the end of the day",
-    "moving forward",
-    "going forward",
-];
-
-/// How much a sentence counts as evidence: a specific one (an action in the first person singular, a number, a
-/// complexity) fully, a plain one half, a hedged or stock one little. `folded` is the sentence through [`fold`].
-fn content_weight(sentence: &str, folded: &str) -> f64 {
-    let f = format!(" {folded} ");
-    let vague = VAGUE.iter().any(|v| f.contains(&format!(" {v} ")));
-    let first_person = f.contains(" i ") || f.contains(" my ") || f.contains(" me ");
-    let concrete =
-        sentence.chars().any(|c| c.is_ascii_digit()) || f.contains(" o ") || f.contains(" log ");
-    match (vague, first_person || concrete) {
-        (true, _) => 0.25,
-        (false, true) if first_person && concrete => 1.5,
-        (false, true) => 1.0,
-        (false, false) => 0.5,
     }
 }
 
@@ -301,9 +251,10 @@ fn echoes(question: &[String], answer: &[String]) -> bool {
 }
 
 /// Below this cosine between a question and the closest sentence of its answer (all-MiniLM-L6-v2), the answer is
-/// about something else. On the development set the lowest of the 182 pair answers is 0.22, and 4 of its 6
-/// off-topic answers are below 0.12 (the other two, a trip to Japan and espresso, reach 0.26 and 0.32).
-const OFF_TOPIC_BELOW: f32 = 0.17;
+/// about something else. On the development set the lowest of the 294 pair answers is 0.143 and 6 of its 10
+/// off-topic answers are below 0.122 (the others reach 0.17 to 0.32: a trip, espresso, a sprint process, Rust). A
+/// real answer sent to the bottom costs more than an off-topic one missed, so the line sits under every real one.
+const OFF_TOPIC_BELOW: f32 = 0.125;
 
 /// Sentences of one answer compared with its question (about 15 ms each on 2 cores).
 const MAX_TOPICAL_SENTENCES: usize = 40;
@@ -491,12 +442,7 @@ impl Judge for RuleJudge {
             .flat_map(|e| e.answers.iter().map(String::as_str))
             .collect();
         let whole = Signals::read(kind, "", &all_answers.join(" "));
-        let content: f64 = said.iter().map(|s| content_weight(s.text, &s.folded)).sum();
-        // Thin: short, with almost no content, and hedged ("it really depends...").
-        let thin = content < MIN_CONTENT
-            && whole.words <= answers::EVASIVE_WORDS
-            && whole.hedges + whole.generic > 0;
-        if levels.is_empty() || thin {
+        if levels.is_empty() {
             let evidence: Vec<Evidence> = said
                 .iter()
                 .take(MAX_QUOTES)
@@ -511,8 +457,6 @@ impl Judge for RuleJudge {
                 .collect();
             let reason = if answered.contains(&Answered::NotEnglish) || !english(&all) {
                 "the answers are not in English, which this judge reads".to_string()
-            } else if thin {
-                format!("too little content to judge (worth {content:.1})")
             } else if answered.contains(&Answered::EchoesQuestion) {
                 "the question was read back rather than answered".to_string()
             } else if answered.contains(&Answered::OffTopic) {

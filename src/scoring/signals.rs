@@ -111,6 +111,33 @@ fn numbers(words: &[String]) -> Numbers {
     n
 }
 
+/// Named states and variables as a programmer says them: `dp[i]`, `tails[j]`, `leftMax`.
+fn identifiers(text: &str) -> usize {
+    text.split_whitespace()
+        .filter(|t| {
+            let t = t.trim_matches(|c: char| !c.is_alphanumeric() && c != '[' && c != ']');
+            let indexed = t.contains('[') && t.ends_with(']') && t.len() > 3;
+            let camel = t.chars().next().is_some_and(char::is_lowercase)
+                && t.chars().skip(1).any(char::is_uppercase)
+                && t.chars().all(char::is_alphanumeric);
+            indexed || camel
+        })
+        .count()
+}
+
+/// Sentences that call a sort linear: a complexity claim that cannot be right.
+fn linear_sorts(text: &str) -> usize {
+    super::material::sentences(text)
+        .iter()
+        .filter(|s| {
+            let w = fold_words(s);
+            let sorts = w.iter().any(|x| x.starts_with("sort"));
+            let linear = count(&w, &["o n", "linear", "o of n"]) > 0;
+            sorts && linear && !w.iter().any(|x| x == "log" || x == "logn")
+        })
+        .count()
+}
+
 /// Capitalised words inside sentences (names of people, products, systems), counted once each.
 fn names(text: &str) -> usize {
     let mut seen = std::collections::BTreeSet::new();
@@ -148,6 +175,10 @@ pub struct Signals {
     pub overlap: f64,
     /// Asking the judge for a score.
     pub injection: usize,
+    /// States defined, invariants, bounds, counterexamples, named variables.
+    pub precise: usize,
+    /// Wrong steps waved through, labels in place of reasoning.
+    pub fallacies: usize,
     /// Round-kind counts: coding (structures, complexity, edges, testing, shortcuts), design (requirements, api,
     /// data, failure, trade-offs), recruiter (logistics, research, fluff). Zero for other kinds.
     pub kind_counts: [usize; 5],
@@ -203,6 +234,8 @@ impl Signals {
             buzzwords: count(&w, lx::BUZZWORDS),
             overlap: used as f64 / question_words.len().max(1) as f64,
             injection: count(&w, lx::JUDGE_INJECTION),
+            precise: count(&w, lx::PRECISE) + identifiers(answer),
+            fallacies: count(&w, lx::FALLACIES) + linear_sorts(answer),
             kind_counts: lists.map(|l| count(&w, l)),
         }
     }
@@ -230,6 +263,8 @@ impl Signals {
             self.per_100(self.buzzwords),
             (self.words.max(1) as f64).ln(),
             self.overlap,
+            ln(self.precise),
+            ln(self.fallacies),
             ln(k[0]),
             ln(k[1]),
             ln(k[2]),
@@ -240,7 +275,7 @@ impl Signals {
 }
 
 /// The names of [`Signals::features`], for the weights table and `bench scoring --dump-signals`.
-pub const FEATURES: [&str; 19] = [
+pub const FEATURES: [&str; 21] = [
     "actions",
     "actions_per_100",
     "we_share",
@@ -255,6 +290,8 @@ pub const FEATURES: [&str; 19] = [
     "buzzwords_per_100",
     "ln_words",
     "question_overlap",
+    "precise",
+    "fallacies",
     "kind_1",
     "kind_2",
     "kind_3",
@@ -302,6 +339,26 @@ mod tests {
         assert!(n.with_units >= 1, "{n:?}");
         let n = numbers(&words("It failed like maybe 10 or 15 percent of the time."));
         assert!(n.hedged >= 1, "{n:?}");
+    }
+
+    #[test]
+    fn precise_reasoning_and_waved_through_steps_are_counted() {
+        let s = Signals::read(
+            RoundKind::Coding,
+            "q",
+            "tails[j] is the smallest last value; the invariant is that tails stays sorted, and leftMax moves.",
+        );
+        assert!(s.precise >= 4, "{s:?}");
+        let s = Signals::read(
+            RoundKind::Coding,
+            "q",
+            "I'd sort it, and sorting is O(n) so it's fast. Basically a classic DP problem.",
+        );
+        assert!(s.fallacies >= 3, "{s:?}");
+        assert_eq!(
+            linear_sorts("Sorting takes O(n log n), then one linear pass."),
+            0
+        );
     }
 
     #[test]
