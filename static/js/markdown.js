@@ -10,8 +10,9 @@ function inline(parent, text) {
       el = document.createElement("code");
       el.textContent = part.slice(1, -1);
     } else if (part.startsWith("**") && part.endsWith("**") && part.length > 3) {
+      // Bold may hold inline code (`**every `"get"`, in order**`): its text is rendered inline too.
       el = document.createElement("strong");
-      el.textContent = part.slice(2, -2);
+      inline(el, part.slice(2, -2));
     } else {
       el = document.createTextNode(part);
     }
