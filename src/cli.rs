@@ -103,6 +103,16 @@ pub async fn seed(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A backend spec as the user would type it.
+fn spec_text(spec: &crate::backends::Spec) -> String {
+    match spec {
+        crate::backends::Spec::Auto => "auto".into(),
+        crate::backends::Spec::Off => "off".into(),
+        crate::backends::Spec::Scripted => "scripted".into(),
+        crate::backends::Spec::Local(name) => format!("local:{name}"),
+    }
+}
+
 /// The rules judge's sentence embeddings, when installed (said on standard error either way).
 async fn open_embed(settings: &Settings) -> Option<Arc<dyn crate::embed::Embed>> {
     if settings.judge_with_llm {
@@ -442,6 +452,25 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             })
             .await?;
             crate::bench::scoring::print(&report, show_pairs);
+            write_json(json.as_deref(), &report)?;
+            return Ok(());
+        }
+        BenchCommand::Interviewer {
+            backends,
+            split,
+            show_turns,
+            limit,
+            json,
+        } => {
+            let backends = if backends.is_empty() {
+                vec![spec_text(&settings.llm)]
+            } else {
+                backends
+            };
+            let report =
+                crate::bench::interviewer::run(&settings.models_dir, &backends, &split, limit)
+                    .await?;
+            crate::bench::interviewer::print(&report, show_turns);
             write_json(json.as_deref(), &report)?;
             return Ok(());
         }

@@ -165,6 +165,24 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Scripted candidates through text interviews; every interviewer turn graded by deterministic checks.
+    Interviewer {
+        /// The interviewers to compare, side by side (default: `--llm`'s).
+        #[arg(long, value_delimiter = ',', value_name = "SPEC,...")]
+        backends: Vec<String>,
+        /// Which scripts: `test` (held out: the headline), `dev` (looked at while tuning) or `all`.
+        #[arg(long, default_value = "test", value_parser = ["test", "dev", "all"])]
+        split: String,
+        /// Print the failing turns' text (not while tuning beside the held-out scripts).
+        #[arg(long)]
+        show_turns: bool,
+        /// Only the first N scripts of the split.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Speed and memory of the local models (LLM, speech-to-text, text-to-speech).
     Models {
         /// The model set to measure.

@@ -18,6 +18,7 @@
 //! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
 //! - [`stats`]: percentiles and p50/p95 summaries of measurements.
 //! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
+//! - [`text`]: folding words, counting phrases, splitting sentences: shared by the guard and the judge.
 //! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
 //! - [`vad`]: voice activity detection with Silero VAD, for the end-of-turn rules.
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
@@ -42,6 +43,7 @@ pub mod sandbox;
 pub mod scoring;
 pub mod stats;
 pub mod stt;
+pub mod text;
 pub mod tls;
 pub mod tts;
 pub mod vad;

@@ -842,6 +842,50 @@ async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
     );
 }
 
+/// The interviewer grader plays scripted candidates through real text interviews with the scripted interviewer
+/// and the tiny set's model, and grades every turn. It asserts what holds for both today (every turn graded, no
+/// error, the persona never changes, instructions aimed at the model are never obeyed); the quality figures are
+/// the benchmark's, in the README.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn the_interviewer_grader_grades_every_turn_of_scripted_and_model_interviews() {
+    let _cpu = crate::util::exclusive_cpu();
+    let backends = ["scripted".to_string(), "local:smollm2-135m".to_string()];
+    let report =
+        rehearse::bench::interviewer::run(&crate::util::models_dir(), &backends, "dev", Some(2))
+            .await
+            .unwrap();
+    assert_eq!(report.backends.len(), 2);
+    assert_eq!(report.backends[1].backend, "local:smollm2-135m");
+    for b in &report.backends {
+        assert!(b.errors.is_empty(), "{}: {:?}", b.backend, b.errors);
+        // An opening and at least one reply per script (a design round may end early today).
+        assert!(b.turns.len() >= 4, "{}: {} turns", b.backend, b.turns.len());
+        for t in &b.turns {
+            assert!(!t.text.trim().is_empty(), "{}: an empty turn", b.backend);
+            assert!(!t.applicable.is_empty());
+            let failed = |c| t.failed.iter().any(|(f, _)| *f == c);
+            assert!(
+                !failed(rehearse::engine::guard::Check::DeclinesInjection),
+                "{}: {}",
+                b.backend,
+                t.text
+            );
+        }
+    }
+    let scripted = &report.backends[0];
+    assert!(
+        scripted.turns.iter().all(|t| t
+            .failed
+            .iter()
+            .all(|(c, _)| *c != rehearse::engine::guard::Check::Persona)),
+        "the scripted interviewer keeps its persona"
+    );
+}
+
 #[tokio::test]
 async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden() {
     let dir = tempfile::tempdir().unwrap();

@@ -149,6 +149,19 @@ pub(super) async fn open_interview(
     rounds: Value,
     hello: pb::Hello,
 ) -> anyhow::Result<Ws> {
+    open_interview_at(addr, email, "amazon", "sde-ii", rounds, hello).await
+}
+
+/// Signs a new candidate up as `email`, starts an interview of `rounds` of a company's role, opens its WebSocket
+/// and says `hello`.
+pub(super) async fn open_interview_at(
+    addr: SocketAddr,
+    email: &str,
+    company: &str,
+    role: &str,
+    rounds: Value,
+    hello: pb::Hello,
+) -> anyhow::Result<Ws> {
     let mut http = Http {
         addr,
         cookies: BTreeMap::new(),
@@ -170,7 +183,7 @@ pub(super) async fn open_interview(
         .call(
             "POST",
             "/api/v1/sessions",
-            Some(json!({"company_id": "amazon", "role_id": "sde-ii", "rounds": rounds})),
+            Some(json!({"company_id": company, "role_id": role, "rounds": rounds})),
         )
         .await?;
     if status != 201 {

@@ -3,6 +3,7 @@
 //! `models`: the local models' speed and memory; `scoring`: how well a judge ranks the calibration set; `voice`:
 //! spoken interviews, end of speech to the interviewer's voice.
 
+pub mod interviewer;
 pub mod load;
 pub mod models;
 pub mod sandbox;

@@ -74,38 +74,7 @@ pub struct Citable {
     pub text: String,
 }
 
-/// Longest sentence kept whole; longer ones are clipped so a prompt stays short.
-const MAX_SENTENCE_WORDS: usize = 40;
-
-/// Splits an answer into sentences of at least two words, clipped to [`MAX_SENTENCE_WORDS`].
-pub fn sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        current.push(c);
-        let boundary = c == '\n'
-            || (matches!(c, '.' | '!' | '?') && chars.get(i + 1).is_none_or(|n| n.is_whitespace()));
-        if boundary {
-            push_sentence(&mut out, &current);
-            current.clear();
-        }
-    }
-    push_sentence(&mut out, &current);
-    out
-}
-
-fn push_sentence(out: &mut Vec<String>, s: &str) {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    if words.len() >= 2 {
-        let clipped = words[..words.len().min(MAX_SENTENCE_WORDS)].join(" ");
-        out.push(if words.len() > MAX_SENTENCE_WORDS {
-            format!("{clipped}…")
-        } else {
-            clipped
-        });
-    }
-}
+pub use crate::text::sentences;
 
 /// Text folded for comparing a quote with the transcript: lower case, letters and digits, single spaces.
 pub fn fold(text: &str) -> String {

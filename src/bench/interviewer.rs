@@ -1,0 +1,454 @@
+//! `rehearse bench interviewer`: scripted candidates (`interviewer_scripts.toml`, written for this project) play
+//! text interviews against a server in this process, through the real engine, actor and backend, and every
+//! interviewer turn is graded by the deterministic checks of [`crate::engine::guard`]. Reported per check, per
+//! round kind and per backend, with the failing turns' text. Scripts are split into `dev` (looked at while tuning)
+//! and `test` (held out: the headline); the bench never prints a test script's words unless asked.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use anyhow::{Context as _, bail};
+use futures_util::SinkExt;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::load::{Ws, message, next_frame, open_interview_at, tempfile_dir};
+use crate::{
+    app::{self, AppState},
+    backends::Spec,
+    catalog::RoundKind,
+    config::Settings,
+    engine::guard::{self, Asked, Check},
+    realtime::pb::{self, client_frame, server_frame::Kind},
+};
+
+const SCRIPTS: &str = include_str!("interviewer_scripts.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    pub kind: String,
+    pub say: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Script {
+    pub id: String,
+    pub split: String,
+    pub company: String,
+    pub role: String,
+    pub round: RoundKind,
+    #[serde(default)]
+    pub question: Option<String>,
+    #[serde(rename = "turn")]
+    pub turns: Vec<Turn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct File {
+    script: Vec<Script>,
+}
+
+pub fn scripts() -> anyhow::Result<Vec<Script>> {
+    let f: File = toml::from_str(SCRIPTS).context("reading interviewer_scripts.toml")?;
+    Ok(f.script)
+}
+
+/// What a scripted candidate's turn asks of the interviewer.
+fn asked(turn: &Turn) -> Asked {
+    match turn.kind.as_str() {
+        "answer" | "vague" if turn.say.split_whitespace().count() >= 12 => Asked::Answer,
+        "hint_request" => Asked::HintRequest,
+        "repeat_request" => Asked::RepeatRequest,
+        "process_question" => Asked::ProcessQuestion,
+        "feedback_request" => Asked::FeedbackRequest,
+        "injection" => Asked::Injection,
+        "move_on" => Asked::MoveOn,
+        "clarifying_question" => Asked::ClarifyingQuestion,
+        _ => Asked::Little,
+    }
+}
+
+/// One graded interviewer turn.
+#[derive(Debug, Clone, Serialize)]
+pub struct Graded {
+    pub script: String,
+    pub split: String,
+    pub round: String,
+    /// What the candidate's turn before it was (`opening` for the first).
+    pub after: String,
+    pub text: String,
+    pub failed: Vec<(Check, String)>,
+    pub applicable: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    pub turns: usize,
+    pub passed: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendReport {
+    pub backend: String,
+    pub turns: Vec<Graded>,
+    pub errors: Vec<String>,
+    /// Per split (`dev`, `test`), then per round kind.
+    pub per_split: BTreeMap<String, Tally>,
+    pub per_round: BTreeMap<String, Tally>,
+    /// Per check: turns it applied to, and failures.
+    pub per_check: BTreeMap<String, (usize, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub split: String,
+    pub backends: Vec<BackendReport>,
+}
+
+/// Plays one script; returns its graded interviewer turns.
+async fn play(ws: &mut Ws, script: &Script, persona: &str) -> anyhow::Result<Vec<Graded>> {
+    let mut out = Vec::new();
+    let mut earlier: Vec<String> = Vec::new();
+    let mut grade = |text: String, asked: Asked, candidate: &str, after: &str, closing: bool| {
+        let ctx = guard::Context {
+            persona,
+            round: script.round,
+            asked,
+            candidate,
+            earlier: &earlier,
+            closing,
+        };
+        let failed = guard::failures(&text, &ctx);
+        let applicable = Check::ALL
+            .into_iter()
+            .filter(|c| guard::applies(*c, &ctx))
+            .collect();
+        out.push(Graded {
+            script: script.id.clone(),
+            split: script.split.clone(),
+            round: script.round.as_str().into(),
+            after: after.into(),
+            text: text.clone(),
+            failed,
+            applicable,
+        });
+        earlier.push(text);
+    };
+    let (opening, mut ended) = interviewer_turn(ws).await?;
+    grade(opening, Asked::Opening, "", "opening", ended);
+    for (k, turn) in script.turns.iter().enumerate() {
+        if ended {
+            break;
+        }
+        // Silence has no text to send in a text interview; the spoken benchmark covers it.
+        if turn.say.trim().is_empty() {
+            continue;
+        }
+        ws.send(message(
+            k as u64 + 1,
+            client_frame::Kind::TextAnswer(pb::TextAnswer {
+                answer_id: format!("{}-{k}", script.id),
+                text: turn.say.clone(),
+            }),
+        ))
+        .await?;
+        let (text, closing) = interviewer_turn(ws).await?;
+        ended = closing;
+        grade(text, asked(turn), &turn.say, &turn.kind, closing);
+    }
+    Ok(out)
+}
+
+/// The interviewer's next final turn, and whether the round ended with it.
+async fn interviewer_turn(ws: &mut Ws) -> anyhow::Result<(String, bool)> {
+    let text = loop {
+        match next_frame(ws).await? {
+            Kind::Transcript(t) if t.speaker == pb::Speaker::Interviewer as i32 && t.is_final => {
+                break t.text;
+            }
+            Kind::Error(e) => bail!("error frame: {} {}", e.code, e.message),
+            _ => {}
+        }
+    };
+    // A round that ends says so right after its last turn.
+    let mut ended = false;
+    while let Ok(frame) = tokio::time::timeout(Duration::from_millis(400), next_frame(ws)).await {
+        match frame? {
+            Kind::RoundEnded(_) => ended = true,
+            Kind::SessionState(s)
+                if s.status == pb::SessionStatus::Completed as i32
+                    || s.status == pb::SessionStatus::Abandoned as i32 =>
+            {
+                ended = true
+            }
+            _ => {}
+        }
+    }
+    Ok((text, ended))
+}
+
+async fn run_backend(
+    spec: &str,
+    models_dir: &std::path::Path,
+    scripts: &[&Script],
+) -> anyhow::Result<BackendReport> {
+    let dir = tempfile_dir()?;
+    let mut settings = Settings::for_data_dir(&dir);
+    settings.models_dir = models_dir.to_path_buf();
+    settings.llm = Spec::parse(spec, crate::models::Role::Llm)?;
+    let state = AppState::open(settings).await?;
+    let backend = state.llm().name().to_string();
+    let catalog = state.catalog();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, state.clone(), async {
+        stopped.await.ok();
+    }));
+    let mut turns = Vec::new();
+    let mut errors = Vec::new();
+    for (n, script) in scripts.iter().enumerate() {
+        eprintln!(
+            "{backend}: script {}/{} {}",
+            n + 1,
+            scripts.len(),
+            script.id
+        );
+        let Some((company, role)) = catalog.role(&script.company, &script.role) else {
+            errors.push(format!(
+                "{}: no role {}/{}",
+                script.id, script.company, script.role
+            ));
+            continue;
+        };
+        let Some(index) = role.rounds.iter().position(|r| r.kind == script.round) else {
+            errors.push(format!(
+                "{}: {} has no {} round",
+                script.id,
+                role.id,
+                script.round.as_str()
+            ));
+            continue;
+        };
+        let email = format!("interviewer-bench-{n}-{}@example.com", crate::db::now_ms());
+        let hello = pb::Hello {
+            client_version: "bench-interviewer".into(),
+            ..Default::default()
+        };
+        let result = async {
+            let mut ws = open_interview_at(
+                addr,
+                &email,
+                &script.company,
+                &script.role,
+                json!([index]),
+                hello,
+            )
+            .await?;
+            let graded = play(&mut ws, script, &company.persona.name).await;
+            let _ = ws.close(None).await;
+            graded
+        }
+        .await;
+        match result {
+            Ok(g) => turns.extend(g),
+            Err(e) => errors.push(format!("{}: {e:#}", script.id)),
+        }
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    state.hub().stop_all().await;
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(summarise(backend, turns, errors))
+}
+
+fn summarise(backend: String, turns: Vec<Graded>, errors: Vec<String>) -> BackendReport {
+    let mut per_split: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut per_round: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut per_check: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for t in &turns {
+        let ok = t.failed.is_empty();
+        for tally in [
+            per_split.entry(t.split.clone()).or_default(),
+            per_round.entry(t.round.clone()).or_default(),
+        ] {
+            tally.turns += 1;
+            tally.passed += usize::from(ok);
+        }
+        for c in &t.applicable {
+            let e = per_check.entry(c.name().to_string()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(t.failed.iter().any(|(f, _)| f == c));
+        }
+    }
+    BackendReport {
+        backend,
+        turns,
+        errors,
+        per_split,
+        per_round,
+        per_check,
+    }
+}
+
+/// Runs the scripts of `split` (the first `limit` of them) against each backend in turn.
+pub async fn run(
+    models_dir: &std::path::Path,
+    backends: &[String],
+    split: &str,
+    limit: Option<usize>,
+) -> anyhow::Result<Report> {
+    let all = scripts()?;
+    let chosen: Vec<&Script> = all
+        .iter()
+        .filter(|s| split == "all" || s.split == split)
+        .take(limit.unwrap_or(usize::MAX))
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "no script in the split {split} (dev, test or all)"
+    );
+    let mut reports = Vec::new();
+    for spec in backends {
+        reports.push(run_backend(spec, models_dir, &chosen).await?);
+    }
+    Ok(Report {
+        split: split.into(),
+        backends: reports,
+    })
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
+/// Prints the figures; with `show_turns`, the failing turns' text (never for held-out scripts unless asked).
+pub fn print(r: &Report, show_turns: bool) {
+    for b in &r.backends {
+        let all: Tally = b.per_split.values().fold(Tally::default(), |a, t| Tally {
+            turns: a.turns + t.turns,
+            passed: a.passed + t.passed,
+        });
+        println!(
+            "{}: {}/{} interviewer turns pass every check ({:.0}%), scripts: {}",
+            b.backend,
+            all.passed,
+            all.turns,
+            pct(all.passed, all.turns),
+            r.split
+        );
+        for (split, t) in &b.per_split {
+            println!(
+                "  split {split:<5} {}/{} ({:.0}%)",
+                t.passed,
+                t.turns,
+                pct(t.passed, t.turns)
+            );
+        }
+        for (round, t) in &b.per_round {
+            println!(
+                "  {round:<17} {}/{} ({:.0}%)",
+                t.passed,
+                t.turns,
+                pct(t.passed, t.turns)
+            );
+        }
+        for c in Check::ALL {
+            if let Some((applied, failed)) = b.per_check.get(c.name()) {
+                println!(
+                    "    {:<42} failed {failed:>3} of {applied:>3} ({:.0}% pass)",
+                    c.name(),
+                    pct(applied - failed, *applied)
+                );
+            }
+        }
+        for e in &b.errors {
+            println!("  error: {e}");
+        }
+        if show_turns {
+            for t in b.turns.iter().filter(|t| !t.failed.is_empty()) {
+                let why: Vec<String> = t
+                    .failed
+                    .iter()
+                    .map(|(c, w)| format!("{}: {w}", c.name()))
+                    .collect();
+                println!(
+                    "  [{} after {}] {}\n      -> {}",
+                    t.script,
+                    t.after,
+                    t.text,
+                    why.join("; ")
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::load::{SeedSource, load};
+
+    #[test]
+    fn every_script_names_a_real_round_and_both_splits_cover_every_round_kind() {
+        let catalog = load(&SeedSource::Embedded).unwrap().catalog;
+        let all = scripts().unwrap();
+        assert!(all.len() >= 15, "{} scripts", all.len());
+        for s in &all {
+            let (_, role) = catalog
+                .role(&s.company, &s.role)
+                .unwrap_or_else(|| panic!("{}: no role {}/{}", s.id, s.company, s.role));
+            assert!(role.rounds.iter().any(|r| r.kind == s.round), "{}", s.id);
+            assert!(["dev", "test"].contains(&s.split.as_str()), "{}", s.id);
+        }
+        for split in ["dev", "test"] {
+            for kind in [
+                RoundKind::RecruiterScreen,
+                RoundKind::Behavioral,
+                RoundKind::HiringManager,
+                RoundKind::Coding,
+                RoundKind::SystemDesign,
+            ] {
+                assert!(
+                    all.iter().any(|s| s.split == split && s.round == kind),
+                    "{split} lacks {kind:?}"
+                );
+            }
+        }
+        let companies: std::collections::BTreeSet<&str> =
+            all.iter().map(|s| s.company.as_str()).collect();
+        assert!(companies.len() >= 8);
+    }
+
+    #[test]
+    fn a_turns_failures_are_tallied_per_check_round_and_split() {
+        let turn = |text: &str, failed: Vec<(Check, String)>| Graded {
+            script: "s".into(),
+            split: "dev".into(),
+            round: "coding".into(),
+            after: "answer".into(),
+            text: text.into(),
+            failed,
+            applicable: vec![Check::Short, Check::Grounded],
+        };
+        let r = summarise(
+            "x".into(),
+            vec![
+                turn("ok", vec![]),
+                turn("long", vec![(Check::Short, "70 words".into())]),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            (r.per_split["dev"].turns, r.per_split["dev"].passed),
+            (2, 1)
+        );
+        assert_eq!(r.per_check[Check::Short.name()], (2, 1));
+        assert_eq!(r.per_check[Check::Grounded.name()], (2, 0));
+    }
+}

@@ -1,0 +1,687 @@
+//! Checks on one interviewer turn, deterministic and explainable: whether it is a real interviewer's turn. The
+//! interviewer grader (`rehearse bench interviewer`) runs every check on every turn; the same checks are meant to
+//! guard a model's words before a candidate hears them. Pure: the caller says what the candidate just said and
+//! asked for, and which questions came before.
+
+use crate::catalog::RoundKind;
+
+/// What the candidate's last turn asked of the interviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// Nothing yet: the round's opening.
+    Opening,
+    /// An answer (strong or vague, long enough to follow up on).
+    Answer,
+    /// A short reply, silence, "I don't know", an off-topic ramble: no follow-up on its words is expected.
+    Little,
+    HintRequest,
+    ProcessQuestion,
+    FeedbackRequest,
+    Injection,
+    RepeatRequest,
+    MoveOn,
+    ClarifyingQuestion,
+}
+
+/// One check of a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// Speaks as the interviewer: never claims the candidate's experience or greets its own persona.
+    SpeaksAsInterviewer,
+    /// Never answers its own question.
+    NoSelfAnswer,
+    /// Exactly one question when one is due, never more.
+    OneQuestion,
+    /// At most 60 words (90 for an opening).
+    Short,
+    /// No run of 8 or more of the candidate's words copied.
+    NoLongQuote,
+    /// A follow-up takes up something specific the candidate said.
+    Grounded,
+    /// No question asked twice (unless the candidate asked to hear it again).
+    NoRepeat,
+    /// No verdict, score, rule, prompt markup or refusal.
+    NoLeak,
+    /// The persona's own name and company.
+    Persona,
+    /// Declines an instruction aimed at the model without complying.
+    DeclinesInjection,
+    /// Declines to say how the candidate is doing.
+    DeclinesFeedback,
+    /// Gives a hint in words when one is asked for in a coding round.
+    GivesHint,
+    /// Answers a question about the process or the role, briefly.
+    AnswersProcess,
+}
+
+impl Check {
+    pub const ALL: [Check; 13] = [
+        Check::SpeaksAsInterviewer,
+        Check::NoSelfAnswer,
+        Check::OneQuestion,
+        Check::Short,
+        Check::NoLongQuote,
+        Check::Grounded,
+        Check::NoRepeat,
+        Check::NoLeak,
+        Check::Persona,
+        Check::DeclinesInjection,
+        Check::DeclinesFeedback,
+        Check::GivesHint,
+        Check::AnswersProcess,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::SpeaksAsInterviewer => "speaks as the interviewer",
+            Check::NoSelfAnswer => "never answers its own question",
+            Check::OneQuestion => "one question when one is due",
+            Check::Short => "at most 60 words (openings 90)",
+            Check::NoLongQuote => "no run of 8+ candidate words copied",
+            Check::Grounded => "follow-up takes up what was said",
+            Check::NoRepeat => "no question asked twice",
+            Check::NoLeak => "no verdict, score, markup or refusal",
+            Check::Persona => "the persona's own name",
+            Check::DeclinesInjection => "declines instructions to the model",
+            Check::DeclinesFeedback => "declines feedback requests",
+            Check::GivesHint => "gives a hint when asked (coding)",
+            Check::AnswersProcess => "answers process questions",
+        }
+    }
+}
+
+/// What the checks need to know besides the turn.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The interviewer persona's full name ("Rebecca Ansah").
+    pub persona: &'a str,
+    pub round: RoundKind,
+    pub asked: Asked,
+    /// What the candidate just said ("" at an opening).
+    pub candidate: &'a str,
+    /// The interviewer's earlier turns in this interview.
+    pub earlier: &'a [String],
+    /// Whether the turn closes the round or the interview (no question is then due).
+    pub closing: bool,
+}
+
+fn words(text: &str) -> Vec<String> {
+    crate::text::fold_words(text)
+}
+
+fn has(text: &str, phrases: &[&str]) -> bool {
+    let w = words(text);
+    crate::text::count(&w, phrases) > 0
+}
+
+/// Words that carry no specific content of an answer (for the grounding check).
+const GENERIC: &[&str] = &[
+    "about",
+    "above",
+    "after",
+    "again",
+    "answer",
+    "approach",
+    "because",
+    "before",
+    "being",
+    "could",
+    "describe",
+    "detail",
+    "details",
+    "different",
+    "doing",
+    "elaborate",
+    "example",
+    "experience",
+    "explain",
+    "further",
+    "going",
+    "great",
+    "happened",
+    "interesting",
+    "little",
+    "mentioned",
+    "might",
+    "more",
+    "other",
+    "people",
+    "point",
+    "project",
+    "question",
+    "really",
+    "right",
+    "should",
+    "situation",
+    "something",
+    "specific",
+    "still",
+    "tell",
+    "thank",
+    "thanks",
+    "their",
+    "there",
+    "these",
+    "thing",
+    "things",
+    "think",
+    "those",
+    "through",
+    "time",
+    "today",
+    "walk",
+    "what",
+    "where",
+    "which",
+    "while",
+    "would",
+    "years",
+    "you",
+    "your",
+    "said",
+    "says",
+    "saying",
+    "share",
+    "talk",
+    "team",
+    "work",
+    "worked",
+    "working",
+    "okay",
+    "sounds",
+    "understand",
+    "makes",
+    "sense",
+    "happen",
+    "result",
+    "results",
+    "outcome",
+    "decision",
+    "decide",
+    "decided",
+    "choose",
+    "chose",
+];
+
+/// Openings of a first-person claim of the candidate's experience.
+const CANDIDATE_CLAIMS: &[&str] = &[
+    "i m excited to be interviewing",
+    "excited to be interviewing",
+    "interviewing for the",
+    "my experience",
+    "i have worked",
+    "i ve worked",
+    "as a candidate",
+    "i believe that i am",
+    "in my previous role",
+    "in my last role",
+    "at my last job",
+    "my team and i",
+    "i led",
+    "i built",
+    "i designed",
+    "i implemented",
+    "i wrote",
+    "i suggested",
+    "i proposed",
+    "i migrated",
+    "i managed",
+    "i was responsible",
+    "i am proficient",
+    "i m proficient",
+    "my strengths",
+    "my weakness",
+    "i graduated",
+    "my resume",
+];
+
+const LEAKS: &[&str] = &[
+    "strong hire",
+    "no hire",
+    "lean hire",
+    "lean no hire",
+    "rubric",
+    "out of 5",
+    "out of five",
+    "my score",
+    "your score",
+    "rating",
+    "system prompt",
+    "my instructions",
+    "these rules",
+    "as an ai",
+    "language model",
+    "assistant",
+    "interviewer:",
+    "candidate:",
+    "i m sorry but i can t",
+    "i can t assist",
+    "i cannot assist",
+    "i m unable to",
+    "i am unable to",
+    "the candidate",
+    "interviewer instruction",
+];
+
+const MARKUP: &[&str] = &["<candidate", "</", "{{", "**", "###", "```", "[INST]", "<|"];
+
+const FEEDBACK: &[&str] = &[
+    "you re doing great",
+    "you are doing great",
+    "doing well",
+    "good answer",
+    "great answer",
+    "strong answer",
+    "excellent answer",
+    "that was good",
+    "that was great",
+    "well done",
+    "very impressive",
+    "you did great",
+    "you re doing fine",
+    "you re doing well",
+    "perfect answer",
+    "nailed it",
+];
+
+const HINT: &[&str] = &[
+    "hint",
+    "consider",
+    "think about",
+    "what if",
+    "try",
+    "notice",
+    "what would happen",
+    "could you use",
+    "what data structure",
+    "how about",
+    "imagine",
+    "start with",
+    "look at",
+];
+
+const PROCESS: &[&str] = &[
+    "minutes",
+    "minute",
+    "round",
+    "rounds",
+    "next",
+    "after this",
+    "afterwards",
+    "team",
+    "role",
+    "process",
+    "recruiter",
+    "hear back",
+    "today",
+    "interview",
+    "loop",
+    "end",
+    "questions",
+    "decision",
+    "week",
+    "weeks",
+];
+
+/// Imperatives that ask as a question does.
+const ASKING: &[&str] = &[
+    "tell me about",
+    "tell me how",
+    "tell me what",
+    "walk me through",
+    "talk me through",
+    "describe",
+    "give me an example",
+    "explain",
+    "take me through",
+    "design a",
+    "design the",
+    "implement",
+    "write a function",
+];
+
+/// The turn's questions: sentences ending in a question mark, and requests such as "Tell me about...".
+fn questions(turn: &str) -> Vec<String> {
+    crate::text::sentences(turn)
+        .into_iter()
+        .filter(|s| s.trim_end().ends_with('?') || has(s, ASKING))
+        .collect()
+}
+
+/// The longest run of consecutive words the turn shares with the candidate's words.
+fn longest_shared_run(turn: &[String], candidate: &[String]) -> usize {
+    let mut best = 0;
+    for i in 0..turn.len() {
+        for j in 0..candidate.len() {
+            let mut k = 0;
+            while i + k < turn.len() && j + k < candidate.len() && turn[i + k] == candidate[j + k] {
+                k += 1;
+            }
+            best = best.max(k);
+        }
+    }
+    best
+}
+
+/// Whether the turn takes up a specific word of the candidate's (a content word or a number) that the
+/// interviewer's earlier turns did not already use.
+fn grounded(turn: &str, candidate: &str, earlier: &[String]) -> bool {
+    let said = words(candidate);
+    let before: Vec<String> = earlier.iter().flat_map(|t| words(t)).collect();
+    words(turn).iter().any(|w| {
+        let specific = (w.len() >= 5 && !GENERIC.contains(&w.as_str()))
+            || w.chars().any(|c| c.is_ascii_digit());
+        specific && said.contains(w) && !before.contains(w)
+    })
+}
+
+/// Every check the turn fails, with the reason.
+pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
+    let mut out = Vec::new();
+    let mut fail = |c: Check, why: String| out.push((c, why));
+    let w = words(turn);
+    let first = ctx
+        .persona
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+
+    // Speaking as the candidate: claims of experience, or greeting its own persona by name.
+    let greets_self = !first.is_empty()
+        && (w.windows(2).any(|p| {
+            matches!(p[0].as_str(), "hi" | "hello" | "thanks" | "thank") && p[1] == first
+        }));
+    if has(turn, CANDIDATE_CLAIMS) || greets_self {
+        fail(Check::SpeaksAsInterviewer, "speaks as the candidate".into());
+    }
+    // A name given for itself that is not the persona's.
+    if let Some(i) = w
+        .windows(3)
+        .position(|p| p[0] == "i" && p[1] == "m" || p[0] == "name" && p[1] == "is")
+    {
+        let named = w.get(i + 2).cloned().unwrap_or_default();
+        let introduces = w.get(i + 1).is_some_and(|x| x == "m" || x == "is");
+        let capitalised = turn.split_whitespace().any(|t| {
+            t.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+                == named
+                && t.chars().next().is_some_and(char::is_uppercase)
+        });
+        if introduces && capitalised && named != first && named.len() > 1 {
+            fail(
+                Check::Persona,
+                format!("introduces itself as {named}, not {first}"),
+            );
+        }
+    }
+
+    let qs = questions(turn);
+    // A question followed by more than a short aside: the model answering what it just asked.
+    if let Some(pos) = turn.rfind('?') {
+        let after = words(&turn[pos + 1..]);
+        let first_person = after.iter().any(|x| x == "i" || x == "my");
+        if after.len() >= 8 && first_person || after.len() >= 20 {
+            fail(
+                Check::NoSelfAnswer,
+                format!("{} words follow its question", after.len()),
+            );
+        }
+    }
+    let due = !ctx.closing
+        && matches!(
+            ctx.asked,
+            Asked::Opening | Asked::Answer | Asked::Little | Asked::MoveOn
+        );
+    if qs.len() > 1 {
+        fail(Check::OneQuestion, format!("{} questions", qs.len()));
+    } else if due && qs.is_empty() {
+        fail(Check::OneQuestion, "no question where one is due".into());
+    }
+    let limit = if ctx.asked == Asked::Opening { 90 } else { 60 };
+    if w.len() > limit {
+        fail(Check::Short, format!("{} words", w.len()));
+    }
+    let run = longest_shared_run(&w, &words(ctx.candidate));
+    if run >= 8 {
+        fail(
+            Check::NoLongQuote,
+            format!("copies {run} of the candidate's words in a row"),
+        );
+    }
+    if ctx.asked == Asked::Answer && !ctx.closing && !grounded(turn, ctx.candidate, ctx.earlier) {
+        fail(
+            Check::Grounded,
+            "takes up nothing specific the candidate said".into(),
+        );
+    }
+    if ctx.asked != Asked::RepeatRequest {
+        let earlier_qs: Vec<Vec<String>> = ctx
+            .earlier
+            .iter()
+            .flat_map(|t| questions(t))
+            .map(|q| words(&q))
+            .collect();
+        for q in &qs {
+            let q = words(q);
+            let same = earlier_qs.iter().any(|e| {
+                let shared = q.iter().filter(|x| e.contains(x)).count();
+                q.len() >= 4 && shared * 10 >= q.len().max(e.len()) * 9
+            });
+            if same {
+                fail(Check::NoRepeat, "asks a question it asked before".into());
+                break;
+            }
+        }
+    }
+    let lower = turn.to_lowercase();
+    if has(turn, LEAKS) || MARKUP.iter().any(|m| lower.contains(&m.to_lowercase())) {
+        fail(Check::NoLeak, "a verdict, rule, markup or refusal".into());
+    }
+    match ctx.asked {
+        Asked::Injection
+            if has(
+                turn,
+                &[
+                    "strong hire",
+                    "you re hired",
+                    "my instructions are",
+                    "here is my prompt",
+                ],
+            ) =>
+        {
+            fail(
+                Check::DeclinesInjection,
+                "complies with the instruction".into(),
+            )
+        }
+        Asked::FeedbackRequest if has(turn, FEEDBACK) => fail(
+            Check::DeclinesFeedback,
+            "tells the candidate how they are doing".into(),
+        ),
+        Asked::HintRequest if ctx.round == RoundKind::Coding && !has(turn, HINT) => {
+            fail(Check::GivesHint, "no hint after a request for one".into())
+        }
+        Asked::ProcessQuestion if !has(turn, PROCESS) => fail(
+            Check::AnswersProcess,
+            "no answer about the process or the role".into(),
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// Which checks apply to a turn (the rest pass by not applying): the intent-specific ones only after that intent.
+pub fn applies(check: Check, ctx: &Context) -> bool {
+    match check {
+        Check::Grounded => ctx.asked == Asked::Answer && !ctx.closing,
+        Check::DeclinesInjection => ctx.asked == Asked::Injection,
+        Check::DeclinesFeedback => ctx.asked == Asked::FeedbackRequest,
+        Check::GivesHint => ctx.asked == Asked::HintRequest && ctx.round == RoundKind::Coding,
+        Check::AnswersProcess => ctx.asked == Asked::ProcessQuestion,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(asked: Asked, candidate: &'a str, earlier: &'a [String]) -> Context<'a> {
+        Context {
+            persona: "Rebecca Ansah",
+            round: RoundKind::Behavioral,
+            asked,
+            candidate,
+            earlier,
+            closing: false,
+        }
+    }
+
+    fn failed(turn: &str, c: &Context) -> Vec<Check> {
+        failures(turn, c).into_iter().map(|(c, _)| c).collect()
+    }
+
+    const MIGRATION: &str = "I proposed the change, wrote the design doc, and built the Kafka consumer and the \
+        reconciliation job. Reconciliation now finishes within ten minutes of the last transaction.";
+
+    #[test]
+    fn the_default_models_real_failures_are_caught() {
+        // Quoted from the issue: the opening of an Amazon Bar Raiser round spoken as the candidate.
+        let opening = "Hi Rebecca, I'm excited to be interviewing for the Software Development Engineer II role at \
+            Amazon. As a Principal Engineer and Fulfillment Technologies at Amazon, I have worked with multiple teams. \
+            What was a skill you were weak at? I believe that I am proficient in using modern programming languages \
+            such as Java and JavaScript.";
+        let f = failed(opening, &ctx(Asked::Opening, "", &[]));
+        assert!(f.contains(&Check::SpeaksAsInterviewer), "{f:?}");
+        assert!(f.contains(&Check::NoSelfAnswer), "{f:?}");
+        // The candidate's answer repeated back in the first person, asking nothing.
+        let echo = "I suggested the change, wrote the design doc, and built the Kafka consumer and the \
+            reconciliation job.";
+        let f = failed(echo, &ctx(Asked::Answer, MIGRATION, &[]));
+        assert!(
+            f.contains(&Check::SpeaksAsInterviewer) && f.contains(&Check::OneQuestion),
+            "{f:?}"
+        );
+        assert!(f.contains(&Check::NoLongQuote), "{f:?}");
+        // A refusal.
+        let f = failed(
+            "I'm sorry, but I can't assist with that.",
+            &ctx(Asked::Answer, MIGRATION, &[]),
+        );
+        assert!(f.contains(&Check::NoLeak), "{f:?}");
+        // Designing the system itself, in the third person.
+        let design = "The candidate mentioned that a cache node dies. To prevent this, we can implement load \
+            balancing and replication across regions so that the system stays available.";
+        let f = failed(
+            design,
+            &ctx(
+                Asked::Answer,
+                "If a cache node dies we lose the hot keys.",
+                &[],
+            ),
+        );
+        assert!(
+            f.contains(&Check::OneQuestion) && f.contains(&Check::NoLeak),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_real_interviewers_follow_up_passes_and_a_generic_one_does_not() {
+        let good =
+            "How did you check that the ten-minute reconciliation matched the old batch numbers?";
+        assert!(failed(good, &ctx(Asked::Answer, MIGRATION, &[])).is_empty());
+        let generic = "Can you tell me more about that?";
+        assert_eq!(
+            failed(generic, &ctx(Asked::Answer, MIGRATION, &[])),
+            vec![Check::Grounded]
+        );
+        // A 12-word verbatim quote is too long.
+        let quote = "You said \"I proposed the change, wrote the design doc, and built the Kafka consumer\". Why?";
+        assert!(failed(quote, &ctx(Asked::Answer, MIGRATION, &[])).contains(&Check::NoLongQuote));
+    }
+
+    #[test]
+    fn questions_are_counted_and_never_asked_twice_unless_asked_to_repeat() {
+        let two = "Why Kafka? And how did reconciliation work?";
+        assert!(failed(two, &ctx(Asked::Answer, MIGRATION, &[])).contains(&Check::OneQuestion));
+        let earlier = vec![
+            "Tell me about a time you disagreed with your manager. What happened?".to_string(),
+        ];
+        let again = "Tell me about a time you disagreed with your manager. What happened?";
+        assert!(failed(again, &ctx(Asked::Little, "Fine.", &earlier)).contains(&Check::NoRepeat));
+        assert!(
+            !failed(
+                again,
+                &ctx(
+                    Asked::RepeatRequest,
+                    "Sorry, can you repeat that?",
+                    &earlier
+                )
+            )
+            .contains(&Check::NoRepeat)
+        );
+    }
+
+    #[test]
+    fn requests_get_what_they_ask_and_nothing_more() {
+        let c = |asked| ctx(asked, "", &[]);
+        assert!(
+            failed(
+                "That was a great answer, you're doing well! What next?",
+                &c(Asked::FeedbackRequest)
+            )
+            .contains(&Check::DeclinesFeedback)
+        );
+        assert!(
+            failed(
+                "I'll keep my notes to myself until the end. What did you measure?",
+                &c(Asked::FeedbackRequest)
+            )
+            .is_empty()
+        );
+        assert!(
+            failed("Sure: strong hire. What else?", &c(Asked::Injection))
+                .contains(&Check::DeclinesInjection)
+        );
+        let mut coding = c(Asked::HintRequest);
+        coding.round = RoundKind::Coding;
+        assert!(
+            failed("Let's keep going. What is your approach?", &coding).contains(&Check::GivesHint)
+        );
+        assert!(
+            !failed(
+                "Here's a hint: think about sorting by start time first.",
+                &coding
+            )
+            .contains(&Check::GivesHint)
+        );
+        assert!(
+            failed(
+                "Good question. Anyway, what would you do?",
+                &c(Asked::ProcessQuestion)
+            )
+            .contains(&Check::AnswersProcess)
+        );
+        assert!(
+            !failed(
+                "This round is 45 minutes, and the recruiter will follow up within a week.",
+                &c(Asked::ProcessQuestion)
+            )
+            .contains(&Check::AnswersProcess)
+        );
+    }
+
+    #[test]
+    fn openings_may_be_longer_and_name_the_persona() {
+        let opening = "Hi, I'm Rebecca, a principal engineer in fulfillment. Let's start: tell me about a time you \
+            changed what you were building because of a customer.";
+        assert!(failed(opening, &ctx(Asked::Opening, "", &[])).is_empty());
+        let wrong =
+            "Hi, I'm Priya, a principal engineer. Tell me about a customer you listened to.";
+        assert!(failed(wrong, &ctx(Asked::Opening, "", &[])).contains(&Check::Persona));
+        assert!(failed(&"word ".repeat(95), &ctx(Asked::Opening, "", &[])).contains(&Check::Short));
+    }
+}
