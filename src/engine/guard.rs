@@ -337,7 +337,8 @@ const ASKING: &[&str] = &[
     "take me through",
     "design a",
     "design the",
-    "implement",
+    "implement a",
+    "implement an",
     "write a function",
 ];
 
