@@ -390,11 +390,13 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
         .to_lowercase();
 
     // Speaking as the candidate: claims of experience, or greeting its own persona by name.
+    // Claims inside quotation marks are the candidate's words named back, not the interviewer speaking.
+    let unquoted: String = turn.split('"').step_by(2).collect::<Vec<_>>().join(" ");
     let greets_self = !first.is_empty()
         && (w.windows(2).any(|p| {
             matches!(p[0].as_str(), "hi" | "hello" | "thanks" | "thank") && p[1] == first
         }));
-    if has(turn, CANDIDATE_CLAIMS) || greets_self {
+    if has(&unquoted, CANDIDATE_CLAIMS) || greets_self {
         fail(Check::SpeaksAsInterviewer, "speaks as the candidate".into());
     }
     // A name given for itself that is not the persona's.
@@ -435,8 +437,14 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
             ctx.asked,
             Asked::Opening | Asked::Answer | Asked::Little | Asked::MoveOn
         );
-    if qs.len() > 1 {
-        fail(Check::OneQuestion, format!("{} questions", qs.len()));
+    // A short second sentence ("How did you know?") finishes the question before it rather than asking another.
+    let asked = qs
+        .iter()
+        .filter(|q| words(q).len() > 8)
+        .count()
+        .max(usize::from(!qs.is_empty()));
+    if asked > 1 {
+        fail(Check::OneQuestion, format!("{asked} questions"));
     } else if due && qs.is_empty() {
         fail(Check::OneQuestion, "no question where one is due".into());
     }
@@ -606,7 +614,10 @@ mod tests {
 
     #[test]
     fn questions_are_counted_and_never_asked_twice_unless_asked_to_repeat() {
-        let two = "Why Kafka? And how did reconciliation work?";
+        let two = "Why did you choose Kafka over a plain database queue? And how did reconciliation work across the \
+            two systems?";
+        let one = "Have you been on a team that had no clear direction? What did you do about it?";
+        assert!(!failed(one, &ctx(Asked::Little, "Fine.", &[])).contains(&Check::OneQuestion));
         assert!(failed(two, &ctx(Asked::Answer, MIGRATION, &[])).contains(&Check::OneQuestion));
         let earlier = vec![
             "Tell me about a time you disagreed with your manager. What happened?".to_string(),
