@@ -342,17 +342,11 @@ pub fn print(r: &Report, show_turns: bool) {
             pct(all.passed, all.turns),
             r.split
         );
-        for (split, t) in &b.per_split {
+        let splits = b.per_split.iter().map(|(k, t)| (format!("split {k}"), t));
+        let rounds = b.per_round.iter().map(|(k, t)| (k.clone(), t));
+        for (label, t) in splits.chain(rounds) {
             println!(
-                "  split {split:<5} {}/{} ({:.0}%)",
-                t.passed,
-                t.turns,
-                pct(t.passed, t.turns)
-            );
-        }
-        for (round, t) in &b.per_round {
-            println!(
-                "  {round:<17} {}/{} ({:.0}%)",
+                "  {label:<17} {}/{} ({:.0}%)",
                 t.passed,
                 t.turns,
                 pct(t.passed, t.turns)
