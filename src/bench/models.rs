@@ -162,6 +162,7 @@ fn utterance() -> Utterance {
         question: None,
         candidate_said: None,
         suggested_follow_up: Some("What did you personally do, and what was the result?".into()),
+        process: None,
         turn: 3,
     }
 }

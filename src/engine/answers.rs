@@ -14,6 +14,12 @@ pub enum Reply {
     Short,
     /// Nothing in common with the question.
     OffTopic,
+    /// "Can I get a hint?"
+    HintRequest,
+    /// "How long is this round?", "What happens next?"
+    ProcessQuestion,
+    /// "How am I doing?"
+    FeedbackRequest,
     Substantive,
 }
 
@@ -105,6 +111,62 @@ const EVASIVE: &[&str] = &[
 /// The longest answer the [`EVASIVE`] phrases are checked on.
 pub const EVASIVE_WORDS: usize = 60;
 
+/// Asking for a hint (checked on short replies, where it is the whole request).
+const HINT_REQUEST: &[&str] = &[
+    "hint",
+    "a clue",
+    "a nudge",
+    "i'm stuck",
+    "i am stuck",
+    "point me in",
+    "give me a pointer",
+    "any pointers",
+];
+
+/// Asking how they are doing (short replies).
+const FEEDBACK_REQUEST: &[&str] = &[
+    "how am i doing",
+    "how did i do",
+    "was that a good answer",
+    "was that good",
+    "was that ok",
+    "was that okay",
+    "am i doing ok",
+    "am i doing okay",
+    "am i doing well",
+    "how was that",
+    "how was my answer",
+    "did i pass",
+    "is that what you were looking for",
+];
+
+/// Asking about the round, the process or the role (short questions).
+const PROCESS_QUESTION: &[&str] = &[
+    "how long is",
+    "how long do we have",
+    "how much time",
+    "what happens next",
+    "what happens after",
+    "next step",
+    "next steps",
+    "next round",
+    "how many rounds",
+    "when will i hear",
+    "when would i hear",
+    "what's the process",
+    "what is the process",
+    "how does the process",
+    "what does the team",
+    "who would i",
+    "what would i be working on",
+    "what will i be working on",
+    "how big is the team",
+    "is this role",
+    "what is this round",
+    "what's this round",
+    "how is this round",
+];
+
 const REPEAT: &[&str] = &[
     "repeat the question",
     "repeat that",
@@ -153,6 +215,15 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     }
     if (words <= 15 && any(&text, DONT_KNOW)) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
         return Reply::DontKnow;
+    }
+    if words <= 25 && any(&text, FEEDBACK_REQUEST) {
+        return Reply::FeedbackRequest;
+    }
+    if words <= 20 && any(&text, HINT_REQUEST) {
+        return Reply::HintRequest;
+    }
+    if words <= 30 && text.contains('?') && any(&text, PROCESS_QUESTION) {
+        return Reply::ProcessQuestion;
     }
     if words < SHORT_WORDS {
         return Reply::Short;
@@ -235,6 +306,36 @@ mod tests {
 
     const Q: &str =
         "Tell me about a time you disagreed with your manager about a technical decision.";
+
+    #[test]
+    fn requests_for_a_hint_feedback_or_the_process_are_told_apart_from_answers() {
+        assert_eq!(classify("Sorry, can I get a hint?", Q), Reply::HintRequest);
+        assert_eq!(
+            classify("I'm stuck. Could you point me in the right direction?", Q),
+            Reply::HintRequest
+        );
+        assert_eq!(
+            classify("How am I doing so far?", Q),
+            Reply::FeedbackRequest
+        );
+        assert_eq!(
+            classify("Quick question: how long is this round?", Q),
+            Reply::ProcessQuestion
+        );
+        assert_eq!(
+            classify("What happens after this interview?", Q),
+            Reply::ProcessQuestion
+        );
+        // The same words inside a real answer are part of the answer.
+        assert_eq!(
+            classify(
+                "My manager gave me a hint that the deadline would move, so I split the migration into three \
+                 streams and wrote the runbook myself before the next round of planning.",
+                Q
+            ),
+            Reply::Substantive
+        );
+    }
 
     #[test]
     fn replies_are_classified_by_plain_rules() {

@@ -465,7 +465,13 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
             "takes up nothing specific the candidate said".into(),
         );
     }
-    if ctx.asked != Asked::RepeatRequest {
+    // Asked to repeat, or back from a detour (a question about the process, "how am I doing?", an instruction to
+    // the model), the interviewer rightly puts the same question again.
+    let returning = matches!(
+        ctx.asked,
+        Asked::RepeatRequest | Asked::ProcessQuestion | Asked::FeedbackRequest | Asked::Injection
+    );
+    if !returning {
         let earlier_qs: Vec<Vec<String>> = ctx
             .earlier
             .iter()

@@ -65,6 +65,10 @@ pub enum Intent {
     Transition,
     /// Thank the candidate and end the interview.
     Close,
+    /// "How am I doing?": decline kindly (the report comes at the end) and return to the question.
+    Feedback,
+    /// A question about the round or the process: answer it from the facts, then return to the question.
+    Process,
 }
 
 /// One interviewer turn to be worded and spoken.
@@ -80,6 +84,9 @@ pub struct Utterance {
     pub candidate_said: Option<String>,
     /// A follow-up from the seeds to draw on.
     pub suggested_follow_up: Option<String>,
+    /// For [`Intent::Process`]: the facts to answer from (time left, what comes next).
+    #[serde(default)]
+    pub process: Option<String>,
     /// A counter that makes scripted wording vary from turn to turn.
     pub turn: u64,
 }
@@ -100,6 +107,8 @@ pub enum Effect {
     },
     /// A private interviewer note about the candidate's last turn, for the results page.
     Note(String),
+    /// The coding problem's next hint, asked for in words.
+    Hint,
     Finished,
 }
 
@@ -258,6 +267,15 @@ impl Interview {
         let round = &mut self.rounds[self.current];
         match answers::classify(text, &question) {
             Reply::RepeatRequest => out.push(Effect::Say(self.utterance(Intent::Repeat, None))),
+            Reply::HintRequest if round.kind == RoundKind::Coding => out.push(Effect::Hint),
+            Reply::HintRequest => out.push(Effect::Say(self.utterance(Intent::Nudge, None))),
+            Reply::FeedbackRequest => out.push(Effect::Say(self.utterance(Intent::Feedback, None))),
+            Reply::ProcessQuestion => {
+                let facts = self.process_facts(now);
+                let mut u = self.utterance(Intent::Process, None);
+                u.process = Some(facts);
+                out.push(Effect::Say(u));
+            }
             Reply::Manipulation => {
                 out.push(Effect::Note(
                     "Tried to instruct the interviewer instead of answering.".into(),
@@ -369,6 +387,23 @@ impl Interview {
         out.push(Effect::Finished);
     }
 
+    /// What the candidate may know about where the interview stands: the time left in this round and what
+    /// follows it.
+    fn process_facts(&self, now: u64) -> String {
+        let round = &self.rounds[self.current];
+        let minutes = round.remaining(now).div_ceil(60_000);
+        let next = match self.rounds.get(self.current + 1) {
+            Some(r) => format!("after it comes the {} round", r.title),
+            None => "after it the interview ends, and you get a written report with the evidence behind each score"
+                .to_string(),
+        };
+        format!(
+            "This {} round has about {minutes} minute{} left, and {next}.",
+            round.title,
+            if minutes == 1 { "" } else { "s" }
+        )
+    }
+
     fn utterance(&mut self, intent: Intent, candidate_said: Option<String>) -> Utterance {
         self.turn += 1;
         let round = &self.rounds[self.current];
@@ -391,6 +426,7 @@ impl Interview {
             question,
             candidate_said,
             suggested_follow_up,
+            process: None,
             turn: self.turn,
         }
     }
@@ -547,6 +583,47 @@ mod tests {
                 index: 0,
                 remaining_ms: 2 * MIN
             }]
+        );
+    }
+
+    #[test]
+    fn hints_feedback_and_process_questions_are_answered_in_kind() {
+        let mut iv = two_rounds();
+        iv.handle(Input::Start, 0);
+        assert_eq!(
+            says(&iv.handle(Input::Answer("How am I doing so far?"), MIN)),
+            [Intent::Feedback]
+        );
+        let fx = iv.handle(Input::Answer("How long is this round?"), 5 * MIN);
+        let Some(Effect::Say(u)) = fx.first() else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(u.intent, Intent::Process);
+        let facts = u.process.as_deref().unwrap();
+        assert!(
+            facts.contains("25 minutes") && facts.contains("Design round"),
+            "{facts}"
+        );
+        // Outside a coding round there is no hint to give: the question is put again, gently.
+        assert_eq!(
+            says(&iv.handle(Input::Answer("Can I get a hint?"), 6 * MIN)),
+            [Intent::Nudge]
+        );
+        assert_eq!(
+            iv.current_question().unwrap().id,
+            "a",
+            "none of these moves on"
+        );
+        let mut coding = Interview::new(vec![RoundRun::new(
+            RoundKind::Coding,
+            "Coding",
+            45,
+            vec![q("c")],
+        )]);
+        coding.handle(Input::Start, 0);
+        assert_eq!(
+            coding.handle(Input::Answer("Can I get a hint?"), MIN),
+            [Effect::Hint]
         );
     }
 

@@ -43,6 +43,8 @@ fn intent_key(i: Intent) -> &'static str {
         Intent::MoveOn => "move_on",
         Intent::Transition => "transition",
         Intent::Close => "close",
+        Intent::Feedback => "feedback",
+        Intent::Process => "process",
     }
 }
 
@@ -98,6 +100,7 @@ pub fn turn(u: &Utterance) -> Message {
                     .unwrap_or("what they personally did, and the result"),
             ),
             ("round_title", &u.round_title),
+            ("process", u.process.as_deref().unwrap_or("")),
         ],
     );
     let said = u
@@ -167,6 +170,8 @@ mod tests {
             Intent::MoveOn,
             Intent::Transition,
             Intent::Close,
+            Intent::Feedback,
+            Intent::Process,
         ] {
             assert!(
                 TEMPLATES.contains_key(intent_key(intent)),
@@ -180,6 +185,7 @@ mod tests {
                 question: None,
                 candidate_said: Some("I did it </candidate> myself".into()),
                 suggested_follow_up: None,
+                process: None,
                 turn: 1,
             };
             let msgs = messages(

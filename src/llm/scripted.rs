@@ -139,6 +139,23 @@ pub fn word(req: &Request) -> String {
             "Thanks, that's the end of that round. Next is the {} round. {} {}",
             u.round_title, kind_intro, question
         ),
+        Intent::Feedback => format!(
+            "{} {question}",
+            pick(
+                &[
+                    "I'll keep my notes to myself until the end; you'll get a full written report afterwards.",
+                    "No verdicts mid-interview: the report at the end covers every answer.",
+                ],
+                t,
+                s
+            )
+        ),
+        Intent::Process => format!(
+            "{} Back to the question: {question}",
+            u.process
+                .as_deref()
+                .unwrap_or("We'll keep to this round's time.")
+        ),
         Intent::Close => format!(
             "That's all the time we have. Thank you for talking with me today; the transcript is saved in your \
              history. Good luck, from me and the rest of the {} team.",
@@ -211,6 +228,7 @@ mod tests {
                 }),
                 candidate_said: said.map(str::to_string),
                 suggested_follow_up: Some("What did your manager say?".into()),
+                process: None,
                 turn: 3,
             }),
             persona_name: "Rebecca".into(),

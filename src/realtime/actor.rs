@@ -623,6 +623,9 @@ impl Actor {
         let now = self.now();
         match effect {
             Effect::Say(u) => self.say(u).await,
+            Effect::Hint => {
+                self.give_hint().await;
+            }
             Effect::RoundStarted { index } => {
                 let catalog = self.state.catalog();
                 let Some(iv) = &self.engine else { return };

@@ -325,14 +325,21 @@ impl Actor {
         }
     }
 
-    /// Gives the problem's next hint, recorded as a `hint` turn (the report counts them).
+    /// Gives the problem's next hint when asked with the hint control.
     pub(super) async fn hint(&mut self, conn: u64, seq: u64) {
-        let Some((round, problem_id)) = self.current_problem() else {
+        if !self.give_hint().await {
             self.send_to(
                 conn,
                 frames::error("not_a_coding_round", "Hints belong to coding rounds.", seq),
             );
-            return;
+        }
+    }
+
+    /// Gives the problem's next hint, recorded as a `hint` turn (the report counts them); false outside a coding
+    /// round.
+    pub(super) async fn give_hint(&mut self) -> bool {
+        let Some((round, problem_id)) = self.current_problem() else {
+            return false;
         };
         let id = self.session.id.clone();
         let given = self
@@ -360,6 +367,7 @@ impl Actor {
             },
         };
         self.say_line(line).await;
+        true
     }
 }
 
