@@ -53,12 +53,27 @@ fn short_quote(answer: &str) -> Option<String> {
     })
 }
 
+/// The question as spoken. A coding problem is read on screen (the live page shows its statement beside the
+/// editor), so the turn names it and points there instead of reading a paragraph aloud.
+fn spoken_question(u: &crate::engine::interview::Utterance) -> String {
+    let text = u.question.as_ref().map(|q| q.text.as_str()).unwrap_or("");
+    if u.round_kind != RoundKind::Coding || text.is_empty() {
+        return text.to_string();
+    }
+    let title = text.split(':').next().unwrap_or(text).trim();
+    format!(
+        "Let's work on {title}. The full problem is on your screen: read it through, then tell me how you'd \
+         approach it."
+    )
+}
+
 /// The text the scripted interviewer says for `req`.
 pub fn word(req: &Request) -> String {
     let Some(u) = &req.utterance else {
         return "Let's continue.".to_string();
     };
-    let question = u.question.as_ref().map(|q| q.text.as_str()).unwrap_or("");
+    let question = spoken_question(u);
+    let question = question.as_str();
     let kind_intro = match u.round_kind {
         RoundKind::RecruiterScreen => "I'd like to get to know you and what you're looking for.",
         RoundKind::Behavioral => {
@@ -76,11 +91,12 @@ pub fn word(req: &Request) -> String {
     let s = req.seed;
     match u.intent {
         Intent::Open if !req.persona_opening.is_empty() => {
+            // The persona's own opening already frames the interview: the round's name and its question follow,
+            // so an opening stays within about 90 words.
             format!(
-                "{} This is the {} round. {} Let's start. {}",
+                "{} This is the {} round. Let's start. {}",
                 req.persona_opening.trim(),
                 u.round_title,
-                kind_intro,
                 question
             )
         }
@@ -254,6 +270,21 @@ mod tests {
         // A few words named, not the answer read back (the grader fails a run of 8 of the candidate's words).
         assert!(text.contains("\"week to fix 40 failing tests\""), "{text}");
         assert!(text.ends_with("What did your manager say?"), "{text}");
+    }
+
+    #[test]
+    fn a_coding_problem_is_pointed_to_on_screen_not_read_aloud() {
+        let mut req = request(Intent::Open, None);
+        let u = req.utterance.as_mut().unwrap();
+        u.round_kind = RoundKind::Coding;
+        u.question.as_mut().unwrap().text =
+            "Merge Intervals: You are given a list of closed intervals, where each covers every point from its \
+             start to its end inclusive. Merge every group of overlapping intervals."
+                .into();
+        let text = word(&req);
+        assert!(text.contains("Let's work on Merge Intervals."), "{text}");
+        assert!(!text.contains("You are given"), "{text}");
+        assert!(text.split_whitespace().count() <= 90, "{text}");
     }
 
     #[test]
