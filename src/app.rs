@@ -108,15 +108,22 @@ impl AppState {
             }
             _ => None,
         };
+        // Only the rules read with embeddings; a model judge never loads them.
         let dir = settings.models_dir.clone();
-        let embed = match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await? {
-            Ok(e) => {
-                tracing::info!("judge embeddings: {}", e.name());
-                Some(e)
-            }
-            Err(why) => {
-                tracing::warn!("judge embeddings: off ({why}); off-topic answers are not caught");
-                None
+        let embed = if settings.judge_with_llm {
+            None
+        } else {
+            match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await? {
+                Ok(e) => {
+                    tracing::info!("judge embeddings: {}", e.name());
+                    Some(e)
+                }
+                Err(why) => {
+                    tracing::warn!(
+                        "judge embeddings: off ({why}); off-topic answers are not caught"
+                    );
+                    None
+                }
             }
         };
         for s in [&llm_status, &stt_status, &tts_status, &vad_status] {

@@ -103,21 +103,8 @@ pub async fn seed(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A backend spec as the user would type it.
-fn spec_text(spec: &crate::backends::Spec) -> String {
-    match spec {
-        crate::backends::Spec::Auto => "auto".into(),
-        crate::backends::Spec::Off => "off".into(),
-        crate::backends::Spec::Scripted => "scripted".into(),
-        crate::backends::Spec::Local(name) => format!("local:{name}"),
-    }
-}
-
 /// The rules judge's sentence embeddings, when installed (said on standard error either way).
 async fn open_embed(settings: &Settings) -> Option<Arc<dyn crate::embed::Embed>> {
-    if settings.judge_with_llm {
-        return None;
-    }
     let dir = settings.models_dir.clone();
     match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await {
         Ok(Ok(e)) => {
@@ -135,16 +122,29 @@ async fn open_embed(settings: &Settings) -> Option<Arc<dyn crate::embed::Embed>>
     }
 }
 
-/// The model a model judge asks: `--judge-llm`'s, else `--llm`'s.
-async fn open_judge_llm(
+/// What judges: with `--judge llm`, the model of `--judge-llm` (else `--llm`), said on standard error; otherwise
+/// the rules (the scripted backend stands in for the model they never ask) with the embeddings when installed.
+async fn open_judge(
     settings: &Settings,
-) -> anyhow::Result<(Arc<dyn crate::llm::Llm>, crate::backends::Status)> {
+) -> anyhow::Result<(
+    Arc<dyn crate::llm::Llm>,
+    Option<Arc<dyn crate::embed::Embed>>,
+)> {
+    if !settings.judge_with_llm {
+        return Ok((
+            Arc::new(crate::llm::scripted::Scripted),
+            open_embed(settings).await,
+        ));
+    }
     let spec = settings
         .judge_llm
         .clone()
         .unwrap_or_else(|| settings.llm.clone());
     let models_dir = settings.models_dir.clone();
-    Ok(tokio::task::spawn_blocking(move || crate::backends::open_llm(&spec, &models_dir)).await?)
+    let (llm, status) =
+        tokio::task::spawn_blocking(move || crate::backends::open_llm(&spec, &models_dir)).await?;
+    eprintln!("judge: {} ({})", status.running, status.detail);
+    Ok((llm, None))
 }
 
 /// `rehearse score SESSION_ID`: scores a finished interview with the judge of `--judge` and keeps earlier reports.
@@ -166,14 +166,7 @@ pub async fn score(settings: Settings, session_id: &str, markdown: bool) -> anyh
         session.state.label()
     );
     let catalog = Arc::new(db.call(|c| db::catalog::load(c)).await?);
-    let llm = if settings.judge_with_llm {
-        let (llm, status) = open_judge_llm(&settings).await?;
-        eprintln!("judge: {} ({})", status.running, status.detail);
-        llm
-    } else {
-        Arc::new(crate::llm::scripted::Scripted) as Arc<dyn crate::llm::Llm>
-    };
-    let embed = open_embed(&settings).await;
+    let (llm, embed) = open_judge(&settings).await?;
     let report =
         crate::scoring::service::run(&db, catalog, &session, llm, settings.judge_with_llm, embed)
             .await?;
@@ -432,16 +425,8 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
         } => {
             let set =
                 crate::scoring::calibration::load(&calibration).map_err(|e| anyhow::anyhow!(e))?;
-
             let with_llm = settings.judge_with_llm;
-            let llm = if with_llm {
-                let (llm, status) = open_judge_llm(&settings).await?;
-                eprintln!("judge: {} ({})", status.running, status.detail);
-                llm
-            } else {
-                Arc::new(crate::llm::scripted::Scripted) as Arc<dyn crate::llm::Llm>
-            };
-            let embed = open_embed(&settings).await;
+            let (llm, embed) = open_judge(&settings).await?;
             if let Some(path) = dump_signals {
                 std::fs::write(&path, crate::scoring::rules::dump(&set, embed.as_deref()))
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -463,7 +448,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             json,
         } => {
             let backends = if backends.is_empty() {
-                vec![spec_text(&settings.llm)]
+                vec![settings.llm.to_string()]
             } else {
                 backends
             };

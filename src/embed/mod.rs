@@ -61,7 +61,7 @@ pub mod double {
                 .iter()
                 .map(|t| {
                     let mut v = vec![0f32; 64];
-                    for w in crate::scoring::signals::fold_words(t) {
+                    for w in crate::text::fold_words(t) {
                         if w.len() > 3 {
                             let h = w
                                 .bytes()

@@ -1,5 +1,5 @@
 //! The word lists the substance signals ([`super::signals`]) count: data, not logic. Every phrase is lowercase,
-//! folded as [`super::signals::fold_words`] folds an answer (punctuation to spaces, so "it's" is "it s"), and matched
+//! folded as [`crate::text::fold_words`] folds an answer (punctuation to spaces, so "it's" is "it s"), and matched
 //! on word boundaries.
 
 /// Past-tense verbs that do not end in "ed": "I built", "I led", "I told".

@@ -15,7 +15,7 @@ use super::{
     lexicon as lx,
     material::{Material, fold},
     rubric::{Dimension, Rubric},
-    signals::{self, FEATURES, Signals},
+    signals::{FEATURES, Signals},
 };
 use std::sync::Arc;
 
@@ -87,10 +87,9 @@ pub fn level_of(kind: RoundKind, quality: f64) -> f64 {
     1.0 + 4.0 / (1.0 + (-(quality - center) / spread).exp())
 }
 
-/// A sentence's specificity in 0-1: actions, measured numbers and names raise it, hedges and stock phrases lower
-/// it. Orders the evidence and lifts or lowers a dimension around the answer's level.
-fn specificity(kind: RoundKind, sentence: &str) -> f64 {
-    let s = Signals::read(kind, "", sentence);
+/// A sentence's specificity in 0-1 from its signals: actions, measured numbers and names raise it, hedges and
+/// stock phrases lower it. Orders the evidence and lifts or lowers a dimension around the answer's level.
+fn specificity(kind: RoundKind, s: &Signals) -> f64 {
     let k = s.kind_counts;
     let own = match kind {
         RoundKind::Coding => k[0].min(2) + k[1] + k[2] + k[3],
@@ -119,16 +118,13 @@ fn has_keyword(folded: &str, keyword: &str) -> bool {
         || (k.len() >= 5 && folded.split(' ').any(|w| w.starts_with(&k)))
 }
 
-/// The dimension's own cues besides the rubric's keywords.
-fn cue(kind: RoundKind, dimension: &str, sentence: &str) -> bool {
-    let w = signals::fold_words(sentence);
-    let any = |list: &[&str]| signals::count(&w, list) > 0;
+/// The dimension's own cues besides the rubric's keywords, read from the sentence's words and signals.
+fn cue(kind: RoundKind, dimension: &str, said: &Said) -> bool {
+    let any = |list: &[&str]| crate::text::count(&said.words, list) > 0;
+    let s = &said.signals;
     match (kind, dimension) {
-        (_, "action_ownership") => Signals::read(kind, "", sentence).actions > 0,
-        (_, "result_impact") => {
-            let s = Signals::read(kind, "", sentence);
-            s.result_numbers > 0 || s.unit_numbers > 0
-        }
+        (_, "action_ownership") | (RoundKind::RecruiterScreen, "experience") => s.actions > 0,
+        (_, "result_impact") => s.result_numbers > 0 || s.unit_numbers > 0,
         (RoundKind::Coding, "communication") => any(lx::CODE_EDGES),
         (RoundKind::Coding, "problem_solving") => {
             any(lx::CODE_COMPLEXITY) || any(lx::CODE_STRUCTURES)
@@ -136,14 +132,13 @@ fn cue(kind: RoundKind, dimension: &str, sentence: &str) -> bool {
         (RoundKind::Coding, "technical_competency") => any(lx::CODE_STRUCTURES),
         (RoundKind::Coding, "testing") => any(lx::CODE_TESTING) || any(lx::CODE_EDGES),
         (RoundKind::SystemDesign, "requirements") => {
-            any(lx::DESIGN_REQUIREMENTS) || Signals::read(kind, "", sentence).unit_numbers > 0
+            any(lx::DESIGN_REQUIREMENTS) || s.unit_numbers > 0
         }
         (RoundKind::SystemDesign, "api") => any(lx::DESIGN_API),
         (RoundKind::SystemDesign, "data_model") => any(lx::DESIGN_DATA),
         (RoundKind::SystemDesign, "reliability") => any(lx::DESIGN_FAILURE),
         (RoundKind::SystemDesign, "tradeoffs") => any(lx::DESIGN_TRADEOFFS),
         (RoundKind::RecruiterScreen, "motivation") => any(lx::RECRUITER_RESEARCH),
-        (RoundKind::RecruiterScreen, "experience") => Signals::read(kind, "", sentence).actions > 0,
         _ => false,
     }
 }
@@ -205,11 +200,26 @@ fn note(kind: RoundKind, dimension: &str, s: &Signals) -> Option<String> {
     }
 }
 
-/// A candidate sentence, weighed once per judgment.
+/// A candidate sentence, read once per judgment.
 struct Said<'a> {
     text: &'a str,
     folded: String,
+    words: Vec<String>,
+    signals: Signals,
     specificity: f64,
+}
+
+impl<'a> Said<'a> {
+    fn read(kind: RoundKind, text: &'a str) -> Self {
+        let signals = Signals::read(kind, "", text);
+        Said {
+            text,
+            folded: fold(text),
+            words: crate::text::fold_words(text),
+            specificity: specificity(kind, &signals),
+            signals,
+        }
+    }
 }
 
 /// What the judge makes of one answered question.
@@ -302,11 +312,11 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
                 return None;
             }
             let text = real.join(" ");
-            let words = signals::fold_words(&text);
+            let words = crate::text::fold_words(&text);
             if !english(&words) {
                 return Some(Answered::NotEnglish);
             }
-            if echoes(&signals::fold_words(&e.question), &words) {
+            if echoes(&crate::text::fold_words(&e.question), &words) {
                 return Some(Answered::EchoesQuestion);
             }
             let topical = embed.and_then(|m| topicality(m, &e.question, &text));
@@ -350,7 +360,7 @@ impl RuleJudge {
         let mut hits: Vec<&Said> = said
             .iter()
             .filter(|s| {
-                cue(kind, &d.id, s.text)
+                cue(kind, &d.id, s)
                     || d.keywords.iter().any(|k| {
                         has_keyword(&s.folded, k)
                             || (fold(k).is_empty() && s.text.contains(k.as_str()))
@@ -375,9 +385,8 @@ impl RuleJudge {
         hits.sort_by(|a, b| b.specificity.total_cmp(&a.specificity));
         let best = hits[0].specificity;
         // The answer's level, lifted by up to half a level for specific evidence on this dimension and lowered by
-        // as much for vague evidence.
-        // Level 1 is for non-answers (the anchors' "no answer, an evasive or one-word reply"); a real answer on
-        // the question starts at 2.
+        // as much for vague evidence. Level 1 is for non-answers (the anchors' "no answer, an evasive or one-word
+        // reply"); a real answer on the question starts at 2.
         let lifted = answers_level + (best - 0.5);
         let level = lifted.round().clamp(2.0, 5.0) as u8;
         let count = hits.len();
@@ -422,11 +431,7 @@ impl Judge for RuleJudge {
         let sentences = round.candidate_sentences();
         let said: Vec<Said> = sentences
             .iter()
-            .map(|s| Said {
-                text: &s.text,
-                folded: fold(&s.text),
-                specificity: specificity(kind, &s.text),
-            })
+            .map(|s| Said::read(kind, &s.text))
             .collect();
         let answered = answered(kind, round, self.embed.as_deref());
         let levels: Vec<f64> = answered
@@ -436,12 +441,6 @@ impl Judge for RuleJudge {
                 _ => None,
             })
             .collect();
-        let all_answers: Vec<&str> = round
-            .exchanges
-            .iter()
-            .flat_map(|e| e.answers.iter().map(String::as_str))
-            .collect();
-        let whole = Signals::read(kind, "", &all_answers.join(" "));
         if levels.is_empty() {
             let evidence: Vec<Evidence> = said
                 .iter()
@@ -451,10 +450,7 @@ impl Judge for RuleJudge {
                     quote: s.text.to_string(),
                 })
                 .collect();
-            let all: Vec<String> = said
-                .iter()
-                .flat_map(|s| s.folded.split(' ').map(str::to_string))
-                .collect();
+            let all: Vec<String> = said.iter().flat_map(|s| s.words.iter().cloned()).collect();
             let reason = if answered.contains(&Answered::NotEnglish) || !english(&all) {
                 "the answers are not in English, which this judge reads".to_string()
             } else if answered.contains(&Answered::EchoesQuestion) {
@@ -480,6 +476,12 @@ impl Judge for RuleJudge {
                 .collect();
         }
         let level = levels.iter().sum::<f64>() / levels.len() as f64;
+        let all_answers: Vec<&str> = round
+            .exchanges
+            .iter()
+            .flat_map(|e| e.answers.iter().map(String::as_str))
+            .collect();
+        let whole = Signals::read(kind, "", &all_answers.join(" "));
         rubric
             .dimensions
             .iter()
@@ -499,7 +501,6 @@ pub fn dump(set: &super::calibration::Set, embed: Option<&dyn Embed>) -> String 
         let topical = embed
             .and_then(|m| topicality(m, q, a))
             .map_or(String::new(), |c| format!("{c:.4}"));
-
         out.push_str(&format!(
             "{id}\t{side}\t{}\t{topical}\t{}\n",
             kind.as_str(),

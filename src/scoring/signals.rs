@@ -7,7 +7,7 @@
 
 use super::lexicon as lx;
 use crate::catalog::RoundKind;
-pub use crate::text::{count, fold_words};
+use crate::text::{count, fold_words};
 
 fn is_number(word: &str) -> bool {
     word.chars().any(|c| c.is_ascii_digit()) || lx::NUMBER_WORDS.contains(&word)
