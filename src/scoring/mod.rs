@@ -252,7 +252,9 @@ pub fn score_round(
         report.dimensions.extend(pace(round));
     }
     for d in &report.dimensions {
-        if d.level().is_some_and(|l| l >= 4) {
+        // A hint taken is never a strength: only working without one is.
+        let strong_from = if d.id == "hints_time" { 5 } else { 4 };
+        if d.level().is_some_and(|l| l >= strong_from) {
             let quote = d
                 .evidence
                 .first()
@@ -457,6 +459,21 @@ mod tests {
         }];
         let (alone, alone_score) = level(&m);
         assert_eq!(alone, Some(5));
+        let strengths = |m: &Material| {
+            score_round(&rules::RuleJudge::default(), 0, RoundKind::Coding, m).strengths
+        };
+        assert!(
+            strengths(&m)
+                .iter()
+                .any(|s| s.starts_with("Hints and time"))
+        );
+        m.hints = 1;
+        assert!(
+            !strengths(&m)
+                .iter()
+                .any(|s| s.starts_with("Hints and time")),
+            "a hint taken is not a strength"
+        );
         m.hints = 2;
         let (hinted, hinted_score) = level(&m);
         assert_eq!(hinted, Some(3));
