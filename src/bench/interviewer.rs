@@ -17,7 +17,7 @@ use crate::{
     backends::Spec,
     catalog::RoundKind,
     config::Settings,
-    engine::guard::{self, Asked, Check},
+    engine::guard::{self, Asked, Check, Outcome},
     realtime::pb::{self, client_frame, server_frame::Kind},
 };
 
@@ -98,6 +98,16 @@ pub struct BackendReport {
     pub per_round: BTreeMap<String, Tally>,
     /// Per check: turns it applied to, and failures.
     pub per_check: BTreeMap<String, (usize, usize)>,
+    /// Model-written pieces (follow-ups, acknowledgements): how many the guard accepted at the first try, at the
+    /// stricter second, and how many it replaced with the scripted wording.
+    pub pieces: BTreeMap<String, PieceTally>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PieceTally {
+    pub accepted: u64,
+    pub retried: u64,
+    pub replaced: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,7 +270,16 @@ async fn run_backend(
     let _ = server.await;
     state.hub().stop_all().await;
     let _ = std::fs::remove_dir_all(dir);
-    Ok(summarise(backend, turns, errors))
+    let mut report = summarise(backend, turns, errors);
+    for (ask, outcome, n) in state.metrics().pieces() {
+        let t = report.pieces.entry(ask.as_str().to_string()).or_default();
+        match outcome {
+            Outcome::Accepted => t.accepted += n,
+            Outcome::Retried => t.retried += n,
+            Outcome::Replaced => t.replaced += n,
+        }
+    }
+    Ok(report)
 }
 
 fn summarise(backend: String, turns: Vec<Graded>, errors: Vec<String>) -> BackendReport {
@@ -289,6 +308,7 @@ fn summarise(backend: String, turns: Vec<Graded>, errors: Vec<String>) -> Backen
         per_split,
         per_round,
         per_check,
+        pieces: BTreeMap::new(),
     }
 }
 
@@ -360,6 +380,18 @@ pub fn print(r: &Report, show_turns: bool) {
                     pct(applied - failed, *applied)
                 );
             }
+        }
+        for (piece, t) in &b.pieces {
+            let all = t.accepted + t.retried + t.replaced;
+            println!(
+                "  model's own words, {piece}: {}/{all} ({:.0}%): {} at the first try, {} at the second, {} replaced \
+                 by the scripted wording",
+                t.accepted + t.retried,
+                pct((t.accepted + t.retried) as usize, all as usize),
+                t.accepted,
+                t.retried,
+                t.replaced
+            );
         }
         for e in &b.errors {
             println!("  error: {e}");

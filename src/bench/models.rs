@@ -17,8 +17,9 @@ use crate::{
     engine::{
         interview::{Intent, Utterance},
         prompts,
+        wording::Ask,
     },
-    llm::{Llm, Message, Request, Role, local::LocalLlm},
+    llm::{Llm, Message, Request, local::LocalLlm},
     models::{Manifest, Role as ModelRole},
     stt::{whisper::Whisper, word_error_rate},
     tts::piper::Piper,
@@ -139,52 +140,53 @@ fn llama_cpp(model: &Path, prompt: &str, decode: u32, threads: usize) -> anyhow:
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-/// A realistic interviewer turn: Amazon's persona and rules, two exchanges, and the instruction.
+/// A realistic model piece: Amazon's persona, the fixed examples, and a follow-up on a candidate's answer.
 fn interview_messages() -> anyhow::Result<Vec<Message>> {
-    let catalog = catalog::load(&SeedSource::Embedded)?.catalog;
-    let amazon = catalog
-        .company("amazon")
-        .ok_or_else(|| anyhow::anyhow!("the catalog has no amazon"))?;
-    Ok(prompts::messages(
-        amazon,
+    Ok(prompts::piece(
+        &amazon()?,
         "SDE II",
-        &utterance(),
-        &prompts::history(&recent_turns()),
+        &utterance(ANSWER),
+        Ask::FollowUp,
+        false,
     ))
 }
 
-fn utterance() -> Utterance {
+fn amazon() -> anyhow::Result<crate::catalog::Company> {
+    let catalog = catalog::load(&SeedSource::Embedded)?.catalog;
+    catalog
+        .company("amazon")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the catalog has no amazon"))
+}
+
+const ANSWER: &str = "Last year my manager wanted to ship a feature without load testing. I disagreed because our \
+    peak traffic was three times the test environment. I wrote a one-page risk summary, proposed a two-day load \
+    test, and we found a connection-pool limit that would have taken the checkout service down on launch day.";
+
+fn utterance(said: &str) -> Utterance {
     Utterance {
         intent: Intent::FollowUp,
         round: 0,
         round_kind: crate::catalog::RoundKind::Behavioral,
         round_title: "Bar Raiser".into(),
-        question: None,
-        candidate_said: None,
-        suggested_follow_up: Some("What did you personally do, and what was the result?".into()),
+        question: Some(crate::engine::plan::Question {
+            id: "disagree".into(),
+            pool: crate::engine::plan::Pool::Behavioral,
+            text: "Tell me about a time you disagreed with your manager and what you did about it."
+                .into(),
+            follow_ups: vec![],
+        }),
+        candidate_said: Some(said.into()),
+        suggested_follow_up: None,
         process: None,
         turn: 3,
     }
 }
 
-fn recent_turns() -> [(bool, String); 2] {
-    [
-        (false, "Tell me about a time you disagreed with your manager and what you did about it.".to_string()),
-        (true, "Last year my manager wanted to ship a feature without load testing. I disagreed because our \
-                peak traffic was three times the test environment. I wrote a one-page risk summary, proposed a \
-                two-day load test, and we found a connection-pool limit that would have taken the checkout \
-                service down on launch day."
-            .to_string()),
-    ]
-}
-
 fn request(messages: Vec<Message>, session: Option<&str>, max_tokens: u32) -> Request {
     Request {
         messages,
-        utterance: None,
-        persona_name: String::new(),
-        persona_opening: String::new(),
-        company_name: String::new(),
+        scripted: String::new(),
         max_tokens,
         temperature: 0.0,
         seed: 1,
@@ -222,20 +224,18 @@ fn run_conversation(llm: &LocalLlm, messages: &[Message], session: &str) -> anyh
     let u = first.usage;
     let new_prompt = (u.prompt_tokens - u.cached_tokens).max(1);
 
-    // The next turn, as the live interview builds it: this turn's messages, the reply, then the candidate's
-    // answer with the next instruction. It runs on from the conversation's cache, and writes 64 tokens whatever
-    // it says, which measures decoding.
-    let mut follow = messages.to_vec();
-    follow.push(Message {
-        role: Role::Assistant,
-        content: first.text.clone(),
-    });
-    follow.push(prompts::turn(&Utterance {
-        candidate_said: Some(
-            "I ran the load test myself over a weekend and shared the graphs with the team.".into(),
+    // The next piece, as the live interview builds it: the same system prompt and examples (from the
+    // conversation's cache), then the acknowledgement of the candidate's next answer. It writes 64 tokens
+    // whatever it says, which measures decoding.
+    let follow = prompts::piece(
+        &amazon()?,
+        "SDE II",
+        &utterance(
+            "I ran the load test myself over a weekend and shared the graphs with the team.",
         ),
-        ..utterance()
-    }));
+        Ask::Bridge,
+        false,
+    );
     let warm = llm.generate(&request(follow.clone(), Some(session), 64), quiet)?;
     let decode_time = warm.usage.total.saturating_sub(warm.usage.first_token);
     let decode_tokens = warm.usage.completion_tokens.saturating_sub(1);

@@ -20,6 +20,10 @@ pub enum Reply {
     ProcessQuestion,
     /// "How am I doing?"
     FeedbackRequest,
+    /// "Can we move on?": the candidate wants the next question (or, in a one-problem round, its end).
+    MoveOn,
+    /// "Is the input sorted?": a question about the question, before or while answering it.
+    Clarifying,
     Substantive,
 }
 
@@ -52,7 +56,28 @@ const MANIPULATION: &[&str] = &[
     "score me",
     "give me full marks",
     "pretend you are",
+    "pretend to be",
     "developer mode",
+    "debug mode",
+    "ignore your previous",
+    "ignore the problem",
+    "disregard the",
+    "system override",
+    "reply only with",
+    "new instruction",
+    "out of the interviewer role",
+    "act as my",
+    "act as the candidate",
+    "answer this question yourself",
+    "answer it yourself",
+    "question yourself",
+    "write out the ideal answer",
+    "the ideal answer",
+    "your reference solution",
+    "the reference solution",
+    "in your notes",
+    "as an ai",
+    "rate this candidate",
 ];
 
 const DONT_KNOW: &[&str] = &[
@@ -116,11 +141,41 @@ const HINT_REQUEST: &[&str] = &[
     "hint",
     "a clue",
     "a nudge",
+    "nudge me",
     "i'm stuck",
     "i am stuck",
     "point me in",
+    "point me toward",
+    "stuck on",
+    "some guidance",
+    "a direction",
+    "where to start",
+    "what am i missing",
+    "can you help me",
+    "could you help me",
     "give me a pointer",
     "any pointers",
+    "help me get started",
+    "help me out",
+    "a tip",
+    "any tips",
+    "blanking",
+    "i'm lost",
+    "how to proceed",
+    "what would you suggest",
+    "any suggestions",
+    "a suggestion",
+];
+
+/// Asking to leave the question (short replies).
+const MOVE_ON: &[&str] = &[
+    "move on",
+    "moving on",
+    "next question",
+    "next problem",
+    "skip this",
+    "skip to the next",
+    "go to the next",
 ];
 
 /// Asking how they are doing (short replies).
@@ -138,6 +193,16 @@ const FEEDBACK_REQUEST: &[&str] = &[
     "how was my answer",
     "did i pass",
     "is that what you were looking for",
+    "you're looking for",
+    "you are looking for",
+    "you were looking for",
+    "am i on track",
+    "look right to you",
+    "would that pass",
+    "is that story landing",
+    "senior enough",
+    "seem like a fit",
+    "did that answer",
 ];
 
 /// Asking about the round, the process or the role (short questions).
@@ -165,7 +230,98 @@ const PROCESS_QUESTION: &[&str] = &[
     "what is this round",
     "what's this round",
     "how is this round",
+    "how much time",
+    "time do we have",
+    "time left",
+    "how many more questions",
+    "how many questions",
+    "second problem",
+    "another problem",
+    "whole round",
+    "round only",
+    "only behavioral",
+    "technical part",
+    "the team i'd",
+    "team i would",
+    "team for this role",
+    "what the team",
+    "rest of the process",
+    "last round",
+    "more rounds",
+    "how long is this",
 ];
+
+/// What a question about the interview or the job, rather than the problem, names (short questions).
+const ABOUT_THE_JOB: &[&str] = &[
+    "this round",
+    "this interview",
+    "the interview",
+    "the process",
+    "this process",
+    "the team",
+    "this team",
+    "your team",
+    "the role",
+    "this role",
+    "the position",
+    "the recruiter",
+    "hiring manager",
+    "timeline",
+    "hear back",
+    "the offer",
+    "salary",
+    "compensation",
+    "remote",
+    "relocat",
+    "visa",
+    "start date",
+    "on-call",
+    "onsite",
+    "on-site",
+    "the company",
+    "the posting",
+    "the job",
+    "after this",
+    "format",
+    "next interview",
+    "who else",
+    "will i meet",
+    "typical day",
+    "day to day",
+    "culture",
+    "working at",
+    "working here",
+    "benefits",
+    "how soon",
+    "get feedback",
+    "hear from",
+];
+
+/// Whether a question about the interview or the process is about the job itself (the team, the role, pay), which a
+/// practice interviewer cannot answer for the real company.
+pub fn about_the_job(text: &str) -> bool {
+    let text = normalized(text);
+    [
+        "team",
+        "role",
+        "position",
+        "salary",
+        "compensation",
+        "remote",
+        "relocat",
+        "visa",
+        "on-call",
+        "company",
+        "posting",
+        "the job",
+        "work on",
+        "working on",
+        " own ",
+        " owns",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+}
 
 const REPEAT: &[&str] = &[
     "repeat the question",
@@ -197,6 +353,45 @@ fn content_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Words that open a question about the question ("Is the input sorted?", "When you say nearby, do you mean...").
+const CLARIFY_OPENERS: &[&str] = &[
+    "is",
+    "are",
+    "can",
+    "could",
+    "do",
+    "does",
+    "should",
+    "would",
+    "will",
+    "may",
+    "what",
+    "which",
+    "how",
+    "when",
+    "just to confirm",
+    "to confirm",
+    "when you say",
+    "am i allowed",
+];
+
+/// Whether a short reply is mostly a question back about the question: it ends in a question mark and one of
+/// its question sentences opens like one.
+fn is_clarifying(text: &str) -> bool {
+    if !text.trim_end().ends_with('?') {
+        return false;
+    }
+    text.split_inclusive(['.', '?', '!'])
+        .map(|s| s.trim().trim_start_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|s| s.ends_with('?'))
+        .any(|s| {
+            let s = s.strip_prefix("and ").unwrap_or(s);
+            CLARIFY_OPENERS
+                .iter()
+                .any(|o| s.starts_with(o) && s[o.len()..].starts_with([' ', ',']))
+        })
+}
+
 /// Classifies `answer` to `question` (the question may be empty, which turns off the off-topic test).
 pub fn classify(answer: &str, question: &str) -> Reply {
     let text = normalized(answer);
@@ -213,17 +408,27 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if words <= 8 && any(&text, REPEAT) {
         return Reply::RepeatRequest;
     }
-    if (words <= 15 && any(&text, DONT_KNOW)) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
+    // "I'm not sure how to structure it, any pointers?" asks for a hint, whatever else it says.
+    if (words <= 20 || (words <= 30 && text.contains('?'))) && any(&text, HINT_REQUEST) {
+        return Reply::HintRequest;
+    }
+    if words <= 25 && any(&text, MOVE_ON) {
+        return Reply::MoveOn;
+    }
+    if (words <= 20 && any(&text, DONT_KNOW)) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
         return Reply::DontKnow;
     }
     if words <= 25 && any(&text, FEEDBACK_REQUEST) {
         return Reply::FeedbackRequest;
     }
-    if words <= 20 && any(&text, HINT_REQUEST) {
-        return Reply::HintRequest;
-    }
-    if words <= 30 && text.contains('?') && any(&text, PROCESS_QUESTION) {
+    if words <= 35
+        && text.contains('?')
+        && (any(&text, PROCESS_QUESTION) || any(&text, ABOUT_THE_JOB))
+    {
         return Reply::ProcessQuestion;
+    }
+    if words <= 45 && is_clarifying(&text) {
+        return Reply::Clarifying;
     }
     if words < SHORT_WORDS {
         return Reply::Short;

@@ -3,6 +3,7 @@
 //! guard a model's words before a candidate hears them. Pure: the caller says what the candidate just said and
 //! asked for, and which questions came before.
 
+use super::wording::Ask;
 use crate::catalog::RoundKind;
 
 /// What the candidate's last turn asked of the interviewer.
@@ -350,6 +351,16 @@ fn questions(turn: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many questions a turn asks. A short second sentence ("How did you know?") finishes the question before it
+/// rather than asking another.
+pub fn question_count(turn: &str) -> usize {
+    let qs = questions(turn);
+    qs.iter()
+        .filter(|q| words(q).len() > 8)
+        .count()
+        .max(usize::from(!qs.is_empty()))
+}
+
 /// The longest run of consecutive words the turn shares with the candidate's words.
 fn longest_shared_run(turn: &[String], candidate: &[String]) -> usize {
     let mut best = 0;
@@ -365,16 +376,20 @@ fn longest_shared_run(turn: &[String], candidate: &[String]) -> usize {
     best
 }
 
+/// Whether a (folded) word carries specific content: a number, or a word of five letters or more that is not
+/// one any question or answer might use.
+pub fn specific(w: &str) -> bool {
+    (w.len() >= 5 && !GENERIC.contains(&w)) || w.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Whether the turn takes up a specific word of the candidate's (a content word or a number) that the
 /// interviewer's earlier turns did not already use.
 fn grounded(turn: &str, candidate: &str, earlier: &[String]) -> bool {
     let said = words(candidate);
     let before: Vec<String> = earlier.iter().flat_map(|t| words(t)).collect();
-    words(turn).iter().any(|w| {
-        let specific = (w.len() >= 5 && !GENERIC.contains(&w.as_str()))
-            || w.chars().any(|c| c.is_ascii_digit());
-        specific && said.contains(w) && !before.contains(w)
-    })
+    words(turn)
+        .iter()
+        .any(|w| specific(w) && said.contains(w) && !before.contains(w))
 }
 
 /// Every check the turn fails, with the reason.
@@ -437,12 +452,7 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
             ctx.asked,
             Asked::Opening | Asked::Answer | Asked::Little | Asked::MoveOn
         );
-    // A short second sentence ("How did you know?") finishes the question before it rather than asking another.
-    let asked = qs
-        .iter()
-        .filter(|q| words(q).len() > 8)
-        .count()
-        .max(usize::from(!qs.is_empty()));
+    let asked = question_count(turn);
     if asked > 1 {
         fail(Check::OneQuestion, format!("{asked} questions"));
     } else if due && qs.is_empty() {
@@ -537,6 +547,136 @@ pub fn applies(check: Check, ctx: &Context) -> bool {
         Check::AnswersProcess => ctx.asked == Asked::ProcessQuestion,
         _ => true,
     }
+}
+
+/// What became of a model's piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed the guard at the first try.
+    Accepted,
+    /// Passed at the second, stricter try.
+    Retried,
+    /// Failed twice: its scripted wording was said instead.
+    Replaced,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::Accepted, Outcome::Retried, Outcome::Replaced];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Retried => "retried",
+            Outcome::Replaced => "replaced",
+        }
+    }
+}
+
+/// Praise or judgement a model may slip into a piece ("Great answer", "Impressive").
+const PRAISE: &[&str] = &[
+    "great",
+    "excellent",
+    "impressive",
+    "awesome",
+    "perfect",
+    "fantastic",
+    "good job",
+    "nice work",
+    "well done",
+    "good answer",
+    "love that",
+    "brilliant",
+];
+
+/// Common English words: a piece with none of them is not English.
+const ENGLISH: &[&str] = &[
+    "the", "a", "an", "you", "your", "what", "how", "why", "did", "do", "that", "to", "of", "for",
+    "on", "in", "with", "thanks", "through", "and", "is", "was", "would", "which", "when",
+];
+
+/// The longest follow-up and acknowledgement a model may write, in words.
+pub const FOLLOW_UP_WORDS: usize = 35;
+pub const BRIDGE_WORDS: usize = 20;
+
+/// A model's piece as it would be said: its first non-empty line, without a speaker label or wrapping quotes.
+pub fn clean(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let line = ["Interviewer:", "interviewer:", "INTERVIEWER:"]
+        .iter()
+        .find_map(|label| line.strip_prefix(label))
+        .unwrap_or(line)
+        .trim();
+    let unwrapped = line
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .filter(|l| !l.contains('"'))
+        .unwrap_or(line);
+    unwrapped.trim().to_string()
+}
+
+/// Every reason a model-written piece of a turn (already [`clean`]ed) must not be said: the turn checks that apply
+/// to it (`ctx` is the turn's, after a real answer), and the piece's own shape. A follow-up is one short question
+/// that takes up what was said; an acknowledgement is one short sentence that takes up what was said and asks
+/// nothing (the fixed question follows it). Both are English, free of praise, and neither empty nor endless.
+pub fn piece_failures(ask: Ask, piece: &str, ctx: &Context) -> Vec<(Check, String)> {
+    let w = words(piece);
+    if w.len() < 3 {
+        return vec![(Check::Short, format!("{} words: not a line", w.len()))];
+    }
+    let mut out = match ask {
+        Ask::FollowUp => failures(piece, ctx),
+        Ask::Bridge => {
+            let mut f = failures(
+                piece,
+                &Context {
+                    closing: true,
+                    ..ctx.clone()
+                },
+            );
+            if !grounded(piece, ctx.candidate, ctx.earlier) {
+                f.push((
+                    Check::Grounded,
+                    "takes up nothing specific the candidate said".into(),
+                ));
+            }
+            f
+        }
+    };
+    let (limit, marks) = match ask {
+        Ask::FollowUp => (FOLLOW_UP_WORDS, 1),
+        Ask::Bridge => (BRIDGE_WORDS, 0),
+    };
+    if w.len() > limit {
+        out.push((
+            Check::Short,
+            format!("{} words in a piece of at most {limit}", w.len()),
+        ));
+    }
+    let asked = piece.matches('?').count();
+    if asked != marks || (marks == 1 && !piece.trim_end().ends_with('?')) {
+        out.push((
+            Check::OneQuestion,
+            match ask {
+                Ask::FollowUp => {
+                    format!("{asked} question marks; a follow-up is one question, ending the line")
+                }
+                Ask::Bridge => "an acknowledgement asks nothing".into(),
+            },
+        ));
+    }
+    if has(piece, PRAISE) {
+        out.push((Check::NoLeak, "praises or judges the answer".into()));
+    }
+    let letters = piece.chars().filter(|c| c.is_alphabetic()).count();
+    let ascii = piece.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    if ascii * 10 < letters * 9 || !w.iter().any(|x| ENGLISH.contains(&x.as_str())) {
+        out.push((Check::NoLeak, "not English".into()));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! One interview as a state machine: `handle(input, now_ms) -> effects`. No clock, no IO: the caller passes the
-//! time (milliseconds on any monotonic clock) and performs the effects: render an utterance with the LLM and store
-//! it, tell the browser a round started or ended, warn about time, keep a private note.
+//! time (milliseconds on any monotonic clock) and performs the effects: render an utterance and store it, tell the
+//! browser a round started or ended, warn about time, keep a private note.
 //!
-//! Each round opens with its first question, follows up on what the candidate actually said (at most
-//! [`MAX_FOLLOW_UPS`] per question), moves through its questions, and ends when they are done or its time is up,
-//! with a warning shortly before. Silence, "I don't know", requests to repeat, short and off-topic answers, and
-//! attempts to steer the interviewer each get their own reaction ([`super::answers`]).
+//! A round works through its questions, and each question through its phases: the question's probes (a behavioral
+//! question's STAR probes, a coding problem's complexity, code, tests and extension, a design's requirements, API,
+//! data, components, scaling, failure and trade-offs). After a real answer the interviewer follows up once on what
+//! the candidate said, then asks the next probe the candidate has not already covered in their own words. A round
+//! ends when its time is up, when its questions and phases are covered, or when the candidate asks to move on, never
+//! after a fixed number of answers; with several questions, each gets its share of the round's time. Silence, "I
+//! don't know", requests to repeat, short and off-topic answers, and attempts to steer the interviewer each get
+//! their own reaction ([`super::answers`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +19,10 @@ use super::{
 };
 use crate::catalog::RoundKind;
 
-/// Follow-ups on one question before moving to the next.
-pub const MAX_FOLLOW_UPS: u32 = 2;
+/// Requests to expand a short answer (or to come back from an off-topic one) on one question before moving on.
+pub const MAX_EXPANDS: u32 = 2;
+/// The candidate's words on the current question kept for phase coverage, at most (bytes).
+const HEARD_BYTES: usize = 8 * 1024;
 /// Nudges after silence before moving on.
 pub const MAX_NUDGES: u32 = 1;
 /// The time warning comes when this much of a round is left (or a fifth of a short round).
@@ -69,6 +75,10 @@ pub enum Intent {
     Feedback,
     /// A question about the round or the process: answer it from the facts, then return to the question.
     Process,
+    /// The question's next phase (a probe from the bank, asked word for word).
+    Probe,
+    /// A question about the question: the candidate states their own assumption and goes on.
+    Clarify,
 }
 
 /// One interviewer turn to be worded and spoken.
@@ -82,7 +92,8 @@ pub struct Utterance {
     pub question: Option<Question>,
     /// What the candidate just said, for grounding.
     pub candidate_said: Option<String>,
-    /// A follow-up from the seeds to draw on.
+    /// For [`Intent::Probe`]: the probe asked. Otherwise the probe the candidate was last asked, if any, which
+    /// a turn that returns to the question puts again.
     pub suggested_follow_up: Option<String>,
     /// For [`Intent::Process`]: the facts to answer from (time left, what comes next).
     #[serde(default)]
@@ -132,7 +143,20 @@ pub struct RoundRun {
     pub questions: Vec<Question>,
     /// The question being discussed.
     pub index: usize,
+    /// Expand and redirect requests on this question.
     pub follow_ups: u32,
+    /// Probes of this question asked or skipped as covered.
+    #[serde(default)]
+    pub probe: usize,
+    /// Whether the interviewer has followed up on an answer since the question or its last probe was asked.
+    #[serde(default)]
+    pub followed: bool,
+    /// The candidate's words on this question so far (for which phases they covered unprompted).
+    #[serde(default)]
+    pub heard: String,
+    /// The round's time used when this question was first asked.
+    #[serde(default)]
+    pub question_since: u64,
     pub nudges: u32,
     /// Time used before the current stretch.
     pub used_ms: u64,
@@ -152,6 +176,10 @@ impl RoundRun {
             questions,
             index: 0,
             follow_ups: 0,
+            probe: 0,
+            followed: false,
+            heard: String::new(),
+            question_since: 0,
             nudges: 0,
             used_ms: 0,
             running_since: None,
@@ -170,6 +198,17 @@ impl RoundRun {
 
     fn warning_at(&self) -> u64 {
         WARNING_MS.min(self.budget_ms / 5)
+    }
+
+    /// Whether the current question has had its share of the round's time and the next question is due (never
+    /// for the last question, which may use what is left).
+    fn question_spent(&self, now: u64) -> bool {
+        let left = self.questions.len().saturating_sub(self.index);
+        if left <= 1 {
+            return false;
+        }
+        let share = self.budget_ms / self.questions.len() as u64;
+        self.used(now).saturating_sub(self.question_since) >= share
     }
 }
 
@@ -265,6 +304,10 @@ impl Interview {
             .unwrap_or_default();
         let said = Some(text.trim().to_string());
         let round = &mut self.rounds[self.current];
+        if !text.trim().is_empty() && round.heard.len() < HEARD_BYTES {
+            round.heard.push_str(text.trim());
+            round.heard.push('\n');
+        }
         match answers::classify(text, &question) {
             Reply::RepeatRequest => out.push(Effect::Say(self.utterance(Intent::Repeat, None))),
             Reply::HintRequest if round.kind == RoundKind::Coding => out.push(Effect::Hint),
@@ -272,7 +315,7 @@ impl Interview {
             Reply::FeedbackRequest => out.push(Effect::Say(self.utterance(Intent::Feedback, None))),
             Reply::ProcessQuestion => {
                 let facts = self.process_facts(now);
-                let mut u = self.utterance(Intent::Process, None);
+                let mut u = self.utterance(Intent::Process, said);
                 u.process = Some(facts);
                 out.push(Effect::Say(u));
             }
@@ -288,33 +331,67 @@ impl Interview {
                     out.push(Effect::Say(self.utterance(Intent::Nudge, None)));
                 } else {
                     out.push(Effect::Note("Gave no answer to this question.".into()));
-                    self.next_question(Intent::MoveOn, now, out);
+                    self.next_question(Intent::MoveOn, None, now, out);
                 }
             }
             Reply::DontKnow => {
                 out.push(Effect::Note("Said they did not know.".into()));
-                self.next_question(Intent::MoveOn, now, out);
+                self.next_question(Intent::MoveOn, None, now, out);
+            }
+            Reply::Clarifying => out.push(Effect::Say(self.utterance(Intent::Clarify, None))),
+            Reply::MoveOn => {
+                out.push(Effect::Note("Asked to move on.".into()));
+                self.next_question(Intent::MoveOn, None, now, out);
             }
             Reply::OffTopic if round.follow_ups == 0 => {
                 round.follow_ups += 1;
                 out.push(Effect::Note("Answered off-topic.".into()));
                 out.push(Effect::Say(self.utterance(Intent::Redirect, said)));
             }
-            Reply::Short if round.follow_ups < MAX_FOLLOW_UPS => {
+            Reply::Short if round.follow_ups < MAX_EXPANDS => {
                 round.follow_ups += 1;
                 out.push(Effect::Note(
                     "Very short answer; asked for specifics.".into(),
                 ));
                 out.push(Effect::Say(self.utterance(Intent::Expand, said)));
             }
-            Reply::Substantive if round.follow_ups < MAX_FOLLOW_UPS => {
-                round.follow_ups += 1;
+            Reply::Substantive => {
                 if let Some(p) = answers::salient_phrase(text, 20) {
                     out.push(Effect::Note(format!("Key point: \"{p}\"")));
                 }
-                out.push(Effect::Say(self.utterance(Intent::FollowUp, said)));
+                if round.followed {
+                    self.advance(said, now, out);
+                } else {
+                    round.followed = true;
+                    out.push(Effect::Say(self.utterance(Intent::FollowUp, said)));
+                }
             }
-            _ => self.next_question(Intent::Ask, now, out),
+            _ => self.next_question(Intent::Ask, None, now, out),
+        }
+    }
+
+    /// After the follow-up's answer: the question's next phase the candidate has not covered, or, when its phases
+    /// are done or its share of the time is spent, the next question (or the round's end). `said` is the answer
+    /// just given, when it was a real one (the turn acknowledges it).
+    fn advance(&mut self, said: Option<String>, now: u64, out: &mut Vec<Effect>) {
+        let round = &mut self.rounds[self.current];
+        let probes = round
+            .questions
+            .get(round.index)
+            .map(|q| q.follow_ups.clone())
+            .unwrap_or_default();
+        while round.probe < probes.len() && covered(round.kind, &probes[round.probe], &round.heard)
+        {
+            round.probe += 1;
+        }
+        if round.probe < probes.len() && !round.question_spent(now) {
+            round.probe += 1;
+            round.followed = false;
+            round.follow_ups = 0;
+            round.nudges = 0;
+            out.push(Effect::Say(self.utterance(Intent::Probe, said)));
+        } else {
+            self.next_question(Intent::Ask, said, now, out);
         }
     }
 
@@ -332,13 +409,23 @@ impl Interview {
         }
     }
 
-    fn next_question(&mut self, intent: Intent, now: u64, out: &mut Vec<Effect>) {
+    fn next_question(
+        &mut self,
+        intent: Intent,
+        said: Option<String>,
+        now: u64,
+        out: &mut Vec<Effect>,
+    ) {
         let round = &mut self.rounds[self.current];
         round.index += 1;
         round.follow_ups = 0;
         round.nudges = 0;
+        round.probe = 0;
+        round.followed = false;
+        round.heard.clear();
+        round.question_since = round.used(now);
         if round.index < round.questions.len() {
-            out.push(Effect::Say(self.utterance(intent, None)));
+            out.push(Effect::Say(self.utterance(intent, said)));
         } else {
             self.end_round(EndReason::Completed, now, out);
         }
@@ -394,8 +481,7 @@ impl Interview {
         let minutes = round.remaining(now).div_ceil(60_000);
         let next = match self.rounds.get(self.current + 1) {
             Some(r) => format!("after it comes the {} round", r.title),
-            None => "after it the interview ends, and you get a written report with the evidence behind each score"
-                .to_string(),
+            None => "after it you get a written report on the whole interview".to_string(),
         };
         format!(
             "This {} round has about {minutes} minute{} left, and {next}.",
@@ -408,16 +494,11 @@ impl Interview {
         self.turn += 1;
         let round = &self.rounds[self.current];
         let question = round.questions.get(round.index).cloned();
-        let suggested_follow_up = match intent {
-            Intent::FollowUp | Intent::Expand => question
-                .as_ref()
-                .and_then(|q| {
-                    q.follow_ups
-                        .get(round.follow_ups.saturating_sub(1) as usize)
-                })
-                .cloned(),
-            _ => None,
-        };
+        // The probe asked last (the one just asked, for a probe): what a return to the question puts again.
+        let suggested_follow_up = question
+            .as_ref()
+            .and_then(|q| round.probe.checked_sub(1).and_then(|i| q.follow_ups.get(i)))
+            .cloned();
         Utterance {
             intent,
             round: self.current,
@@ -429,6 +510,75 @@ impl Interview {
             process: None,
             turn: self.turn,
         }
+    }
+}
+
+/// Whether the candidate's words on a question already cover what `probe` asks, so the interviewer need not ask
+/// it: a complexity probe once they stated a complexity, an edge-case probe once they named edge cases, a design's
+/// requirements, API, data model, scaling or failure probe once they spoke to it. Probes without a known topic
+/// are always asked.
+pub fn covered(kind: RoundKind, probe: &str, heard: &str) -> bool {
+    if !matches!(kind, RoundKind::Coding | RoundKind::SystemDesign) {
+        return false;
+    }
+    let p = probe.to_lowercase();
+    let h = heard.to_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| h.contains(w));
+    let count = |words: &[&str]| words.iter().filter(|w| h.contains(*w)).count();
+    if p.contains("complexity") {
+        any(&[
+            "o(",
+            "complexity",
+            "linear time",
+            "constant time",
+            "log n",
+            "quadratic",
+        ])
+    } else if p.contains("edge case") {
+        any(&["edge case", "corner case"])
+            || count(&[
+                "empty",
+                "null",
+                "negative",
+                "duplicate",
+                "overflow",
+                "single element",
+                "zero",
+            ]) >= 2
+    } else if p.contains("requirements") {
+        count(&[
+            "requirement",
+            "per second",
+            "qps",
+            "latency",
+            "daily active",
+            "million",
+            "availability",
+        ]) >= 2
+    } else if p.contains("api") {
+        any(&["endpoint", "api", "post /", "get /", "rpc"])
+    } else if p.contains("data do you store") {
+        any(&[
+            "schema",
+            "table",
+            "primary key",
+            "partition key",
+            "data model",
+            "columns",
+        ])
+    } else if p.contains("traffic grows") {
+        count(&[
+            "shard",
+            "partition",
+            "bottleneck",
+            "scale out",
+            "horizontal",
+            "replica",
+        ]) >= 2
+    } else if p.contains("fails") {
+        count(&["fail", "replica", "retry", "failover", "timeout", "idempot"]) >= 2
+    } else {
+        false
     }
 }
 
@@ -480,59 +630,176 @@ mod tests {
     const MIN: u64 = 60_000;
 
     #[test]
-    fn a_whole_loop_runs_question_by_question_with_grounded_follow_ups() {
+    fn a_whole_loop_runs_question_by_question_and_phase_by_phase() {
         let mut iv = two_rounds();
         let fx = iv.handle(Input::Start, 0);
         assert_eq!(fx[0], Effect::RoundStarted { index: 0 });
         assert_eq!(says(&fx), [Intent::Open]);
         assert_eq!(iv.current_question().unwrap().id, "a");
 
-        // Two follow-ups on a real answer, grounded in it, then the next question.
+        // A real answer is followed up once, on what was said; the next answer brings the question's next probe.
         let fx = iv.handle(Input::Answer(STORY), MIN);
         let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
             panic!()
         };
         assert_eq!(u.intent, Intent::FollowUp);
         assert_eq!(u.candidate_said.as_deref(), Some(STORY));
-        assert_eq!(
-            u.suggested_follow_up.as_deref(),
-            Some("What did you do first?")
-        );
         assert!(
             fx.iter()
                 .any(|e| matches!(e, Effect::Note(n) if n.contains("I led the migration")))
         );
+        let fx = iv.handle(Input::Answer(STORY), 2 * MIN);
+        let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(u.intent, Intent::Probe);
         assert_eq!(
-            says(&iv.handle(Input::Answer(STORY), 2 * MIN)),
-            [Intent::FollowUp]
+            u.suggested_follow_up.as_deref(),
+            Some("What did you do first?")
+        );
+        assert_eq!(
+            u.candidate_said.as_deref(),
+            Some(STORY),
+            "the probe acknowledges the answer"
         );
         assert_eq!(
             says(&iv.handle(Input::Answer(STORY), 3 * MIN)),
+            [Intent::FollowUp]
+        );
+        assert_eq!(
+            says(&iv.handle(Input::Answer(STORY), 4 * MIN)),
+            [Intent::Probe]
+        );
+        assert_eq!(
+            says(&iv.handle(Input::Answer(STORY), 5 * MIN)),
+            [Intent::FollowUp]
+        );
+        // Its probes done, the next question.
+        assert_eq!(
+            says(&iv.handle(Input::Answer(STORY), 6 * MIN)),
             [Intent::Ask]
         );
         assert_eq!(iv.current_question().unwrap().id, "b");
 
-        // The last question's answers end the round and open the next one.
-        iv.handle(Input::Answer(STORY), 4 * MIN);
-        iv.handle(Input::Answer(STORY), 5 * MIN);
-        let fx = iv.handle(Input::Answer(STORY), 6 * MIN);
+        // The last question's phases end the round and open the next one.
+        for t in 7..=11 {
+            iv.handle(Input::Answer(STORY), t * MIN);
+        }
+        let fx = iv.handle(Input::Answer(STORY), 12 * MIN);
         assert!(fx.contains(&Effect::RoundEnded {
             index: 0,
             reason: EndReason::Completed
         }));
         assert!(fx.contains(&Effect::RoundStarted { index: 1 }));
         assert_eq!(says(&fx), [Intent::Transition]);
-        assert_eq!(iv.rounds[0].used_ms, 6 * MIN);
+        assert_eq!(iv.rounds[0].used_ms, 12 * MIN);
 
-        for t in 7..=9 {
+        for t in 13..=18 {
             iv.handle(Input::Answer(STORY), t * MIN);
         }
         assert!(iv.finished);
         assert_eq!(iv.rounds[1].status, RoundStatus::Done(EndReason::Completed));
         assert!(
-            iv.handle(Input::Answer(STORY), 10 * MIN).is_empty(),
+            iv.handle(Input::Answer(STORY), 20 * MIN).is_empty(),
             "a finished interview does nothing"
         );
+    }
+
+    #[test]
+    fn a_question_that_had_its_share_of_the_time_gives_way_to_the_next() {
+        let mut iv = two_rounds();
+        iv.handle(Input::Start, 0);
+        iv.handle(Input::Answer(STORY), MIN);
+        // 30 minutes for two questions: after 15 on the first, the next answer brings the second question, not
+        // the first one's next probe.
+        assert_eq!(
+            says(&iv.handle(Input::Answer(STORY), 16 * MIN)),
+            [Intent::Ask]
+        );
+        assert_eq!(iv.current_question().unwrap().id, "b");
+        // The last question may use what is left.
+        iv.handle(Input::Answer(STORY), 17 * MIN);
+        assert_eq!(
+            says(&iv.handle(Input::Answer(STORY), 28 * MIN)),
+            [Intent::Probe]
+        );
+    }
+
+    #[test]
+    fn a_coding_round_works_through_its_phases_skipping_what_the_candidate_covered() {
+        let problem = Question {
+            id: "p".into(),
+            pool: Pool::Problem,
+            text: "Two Sum: find two numbers that add up to a target.".into(),
+            follow_ups: crate::engine::plan::CODING_PHASES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::Coding,
+            "Coding",
+            45,
+            vec![problem],
+        )]);
+        iv.handle(Input::Start, 0);
+        let approach = "I'd keep a hash map from value to index and check each number's complement as I go, which \
+                        is O(n) time and O(n) space.";
+        assert_eq!(
+            says(&iv.handle(Input::Answer(approach), MIN)),
+            [Intent::FollowUp]
+        );
+        // The complexity was stated unprompted: the next phase is the code.
+        let fx = iv.handle(Input::Answer(approach), 2 * MIN);
+        let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
+            panic!("{fx:?}")
+        };
+        assert!(
+            u.suggested_follow_up.as_deref().unwrap().contains("editor"),
+            "{u:?}"
+        );
+        // A hint request is answered with a hint, and the round goes on.
+        assert_eq!(
+            iv.handle(
+                Input::Answer("I'm stuck on the loop, can I get a hint?"),
+                3 * MIN
+            ),
+            [Effect::Hint]
+        );
+        let mut t = 3;
+        while !iv.finished {
+            t += 1;
+            assert!(t < 20, "the round never ends");
+            iv.handle(Input::Answer(approach), t * MIN);
+        }
+        assert!(
+            t >= 8,
+            "a coding round is a conversation, not three answers: ended after {t} minutes"
+        );
+    }
+
+    #[test]
+    fn asking_to_move_on_or_a_question_about_the_question_is_heard() {
+        let mut iv = two_rounds();
+        iv.handle(Input::Start, 0);
+        assert_eq!(
+            says(&iv.handle(
+                Input::Answer("Do you mean a deadline at work, or could it be at school?"),
+                MIN
+            )),
+            [Intent::Clarify]
+        );
+        assert_eq!(iv.current_question().unwrap().id, "a");
+        let fx = iv.handle(
+            Input::Answer("Can we move on to the next question?"),
+            2 * MIN,
+        );
+        assert_eq!(says(&fx), [Intent::MoveOn]);
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::Note(n) if n.contains("move on")))
+        );
+        assert_eq!(iv.current_question().unwrap().id, "b");
     }
 
     #[test]
@@ -712,7 +979,7 @@ mod tests {
         // A new process has a new clock: time does not run while nobody is connected.
         back.resume(5);
         assert_eq!(back.rounds[0].remaining(5), 18 * MIN);
-        assert_eq!(back.rounds[0].follow_ups, 1);
+        assert!(back.rounds[0].followed, "the answer was followed up");
         assert_eq!(back.current_question().unwrap().id, "a");
         assert_eq!(back.rounds[0].remaining(5 + 18 * MIN), 0);
     }
@@ -738,9 +1005,8 @@ mod tests {
                 "{kind:?}"
             );
             assert_eq!(
-                t,
-                u64::from(MAX_FOLLOW_UPS) + 1,
-                "{kind:?}: a question, its follow-ups, then the close"
+                t, 6,
+                "{kind:?}: the question and each of its two probes, each followed up once, then the close"
             );
         }
     }

@@ -111,14 +111,7 @@ pub fn draw(
                 id: p.id.clone(),
                 pool: Pool::Problem,
                 text: problem_text(p),
-                follow_ups: vec![
-                    "Before any code: what approach would you take, and why?".into(),
-                    format!(
-                        "What is the time and space complexity of that? Can it be done in {}?",
-                        p.optimal
-                    ),
-                    "Which edge cases would you test first?".into(),
-                ],
+                follow_ups: CODING_PHASES.iter().map(|s| s.to_string()).collect(),
             })
             .into_iter()
             .collect(),
@@ -130,11 +123,44 @@ pub fn draw(
                 id: p.id.clone(),
                 pool: Pool::Design,
                 text: p.prompt.clone(),
-                follow_ups: p.follow_ups.clone(),
+                follow_ups: design_phases(&p.follow_ups),
             })
             .into_iter()
             .collect(),
     }
+}
+
+/// A coding round's phases after the candidate's approach (the opening asks for it): each is asked unless the
+/// candidate already covered it ([`super::interview::covered`]). Worded to ask, never to hint at the answer.
+pub const CODING_PHASES: &[&str] = &[
+    "What are the time and space complexity of that approach?",
+    "Go ahead and write it in the editor, talking me through it as you go. Run it whenever you're ready. How \
+     will you structure the code?",
+    "Which edge cases would you test first, and what should each one return?",
+    "Last part: what would you change if the input were a thousand times larger?",
+];
+
+/// A design round's phases, in the order an interviewer works through them, with the design's own follow-ups
+/// (from the seeds) pushed in before the trade-offs.
+pub fn design_phases(own: &[String]) -> Vec<String> {
+    let mut phases: Vec<String> = [
+        "Before we go further, let's pin down the scope: which requirements matter most, and what scale should we \
+         design for?",
+        "What API would clients call? Walk me through the main endpoints.",
+        "What data do you store, and how would you lay it out?",
+        "Walk me through the main components, and how one request flows through them.",
+        "Where does this break first as traffic grows tenfold, and what would you do about it?",
+        "What happens when a node, or a whole dependency, fails?",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    phases.extend(own.iter().take(2).cloned());
+    phases.push(
+        "Which trade-off in this design are you least sure about, and what would change your mind?"
+            .into(),
+    );
+    phases
 }
 
 /// How good a single-item pick is: unasked first, then near the role's level, then a seeded shuffle.

@@ -8,8 +8,6 @@ pub mod scripted;
 
 use std::ops::ControlFlow;
 
-use crate::engine::interview::Utterance;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     System,
@@ -23,16 +21,12 @@ pub struct Message {
     pub content: String,
 }
 
-/// What to generate. Model backends read `messages`; the scripted backend words `utterance` directly.
+/// What to generate. Model backends read `messages`; the scripted backend says `scripted`, the engine's own
+/// wording of the same piece.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub messages: Vec<Message>,
-    pub utterance: Option<Utterance>,
-    /// Context the scripted backend needs for wording: the interviewer's and the company's names.
-    pub persona_name: String,
-    /// The persona's own opening line from the seeds.
-    pub persona_opening: String,
-    pub company_name: String,
+    pub scripted: String,
     pub max_tokens: u32,
     pub temperature: f32,
     pub seed: u64,

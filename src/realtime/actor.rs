@@ -54,9 +54,8 @@ pub(super) struct Actor {
     /// The candidate's latest stored turn, which interviewer notes attach to.
     pub(super) last_candidate_turn: Option<i64>,
     pub(super) live_turns: u64,
-    /// The model's view of the current round, grown turn by turn so each prompt extends the last one (a local
-    /// model then reuses its KV cache), and which round it belongs to.
-    pub(super) chat: Vec<crate::llm::Message>,
+    /// The interviewer's turns in the current round, as said (for the guard), and which round that is.
+    pub(super) earlier: Vec<String>,
     pub(super) chat_round: Option<usize>,
     /// Who has the floor (shared with the connections and the interviewer's speech).
     pub(super) floor: Arc<Floor>,
@@ -89,7 +88,7 @@ impl Actor {
             event_id: 0,
             last_candidate_turn: None,
             live_turns: 0,
-            chat: Vec::new(),
+            earlier: Vec::new(),
             chat_round: None,
             floor,
             timing: None,

@@ -1,8 +1,9 @@
-//! The interviewer's reply as the model writes it, and replies written ahead during the candidate's pause.
+//! The model's pieces of an interviewer turn as it writes them, and pieces written ahead during the candidate's
+//! pause.
 //!
 //! A spoken answer ends after a silence (1.5 s by default), and whisper already has the turn's transcript early in
 //! that silence ([`super::listen::TRANSCRIBE_AFTER_MS`]). A [`Plan`] made then asks a copy of the engine what it
-//! would say to that transcript and starts the model on that reply at once. When the silence ends the turn with
+//! would say to that transcript and starts the model on that reply's first model piece at once. When the silence ends the turn with
 //! the same audio, the engine asks for the same turn with the same prompt and the reply already under way is used
 //! ([`Stream::matches`]); the candidate hears the interviewer sooner by the time the model had. When the candidate
 //! speaks again, or anything else changed the prompt, the stream is dropped and its generation stops.
@@ -19,20 +20,21 @@ use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::floor::Floor;
 use crate::{
-    catalog::Catalog,
+    catalog::{Catalog, Company},
     engine::{
         interview::{Effect, Input, Interview, Utterance},
         prompts, turns,
+        wording::{self, Ask, Names, Piece},
     },
-    llm::{Completion, Llm, LlmError, Message, Request},
+    llm::{Completion, Llm, LlmError, Request},
 };
 
 /// Pieces buffered ahead of the reader: more than a reply's tokens, so a reply written ahead never waits.
 const BUFFERED_PIECES: usize = 256;
-/// The longest reply, in tokens.
-const MAX_TOKENS: u32 = 120;
+/// The longest model piece, in tokens (a follow-up question; an acknowledgement is shorter).
+const MAX_TOKENS: u32 = 60;
 
-/// Everything an interviewer reply's request is built from besides the turn itself.
+/// Everything an interviewer turn is built from besides the turn itself.
 #[derive(Clone)]
 pub(super) struct Context {
     pub catalog: Arc<Catalog>,
@@ -40,34 +42,56 @@ pub(super) struct Context {
     pub company_name: String,
     pub role_title: String,
     pub session: String,
-    /// The round the history belongs to.
+    /// The round `earlier` belongs to.
     pub round: usize,
-    /// The model's view of the round so far (already windowed).
-    pub history: Vec<Message>,
+    /// The interviewer's turns so far in this round, as said (for the guard: no question asked twice, and a
+    /// follow-up takes up something new).
+    pub earlier: Vec<String>,
 }
 
 impl Context {
-    /// The request that words `u`.
-    pub fn request(&self, u: &Utterance) -> Arc<Request> {
-        let company = self.catalog.company(&self.company_id);
+    fn company(&self) -> Option<&Company> {
+        self.catalog.company(&self.company_id)
+    }
+
+    /// The interviewer's name and opening line, and the company.
+    pub fn names(&self) -> Names<'_> {
+        let company = self.company();
+        Names {
+            persona: company.map_or("", |c| c.persona.name.as_str()),
+            opening: company.map_or("", |c| c.persona.opening.as_str()),
+            company: &self.company_name,
+        }
+    }
+
+    /// The turn `u` as pieces: fixed wording, and the pieces a model writes.
+    pub fn shape(&self, u: &Utterance) -> Vec<Piece> {
+        wording::shape(u, &self.names(), &self.earlier)
+    }
+
+    /// The request for one model piece of `u`; `strict` is the second try, `fallback` what the scripted backend
+    /// says.
+    pub fn request(&self, u: &Utterance, ask: Ask, fallback: &str, strict: bool) -> Arc<Request> {
         Arc::new(Request {
-            messages: company
-                .map(|c| prompts::messages(c, &self.role_title, u, &self.history))
+            messages: self
+                .company()
+                .map(|c| prompts::piece(c, &self.role_title, u, ask, strict))
                 .unwrap_or_default(),
-            utterance: Some(u.clone()),
-            persona_name: company
-                .map(|c| c.persona.name.clone())
-                .unwrap_or_else(|| "your interviewer".into()),
-            persona_opening: company
-                .map(|c| c.persona.opening.clone())
-                .unwrap_or_default(),
-            company_name: self.company_name.clone(),
+            scripted: fallback.to_string(),
             max_tokens: MAX_TOKENS,
-            temperature: 0.7,
-            seed: u.turn,
-            stop: Vec::new(),
+            temperature: if strict { 0.2 } else { 0.6 },
+            seed: u.turn.wrapping_add(u64::from(strict) * 7_919),
+            stop: vec!["\n".into()],
             session: Some(self.session.clone()),
             ignore_eos: false,
+        })
+    }
+
+    /// The first piece of `u` a model writes, as a request (what a reply begun during the pause writes).
+    pub fn first_request(&self, u: &Utterance) -> Option<Arc<Request>> {
+        self.shape(u).into_iter().find_map(|p| match p {
+            Piece::Model { ask, fallback } => Some(self.request(u, ask, &fallback, false)),
+            Piece::Fixed(_) => None,
         })
     }
 }
@@ -140,8 +164,8 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Starts the reply the engine would ask for if `transcript` were the answer; `None` when nothing was heard,
-    /// or filler, or the engine would say nothing.
+    /// Starts the model piece the engine's reply would begin with if `transcript` were the answer; `None` when
+    /// nothing was heard, or filler, or the reply has no model piece (fixed wording needs no head start).
     pub fn start(self, transcript: &str) -> Option<Stream> {
         let said = transcript.trim();
         if said.is_empty() || turns::is_filler(said) {
@@ -155,17 +179,17 @@ impl Plan {
                 Effect::Say(u) => Some(u),
                 _ => None,
             })?;
-        // A reply that opens the next round starts that round's history afresh (as `Actor::say` then does).
+        // A reply that opens the next round starts that round afresh (as `Actor::say` then does).
         let context = if u.round == self.context.round {
             self.context
         } else {
             Context {
                 round: u.round,
-                history: Vec::new(),
+                earlier: Vec::new(),
                 ..self.context
             }
         };
-        let request = context.request(&u);
+        let request = context.first_request(&u)?;
         Some(Stream::start(self.llm, request, self.floor, self.epoch))
     }
 }
@@ -213,7 +237,7 @@ mod tests {
             role_title: "SDE II".into(),
             session: "s1".into(),
             round: 0,
-            history: prompts::history(&[(false, "Tell me about a difficult deadline.".into())]),
+            earlier: vec!["Tell me about a difficult deadline.".into()],
         };
         let mut engine = Interview::new(vec![
             RoundRun::new(RoundKind::Behavioral, "Leadership", 30, vec![q("a")]),
@@ -232,34 +256,38 @@ mod tests {
         };
         assert!(plan(&engine).start("  ").is_none(), "nothing heard");
         assert!(plan(&engine).start("hmm").is_none(), "filler is no answer");
+        assert!(
+            plan(&engine).start("I don't know.").is_none(),
+            "moving on without an answer is fixed wording: nothing to write ahead"
+        );
 
-        let mut ahead = plan(&engine).start(STORY).expect("a reply is begun");
+        let mut ahead = plan(&engine).start(STORY).expect("a follow-up is begun");
         let mut written = String::new();
         while let Some(piece) = ahead.pieces.recv().await {
             written.push_str(&piece);
         }
-        assert!(!written.trim().is_empty());
-        // The engine is untouched: the turn, when it ends, asks for exactly the reply begun.
-        let asked = context.request(&said(engine.clone().handle(Input::Answer(STORY), 1_000)));
+        assert!(written.trim().ends_with('?'), "{written}");
+        // The engine is untouched: the turn, when it ends, asks for exactly the piece begun.
+        let first = |u: &Utterance| context.first_request(u).unwrap();
+        let asked = first(&said(engine.clone().handle(Input::Answer(STORY), 1_000)));
         assert!(ahead.matches(&asked, epoch));
         assert!(!ahead.matches(&asked, epoch + 1), "a barge-in since");
-        let other = context.request(&said(
-            engine.clone().handle(Input::Answer("I don't know."), 1_000),
-        ));
+        let other = first(&said(engine.clone().handle(
+            Input::Answer("I rebuilt the deploy pipeline for the payments team in 2023 and cut releases to ten minutes."),
+            1_000,
+        )));
         assert!(!ahead.matches(&other, epoch), "another answer");
 
-        // An answer that closes the round: the reply opens the next one, whose history starts empty.
+        // After the follow-up's answer, the next turn acknowledges it (the model's piece), then asks the probe.
         engine.handle(Input::Answer(STORY), 1_000);
-        let ahead = plan(&engine)
-            .start("I don't know.")
-            .expect("the next round's opening is begun");
-        let next = said(engine.clone().handle(Input::Answer("I don't know."), 1_000));
-        assert_eq!(next.round, 1);
-        let fresh = Context {
-            round: 1,
-            history: Vec::new(),
-            ..context.clone()
-        };
-        assert!(ahead.matches(&fresh.request(&next), epoch));
+        let next = said(engine.clone().handle(Input::Answer(STORY), 2_000));
+        assert_eq!(next.intent, crate::engine::interview::Intent::Probe);
+        assert!(matches!(
+            context.shape(&next)[0],
+            Piece::Model {
+                ask: Ask::Bridge,
+                ..
+            }
+        ));
     }
 }

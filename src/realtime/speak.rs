@@ -1,6 +1,8 @@
-//! How the interviewer speaks: an utterance is worded by the LLM on a blocking thread, streamed to every connection
-//! piece by piece (and to the voice, sentence by sentence, as it is written), then stored as a transcript turn (and
-//! its question marked as asked). A barge-in stops the model between tokens.
+//! How the interviewer speaks: an utterance's shape comes from the engine ([`crate::engine::wording`]); its fixed
+//! wording is said as written, and each piece a model writes (on a blocking thread) is said only once the guard
+//! passed it, else after a stricter second try, else in its scripted wording. The turn is streamed to every
+//! connection piece by piece (and to the voice, sentence by sentence), then stored as a transcript turn (and its
+//! question marked as asked). A barge-in stops the model between tokens.
 
 use std::time::Instant;
 
@@ -17,26 +19,11 @@ use super::{
 use crate::{
     db::{live, voice as voice_db},
     engine::{
+        guard::{self, Asked, Outcome},
         interview::{Intent, Utterance},
-        prompts,
+        wording::{Ask, Piece},
     },
-    llm,
 };
-
-/// Messages of the current round a model sees besides this turn's. The window's start moves in steps of
-/// [`WINDOW_STEP`], so the prompt's beginning stays the same for several turns and a local model reuses its KV
-/// cache instead of re-reading the conversation (SOURCES.md: prefill is the slow part on a CPU).
-const MAX_TURNS: usize = 16;
-const WINDOW_STEP: usize = 8;
-
-/// Where the window over `n` turns starts.
-fn window_start(n: usize) -> usize {
-    if n <= MAX_TURNS {
-        0
-    } else {
-        (n - MAX_TURNS).div_ceil(WINDOW_STEP) * WINDOW_STEP
-    }
-}
 
 /// An interviewer line that is not worded by the model: a hint, a reaction to a code run.
 pub(super) struct Line {
@@ -47,7 +34,7 @@ pub(super) struct Line {
 }
 
 impl Actor {
-    /// Says a fixed line: streamed, stored and added to the model's view of the round like any other turn.
+    /// Says a fixed line: streamed, stored and added to the round's turns like any other.
     pub(super) async fn say_line(&mut self, line: Line) {
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
@@ -61,10 +48,7 @@ impl Actor {
             },
         )));
         if self.chat_round == Some(line.round) {
-            self.chat.push(llm::Message {
-                role: llm::Role::Assistant,
-                content: line.text.clone(),
-            });
+            self.earlier.push(line.text.clone());
         }
         let stored = self
             .store_and_finish(turn_id, line.round, line.kind, None, line.text)
@@ -202,7 +186,7 @@ impl Actor {
             .collect()
     }
 
-    /// What a reply in `round` is built from; `self.chat` must be that round's.
+    /// What a turn in `round` is built from; `self.earlier` must be that round's.
     pub(super) fn reply_context(&self, round: usize) -> Context {
         Context {
             catalog: self.state.catalog(),
@@ -211,78 +195,68 @@ impl Actor {
             role_title: self.session.role_title.clone(),
             session: self.session.id.clone(),
             round,
-            history: self.chat[window_start(self.chat.len())..].to_vec(),
+            earlier: self.earlier.clone(),
         }
     }
 
-    /// Words an utterance with the LLM (or takes the reply already being written during the candidate's pause),
-    /// streaming it to every connection, then stores it.
+    /// Says an utterance: its fixed wording as written and its model pieces once the guard passed them (or their
+    /// scripted wording), streamed to every connection piece by piece and to the voice, then stored.
     pub(super) async fn say(&mut self, u: Utterance) {
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
         if self.chat_round != Some(u.round) {
-            // A new round, or an actor resumed mid-round: the history comes from the stored transcript.
-            let mut turns = self.round_turns(u.round as i64).await;
-            if u.candidate_said.is_some() && turns.last().is_some_and(|(candidate, _)| *candidate) {
-                turns.pop();
-            }
-            self.chat = prompts::history(&turns);
+            // A new round, or an actor resumed mid-round: the round's turns come from the stored transcript.
+            let turns = self.round_turns(u.round as i64).await;
+            self.earlier = turns
+                .into_iter()
+                .filter(|(candidate, _)| !candidate)
+                .map(|(_, text)| text)
+                .collect();
             self.chat_round = Some(u.round);
         }
-        let request = self.reply_context(u.round).request(&u);
+        let context = self.reply_context(u.round);
         let epoch = self.floor.epoch();
         let mut timing = self.timing.take();
-        let mut stream = match self.prepared.take() {
-            Some(written) if written.matches(&request, epoch) => {
-                if let Some(t) = &mut timing {
-                    t.reply_ahead = true;
-                }
-                written
-            }
-            _ => Stream::start(self.state.llm(), request.clone(), self.floor.clone(), epoch),
-        };
         let mut speech = self.speech(&turn_id, epoch);
         let mut text = String::new();
-        while let Some(piece) = stream.pieces.recv().await {
+        for piece in context.shape(&u) {
+            let part = match piece {
+                Piece::Fixed(t) => t,
+                Piece::Model { ask, fallback } => {
+                    match self
+                        .write_piece(&context, &u, ask, &fallback, epoch, &mut timing)
+                        .await
+                    {
+                        Some(t) => t,
+                        None => break,
+                    }
+                }
+            };
+            if self.floor.interrupted_since(epoch) {
+                break;
+            }
+            let part = if text.is_empty() {
+                part
+            } else {
+                format!(" {part}")
+            };
             if text.is_empty() {
                 if let Some(t) = &mut timing {
                     t.first_token = Some(Instant::now());
                 }
                 self.broadcast(frames::voice_state(pb::voice_state::State::Speaking, false));
             }
-            speech.push(&piece);
-            text.push_str(&piece);
+            speech.push(&part);
+            text.push_str(&part);
             self.broadcast(frames::frame(Kind::InterviewerText(
                 pb::InterviewerTextDelta {
                     turn_id: turn_id.clone(),
-                    delta: piece,
+                    delta: part,
                     done: false,
                 },
             )));
         }
-        let failed = match (&mut stream.job).await {
-            Ok(Err(e)) => {
-                tracing::error!("the interviewer model failed: {e}");
-                true
-            }
-            Err(e) => {
-                tracing::error!("the interviewer model's task failed: {e}");
-                true
-            }
-            Ok(Ok(c)) => {
-                tracing::debug!(
-                    prompt_tokens = c.usage.prompt_tokens,
-                    cached_tokens = c.usage.cached_tokens,
-                    prefill_ms = c.usage.prefill.as_millis() as u64,
-                    first_token_ms = c.usage.first_token.as_millis() as u64,
-                    tokens = c.tokens,
-                    "the interviewer's turn is written"
-                );
-                false
-            }
-        };
-        let interrupted = self.floor.interrupted_since(epoch);
-        if interrupted && text.trim().is_empty() {
+        if text.trim().is_empty() {
             // Cut off before a word: nothing was said, so nothing is stored.
             self.broadcast(frames::frame(Kind::InterviewerText(
                 pb::InterviewerTextDelta {
@@ -294,30 +268,14 @@ impl Actor {
             self.after_speech(speech.finish(), None, timing);
             return;
         }
-        if failed || text.trim().is_empty() {
-            // A model that fails or says nothing must not stall the interview: the scripted wording of the same
-            // turn stands in, and is streamed like any other reply.
-            let fallback = llm::scripted::word(&request);
-            speech.push(&fallback);
-            self.broadcast(frames::frame(Kind::InterviewerText(
-                pb::InterviewerTextDelta {
-                    turn_id: turn_id.clone(),
-                    delta: fallback.clone(),
-                    done: false,
-                },
-            )));
-            text = fallback;
-        }
         let text = text.trim().to_string();
-        self.chat.push(prompts::turn(&u));
-        self.chat.push(llm::Message {
-            role: llm::Role::Assistant,
-            content: text.clone(),
-        });
+        self.earlier.push(text.clone());
         let question_id = u.question.as_ref().map(|q| q.id.clone());
         let kind = match u.intent {
             Intent::FollowUp | Intent::Expand => "follow_up",
-            Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition => "question",
+            Intent::Open | Intent::Ask | Intent::MoveOn | Intent::Transition | Intent::Probe => {
+                "question"
+            }
             _ => "utterance",
         };
         let asks = matches!(
@@ -342,22 +300,80 @@ impl Actor {
             .await;
         self.after_speech(speech.finish(), stored, timing);
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_window_moves_in_steps_and_never_exceeds_its_size() {
-        assert_eq!(window_start(0), 0);
-        assert_eq!(window_start(16), 0);
-        assert_eq!(window_start(17), 8);
-        assert_eq!(window_start(24), 8);
-        assert_eq!(window_start(25), 16);
-        for n in 0..100 {
-            assert!(n - window_start(n) <= MAX_TURNS);
-            assert!(n - window_start(n) >= MAX_TURNS.min(n) - WINDOW_STEP.min(n));
+    /// One model piece of `u`: the model's words if the guard passes them, else a second, stricter try, else the
+    /// piece's scripted wording; each outcome is counted. The first try may be the piece already written during
+    /// the candidate's pause. `None` when the candidate took the floor meanwhile.
+    async fn write_piece(
+        &mut self,
+        context: &Context,
+        u: &Utterance,
+        ask: Ask,
+        fallback: &str,
+        epoch: u64,
+        timing: &mut Option<Timing>,
+    ) -> Option<String> {
+        let candidate = u.candidate_said.as_deref().unwrap_or("");
+        let persona = context.names().persona.to_string();
+        let guard_context = guard::Context {
+            persona: &persona,
+            round: u.round_kind,
+            asked: Asked::Answer,
+            candidate,
+            earlier: &context.earlier,
+            closing: false,
+        };
+        let llm = self.state.llm();
+        for strict in [false, true] {
+            let request = context.request(u, ask, fallback, strict);
+            let mut stream = match self.prepared.take() {
+                Some(written) if !strict && written.matches(&request, epoch) => {
+                    if let Some(t) = timing {
+                        t.reply_ahead = true;
+                    }
+                    written
+                }
+                _ => Stream::start(llm.clone(), request, self.floor.clone(), epoch),
+            };
+            let mut written = String::new();
+            while let Some(piece) = stream.pieces.recv().await {
+                written.push_str(&piece);
+                // A piece is one line: what follows a finished line is not said, so it is not waited for.
+                if written.trim_start().contains('\n') {
+                    break;
+                }
+            }
+            stream.pieces.close();
+            let failed = match (&mut stream.job).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(format!("the model failed: {e}")),
+                Err(e) => Some(format!("the model's task failed: {e}")),
+            };
+            if self.floor.interrupted_since(epoch) {
+                return None;
+            }
+            let line = guard::clean(&written);
+            let reasons: Vec<String> = match failed {
+                Some(e) => vec![e],
+                None => guard::piece_failures(ask, &line, &guard_context)
+                    .into_iter()
+                    .map(|(c, why)| format!("{}: {why}", c.name()))
+                    .collect(),
+            };
+            if reasons.is_empty() {
+                self.state.metrics().record_piece(
+                    ask,
+                    if strict {
+                        Outcome::Retried
+                    } else {
+                        Outcome::Accepted
+                    },
+                );
+                return Some(line);
+            }
+            tracing::debug!(piece = ask.as_str(), strict, ?reasons, text = %line, "the guard held back a model piece");
         }
+        self.state.metrics().record_piece(ask, Outcome::Replaced);
+        Some(fallback.to_string())
     }
 }

@@ -55,10 +55,7 @@ impl LlmJudge {
     fn ask(&self, messages: Vec<Message>, dims: usize, seed: u64) -> Result<String, String> {
         let req = Request {
             messages,
-            utterance: None,
-            persona_name: String::new(),
-            persona_opening: String::new(),
-            company_name: String::new(),
+            scripted: String::new(),
             max_tokens: 40 + 30 * dims as u32,
             temperature: if seed == 0 { 0.0 } else { 0.3 },
             seed,

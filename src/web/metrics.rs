@@ -11,7 +11,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::app::AppState;
+use crate::{
+    app::AppState,
+    engine::{guard::Outcome, wording::Ask},
+};
 
 const CLASSES: [&str; 4] = ["page", "api", "static", "other"];
 
@@ -20,6 +23,8 @@ pub struct Metrics {
     /// [route class][status class 1xx..5xx]
     requests: [[AtomicU64; 5]; 4],
     voice: [Histogram; VoiceStage::ALL.len()],
+    /// Model-written pieces of interviewer turns: [follow-up, acknowledgement][accepted, retried, replaced].
+    pieces: [[AtomicU64; 3]; 2],
 }
 
 /// The stages of a spoken answer's way back to the interviewer's voice, each timed on its own; `Response` is the
@@ -97,7 +102,27 @@ impl Histogram {
     }
 }
 
+const PIECES: [Ask; 2] = [Ask::FollowUp, Ask::Bridge];
+
 impl Metrics {
+    /// Counts what became of one model-written piece of an interviewer turn.
+    pub fn record_piece(&self, ask: Ask, outcome: Outcome) {
+        let p = PIECES.iter().position(|a| *a == ask).unwrap_or(0);
+        let o = Outcome::ALL.iter().position(|x| *x == outcome).unwrap_or(0);
+        self.pieces[p][o].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Model-written pieces so far, per kind of piece and outcome.
+    pub fn pieces(&self) -> Vec<(Ask, Outcome, u64)> {
+        let mut out = Vec::new();
+        for (p, ask) in PIECES.iter().enumerate() {
+            for (o, outcome) in Outcome::ALL.iter().enumerate() {
+                out.push((*ask, *outcome, self.pieces[p][o].load(Ordering::Relaxed)));
+            }
+        }
+        out
+    }
+
     pub fn observe_voice(&self, stage: VoiceStage, seconds: f64) {
         let i = VoiceStage::ALL
             .iter()
@@ -181,6 +206,16 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             &format!("stage=\"{}\"", stage.name()),
             &mut out,
         );
+    }
+    out.push_str("# HELP rehearse_interviewer_pieces_total Model-written pieces of interviewer turns by outcome: \
+                  accepted by the guard, accepted at the stricter second try, or replaced by the scripted wording.\n");
+    out.push_str("# TYPE rehearse_interviewer_pieces_total counter\n");
+    for (ask, outcome, n) in m.pieces() {
+        out.push_str(&format!(
+            "rehearse_interviewer_pieces_total{{piece=\"{}\",outcome=\"{}\"}} {n}\n",
+            ask.as_str(),
+            outcome.as_str()
+        ));
     }
     (
         [(

@@ -174,7 +174,7 @@ test("a whole text interview runs in the live page, survives going offline, and 
   await page.press("#answer", "Enter");
   await page.waitForFunction(() => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length >= 2);
   const followUp = await page.locator('#transcript li.interviewer[data-final="true"]').nth(1).innerText();
-  assert(/You said|You mentioned|I noted/.test(followUp), `the follow-up is grounded in the answer: ${followUp}`);
+  assert(/You said|You mentioned|Going back to/.test(followUp), `the follow-up is grounded in the answer: ${followUp}`);
   await shoot(page, "live-desktop");
 
   // The connection drops (a reload while the server cannot be reached): an answer sent meanwhile waits, then

@@ -1,0 +1,523 @@
+//! What the interviewer says, as the engine owns it: each turn's shape ([`shape`]) is a list of pieces, fixed
+//! wording that is spoken as written (the question bank's questions word for word, openings, transitions, answers
+//! about the process, declines) and, where a turn needs the candidate's words, a piece for the model to write (a
+//! grounded follow-up question, a short acknowledgement before the next question). Every model piece carries its
+//! scripted wording, which stands in when the model's words fail the guard ([`super::guard::piece_failures`]), and
+//! which is all the scripted interviewer ever says.
+
+use super::{guard, interview::Intent, interview::Utterance};
+use crate::catalog::RoundKind;
+
+/// Who is interviewing: the persona's full name, its own opening line from the seeds, and the company.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    pub persona: &'a str,
+    pub opening: &'a str,
+    pub company: &'a str,
+}
+
+/// What a model piece asks the model to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ask {
+    /// One question that takes up something specific the candidate just said.
+    FollowUp,
+    /// One short sentence that acknowledges what the candidate said, before the next question.
+    Bridge,
+}
+
+impl Ask {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ask::FollowUp => "follow_up",
+            Ask::Bridge => "bridge",
+        }
+    }
+}
+
+/// One piece of a turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Spoken as written.
+    Fixed(String),
+    /// Written by the model, checked by the guard; `fallback` is said when the model's words fail it twice.
+    Model { ask: Ask, fallback: String },
+}
+
+fn pick<'a>(options: &[&'a str], turn: u64) -> &'a str {
+    options[(turn.wrapping_mul(31) % options.len() as u64) as usize]
+}
+
+/// Words of a quote, at most: a follow-up names what it takes up, it does not read the answer back.
+const QUOTE_WORDS: usize = 5;
+
+/// A few words of the candidate's answer worth naming: the run of at most [`QUOTE_WORDS`] words, within one
+/// sentence, with the most specific content (numbers count double), so what is named is what they said, not "a
+/// result list". `None` when nothing specific was said.
+/// Words the interviewer already used in `earlier` do not count: naming them takes up nothing new.
+pub fn short_quote(answer: &str, earlier: &[String]) -> Option<String> {
+    let used: std::collections::HashSet<String> = earlier
+        .iter()
+        .flat_map(|t| crate::text::fold_words(t))
+        .collect();
+    crate::text::sentences(answer)
+        .iter()
+        .filter_map(|s| best_run(s, &used))
+        .max_by_key(|(score, _)| *score)
+        .map(|(_, quote)| quote)
+}
+
+/// The most specific run of a sentence, and its score.
+fn best_run(sentence: &str, used: &std::collections::HashSet<String>) -> Option<(usize, String)> {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    let folded: Vec<Vec<String>> = words.iter().map(|w| crate::text::fold_words(w)).collect();
+    let mut best: Option<(usize, usize, usize)> = None;
+    for start in 0..words.len() {
+        let (mut end, mut n) = (start, 0);
+        while end < words.len() && n + folded[end].len() <= QUOTE_WORDS {
+            n += folded[end].len();
+            end += 1;
+        }
+        let score: usize = folded[start..end]
+            .iter()
+            .flatten()
+            .filter(|w| guard::specific(w) && !used.contains(*w))
+            .map(|w| {
+                if w.chars().any(|c| c.is_ascii_digit()) {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum();
+        if end - start >= 2 && best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, start, end));
+        }
+    }
+    let (score, start, end) = best?;
+    if score == 0 {
+        return None;
+    }
+    let picked = words[start..end]
+        .join(" ")
+        .trim_end_matches([',', ':', '-', '.', ';', '?', '!'])
+        .to_string();
+    let quote = if end < words.len() {
+        format!("{picked}…")
+    } else {
+        picked
+    };
+    Some((score, quote))
+}
+
+/// The question as spoken. A coding problem is read on screen (the live page shows its statement beside the
+/// editor), so the turn names it and points there instead of reading a paragraph aloud.
+pub fn spoken_question(u: &Utterance) -> String {
+    let text = u.question.as_ref().map(|q| q.text.as_str()).unwrap_or("");
+    if u.round_kind != RoundKind::Coding || text.is_empty() {
+        return text.to_string();
+    }
+    let title = text.split(':').next().unwrap_or(text).trim();
+    format!(
+        "Let's work on {title}. The full problem is on your screen: read it through, then tell me how you'd \
+         approach it."
+    )
+}
+
+/// What the candidate is being asked now: the probe asked last, else the question.
+fn current_ask(u: &Utterance) -> String {
+    u.suggested_follow_up
+        .clone()
+        .unwrap_or_else(|| spoken_question(u))
+}
+
+/// The persona's greeting: its opening line's first sentence ("Hi, I'm Tomás, I work on payments
+/// infrastructure."), the rest of which describes the whole loop rather than this round.
+fn greeting(names: &Names) -> String {
+    let opening = names.opening.trim();
+    let first = opening
+        .char_indices()
+        .find(|(i, c)| {
+            matches!(c, '.' | '!')
+                && opening[i + 1..].starts_with(' ')
+                && opening[..*i].split_whitespace().count() >= 4
+        })
+        .map_or(opening, |(i, _)| &opening[..=i]);
+    if first.is_empty() || first.split_whitespace().count() > 30 {
+        let given = names
+            .persona
+            .split_whitespace()
+            .next()
+            .unwrap_or("your interviewer");
+        format!(
+            "Hi, I'm {given}, and I'll be interviewing you today for {}.",
+            names.company
+        )
+    } else {
+        first.to_string()
+    }
+}
+
+fn kind_intro(kind: RoundKind) -> &'static str {
+    match kind {
+        RoundKind::RecruiterScreen => "I'd like to get to know you and what you're looking for.",
+        RoundKind::Behavioral => "I'll ask about specific situations from your own work.",
+        RoundKind::HiringManager => {
+            "I'm interested in how you work with a team and make decisions."
+        }
+        RoundKind::Coding => "We'll work through one problem together; think out loud.",
+        RoundKind::SystemDesign => {
+            "We'll design one system together, starting from the requirements."
+        }
+    }
+}
+
+/// The first of `options`, from the turn's own place on, not yet said in this round.
+fn fresh<'a>(options: &[&'a str], turn: u64, earlier: &[String]) -> &'a str {
+    let n = options.len();
+    (0..n)
+        .map(|k| options[(turn as usize + k) % n])
+        .find(|o| !earlier.iter().any(|e| e.contains(o)))
+        .unwrap_or_else(|| pick(options, turn))
+}
+
+/// A scripted follow-up: names a few of the candidate's words and asks about them, with a probe not yet asked.
+fn follow_up_fallback(u: &Utterance, earlier: &[String]) -> String {
+    let t = u.turn;
+    let options: &[&str] = match u.round_kind {
+        RoundKind::Coding => &[
+            "Why does that work, and where could it go wrong?",
+            "How would you check that part is correct?",
+            "What does that part cost in time and memory?",
+            "What input would break that?",
+            "What made you pick that over the alternatives?",
+        ],
+        RoundKind::SystemDesign => &[
+            "What does that cost you as load grows?",
+            "How does that part behave when traffic doubles?",
+            "What happens there when a machine fails halfway through?",
+            "What made you pick that over the alternatives?",
+            "How would you know that part is healthy in production?",
+        ],
+        RoundKind::RecruiterScreen => &[
+            "What drew you to that?",
+            "What would you want more of in your next role?",
+            "What did you learn from that move?",
+            "How does that shape what you're looking for now?",
+        ],
+        _ => &[
+            "What did you personally do there, step by step?",
+            "How did you know it had worked?",
+            "What would you do differently next time?",
+            "Who disagreed, and how did you bring them along?",
+            "What was the hardest call you made there?",
+        ],
+    };
+    let probe = fresh(options, t, earlier);
+    match u
+        .candidate_said
+        .as_deref()
+        .and_then(|s| short_quote(s, earlier))
+    {
+        Some(q) => format!(
+            "{} \"{q}\". {probe}",
+            pick(&["You mentioned", "You said", "Going back to"], t)
+        ),
+        None => format!("Let me dig into that. {probe}"),
+    }
+}
+
+/// A scripted acknowledgement before the next question, naming a few of the candidate's words.
+fn bridge_fallback(said: &str, turn: u64, earlier: &[String]) -> String {
+    match short_quote(said, earlier) {
+        Some(q) => format!("Thanks, I've noted \"{q}\"."),
+        None => pick(&["Thank you.", "Okay, thanks.", "Got it, thanks."], turn).to_string(),
+    }
+}
+
+/// The turn `u` as pieces. Only follow-ups and the acknowledgement of a real answer before the next question are
+/// the model's to write; everything else is fixed.
+/// `earlier` is what the interviewer already said in this round (a scripted follow-up does not repeat itself).
+pub fn shape(u: &Utterance, names: &Names, earlier: &[String]) -> Vec<Piece> {
+    let said = u.candidate_said.as_deref().filter(|s| !s.trim().is_empty());
+    match (u.intent, said) {
+        (Intent::FollowUp, _) => vec![Piece::Model {
+            ask: Ask::FollowUp,
+            fallback: follow_up_fallback(u, earlier),
+        }],
+        (Intent::Ask | Intent::Probe, Some(said)) => vec![
+            Piece::Model {
+                ask: Ask::Bridge,
+                fallback: bridge_fallback(said, u.turn, earlier),
+            },
+            Piece::Fixed(next_ask(u)),
+        ],
+        _ => vec![Piece::Fixed(fixed(u, names))],
+    }
+}
+
+/// The question a moving-on turn asks: the probe, or the next question.
+fn next_ask(u: &Utterance) -> String {
+    match u.intent {
+        Intent::Probe => current_ask(u),
+        _ => spoken_question(u),
+    }
+}
+
+/// The whole turn in fixed wording (the scripted interviewer's turn; a model piece's place holds its fallback).
+pub fn scripted(u: &Utterance, names: &Names, earlier: &[String]) -> String {
+    shape(u, names, earlier)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Fixed(t) => t,
+            Piece::Model { fallback, .. } => fallback,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The fixed wording of a turn that has no model piece.
+fn fixed(u: &Utterance, names: &Names) -> String {
+    let question = spoken_question(u);
+    let ask = current_ask(u);
+    let t = u.turn;
+    match u.intent {
+        Intent::Open => {
+            let greeting = greeting(names);
+            let full = format!(
+                "{greeting} This is the {} round. {} {question}",
+                u.round_title,
+                kind_intro(u.round_kind)
+            );
+            if full.split_whitespace().count() <= 80 {
+                full
+            } else {
+                format!("{greeting} This is the {} round. {question}", u.round_title)
+            }
+        }
+        Intent::Ask => format!("{} {question}", pick(&["Thank you.", "Okay, thanks.", "Got it, thanks."], t)),
+        Intent::Probe => format!("{} {ask}", pick(&["Okay.", "Thanks.", "Got it."], t)),
+        Intent::FollowUp => follow_up_fallback(u, &[]),
+        Intent::Expand => format!(
+            "{} Could you walk me through a specific example: the situation, what you did, and how it turned out?",
+            pick(&["That's a short answer.", "I'd like more detail there."], t)
+        ),
+        Intent::Nudge => format!("Take your time; it's fine to think for a moment. {ask}"),
+        Intent::Repeat => format!("Of course. {ask}"),
+        Intent::Deflect => {
+            format!("I can't change how this interview is run or what it records, so let's keep going. {ask}")
+        }
+        Intent::Redirect => match u.candidate_said.as_deref().and_then(|s| short_quote(s, &[])) {
+            Some(q) => format!(
+                "You mentioned \"{q}\", but I'd like to stay with the question. Could you give me a concrete \
+                 example from your own work?"
+            ),
+            None => format!("Let's bring it back to the question. {ask}"),
+        },
+        Intent::MoveOn => format!("That's all right; let's try a different one. {question}"),
+        Intent::Transition => format!(
+            "Thanks, that's the end of that round. Next is the {} round. {} {question}",
+            u.round_title,
+            kind_intro(u.round_kind)
+        ),
+        Intent::Feedback => format!(
+            "{} {ask}",
+            pick(
+                &[
+                    "I'll keep my notes to myself until the end; you'll get a full written report afterwards.",
+                    "No verdicts mid-interview: the report at the end covers every answer.",
+                ],
+                t
+            )
+        ),
+        Intent::Process => {
+            let facts = u.process.as_deref().unwrap_or("We'll keep to this round's time.");
+            let job = u.candidate_said.as_deref().is_some_and(super::answers::about_the_job);
+            if job {
+                format!(
+                    "Save that one for the end: there's time then for your questions about the team and the role, \
+                     and the recruiter has the details. Back to where we were. {ask}"
+                )
+            } else {
+                format!("{facts} Back to where we were. {ask}")
+            }
+        }
+        Intent::Clarify => match u.round_kind {
+            RoundKind::Coding | RoundKind::SystemDesign => pick(
+                &[
+                    "Fair question. Make the assumption you think is most reasonable, say it out loud, and carry on \
+                     from there.",
+                    "That's your call: state the assumption you'd make and why, then keep going.",
+                ],
+                t,
+            )
+            .to_string(),
+            _ => "Whichever gives your best example; anything from your own experience works. Go ahead when \
+                  you're ready."
+                .to_string(),
+        },
+        Intent::Close => format!(
+            "That's the end of our time. Thank you for talking with me today; the transcript is saved in your \
+             history. Good luck, from me and the rest of the {} team.",
+            names.company
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::plan::{Pool, Question};
+
+    fn names() -> Names<'static> {
+        Names {
+            persona: "Rebecca Ansah",
+            opening: "",
+            company: "Amazon",
+        }
+    }
+
+    fn utterance(intent: Intent, said: Option<&str>) -> Utterance {
+        Utterance {
+            intent,
+            round: 0,
+            round_kind: RoundKind::Behavioral,
+            round_title: "Bar Raiser".into(),
+            question: Some(Question {
+                id: "q".into(),
+                pool: Pool::Behavioral,
+                text: "Tell me about a time you disagreed with your manager.".into(),
+                follow_ups: vec!["What did your manager say?".into()],
+            }),
+            candidate_said: said.map(str::to_string),
+            suggested_follow_up: None,
+            process: None,
+            turn: 3,
+        }
+    }
+
+    const STORY: &str = "It was hard. I convinced my manager to delay the launch by a week to fix 40 failing tests.";
+
+    #[test]
+    fn a_follow_up_is_the_model_s_with_a_grounded_scripted_fallback() {
+        let pieces = shape(&utterance(Intent::FollowUp, Some(STORY)), &names(), &[]);
+        let [
+            Piece::Model {
+                ask: Ask::FollowUp,
+                fallback,
+            },
+        ] = pieces.as_slice()
+        else {
+            panic!("{pieces:?}")
+        };
+        // A few words named, not the answer read back (the grader fails a run of 8 of the candidate's words).
+        assert!(
+            fallback.contains("\"to fix 40 failing tests\""),
+            "{fallback}"
+        );
+        assert!(fallback.ends_with('?'), "{fallback}");
+    }
+
+    #[test]
+    fn moving_on_after_an_answer_acknowledges_it_then_asks_the_bank_question_word_for_word() {
+        let pieces = shape(&utterance(Intent::Ask, Some(STORY)), &names(), &[]);
+        assert!(matches!(
+            &pieces[0],
+            Piece::Model {
+                ask: Ask::Bridge,
+                ..
+            }
+        ));
+        assert_eq!(
+            pieces[1],
+            Piece::Fixed("Tell me about a time you disagreed with your manager.".into())
+        );
+        let mut probe = utterance(Intent::Probe, Some(STORY));
+        probe.suggested_follow_up = Some("What did your manager say?".into());
+        assert_eq!(
+            shape(&probe, &names(), &[])[1],
+            Piece::Fixed("What did your manager say?".into())
+        );
+        // Without a real answer to acknowledge, nothing is the model's.
+        let pieces = shape(&utterance(Intent::Ask, None), &names(), &[]);
+        assert!(matches!(pieces.as_slice(), [Piece::Fixed(_)]), "{pieces:?}");
+    }
+
+    #[test]
+    fn a_coding_problem_is_pointed_to_on_screen_not_read_aloud() {
+        let mut u = utterance(Intent::Open, None);
+        u.round_kind = RoundKind::Coding;
+        u.question.as_mut().unwrap().text =
+            "Merge Intervals: You are given a list of closed intervals, where each covers every point from its \
+             start to its end inclusive. Merge every group of overlapping intervals."
+                .into();
+        let text = scripted(&u, &names(), &[]);
+        assert!(text.contains("Let's work on Merge Intervals."), "{text}");
+        assert!(!text.contains("You are given"), "{text}");
+    }
+
+    #[test]
+    fn the_opening_greets_in_the_persona_s_first_sentence_and_stays_short() {
+        let text = scripted(&utterance(Intent::Open, None), &names(), &[]);
+        assert!(text.starts_with("Hi, I'm Rebecca"), "{text}");
+        assert!(text.ends_with("disagreed with your manager."), "{text}");
+        let long = "Hi, I'm Tomás, I work on payments infrastructure. The problem today comes in several parts that \
+                    build on each other, and it's fine if we don't get through all of them. Please share your screen.";
+        let n = Names {
+            opening: long,
+            ..names()
+        };
+        let text = scripted(&utterance(Intent::Open, None), &n, &[]);
+        assert!(
+            text.starts_with(
+                "Hi, I'm Tomás, I work on payments infrastructure. This is the Bar Raiser round."
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("several parts"), "{text}");
+        assert!(text.split_whitespace().count() <= 90);
+    }
+
+    #[test]
+    fn returning_to_the_question_puts_the_last_probe_again() {
+        let mut u = utterance(Intent::Repeat, None);
+        u.suggested_follow_up = Some("What did your manager say?".into());
+        assert_eq!(
+            scripted(&u, &names(), &[]),
+            "Of course. What did your manager say?"
+        );
+    }
+
+    #[test]
+    fn every_question_the_bank_asks_word_for_word_is_one_question() {
+        use crate::catalog::{SeedSource, load};
+        let c = load(&SeedSource::Embedded).unwrap().catalog;
+        let mut texts: Vec<String> = Vec::new();
+        for q in &c.behavioral {
+            texts.push(q.text.clone());
+            texts.extend(q.follow_ups.iter().cloned());
+        }
+        for d in &c.design {
+            texts.push(d.prompt.clone());
+            texts.extend(crate::engine::plan::design_phases(&d.follow_ups));
+        }
+        texts.extend(
+            crate::engine::plan::CODING_PHASES
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        let many: Vec<&String> = texts
+            .iter()
+            .filter(|t| guard::question_count(t) > 1)
+            .collect();
+        assert!(
+            many.is_empty(),
+            "{} asked as more than one question:\n{}",
+            many.len(),
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
