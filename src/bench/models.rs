@@ -147,6 +147,7 @@ fn interview_messages() -> anyhow::Result<Vec<Message>> {
         "SDE II",
         &utterance(ANSWER),
         Ask::FollowUp,
+        "a connection-pool limit",
         false,
     ))
 }
@@ -234,6 +235,7 @@ fn run_conversation(llm: &LocalLlm, messages: &[Message], session: &str) -> anyh
             "I ran the load test myself over a weekend and shared the graphs with the team.",
         ),
         Ask::Bridge,
+        "the load test myself over",
         false,
     );
     let warm = llm.generate(&request(follow.clone(), Some(session), 64), quiet)?;

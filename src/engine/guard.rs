@@ -387,9 +387,13 @@ pub fn specific(w: &str) -> bool {
 fn grounded(turn: &str, candidate: &str, earlier: &[String]) -> bool {
     let said = words(candidate);
     let before: Vec<String> = earlier.iter().flat_map(|t| words(t)).collect();
-    words(turn)
-        .iter()
-        .any(|w| specific(w) && said.contains(w) && !before.contains(w))
+    // A word counts when the candidate said it or a word of the same stem ("recursive" takes up "recursion").
+    let same = |a: &str, b: &str| {
+        a == b || (a.len() >= 6 && b.len() >= 6 && a.as_bytes()[..6] == b.as_bytes()[..6])
+    };
+    words(turn).iter().any(|w| {
+        specific(w) && said.iter().any(|s| same(w, s)) && !before.iter().any(|b| same(w, b))
+    })
 }
 
 /// Every check the turn fails, with the reason.

@@ -227,6 +227,40 @@ fn follow_up_fallback(u: &Utterance, earlier: &[String]) -> String {
     }
 }
 
+/// An acknowledgement as said, from the topic a model wrote ("the links table and its partitioning" -> "Thanks
+/// for walking me through the links table and its partitioning."); a line that already thanks is kept as it is.
+pub fn bridge_line(written: &str) -> String {
+    let topic = written
+        .trim()
+        .trim_end_matches(['.', '!', ',', ';', ':'])
+        .trim();
+    let lower = topic.to_lowercase();
+    if lower.starts_with("thanks") || lower.starts_with("thank you") || topic.is_empty() {
+        return written.trim().to_string();
+    }
+    let topic = topic
+        .strip_prefix("Topic:")
+        .or_else(|| topic.strip_prefix("topic:"))
+        .unwrap_or(topic)
+        .trim();
+    let mut chars = topic.chars();
+    let topic = match chars.next() {
+        // "The links table" -> "the links table", but not "API" or "I".
+        Some(c) if c.is_uppercase() && chars.next().is_some_and(char::is_lowercase) => {
+            c.to_lowercase().chain(topic.chars().skip(1)).collect()
+        }
+        _ => topic.to_string(),
+    };
+    format!("Thanks for walking me through {topic}.")
+}
+
+/// The few most specific words of the answer for a model piece to take up (a quote without its ellipsis).
+pub fn focus(answer: &str, earlier: &[String]) -> String {
+    short_quote(answer, earlier)
+        .map(|q| q.trim_end_matches('…').to_string())
+        .unwrap_or_default()
+}
+
 /// A scripted acknowledgement before the next question, naming a few of the candidate's words.
 fn bridge_fallback(said: &str, turn: u64, earlier: &[String]) -> String {
     match short_quote(said, earlier) {
@@ -518,6 +552,22 @@ mod tests {
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join("\n")
+        );
+    }
+
+    #[test]
+    fn a_model_s_topic_becomes_the_acknowledgement() {
+        assert_eq!(
+            bridge_line("The links table and its partitioning."),
+            "Thanks for walking me through the links table and its partitioning."
+        );
+        assert_eq!(
+            bridge_line("API rate limits"),
+            "Thanks for walking me through API rate limits."
+        );
+        assert_eq!(
+            bridge_line("Thanks, I've noted \"x\"."),
+            "Thanks, I've noted \"x\"."
         );
     }
 }

@@ -75,7 +75,11 @@ impl Context {
         Arc::new(Request {
             messages: self
                 .company()
-                .map(|c| prompts::piece(c, &self.role_title, u, ask, strict))
+                .map(|c| {
+                    let focus =
+                        wording::focus(u.candidate_said.as_deref().unwrap_or(""), &self.earlier);
+                    prompts::piece(c, &self.role_title, u, ask, &focus, strict)
+                })
                 .unwrap_or_default(),
             scripted: fallback.to_string(),
             max_tokens: MAX_TOKENS,

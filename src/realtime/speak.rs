@@ -21,7 +21,7 @@ use crate::{
     engine::{
         guard::{self, Asked, Outcome},
         interview::{Intent, Utterance},
-        wording::{Ask, Piece},
+        wording::{self, Ask, Piece},
     },
 };
 
@@ -352,7 +352,10 @@ impl Actor {
             if self.floor.interrupted_since(epoch) {
                 return None;
             }
-            let line = guard::clean(&written);
+            let line = match ask {
+                Ask::FollowUp => guard::clean(&written),
+                Ask::Bridge => wording::bridge_line(&guard::clean(&written)),
+            };
             let reasons: Vec<String> = match failed {
                 Some(e) => vec![e],
                 None => guard::piece_failures(ask, &line, &guard_context)
