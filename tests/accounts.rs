@@ -368,6 +368,32 @@ async fn anonymous_pages_that_need_an_account_lead_to_login_and_back() {
             .contains("name=\"next\" value=\"/interview-prep\""),
         "foreign next is dropped"
     );
+    // Found by the outside test: a tab the browser drops ("/\t/evil" is "//evil", another host) was followed
+    // after login, and a line break gave a 500. Both now land on the default page.
+    let login = crate::util::get(&t.router, "/login?next=/%09/evil.example/x").await;
+    assert!(
+        login
+            .body
+            .contains("name=\"next\" value=\"/interview-prep\""),
+        "{}",
+        login.body
+    );
+    Client::signup(&t.router, "next@example.com").await;
+    for evil in ["/\t/evil.example/x", "/\r\n/evil.example/x"] {
+        let fresh = Client::new(&t.router).await;
+        let r = fresh
+            .form(
+                "/login",
+                &[
+                    ("email", "next@example.com"),
+                    ("password", PASSWORD),
+                    ("next", evil),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{evil:?}: {}", r.body);
+        assert_eq!(r.headers["location"], "/interview-prep", "{evil:?}");
+    }
 }
 
 #[tokio::test]

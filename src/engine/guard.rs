@@ -598,6 +598,48 @@ const ENGLISH: &[&str] = &[
     "on", "in", "with", "thanks", "through", "and", "is", "was", "would", "which", "when",
 ];
 
+/// How an interviewer speaks of itself in a follow-up ("I'd like to hear...", "walk me through").
+const INTERVIEWER_FIRST_PERSON: &[&str] = &[
+    "i d like",
+    "i would like",
+    "i m curious",
+    "i am curious",
+    "i m interested",
+    "i want to understand",
+    "let me",
+    "tell me",
+    "walk me",
+    "talk me",
+    "take me",
+    "show me",
+    "help me",
+    "walking me",
+    "talking me",
+    "taking me",
+    "telling me",
+    "showing me",
+];
+
+/// Whether a short piece speaks in the first person outside an interviewer's own turns of phrase: a small model
+/// taking the candidate's part ("What happens if I find a land cell...", "the moves I've done").
+fn takes_the_candidate_s_part(piece: &str) -> bool {
+    let unquoted: String = piece.split('"').step_by(2).collect::<Vec<_>>().join(" ");
+    let mut w = words(&unquoted);
+    for phrase in INTERVIEWER_FIRST_PERSON {
+        let p: Vec<&str> = phrase.split(' ').collect();
+        let mut i = 0;
+        while i + p.len() <= w.len() {
+            if w[i..i + p.len()].iter().zip(&p).all(|(a, b)| a == b) {
+                w.drain(i..i + p.len());
+            } else {
+                i += 1;
+            }
+        }
+    }
+    w.iter()
+        .any(|x| matches!(x.as_str(), "i" | "my" | "me" | "mine" | "myself"))
+}
+
 /// The longest follow-up and acknowledgement a model may write, in words.
 pub const FOLLOW_UP_WORDS: usize = 35;
 pub const BRIDGE_WORDS: usize = 20;
@@ -674,6 +716,12 @@ pub fn piece_failures(ask: Ask, piece: &str, ctx: &Context) -> Vec<(Check, Strin
     }
     if has(piece, PRAISE) {
         out.push((Check::NoLeak, "praises or judges the answer".into()));
+    }
+    if takes_the_candidate_s_part(piece) {
+        out.push((
+            Check::SpeaksAsInterviewer,
+            "speaks in the first person, as the candidate (\"what if I find...\")".into(),
+        ));
     }
     let letters = piece.chars().filter(|c| c.is_alphabetic()).count();
     let ascii = piece.chars().filter(|c| c.is_ascii_alphabetic()).count();
@@ -845,5 +893,58 @@ mod tests {
             "Hi, I'm Priya, a principal engineer. Tell me about a customer you listened to.";
         assert!(failed(wrong, &ctx(Asked::Opening, "", &[])).contains(&Check::Persona));
         assert!(failed(&"word ".repeat(95), &ctx(Asked::Opening, "", &[])).contains(&Check::Short));
+    }
+
+    #[test]
+    fn a_model_piece_that_takes_the_candidate_s_part_is_held_back() {
+        let said = "I scan every cell and when I find an unvisited land cell I sink the island with a flood fill.";
+        let c = ctx(Asked::Answer, said, &[]);
+        let held = |ask, t: &str| {
+            piece_failures(ask, t, &c)
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect::<Vec<_>>()
+        };
+        // Real outputs of the default model.
+        assert!(
+            held(
+                Ask::FollowUp,
+                "What happens if I find a land cell that's equal to 1?"
+            )
+            .contains(&Check::SpeaksAsInterviewer)
+        );
+        assert!(
+            held(
+                Ask::Bridge,
+                "Thanks for walking me through the island fill I've done."
+            )
+            .contains(&Check::SpeaksAsInterviewer)
+        );
+        // An interviewer's own first person is fine.
+        let f = piece_failures(
+            Ask::FollowUp,
+            "I'm curious: why sink the island instead of keeping a visited set?",
+            &c,
+        );
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(
+            held(
+                Ask::Bridge,
+                "Thanks for walking me through the island flood fill."
+            ),
+            []
+        );
+        // Praise, another language, two questions, and nothing at all are held back.
+        assert!(!held(Ask::FollowUp, "Great answer! Why a flood fill?").is_empty());
+        assert!(
+            !held(
+                Ask::FollowUp,
+                "¿Por qué usas una inundación para cada isla?"
+            )
+            .is_empty()
+        );
+        assert!(!held(Ask::FollowUp, "Why a flood fill? What about the island?").is_empty());
+        assert!(!held(Ask::FollowUp, "").is_empty());
+        assert!(!held(Ask::Bridge, "Why the flood fill for the island?").is_empty());
     }
 }

@@ -83,16 +83,10 @@ pub fn asked(u: &Utterance) -> String {
         .unwrap_or_default()
 }
 
-/// The messages that ask a model for one piece of `u`; `strict` is the second try after a piece failed the guard.
-/// `focus` is the few most specific words of the answer, for the piece to take up.
-pub fn piece(
-    company: &Company,
-    role_title: &str,
-    u: &Utterance,
-    ask: Ask,
-    focus: &str,
-    strict: bool,
-) -> Vec<Message> {
+/// What every piece's prompt begins with in one round: the system prompt with the persona, then the worked
+/// examples. A local model keeps its KV cache, so this is read once per round (the actor warms it up when a round
+/// opens).
+pub fn prefix(company: &Company, role_title: &str, round_title: &str) -> Vec<Message> {
     let p = &company.persona;
     let system = fill(
         FILE.system.trim(),
@@ -101,7 +95,7 @@ pub fn piece(
             ("persona_title", &p.title),
             ("company", &company.name),
             ("role_title", role_title),
-            ("round_title", &u.round_title),
+            ("round_title", round_title),
         ],
     );
     let mut out = vec![Message {
@@ -130,6 +124,20 @@ pub fn piece(
             content: e.line.clone(),
         });
     }
+    out
+}
+
+/// The messages that ask a model for one piece of `u`; `strict` is the second try after a piece failed the guard.
+/// `focus` is the few most specific words of the answer, for the piece to take up.
+pub fn piece(
+    company: &Company,
+    role_title: &str,
+    u: &Utterance,
+    ask: Ask,
+    focus: &str,
+    strict: bool,
+) -> Vec<Message> {
+    let mut out = prefix(company, role_title, &u.round_title);
     let question = quoted(&asked(u), QUESTION_WORDS, false);
     let answer = quoted(
         u.candidate_said.as_deref().unwrap_or(""),

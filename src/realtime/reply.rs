@@ -91,6 +91,22 @@ impl Context {
         })
     }
 
+    /// A request that only reads the beginning every piece of a round's prompts shares (the persona and the
+    /// worked examples), so a local model has it cached before the candidate's first answer.
+    pub fn warm_up(&self, round_title: &str) -> Option<Arc<Request>> {
+        let company = self.company()?;
+        Some(Arc::new(Request {
+            messages: prompts::prefix(company, &self.role_title, round_title),
+            scripted: String::new(),
+            max_tokens: 1,
+            temperature: 0.0,
+            seed: 0,
+            stop: Vec::new(),
+            session: Some(self.session.clone()),
+            ignore_eos: false,
+        }))
+    }
+
     /// The first piece of `u` a model writes, as a request (what a reply begun during the pause writes).
     pub fn first_request(&self, u: &Utterance) -> Option<Arc<Request>> {
         self.shape(u).into_iter().find_map(|p| match p {

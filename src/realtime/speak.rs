@@ -299,6 +299,16 @@ impl Actor {
             .store_and_finish(turn_id, u.round, kind, question_id, text)
             .await;
         self.after_speech(speech.finish(), stored, timing);
+        if matches!(u.intent, Intent::Open | Intent::Transition)
+            && let Some(request) = context.warm_up(&u.round_title)
+        {
+            // While the candidate reads the question and answers it, the model reads what every piece of this
+            // round's prompts begins with, so the first follow-up only pays for the answer.
+            let llm = self.state.llm();
+            tokio::task::spawn_blocking(move || {
+                let _ = llm.generate(&request, &mut |_| std::ops::ControlFlow::Continue(()));
+            });
+        }
     }
 
     /// One model piece of `u`: the model's words if the guard passes them, else a second, stricter try, else the

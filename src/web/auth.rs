@@ -291,10 +291,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
     }
 }
 
-/// A path to return to after logging in: only local paths, so a link cannot send someone elsewhere.
+/// A path to return to after logging in: only local paths, so a link cannot send someone elsewhere. Browsers
+/// drop tabs and line breaks from a URL (so "/\t/evil.example" becomes "//evil.example", another host) and a
+/// header cannot hold them, so a path is visible ASCII only: no whitespace, no control characters, no backslash,
+/// and not "//" at its start.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_string()
+        }
         _ => "/interview-prep".to_string(),
     }
 }
@@ -325,6 +335,13 @@ mod tests {
             "//evil.example",
             "/\\evil.example",
             "javascript:alert(1)",
+            // Found by the outside test: a tab (or a line break) that the browser drops, leaving "//".
+            "/\t/evil.example/x",
+            "/\n/evil.example/x",
+            "/\r\nSet-Cookie: a=b",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/caf\u{e9}",
         ] {
             assert_eq!(safe_next(Some(evil)), "/interview-prep", "{evil}");
         }
