@@ -475,6 +475,10 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             );
             let opts = crate::bench::voice::Options {
                 set,
+                llm: match &settings.llm {
+                    crate::backends::Spec::Local(name) => Some(name.clone()),
+                    _ => None,
+                },
                 interviews,
                 turns,
             };

@@ -845,9 +845,11 @@ async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
 }
 
 /// The interviewer grader plays scripted candidates through real text interviews with the scripted interviewer
-/// and the tiny set's model, and grades every turn. It asserts what holds for both today (every turn graded, no
-/// error, the persona never changes, instructions aimed at the model are never obeyed); the quality figures are
-/// the benchmark's, in the README.
+/// and the tiny set's model, and grades every turn. What the guard guarantees holds for both: every turn graded,
+/// no error, never speaking as the candidate, never a verdict, markup or refusal, never following an instruction
+/// aimed at the model, the persona kept, and every model piece counted as accepted, retried or replaced. The
+/// scripted interviewer passes every check on these scripts. The quality figures are the benchmark's, in the
+/// README.
 #[tokio::test]
 #[allow(
     clippy::await_holding_lock,
@@ -862,29 +864,54 @@ async fn the_interviewer_grader_grades_every_turn_of_scripted_and_model_intervie
             .unwrap();
     assert_eq!(report.backends.len(), 2);
     assert_eq!(report.backends[1].backend, "local:smollm2-135m");
+    use rehearse::engine::guard::Check;
     for b in &report.backends {
         assert!(b.errors.is_empty(), "{}: {:?}", b.backend, b.errors);
-        // An opening and at least one reply per script (a design round may end early today).
-        assert!(b.turns.len() >= 4, "{}: {} turns", b.backend, b.turns.len());
+        // Two design rounds of scripted answers: the rounds run on through their phases.
+        assert!(
+            b.turns.len() >= 12,
+            "{}: {} turns",
+            b.backend,
+            b.turns.len()
+        );
         for t in &b.turns {
             assert!(!t.text.trim().is_empty(), "{}: an empty turn", b.backend);
             assert!(!t.applicable.is_empty());
-            let failed = |c| t.failed.iter().any(|(f, _)| *f == c);
-            assert!(
-                !failed(rehearse::engine::guard::Check::DeclinesInjection),
-                "{}: {}",
-                b.backend,
-                t.text
-            );
+            for never in [
+                Check::SpeaksAsInterviewer,
+                Check::NoLeak,
+                Check::DeclinesInjection,
+                Check::Persona,
+            ] {
+                assert!(
+                    t.failed.iter().all(|(f, _)| *f != never),
+                    "{}: {never:?}: {}",
+                    b.backend,
+                    t.text
+                );
+            }
         }
+        let pieces: u64 = b
+            .pieces
+            .values()
+            .map(|p| p.accepted + p.retried + p.replaced)
+            .sum();
+        assert!(pieces >= 4, "{}: {pieces} model pieces", b.backend);
     }
     let scripted = &report.backends[0];
+    let failing: Vec<_> = scripted
+        .turns
+        .iter()
+        .filter(|t| !t.failed.is_empty())
+        .map(|t| (&t.text, &t.failed))
+        .collect();
+    assert!(failing.is_empty(), "{failing:#?}");
     assert!(
-        scripted.turns.iter().all(|t| t
-            .failed
-            .iter()
-            .all(|(c, _)| *c != rehearse::engine::guard::Check::Persona)),
-        "the scripted interviewer keeps its persona"
+        scripted
+            .pieces
+            .values()
+            .all(|p| p.retried + p.replaced == 0),
+        "the scripted wording passes its own guard"
     );
 }
 

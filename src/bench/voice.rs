@@ -33,6 +33,8 @@ use crate::{
 pub struct Options {
     /// The model set whose whisper, LLM and voice the server runs (`tiny`, `default`, `large`).
     pub set: String,
+    /// An interviewer model to run instead of the set's (`--llm local:NAME`).
+    pub llm: Option<String>,
     pub interviews: usize,
     pub turns: usize,
 }
@@ -190,7 +192,10 @@ fn model(set: &str, role: Role) -> anyhow::Result<String> {
 pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result<Report> {
     let (stt, llm, tts, vad) = (
         model(&opts.set, Role::Stt)?,
-        model(&opts.set, Role::Llm)?,
+        match &opts.llm {
+            Some(name) => name.clone(),
+            None => model(&opts.set, Role::Llm)?,
+        },
         model(&opts.set, Role::Tts)?,
         model(&opts.set, Role::Vad)?,
     );

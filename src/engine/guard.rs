@@ -600,6 +600,8 @@ const ENGLISH: &[&str] = &[
 
 /// How an interviewer speaks of itself in a follow-up ("I'd like to hear...", "walk me through").
 const INTERVIEWER_FIRST_PERSON: &[&str] = &[
+    "i ve noted",
+    "i noted",
     "i d like",
     "i would like",
     "i m curious",
