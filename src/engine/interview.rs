@@ -314,7 +314,7 @@ impl Interview {
             Reply::HintRequest => out.push(Effect::Say(self.utterance(Intent::Nudge, None))),
             Reply::FeedbackRequest => out.push(Effect::Say(self.utterance(Intent::Feedback, None))),
             Reply::ProcessQuestion => {
-                let facts = self.process_facts(now);
+                let facts = self.process_facts(text, now);
                 let mut u = self.utterance(Intent::Process, said);
                 u.process = Some(facts);
                 out.push(Effect::Say(u));
@@ -474,9 +474,15 @@ impl Interview {
         out.push(Effect::Finished);
     }
 
-    /// What the candidate may know about where the interview stands: the time left in this round and what
-    /// follows it.
-    fn process_facts(&self, now: u64) -> String {
+    /// The answer to a question about the process (`asked`): the time left in this round and what follows it, or,
+    /// for a question about the job itself, where to take it.
+    fn process_facts(&self, asked: &str, now: u64) -> String {
+        // The team, the role or the pay: a practice interviewer cannot speak for the real company.
+        if answers::about_the_job(asked) {
+            return "Save that one for the end: there's time then for your questions about the team and the role, \
+                    and the recruiter has the details."
+                .to_string();
+        }
         let round = &self.rounds[self.current];
         let minutes = round.remaining(now).div_ceil(60_000);
         let next = match self.rounds.get(self.current + 1) {
@@ -870,6 +876,22 @@ mod tests {
         assert!(
             facts.contains("25 minutes") && facts.contains("Design round"),
             "{facts}"
+        );
+        // A question about the job itself is sent where a real answer can be had.
+        let fx = iv.handle(
+            Input::Answer("What does the team for this role work on?"),
+            5 * MIN,
+        );
+        let Some(Effect::Say(u)) = fx.first() else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(u.intent, Intent::Process);
+        assert!(
+            u.process
+                .as_deref()
+                .unwrap()
+                .starts_with("Save that one for the end"),
+            "{u:?}"
         );
         // Outside a coding round there is no hint to give: the question is put again, gently.
         assert_eq!(

@@ -277,7 +277,7 @@ pub fn shape(u: &Utterance, names: &Names, earlier: &[String]) -> Vec<Piece> {
     match (u.intent, said) {
         (Intent::FollowUp, _) => vec![Piece::Model {
             ask: Ask::FollowUp,
-            fallback: follow_up_fallback(u, earlier),
+            fallback: fixed(u, names, earlier),
         }],
         (Intent::Ask | Intent::Probe, Some(said)) => vec![
             Piece::Model {
@@ -286,7 +286,7 @@ pub fn shape(u: &Utterance, names: &Names, earlier: &[String]) -> Vec<Piece> {
             },
             Piece::Fixed(next_ask(u)),
         ],
-        _ => vec![Piece::Fixed(fixed(u, names))],
+        _ => vec![Piece::Fixed(fixed(u, names, earlier))],
     }
 }
 
@@ -311,7 +311,7 @@ pub fn scripted(u: &Utterance, names: &Names, earlier: &[String]) -> String {
 }
 
 /// The fixed wording of a turn that has no model piece.
-fn fixed(u: &Utterance, names: &Names) -> String {
+fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
     let question = spoken_question(u);
     let ask = current_ask(u);
     let t = u.turn;
@@ -331,7 +331,7 @@ fn fixed(u: &Utterance, names: &Names) -> String {
         }
         Intent::Ask => format!("{} {question}", pick(&["Thank you.", "Okay, thanks.", "Got it, thanks."], t)),
         Intent::Probe => format!("{} {ask}", pick(&["Okay.", "Thanks.", "Got it."], t)),
-        Intent::FollowUp => follow_up_fallback(u, &[]),
+        Intent::FollowUp => follow_up_fallback(u, earlier),
         Intent::Expand => format!(
             "{} Could you walk me through a specific example: the situation, what you did, and how it turned out?",
             pick(&["That's a short answer.", "I'd like more detail there."], t)
@@ -364,18 +364,10 @@ fn fixed(u: &Utterance, names: &Names) -> String {
                 t
             )
         ),
-        Intent::Process => {
-            let facts = u.process.as_deref().unwrap_or("We'll keep to this round's time.");
-            let job = u.candidate_said.as_deref().is_some_and(super::answers::about_the_job);
-            if job {
-                format!(
-                    "Save that one for the end: there's time then for your questions about the team and the role, \
-                     and the recruiter has the details. Back to where we were. {ask}"
-                )
-            } else {
-                format!("{facts} Back to where we were. {ask}")
-            }
-        }
+        Intent::Process => format!(
+            "{} Back to where we were. {ask}",
+            u.process.as_deref().unwrap_or("We'll keep to this round's time.")
+        ),
         Intent::Clarify => match u.round_kind {
             RoundKind::Coding | RoundKind::SystemDesign => pick(
                 &[
