@@ -691,6 +691,35 @@ pub fn piece_failures(ask: Ask, piece: &str, ctx: &Context) -> Vec<(Check, Strin
                     "takes up nothing specific the candidate said".into(),
                 ));
             }
+            // "Thanks for walking me through how did we get aligned": a question, in the candidate's voice.
+            if w.windows(2).any(|p| {
+                matches!(
+                    p[0].as_str(),
+                    "how" | "what" | "why" | "when" | "where" | "which" | "who"
+                ) && matches!(
+                    p[1].as_str(),
+                    "did"
+                        | "do"
+                        | "does"
+                        | "is"
+                        | "are"
+                        | "was"
+                        | "were"
+                        | "can"
+                        | "could"
+                        | "would"
+                        | "should"
+                        | "will"
+                )
+            }) {
+                f.push((Check::OneQuestion, "an acknowledgement asks nothing".into()));
+            }
+            if w.iter().any(|x| matches!(x.as_str(), "we" | "our" | "us")) {
+                f.push((
+                    Check::SpeaksAsInterviewer,
+                    "speaks of the candidate's team as its own (\"we\")".into(),
+                ));
+            }
             f
         }
     };
