@@ -214,6 +214,19 @@ pub fn print(r: &Report, show_pairs: bool) {
         "time per round scored: mean {:.3} s, max {:.3} s (target 10 s)",
         r.mean_seconds_per_round, r.max_seconds_per_round
     );
+    println!("non-answers by class (in the lowest level / also below every answer of their kind):");
+    for class in ["empty", "one_word", "evasive", "off_topic"] {
+        let of: Vec<&BottomResult> = r.bottom_results.iter().filter(|b| b.class == class).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let lowest = of
+            .iter()
+            .filter(|b| b.score.is_some_and(|s| s < BOTTOM_BELOW))
+            .count();
+        let below = of.iter().filter(|b| b.at_bottom).count();
+        println!("  {class:<10} {lowest}/{n} / {below}/{n}", n = of.len());
+    }
     if show_pairs {
         for b in r.bottom_results.iter().filter(|b| !b.at_bottom) {
             println!(
