@@ -248,26 +248,13 @@ pub fn router(state: AppState) -> Router {
     web::routes(state)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves HTTP until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small frames (acknowledgements, streamed words) go out at once instead of waiting on Nagle's algorithm,
-    // which with delayed ACKs added ~40 ms to every turn (measured by `rehearse bench load`).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("setting TCP_NODELAY failed: {e}");
-        }
-    });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with(listener, state, None, shutdown).await
 }
 
 /// Serves HTTPS until `shutdown` completes, then lets each connection finish its requests (10 s at most).
@@ -277,70 +264,29 @@ pub async fn serve_tls(
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::{
-        rt::{TokioExecutor, TokioIo},
-        server::conn::auto,
-        service::TowerToHyperService,
-    };
-    use tower::ServiceExt;
+    serve_with(listener, state, Some(tls), shutdown).await
+}
 
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let router = router(state);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // Every connection task holds a sender; when all are dropped, every connection has finished.
-    let (alive_tx, mut alive_rx) = tokio::sync::mpsc::channel::<()>(1);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!("accepting a connection failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, router, mut stop_rx, alive) = (
-            acceptor.clone(),
-            router.clone(),
-            stop_rx.clone(),
-            alive_tx.clone(),
-        );
-        tokio::spawn(async move {
-            let _alive = alive;
-            let Ok(Ok(stream)) =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
-                    .await
-            else {
-                return;
-            };
-            let service = router.map_request(
-                move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(remote));
-                    req
-                },
-            );
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service),
-            );
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = stop_rx.wait_for(|stop| *stop) => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    drop(alive_tx);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), alive_rx.recv()).await;
-    Ok(())
+async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let settings = state.settings();
+    let limits = crate::listener::Limits {
+        header_timeout: settings.header_timeout,
+        per_address: settings.connections_per_address,
+        total: crate::listener::total_for(crate::listener::raise_descriptor_limit()),
+    };
+    let counted = state.clone();
+    crate::listener::serve(
+        listener,
+        router(state),
+        tls,
+        limits,
+        move |why| counted.metrics().record_refused(why),
+        shutdown,
+    )
+    .await
 }

@@ -21,6 +21,9 @@ pub const DEFAULT_SIGNUP_CREDITS: i64 = 10;
 pub const DEFAULT_INTERVIEW_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 pub const DEFAULT_END_OF_TURN_MS: u32 = 1500;
 pub const DEFAULT_SILENCE_PROMPT: std::time::Duration = std::time::Duration::from_secs(20);
+pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A classroom of 40 behind one NAT, each browser with its page's connections and the interview's WebSocket.
+pub const DEFAULT_CONNECTIONS_PER_ADDRESS: usize = 400;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -315,6 +318,8 @@ struct FileConfig {
     vad: Option<String>,
     end_of_turn_ms: Option<u32>,
     silence_prompt_seconds: Option<u64>,
+    header_timeout_seconds: Option<u64>,
+    connections_per_address: Option<usize>,
 }
 
 /// What the appliance runs with. Paths are absolute.
@@ -340,6 +345,10 @@ pub struct Settings {
     pub end_of_turn_ms: u32,
     /// Voice interviews: how long the interviewer waits in silence for an answer before a gentle prompt.
     pub silence_prompt: std::time::Duration,
+    /// How long a client may take to send a request's headers, and the longest a keep-alive connection idles.
+    pub header_timeout: std::time::Duration,
+    /// Open connections allowed from one IP address.
+    pub connections_per_address: usize,
     /// Which backend does what (see [`crate::backends::Spec`]).
     pub llm: Spec,
     /// Whether a model scores interviews (`true`) or the rules do.
@@ -448,9 +457,23 @@ impl Settings {
         if silence_prompt < std::time::Duration::from_secs(5) {
             bail!("silence_prompt_seconds must be at least 5");
         }
+        let header_timeout = file
+            .header_timeout_seconds
+            .map_or(DEFAULT_HEADER_TIMEOUT, std::time::Duration::from_secs);
+        if !(2..=300).contains(&header_timeout.as_secs()) {
+            bail!("header_timeout_seconds must be between 2 and 300");
+        }
+        let connections_per_address = file
+            .connections_per_address
+            .unwrap_or(DEFAULT_CONNECTIONS_PER_ADDRESS);
+        if connections_per_address < 8 {
+            bail!("connections_per_address must be at least 8 (a browser opens several)");
+        }
         Ok(Settings {
             end_of_turn_ms,
             silence_prompt,
+            header_timeout,
+            connections_per_address,
             llm: spec(&cli.llm, &file.llm, Role::Llm)?,
             judge_with_llm,
             judge_llm,
@@ -491,6 +514,8 @@ impl Settings {
             interview_idle: DEFAULT_INTERVIEW_IDLE,
             end_of_turn_ms: DEFAULT_END_OF_TURN_MS,
             silence_prompt: DEFAULT_SILENCE_PROMPT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,
             // Deterministic and model-free unless a test asks for a model.
             llm: Spec::Scripted,
             judge_with_llm: false,

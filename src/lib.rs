@@ -21,6 +21,7 @@
 //! - [`text`]: folding words, counting phrases, splitting sentences: shared by the guard and the judge.
 //! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
 //! - [`vad`]: voice activity detection with Silero VAD, for the end-of-turn rules.
+//! - [`listener`]: accepting connections (HTTP or HTTPS) with header and idle deadlines and per-address limits.
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
 //! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page) and the JSON API.
 //!
@@ -36,6 +37,7 @@ pub mod config;
 pub mod db;
 pub mod embed;
 pub mod engine;
+pub mod listener;
 pub mod llm;
 pub mod models;
 pub mod realtime;

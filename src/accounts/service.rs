@@ -172,29 +172,32 @@ pub async fn login(
     let email = normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let now = db::now_ms();
     let (e, ip) = (email.clone(), meta.ip.clone());
-    let (recent, found) = db
+    // The throttle's decision and the attempt's record are one step on the database thread: parallel guesses
+    // cannot all pass the check before any of them is counted.
+    let (attempt, found) = db
         .call(move |c| {
-            Ok((
-                users::recent_failures(c, &e, &ip, now)?,
-                users::by_email(c, &e)?,
-            ))
+            let recent = users::recent_failures(c, &e, &ip, now)?;
+            Ok(match throttle::decide(&recent, now) {
+                Ok(()) => Ok((
+                    users::begin_attempt(c, &e, &ip, now)?,
+                    users::by_email(c, &e)?,
+                )),
+                Err(wait) => Err(wait),
+            })
         })
-        .await?;
-    if let Err(wait) = throttle::decide(&recent, now) {
-        return Err(AccountError::Throttled {
+        .await?
+        .map_err(|wait| AccountError::Throttled {
             retry_after_ms: wait,
-        });
-    }
+        })?;
     let pw = password.to_string();
     let stored = found
         .as_ref()
         .map_or_else(|| password::decoy().to_string(), |(_, h)| h.clone());
     let matches = blocking(move || password::verify(&pw, &stored)).await && found.is_some();
-    let (e, ip) = (email.clone(), meta.ip.clone());
-    db.call(move |c| users::record_attempt(c, &e, &ip, matches, db::now_ms()))
-        .await?;
     match found {
         Some((user, _)) if matches => {
+            db.call(move |c| users::attempt_succeeded(c, attempt))
+                .await?;
             let login = start_login(db, user.id, meta).await?;
             Ok((user, login))
         }

@@ -216,7 +216,11 @@ pub fn print(r: &Report, show_pairs: bool) {
     );
     println!("non-answers by class (in the lowest level / also below every answer of their kind):");
     for class in ["empty", "one_word", "evasive", "off_topic"] {
-        let of: Vec<&BottomResult> = r.bottom_results.iter().filter(|b| b.class == class).collect();
+        let of: Vec<&BottomResult> = r
+            .bottom_results
+            .iter()
+            .filter(|b| b.class == class)
+            .collect();
         if of.is_empty() {
             continue;
         }

@@ -246,20 +246,26 @@ pub fn delete_login(conn: &Connection, token_hash: &str) -> Result<(), DbError> 
 
 // Login attempts ----------------------------------------------------------------------------------------------------
 
-pub fn record_attempt(
-    conn: &Connection,
-    email: &str,
-    ip: &str,
-    succeeded: bool,
-    now: i64,
-) -> Result<(), DbError> {
+/// Records a login attempt as failed before its password is checked, so that parallel guesses each count against
+/// the throttle at once; [`attempt_succeeded`] corrects it. Forgets attempts older than the throttle's window.
+pub fn begin_attempt(conn: &Connection, email: &str, ip: &str, now: i64) -> Result<i64, DbError> {
     conn.execute(
-        "INSERT INTO login_attempts (email, ip, succeeded, at) VALUES (?1, ?2, ?3, ?4)",
-        params![email, ip, succeeded, now],
+        "INSERT INTO login_attempts (email, ip, succeeded, at) VALUES (?1, ?2, 0, ?3)",
+        params![email, ip, now],
     )?;
+    let id = conn.last_insert_rowid();
     conn.execute(
         "DELETE FROM login_attempts WHERE at < ?1",
         [now - throttle::WINDOW_MS],
+    )?;
+    Ok(id)
+}
+
+/// Marks an attempt begun by [`begin_attempt`] as a success.
+pub fn attempt_succeeded(conn: &Connection, attempt: i64) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE login_attempts SET succeeded = 1 WHERE rowid = ?1",
+        [attempt],
     )?;
     Ok(())
 }

@@ -25,6 +25,8 @@ pub struct Metrics {
     voice: [Histogram; VoiceStage::ALL.len()],
     /// Model-written pieces of interviewer turns: [follow-up, acknowledgement][accepted, retried, replaced].
     pieces: [[AtomicU64; 3]; 2],
+    /// Connections closed on accept: [one address's limit, the total limit].
+    refused: [AtomicU64; 2],
 }
 
 /// The stages of a spoken answer's way back to the interviewer's voice, each timed on its own; `Response` is the
@@ -123,6 +125,15 @@ impl Metrics {
         out
     }
 
+    /// Counts a connection closed on accept because a limit was reached.
+    pub fn record_refused(&self, why: crate::listener::Refused) {
+        let i = match why {
+            crate::listener::Refused::PerAddress => 0,
+            crate::listener::Refused::Total => 1,
+        };
+        self.refused[i].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn observe_voice(&self, stage: VoiceStage, seconds: f64) {
         let i = VoiceStage::ALL
             .iter()
@@ -180,6 +191,13 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
                 counter.load(Ordering::Relaxed)
             ));
         }
+    }
+    out.push_str("# HELP rehearse_connections_refused_total Connections closed on accept because a limit was reached.\n# TYPE rehearse_connections_refused_total counter\n");
+    for (i, limit) in ["per_address", "total"].iter().enumerate() {
+        out.push_str(&format!(
+            "rehearse_connections_refused_total{{limit=\"{limit}\"}} {}\n",
+            m.refused[i].load(Ordering::Relaxed)
+        ));
     }
     out.push_str("# HELP rehearse_live_interviews Interviews with a running actor.\n# TYPE rehearse_live_interviews gauge\n");
     out.push_str(&format!(
