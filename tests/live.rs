@@ -594,6 +594,90 @@ async fn a_server_restart_mid_interview_resumes_with_transcript_round_and_time()
 }
 
 #[tokio::test]
+async fn an_answer_stored_before_a_crash_is_answered_after_the_restart() {
+    // Issue 19, defect 4: in 9 of 20 `kill -9` restarts the acknowledged answer was in the transcript but never
+    // given to the engine, and the interviewer never replied (sending it again was acknowledged and ignored). Here
+    // the server stops between storing an answer and handing it over: the answer is stored as the actor would,
+    // while the engine saved in the database has not heard it.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = catalog_with_testco(dir.path());
+    let server = start(settings.clone()).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    drop(ws);
+    server.stop().await;
+    let db = rehearse::db::Db::open(&settings.db_path).unwrap();
+    let session = id.clone();
+    db.call(move |c| {
+        rehearse::db::live::insert_turn(
+            c,
+            &rehearse::db::live::NewTurn {
+                session_id: &session,
+                round: 0,
+                speaker: "candidate",
+                kind: "answer",
+                text: STORY,
+                question_id: None,
+                client_answer_id: Some("acked-before-crash"),
+                source: "text",
+            },
+        )
+    })
+    .await
+    .unwrap();
+    drop(db);
+
+    let server = start(settings).await;
+    let router = rehearse::app::router(server.state.clone());
+    let client = Client::new(&router).await;
+    let r = client
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "ada@example.com", "password": crate::util::PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut ws = connect(&server, &client, &id).await;
+    // The transcript comes back (the opening and the stored answer), then the interviewer answers the answer.
+    let frames = until(
+        &mut ws,
+        |k| matches!(k, Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32),
+    )
+    .await;
+    assert!(frames.iter().any(interviewer_final), "{frames:?}");
+    // Pings keep the socket busy, so the wait for a reply that never comes is bounded here.
+    tokio::time::timeout(Duration::from_secs(30), until(&mut ws, interviewer_final))
+        .await
+        .expect("the interviewer answers the answer stored before the restart");
+    // The client sends it again (it never saw the reply): acknowledged, not stored or answered twice.
+    answer(&mut ws, 1, "acked-before-crash", STORY).await;
+    until(
+        &mut ws,
+        |k| matches!(k, Kind::Ack(a) if a.answer_id == "acked-before-crash"),
+    )
+    .await;
+    drop(ws);
+    let turns = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    let speakers: Vec<&str> = turns
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["speaker"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        speakers,
+        ["interviewer", "candidate", "interviewer"],
+        "{turns:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_frames_get_error_frames_and_the_interview_stays_healthy() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(catalog_with_testco(dir.path())).await;

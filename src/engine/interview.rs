@@ -219,6 +219,11 @@ pub struct Interview {
     pub started: bool,
     pub finished: bool,
     pub turn: u64,
+    /// How many candidate answers were handed to the engine, so that answers stored but never handed over (the
+    /// server stopped in between) can be handed over after a restart. `None` in an interview saved before this
+    /// was counted.
+    #[serde(default)]
+    pub answers: Option<u64>,
 }
 
 impl Interview {
@@ -229,6 +234,7 @@ impl Interview {
             started: false,
             finished: false,
             turn: 0,
+            answers: Some(0),
         }
     }
 
@@ -266,6 +272,9 @@ impl Interview {
 
     pub fn handle(&mut self, input: Input, now: u64) -> Vec<Effect> {
         let mut out = Vec::new();
+        if matches!(input, Input::Answer(_)) {
+            self.answers = Some(self.answers.unwrap_or(0) + 1);
+        }
         if self.finished {
             return out;
         }
@@ -634,6 +643,20 @@ mod tests {
     }
 
     const MIN: u64 = 60_000;
+
+    #[test]
+    fn every_answer_handed_over_is_counted_and_an_older_save_says_it_did_not_count() {
+        let mut iv = two_rounds();
+        iv.handle(Input::Answer("before the start"), 0);
+        iv.handle(Input::Start, 0);
+        iv.handle(Input::Answer(STORY), MIN);
+        iv.handle(Input::Silence, 2 * MIN);
+        assert_eq!(iv.answers, Some(2), "answers, not silences, are counted");
+        let mut json: serde_json::Value = serde_json::to_value(&iv).unwrap();
+        json.as_object_mut().unwrap().remove("answers");
+        let older: Interview = serde_json::from_value(json).unwrap();
+        assert_eq!(older.answers, None);
+    }
 
     #[test]
     fn a_whole_loop_runs_question_by_question_and_phase_by_phase() {

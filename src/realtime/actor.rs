@@ -67,6 +67,9 @@ pub(super) struct Actor {
     /// The reply written during the pause that ended the answer being handled, for [`Actor::say`] to use if the
     /// engine asks for the same turn.
     pub(super) prepared: Option<super::reply::Stream>,
+    /// Answers stored and acknowledged but never handed to the engine (the server stopped in between): handed over
+    /// when the first connection joins, so an acknowledged answer is always answered.
+    unheard: Vec<String>,
 }
 
 impl Actor {
@@ -94,6 +97,7 @@ impl Actor {
             timing: None,
             waiting_since: None,
             prepared: None,
+            unheard: Vec::new(),
         }
     }
 
@@ -161,7 +165,23 @@ impl Actor {
             .map(|t| t.id);
         if !stored.is_empty() {
             // A stored engine's clock is stopped; the first connection starts it again.
-            self.engine = Some(serde_json::from_str::<Interview>(&stored)?);
+            let mut engine = serde_json::from_str::<Interview>(&stored)?;
+            let answers: Vec<String> = turns
+                .into_iter()
+                .filter(|t| t.speaker == "candidate")
+                .map(|t| t.text)
+                .collect();
+            let heard = *engine.answers.get_or_insert(answers.len() as u64) as usize;
+            self.unheard = answers.into_iter().skip(heard).collect();
+            if !self.unheard.is_empty() {
+                tracing::warn!(
+                    session = %self.session.id,
+                    "{} acknowledged answer(s) were not handed to the interviewer before the server stopped; \
+                     handing them over now",
+                    self.unheard.len()
+                );
+            }
+            self.engine = Some(engine);
             return Ok(());
         }
         let catalog = self.state.catalog();
@@ -351,6 +371,9 @@ impl Actor {
             && self.session.state == SessionState::InProgress;
         if begin {
             self.input(Input::Start).await;
+        }
+        for answer in std::mem::take(&mut self.unheard) {
+            self.input(Input::Answer(&answer)).await;
         }
     }
 
@@ -608,8 +631,10 @@ impl Actor {
     pub(super) async fn input(&mut self, input: Input<'_>) {
         let now = self.now();
         let Some(iv) = &mut self.engine else { return };
+        // An answer is saved as heard even when the engine has nothing to say to it.
+        let answer = matches!(input, Input::Answer(_));
         let effects = iv.handle(input, now);
-        if effects.is_empty() {
+        if effects.is_empty() && !answer {
             return;
         }
         for effect in effects {
