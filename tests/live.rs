@@ -770,6 +770,81 @@ async fn bad_frames_get_error_frames_and_the_interview_stays_healthy() {
 }
 
 #[tokio::test]
+async fn a_burst_of_bad_frames_right_after_hello_gets_its_error_frames_and_close_code() {
+    // Issue 19, defect 6: a burst of bad frames right after Hello dropped the connection without the error frames
+    // and the close code the README promises (the actor let go of the connection first, and the writer said "fell
+    // behind" or nothing).
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    for attempt in 0..5 {
+        let mut ws = connect(&server, &client, &id).await;
+        // Far more than the strikes allowed, sent at once: the server stops listening while frames are still
+        // arriving.
+        for _ in 0..150 {
+            if ws
+                .feed(Message::Binary(vec![0xff; 2048].into()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let _ = ws.flush().await;
+        let mut errors = 0;
+        let code = loop {
+            match next(&mut ws).await {
+                Ok(Kind::Error(e)) if e.code == "malformed_frame" => errors += 1,
+                Ok(_) => continue,
+                Err(code) => break code,
+            }
+        };
+        assert_eq!(
+            code,
+            Some(rehearse::realtime::ws::CLOSE_MALFORMED),
+            "attempt {attempt}"
+        );
+        assert!(
+            errors >= 1,
+            "attempt {attempt}: no error frame before the close"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_realtime_token_admits_nobody_after_its_login_ends() {
+    // Issue 19, defect 6: the realtime token outlived logout (up to 5 minutes).
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let r = client
+        .send(
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/realtime-token"),
+            None,
+        )
+        .await;
+    let url = format!(
+        "ws://{}{}",
+        server.addr,
+        r.json()["ws_url"].as_str().unwrap()
+    );
+    // Valid before the logout (the upgrade succeeds), refused with 401 after it.
+    let (ws, _) = tokio_tungstenite::connect_async(url.clone()).await.unwrap();
+    drop(ws);
+    let r = client.send(Method::POST, "/api/v1/auth/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 401)
+        }
+        other => panic!("the token still admits after logout: {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_abandoned_interview_over_the_socket_refuses_more_answers() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(catalog_with_testco(dir.path())).await;

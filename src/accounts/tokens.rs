@@ -107,10 +107,20 @@ impl SigningKey {
             .is_ok()
     }
 
-    /// A token for `user_id` to join `session_id` until `now_ms + REALTIME_TOKEN_TTL_MS`.
-    pub fn realtime_token(&self, user_id: i64, session_id: &str, now_ms: i64) -> (String, i64) {
+    /// A token for `user_id` to join `session_id` until `now_ms + REALTIME_TOKEN_TTL_MS`, made under the login
+    /// `login_id` (the hash that identifies a login): it admits nobody once that login has ended.
+    pub fn realtime_token(
+        &self,
+        user_id: i64,
+        session_id: &str,
+        login_id: &str,
+        now_ms: i64,
+    ) -> (String, i64) {
         let expires = now_ms + REALTIME_TOKEN_TTL_MS;
-        let payload = format!("v1.{user_id}.{session_id}.{expires}");
+        let payload = format!(
+            "v2.{user_id}.{session_id}.{expires}.{}",
+            login_ref(login_id)
+        );
         let sig = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
         (
             format!("{}.{sig}", URL_SAFE_NO_PAD.encode(payload)),
@@ -118,13 +128,13 @@ impl SigningKey {
         )
     }
 
-    /// The user a token admits to `session_id` at `now_ms`.
+    /// Whom a token admits to `session_id` at `now_ms`; the caller checks that the login is still live.
     pub fn verify_realtime(
         &self,
         token: &str,
         session_id: &str,
         now_ms: i64,
-    ) -> Result<i64, TokenError> {
+    ) -> Result<Admitted, TokenError> {
         let (payload_b64, sig_b64) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
@@ -136,12 +146,12 @@ impl SigningKey {
         self.mac(&payload)
             .verify_slice(&sig)
             .map_err(|_| TokenError::Invalid)?;
-        // Session ids are base64url and contain no dots, so the payload splits unambiguously.
+        // Session ids are base64url and login references hex, with no dots: the payload splits unambiguously.
         let parts: Vec<&str> = payload.split('.').collect();
-        let [version, user, session, expires] = parts.as_slice() else {
+        let [version, user, session, expires, login] = parts.as_slice() else {
             return Err(TokenError::Invalid);
         };
-        if *version != "v1" {
+        if *version != "v2" {
             return Err(TokenError::Invalid);
         }
         let user: i64 = user.parse().map_err(|_| TokenError::Invalid)?;
@@ -152,8 +162,32 @@ impl SigningKey {
         if now_ms >= expires {
             return Err(TokenError::Expired);
         }
-        Ok(user)
+        Ok(Admitted {
+            user_id: user,
+            login_ref: login.to_string(),
+        })
     }
+}
+
+/// Whom a realtime token admits: the user, and a reference to the login it was made under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    pub user_id: i64,
+    pub login_ref: String,
+}
+
+impl Admitted {
+    /// Whether the token was made under one of these logins (their ids).
+    pub fn made_under_one_of(&self, login_ids: &[String]) -> bool {
+        login_ids
+            .iter()
+            .any(|id| constant_time_eq(&login_ref(id), &self.login_ref))
+    }
+}
+
+/// What a realtime token says of its login: not the login's id, which is a database key, but a hash of it.
+fn login_ref(login_id: &str) -> String {
+    sha256_hex(&format!("realtime.{login_id}"))[..32].to_string()
 }
 
 #[cfg(test)]
@@ -163,10 +197,14 @@ mod tests {
     #[test]
     fn a_realtime_token_admits_its_user_to_its_session_until_it_expires() {
         let key = SigningKey::generate();
-        let (token, expires) = key.realtime_token(7, "abc", 1_000);
+        let (token, expires) = key.realtime_token(7, "abc", "login-1", 1_000);
         assert_eq!(expires, 1_000 + REALTIME_TOKEN_TTL_MS);
-        assert_eq!(key.verify_realtime(&token, "abc", 1_000), Ok(7));
-        assert_eq!(key.verify_realtime(&token, "abc", expires - 1), Ok(7));
+        let admitted = key.verify_realtime(&token, "abc", 1_000).unwrap();
+        assert_eq!(admitted.user_id, 7);
+        assert_eq!(
+            key.verify_realtime(&token, "abc", expires - 1),
+            Ok(admitted.clone())
+        );
         assert_eq!(
             key.verify_realtime(&token, "abc", expires),
             Err(TokenError::Expired)
@@ -175,14 +213,22 @@ mod tests {
             key.verify_realtime(&token, "other", 1_000),
             Err(TokenError::WrongSession)
         );
+        // Bound to its login: once that login is gone, no other login of the user makes it valid.
+        assert!(admitted.made_under_one_of(&["login-0".into(), "login-1".into()]));
+        assert!(!admitted.made_under_one_of(&["login-2".into()]));
+        assert!(!admitted.made_under_one_of(&[]));
+        assert!(
+            !admitted.login_ref.contains("login-1"),
+            "the login's id is not in the token"
+        );
     }
 
     #[test]
     fn a_tampered_or_foreign_token_is_refused() {
         let key = SigningKey::generate();
-        let (token, _) = key.realtime_token(7, "abc", 1_000);
+        let (token, _) = key.realtime_token(7, "abc", "login-1", 1_000);
         let (payload, sig) = token.split_once('.').unwrap();
-        let forged_payload = URL_SAFE_NO_PAD.encode("v1.8.abc.99999999999999");
+        let forged_payload = URL_SAFE_NO_PAD.encode("v2.8.abc.99999999999999.00");
         assert_eq!(
             key.verify_realtime(&format!("{forged_payload}.{sig}"), "abc", 1_000),
             Err(TokenError::Invalid)

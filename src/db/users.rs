@@ -239,6 +239,18 @@ pub fn login(
         .optional()?)
 }
 
+/// The ids of a user's live logins (none when the account is disabled).
+pub fn live_logins(conn: &Connection, user_id: i64, now: i64) -> Result<Vec<String>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT l.id FROM login_sessions l JOIN users u ON u.id = l.user_id
+         WHERE l.user_id = ?1 AND l.expires_at > ?2 AND u.disabled_at IS NULL",
+    )?;
+    let ids = stmt
+        .query_map(params![user_id, now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
 pub fn delete_login(conn: &Connection, token_hash: &str) -> Result<(), DbError> {
     conn.execute("DELETE FROM login_sessions WHERE id = ?1", [token_hash])?;
     Ok(())

@@ -63,14 +63,27 @@ pub async fn upgrade(
     let token = q
         .token
         .ok_or_else(|| AppError::Unauthorized("A realtime token is required.".into()))?;
-    let user_id = state
+    let admitted = state
         .signing_key()
         .verify_realtime(&token, &id, db::now_ms())
         .map_err(|e| AppError::Unauthorized(format!("The realtime token is not valid: {e}.")))?;
-    let session = state
+    let user_id = admitted.user_id;
+    let (logins, session) = state
         .db()
-        .call(move |c| sessions::get(c, user_id, &id))
-        .await?
+        .call(move |c| {
+            Ok((
+                db::users::live_logins(c, user_id, db::now_ms())?,
+                sessions::get(c, user_id, &id)?,
+            ))
+        })
+        .await?;
+    // A token outlives nothing: after a logout (or a password change, which ends other logins) it admits nobody.
+    if !admitted.made_under_one_of(&logins) {
+        return Err(AppError::Unauthorized(
+            "The realtime token is not valid: its login has ended. Log in again.".into(),
+        ));
+    }
+    let session = session
         .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
@@ -137,15 +150,11 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
     let mut writer = tokio::spawn(async move {
         tokio::pin!(close_rx);
         loop {
+            // A close asked for by the reader goes first: when the reader gives up on a client, the actor also
+            // drops this connection's frames, and the client must get the reader's error frames and close code,
+            // not "fell behind".
             tokio::select! {
-                frame = out_rx.recv() => match frame {
-                    Some(f) => if sink.send(encode(&f)).await.is_err() { return },
-                    None => {
-                        let _ = sink.send(close(CLOSE_BEHIND, "fell behind; reconnect")).await;
-                        return;
-                    }
-                },
-                Some(f) = err_rx.recv() => if sink.send(encode(&f)).await.is_err() { return },
+                biased;
                 req = &mut close_rx => {
                     while let Ok(f) = err_rx.try_recv() {
                         let _ = sink.send(encode(&f)).await;
@@ -155,6 +164,14 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
                     }
                     return;
                 }
+                Some(f) = err_rx.recv() => if sink.send(encode(&f)).await.is_err() { return },
+                frame = out_rx.recv() => match frame {
+                    Some(f) => if sink.send(encode(&f)).await.is_err() { return },
+                    None => {
+                        let _ = sink.send(close(CLOSE_BEHIND, "fell behind; reconnect")).await;
+                        return;
+                    }
+                },
             }
         }
     });
@@ -240,11 +257,22 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
             break Some((CLOSE_MALFORMED, "too many bad frames"));
         }
     };
+    // The close is asked for before the actor lets go of this connection (see the writer).
+    let closing = reason.map(|code| close_tx.send(code).is_ok());
     let _ = actor.cmd.send(Cmd::Leave { conn }).await;
-    match reason {
-        Some(code) => {
-            let _ = close_tx.send(code);
+    match closing {
+        Some(_) => {
             let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+            // The closing handshake: read (and drop) what the client still sends until its Close, so the socket
+            // is not shut with unread data, which makes the kernel reset it and the client lose the close frame.
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Some(Ok(msg)) = stream.next().await {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
         }
         None => writer.abort(),
     }

@@ -331,19 +331,23 @@ pub async fn delete(
 ))]
 pub async fn realtime_token(
     State(state): State<AppState>,
-    SignedIn(user, _): SignedIn,
+    SignedIn(user, viewer): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<RealtimeTokenView>, AppError> {
     let s = owned(&state, user.id, id).await?;
+    let login = viewer
+        .login_id
+        .ok_or_else(|| AppError::Unauthorized("Log in to join an interview.".into()))?;
     if s.state.is_final() {
         return Err(AppError::Conflict(format!(
             "This interview is {}.",
             s.state.label()
         )));
     }
-    let (token, expires_at) = state
-        .signing_key()
-        .realtime_token(user.id, &s.id, db::now_ms());
+    let (token, expires_at) =
+        state
+            .signing_key()
+            .realtime_token(user.id, &s.id, &login, db::now_ms());
     let ws_url = format!("/ws/sessions/{}?token={token}", s.id);
     Ok(Json(RealtimeTokenView {
         token,
