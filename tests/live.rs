@@ -875,6 +875,76 @@ async fn an_abandoned_interview_over_the_socket_refuses_more_answers() {
 }
 
 #[tokio::test]
+async fn paced_audio_read_late_in_a_burst_is_never_refused_and_audio_faster_than_time_is() {
+    // Issue 19, defect 7: on a busy machine the server read a candidate's paced microphone frames late, in a burst,
+    // and refused them as a flood ("At most 100 frames a second"). Here six seconds of audio arrive at once after
+    // six seconds, as they would from a client whose frames queued while the server was busy.
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    let chunk = |n: u64| {
+        client_frame::Kind::Audio(pb::AudioChunk {
+            sequence: n,
+            sample_rate: 16_000,
+            pcm: vec![0u8; 640],
+        })
+    };
+    send(&mut ws, 1, chunk(0)).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for n in 1..=300 {
+        ws.feed(Message::Binary(
+            pb::ClientFrame {
+                seq: 1 + n,
+                kind: Some(chunk(n)),
+            }
+            .encode_to_vec()
+            .into(),
+        ))
+        .await
+        .unwrap();
+    }
+    ws.flush().await.unwrap();
+    send(
+        &mut ws,
+        9_000,
+        client_frame::Kind::Ping(pb::Ping {
+            nonce: 9_000,
+            client_time_ms: 0,
+        }),
+    )
+    .await;
+    let frames = until(&mut ws, |k| matches!(k, Kind::Pong(p) if p.nonce == 9_000)).await;
+    assert!(
+        !frames
+            .iter()
+            .any(|k| matches!(k, Kind::Error(e) if e.code == "rate_limited")),
+        "paced audio was refused"
+    );
+    // Audio covering far more time than has passed is a flood.
+    for n in 301..=1_100 {
+        ws.feed(Message::Binary(
+            pb::ClientFrame {
+                seq: 1 + n,
+                kind: Some(chunk(n)),
+            }
+            .encode_to_vec()
+            .into(),
+        ))
+        .await
+        .unwrap();
+    }
+    ws.flush().await.unwrap();
+    until(
+        &mut ws,
+        |k| matches!(k, Kind::Error(e) if e.code == "rate_limited"),
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_flood_of_frames_is_rate_limited_and_the_connection_survives_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(catalog_with_testco(dir.path())).await;

@@ -35,7 +35,7 @@ use crate::{
 
 /// Bad frames tolerated before the connection is closed.
 pub const MAX_STRIKES: u32 = 10;
-/// Frames per second a connection may send (audio is 50 a second; the rest is rare).
+/// Frames other than audio a connection may send per second (they are rare; audio has its own clock).
 pub const FRAMES_PER_SECOND: u32 = 100;
 /// Frames a connection may send at once above that rate (a token bucket): audio that queued up while the server
 /// or the network was busy arrives in a burst and must not be dropped. Measured: three spoken interviews at once
@@ -178,6 +178,7 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
 
     let mut strikes = 0u32;
     let mut bucket = Bucket::new();
+    let mut audio_clock = AudioClock::default();
     let mut window = Instant::now();
     let mut dropped_in_window = false;
     let mut flood_seconds = 0u32;
@@ -194,11 +195,36 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
             window = Instant::now();
             dropped_in_window = false;
         }
-        if !bucket.take(Instant::now()) {
+        let decoded = match msg {
+            Message::Binary(b) => Some(pb::ClientFrame::decode(b.as_ref())),
+            Message::Close(_) => break None,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Text(_) => None,
+        };
+        // Audio is limited by the time it covers, not by when it is read: when the server is busy, a minute's
+        // paced microphone frames are read in a burst, and none of them may be refused for it.
+        let audio_ms = match &decoded {
+            Some(Ok(pb::ClientFrame {
+                kind: Some(pb::client_frame::Kind::Audio(a)),
+                ..
+            })) => Some(a.pcm.len() as u64 / 32),
+            _ => None,
+        };
+        let now = Instant::now();
+        let allowed = match audio_ms {
+            Some(ms) => audio_clock.take(ms, now),
+            None => bucket.take(now),
+        };
+        if !allowed {
             if !dropped_in_window {
-                let msg = format!(
-                    "At most {FRAMES_PER_SECOND} frames a second; frames over that are dropped."
-                );
+                let msg = if audio_ms.is_some() {
+                    "Audio is arriving faster than it can be spoken; chunks over that are dropped."
+                        .to_string()
+                } else {
+                    format!(
+                        "At most {FRAMES_PER_SECOND} frames a second; frames over that are dropped."
+                    )
+                };
                 let _ = err_tx.try_send(frames::error("rate_limited", msg, 0));
             }
             dropped_in_window = true;
@@ -207,25 +233,16 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
             }
             continue;
         }
-        let bytes = match msg {
-            Message::Binary(b) => b,
-            Message::Close(_) => break None,
-            Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Text(_) => {
+        match decoded {
+            None => {
                 strikes += 1;
                 let _ = err_tx.try_send(frames::error(
                     "malformed_frame",
                     "Send binary protobuf frames, not text.",
                     0,
                 ));
-                if strikes >= MAX_STRIKES {
-                    break Some((CLOSE_MALFORMED, "too many bad frames"));
-                }
-                continue;
             }
-        };
-        match pb::ClientFrame::decode(bytes.as_ref()) {
-            Ok(frame) if matches!(frame.kind, Some(pb::client_frame::Kind::Hello(_))) => {
+            Some(Ok(frame)) if matches!(frame.kind, Some(pb::client_frame::Kind::Hello(_))) => {
                 strikes += 1;
                 let _ = err_tx.try_send(frames::error(
                     "out_of_order",
@@ -233,7 +250,7 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
                     frame.seq,
                 ));
             }
-            Ok(frame) => {
+            Some(Ok(frame)) => {
                 if let Some(pb::client_frame::Kind::Control(c)) = &frame.kind
                     && c.action() == pb::control::Action::Interrupt
                 {
@@ -244,7 +261,7 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
                     break Some((1011, "interview unavailable"));
                 }
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 strikes += 1;
                 let _ = err_tx.try_send(frames::error(
                     "malformed_frame",
@@ -275,6 +292,34 @@ async fn connection(state: AppState, session: sessions::Session, socket: WebSock
             .await;
         }
         None => writer.abort(),
+    }
+}
+
+/// Audio a connection may send ahead of the wall clock: a client that buffered its microphone through a stall
+/// (a busy browser, a slow network) sends it late, never early.
+pub const AUDIO_AHEAD_MS: u64 = 10_000;
+/// The least time one audio chunk counts for, so tiny chunks cannot flood the interview.
+const MIN_CHUNK_MS: u64 = 10;
+
+/// Audio received against the time since the first chunk: real speech never covers more time than has passed
+/// (plus [`AUDIO_AHEAD_MS`]), however late the server reads it.
+#[derive(Debug, Default)]
+struct AudioClock {
+    since: Option<Instant>,
+    received_ms: u64,
+}
+
+impl AudioClock {
+    /// Whether a chunk of `ms` of audio read at `now` may pass.
+    fn take(&mut self, ms: u64, now: Instant) -> bool {
+        let since = *self.since.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(since).as_millis() as u64;
+        let ms = ms.max(MIN_CHUNK_MS);
+        if self.received_ms + ms > elapsed + AUDIO_AHEAD_MS {
+            return false;
+        }
+        self.received_ms += ms;
+        true
     }
 }
 
@@ -311,6 +356,24 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audio_read_late_in_a_burst_passes_and_audio_faster_than_time_does_not() {
+        let start = Instant::now();
+        let mut clock = AudioClock::default();
+        assert!(clock.take(20, start));
+        // A server busy for a minute reads the minute's 3,000 paced chunks at once: all pass.
+        let later = start + Duration::from_secs(60);
+        assert!((0..3000).all(|_| clock.take(20, later)));
+        // A client sending faster than real time gets AUDIO_AHEAD_MS ahead, then is refused.
+        let mut clock = AudioClock::default();
+        let passed = (0..2000).filter(|_| clock.take(20, start)).count();
+        assert_eq!(passed as u64, AUDIO_AHEAD_MS / 20);
+        // Empty or tiny chunks count for MIN_CHUNK_MS each.
+        let mut clock = AudioClock::default();
+        let passed = (0..5000).filter(|_| clock.take(0, start)).count();
+        assert_eq!(passed as u64, AUDIO_AHEAD_MS / MIN_CHUNK_MS);
+    }
 
     #[test]
     fn the_bucket_takes_a_burst_then_the_rate() {
