@@ -234,6 +234,41 @@ fn memory_bombs_hit_the_memory_limit() {
 }
 
 #[test]
+fn filling_the_disk_is_stopped_at_the_quota() {
+    // Issue 19, defect 5: one run wrote 2.3 GiB to /work in 5 s.
+    let _cpu = crate::util::exclusive_cpu();
+    let python = "b = b'x' * (1 << 20)\nwith open('/work/f', 'wb') as f:\n    while True:\n        f.write(b)\n";
+    let js =
+        "const f = std.open('/work/f', 'w'); const b = 'x'.repeat(1 << 20); for (;;) f.puts(b);";
+    let c = "#include <stdio.h>\n#include <string.h>\nint main(void) { static char b[1 << 20]; memset(b, 'x', sizeof b); FILE* f = fopen(\"/work/f\", \"wb\"); for (;;) fwrite(b, 1, sizeof b, f); }";
+    for (language, program) in [
+        (Language::Python, python),
+        (Language::Javascript, js),
+        (Language::C, c),
+    ] {
+        let out = run(language, program);
+        assert!(
+            matches!(&out.exit, Exit::Trap(why) if why.contains("MiB of files")),
+            "{language:?}: {:?} {}",
+            out.exit,
+            out.stderr
+        );
+        assert!(out.stderr.contains("MiB of files"), "{}", out.stderr);
+    }
+    let many = "i = 0\nwhile True:\n    open(f'/work/f{i}', 'w').close()\n    i += 1\n";
+    let out = run(Language::Python, many);
+    assert!(
+        matches!(&out.exit, Exit::Trap(why) if why.contains("files")),
+        "{:?}",
+        out.exit
+    );
+    // Files within the quota are fine.
+    let ok = "with open('/work/f', 'w') as f:\n    f.write('x' * 1000)\nprint(open('/work/f').read().count('x'))\n";
+    let out = run(Language::Python, ok);
+    assert_eq!((out.exit, out.stdout.trim()), (Exit::Code(0), "1000"));
+}
+
+#[test]
 fn output_floods_are_capped() {
     let _cpu = crate::util::exclusive_cpu();
     for (language, flood) in [

@@ -32,6 +32,8 @@ pub struct Limits {
     pub wall: Duration,
     pub memory_bytes: usize,
     pub output_bytes: usize,
+    /// What the program may keep in `/work` (its files' sizes together); checked every few milliseconds.
+    pub disk_bytes: u64,
 }
 
 impl Default for Limits {
@@ -40,8 +42,54 @@ impl Default for Limits {
             wall: Duration::from_secs(10),
             memory_bytes: 256 << 20,
             output_bytes: 64 << 10,
+            disk_bytes: 64 << 20,
         }
     }
+}
+
+/// Files and folders a program may make in `/work`.
+pub const MAX_WORK_ENTRIES: usize = 1_000;
+/// How often (in clock ticks) the run's folder is measured against its quota.
+const DISK_CHECK_TICKS: u64 = 2;
+
+/// A run stopped for filling its folder past [`Limits::disk_bytes`] or [`MAX_WORK_ENTRIES`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct DiskLimit(String);
+
+/// Whether the folder `dir` is within `bytes` and [`MAX_WORK_ENTRIES`]; why not, if not. Links are counted, not
+/// followed.
+fn within_quota(dir: &Path, bytes: u64) -> Result<(), String> {
+    let (mut size, mut entries) = (0u64, 0usize);
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in read.flatten() {
+            entries += 1;
+            if entries > MAX_WORK_ENTRIES {
+                return Err(format!(
+                    "The program made more than {MAX_WORK_ENTRIES} files; it was stopped."
+                ));
+            }
+            let Ok(meta) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                pending.push(e.path());
+            } else {
+                size = size.saturating_add(meta.len());
+            }
+            if size > bytes {
+                return Err(format!(
+                    "The program wrote more than {} MiB of files; it was stopped.",
+                    bytes >> 20
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,8 +373,23 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, Host { wasi, limiter });
         store.limiter(|h| &mut h.limiter);
-        store.set_epoch_deadline((limits.wall.as_millis() / TICK.as_millis()).max(1) as u64);
-        store.epoch_deadline_trap();
+        // Every clock tick: the wall-clock deadline, and every few ticks the folder's size.
+        let deadline = (limits.wall.as_millis() / TICK.as_millis()).max(1) as u64;
+        let (folder, quota) = (work.to_path_buf(), limits.disk_bytes);
+        let mut ticks = 0u64;
+        store.epoch_deadline_callback(move |_| {
+            ticks += 1;
+            if ticks >= deadline {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
+            if ticks % DISK_CHECK_TICKS == 0
+                && let Err(why) = within_quota(&folder, quota)
+            {
+                return Err(DiskLimit(why).into());
+            }
+            Ok(wasmtime::UpdateDeadline::Continue(1))
+        });
+        store.set_epoch_deadline(1);
         let started = Instant::now();
         let result = pre.instantiate(&mut store).and_then(|instance| {
             let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
@@ -334,6 +397,7 @@ impl Sandbox {
         });
         let time_ms = started.elapsed().as_millis() as u64;
         let limiter = &store.data().limiter;
+        let mut disk_limited = None;
         let exit = match result {
             Ok(()) => Exit::Code(0),
             Err(e) => {
@@ -341,6 +405,9 @@ impl Sandbox {
                     Exit::Code(code.0)
                 } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
                     Exit::TimeLimit
+                } else if let Some(DiskLimit(why)) = e.downcast_ref::<DiskLimit>() {
+                    disk_limited = Some(why.clone());
+                    Exit::Trap(why.clone())
                 } else if limiter.refused {
                     Exit::MemoryLimit
                 } else {
@@ -362,7 +429,13 @@ impl Sandbox {
         Ok(Output {
             exit,
             stdout: String::from_utf8_lossy(&out).into_owned(),
-            stderr: String::from_utf8_lossy(&err).into_owned(),
+            // The candidate reads stderr: it says why the run was stopped.
+            stderr: match disk_limited {
+                Some(why) => format!("{}\n{why}", String::from_utf8_lossy(&err))
+                    .trim_start()
+                    .to_string(),
+                None => String::from_utf8_lossy(&err).into_owned(),
+            },
             output_limited,
             time_ms,
             memory_kb: (limiter.peak / 1024) as u64,
