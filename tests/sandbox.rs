@@ -498,6 +498,81 @@ async fn the_run_api_serves_signed_in_users_within_limits() {
     clippy::await_holding_lock,
     reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
 )]
+async fn accounts_running_loops_do_not_keep_another_user_waiting_behind_their_queue() {
+    // Issue 19, defect 5: six fresh accounts running loops held both run slots, and another user's print('hi')
+    // waited 14.9 s behind their queued runs. Each account here runs loops back to back; once each has run, a
+    // newcomer's run is next when a slot frees, not behind every queued loop.
+    let _cpu = crate::util::exclusive_cpu();
+    let t = crate::util::app().await;
+    let pool = t.state.sandbox();
+    pool.ready().await.unwrap();
+    let loop_limits = Limits {
+        wall: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let events: std::sync::Arc<std::sync::Mutex<Vec<(i64, &str)>>> = Default::default();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let accounts: Vec<_> = (10..16)
+        .map(|user| {
+            let (state, limits, events, stop) = (
+                t.state.clone(),
+                loop_limits.clone(),
+                events.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let (limits, started) = (limits.clone(), events.clone());
+                    state
+                        .sandbox()
+                        .with_sandbox(user, move |sb| {
+                            started.lock().unwrap().push((user, "start"));
+                            sb.run(Language::Javascript, "for (;;) {}", b"", &limits)
+                        })
+                        .await
+                        .unwrap();
+                    events.lock().unwrap().push((user, "end"));
+                }
+            })
+        })
+        .collect();
+    // Until every account has run once (and so has used the sandbox).
+    while (10..16).any(|u| !events.lock().unwrap().contains(&(u, "end"))) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let queued_at = events.lock().unwrap().len();
+    let (marks, limits) = (events.clone(), Limits::default());
+    let mine = pool
+        .with_sandbox(2, move |sb| {
+            marks.lock().unwrap().push((2, "start"));
+            sb.run(Language::Python, "print('hi')", b"", &limits)
+        })
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(mine.stdout.trim(), "hi");
+    let events = events.lock().unwrap().clone();
+    let mine_at = events.iter().position(|e| *e == (2, "start")).unwrap();
+    let overtaken = events[queued_at..mine_at]
+        .iter()
+        .filter(|(_, what)| *what == "start")
+        .count();
+    // First come, first served, four queued loops would start first; a hand-over racing the newcomer's arrival may
+    // let one per slot through.
+    assert!(
+        overtaken <= 2,
+        "{overtaken} looping runs started before the newcomer's: {events:?}"
+    );
+    for a in accounts {
+        a.await.unwrap();
+    }
+}
+
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
 async fn a_flood_of_hostile_runs_holds_one_slot_and_the_server_stays_responsive() {
     let _cpu = crate::util::exclusive_cpu();
     let t = crate::util::app().await;

@@ -3,6 +3,7 @@
 //! its limits ([`runner`]), and grading a solution on a problem's tests ([`grade`]). This module knows nothing about
 //! HTTP or the database.
 
+pub mod fair;
 pub mod grade;
 pub mod harness;
 pub mod judge;

@@ -1,7 +1,8 @@
 //! The sandbox as a shared service: the runtimes are compiled once (in the background when the server starts),
-//! runs wait in a first-come, first-served queue with as many slots as the machine has cores, each user has at most
-//! one run going at a time (so one person's flood holds one slot, not all of them), and each user may start at most
-//! [`RUNS_PER_MINUTE`] runs a minute.
+//! runs wait for one of as many slots as the machine has cores in a fair queue (the user who has used the sandbox
+//! least in the last minute goes first, see [`super::fair`]), each user has at most one run going at a time (so one
+//! person's flood holds one slot, not all of them), and each user may start at most [`RUNS_PER_MINUTE`] runs a
+//! minute.
 
 use std::{
     collections::HashMap,
@@ -14,6 +15,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use super::{
     Language,
+    fair::FairSlots,
     runner::{Limits, Output, Sandbox},
 };
 
@@ -32,7 +34,7 @@ pub enum PoolError {
 pub struct Pool {
     dir: PathBuf,
     sandbox: OnceCell<Result<Arc<Sandbox>, String>>,
-    slots: Semaphore,
+    slots: FairSlots,
     recent: Mutex<HashMap<i64, Vec<Instant>>>,
     per_user: Mutex<HashMap<i64, Arc<Semaphore>>>,
 }
@@ -49,7 +51,7 @@ impl Pool {
         Pool {
             dir,
             sandbox: OnceCell::new(),
-            slots: Semaphore::new(cores),
+            slots: FairSlots::new(cores),
             recent: Mutex::new(HashMap::new()),
             per_user: Mutex::new(HashMap::new()),
         }
@@ -138,11 +140,7 @@ impl Pool {
             .acquire()
             .await
             .map_err(|e| PoolError::Internal(e.to_string()))?;
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|e| PoolError::Internal(e.to_string()))?;
+        let _slot = self.slots.acquire(user).await;
         tokio::task::spawn_blocking(move || job(&sandbox))
             .await
             .map_err(|e| PoolError::Internal(e.to_string()))?
