@@ -1145,6 +1145,72 @@ async fn the_interviewer_grader_grades_every_turn_of_scripted_and_model_intervie
 }
 
 #[tokio::test]
+async fn a_code_run_does_not_hold_up_the_interview() {
+    // Issue 19, defect 5: a coding round's run blocked its interview's actor, so pings and answer acknowledgements
+    // arrived 10 s late. Here a run that loops until its time limit is going while the candidate pings: the pong
+    // comes back before the run's result.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = catalog_with_testco(dir.path());
+    settings.runtimes_dir = crate::util::runtimes_dir();
+    let server = start(settings).await;
+    server.state.sandbox().ready().await.unwrap();
+    let router = rehearse::app::router(server.state.clone());
+    let client = Client::signup(&router, "ada@example.com").await;
+    let r = client
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({"company_id": "testco", "role_id": "other", "rounds": [1]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+    send(
+        &mut ws,
+        1,
+        client_frame::Kind::CodeRun(pb::CodeRun {
+            run_id: "loop".into(),
+            mode: pb::RunMode::Custom as i32,
+            language: pb::Language::Python as i32,
+            source: "while True:\n    pass\n".into(),
+            stdin: String::new(),
+        }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(
+        &mut ws,
+        2,
+        client_frame::Kind::Ping(pb::Ping {
+            nonce: 77,
+            client_time_ms: 0,
+        }),
+    )
+    .await;
+    let frames = until(&mut ws, |k| {
+        matches!(k, Kind::Pong(p) if p.nonce == 77) || matches!(k, Kind::CodeResult(_))
+    })
+    .await;
+    assert!(
+        matches!(frames.last(), Some(Kind::Pong(_))),
+        "the pong waited for the run: {:?}",
+        frames.last()
+    );
+    // The run's result still arrives, with its verdict.
+    let frames = until(&mut ws, |k| matches!(k, Kind::CodeResult(_))).await;
+    let Some(Kind::CodeResult(r)) = frames.last() else {
+        panic!()
+    };
+    assert_eq!(
+        (r.run_id.as_str(), r.verdict()),
+        ("loop", pb::Verdict::TimeLimitExceeded)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = catalog_with_testco(dir.path());

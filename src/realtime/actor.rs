@@ -70,6 +70,10 @@ pub(super) struct Actor {
     /// Answers stored and acknowledged but never handed to the engine (the server stopped in between): handed over
     /// when the first connection joins, so an acknowledged answer is always answered.
     unheard: Vec<String>,
+    /// This actor's own command queue, for work done beside it (code runs) to report back.
+    pub(super) me: mpsc::WeakSender<Cmd>,
+    /// Code runs going on beside the actor; it does not stop for idleness while one is.
+    pub(super) code_runs: u32,
 }
 
 impl Actor {
@@ -78,6 +82,7 @@ impl Actor {
         session: Session,
         generation: u64,
         floor: Arc<Floor>,
+        me: mpsc::WeakSender<Cmd>,
     ) -> Actor {
         Actor {
             state,
@@ -98,6 +103,8 @@ impl Actor {
             waiting_since: None,
             prepared: None,
             unheard: Vec::new(),
+            me,
+            code_runs: 0,
         }
     }
 
@@ -131,6 +138,7 @@ impl Actor {
                     self.on_tick().await;
                     if let Some(since) = idle_since
                         && since.elapsed() >= self.state.settings().interview_idle
+                        && self.code_runs == 0
                     {
                         self.save().await;
                         if self.state.hub().retire(&self.session.id, self.generation, &rx) {
@@ -301,6 +309,7 @@ impl Actor {
                 }));
                 self.broadcast(frame);
             }
+            Cmd::CodeDone(finished) => self.code_done(*finished).await,
             Cmd::Stop { .. } => {}
         }
     }

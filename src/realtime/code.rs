@@ -7,6 +7,7 @@
 use super::{
     actor::Actor,
     frames,
+    hub::Cmd,
     pb::{self, server_frame::Kind},
     speak::Line,
 };
@@ -68,6 +69,31 @@ fn verdict_name(v: pb::Verdict) -> String {
     v.as_str_name()
         .trim_start_matches("VERDICT_")
         .to_lowercase()
+}
+
+/// A run as it was asked for.
+#[derive(Debug)]
+pub(super) struct Started {
+    conn: u64,
+    seq: u64,
+    round: i64,
+    problem_id: String,
+    lang: Language,
+    run: pb::CodeRun,
+}
+
+/// The graded tests with the overall verdict, what the candidate's code printed and a fatal message, when the run
+/// judged tests; and the run's output.
+type Graded = (
+    Option<(Vec<pb::TestResult>, Verdict, String, Option<String>)>,
+    crate::sandbox::runner::Output,
+);
+
+/// A finished run, handed back to the actor.
+#[derive(Debug)]
+pub struct Finished {
+    started: Started,
+    outcome: Result<Graded, String>,
 }
 
 impl Actor {
@@ -163,56 +189,90 @@ impl Actor {
         let source = r.source.clone();
         let stdin = r.stdin.clone().into_bytes();
         let limits = Limits::default();
-        let graded = self
-            .state
-            .sandbox()
-            .with_sandbox(self.session.user_id, move |sandbox| {
-                let result = match mode {
-                    pb::RunMode::Custom => (None, sandbox.run(lang, &source, &stdin, &limits)?),
-                    _ => {
-                        let hidden = mode == pb::RunMode::Submit;
-                        let tests = if hidden {
-                            &problem.tests
-                        } else {
-                            &problem.samples
-                        };
-                        let cases: Vec<_> = tests.iter().enumerate().collect();
-                        let g = grade(sandbox, &problem, lang, &source, &cases, &limits)?;
-                        let run = g.run.clone();
-                        let results: Vec<pb::TestResult> = g
-                            .tests
-                            .iter()
-                            .map(|t| pb::TestResult {
-                                index: t.index as u32,
-                                verdict: verdict(t.verdict) as i32,
-                                time_ms: (t.micros / 1000) as u32,
-                                memory_kb: run.memory_kb as u32,
-                                hidden,
-                                actual_json: if hidden {
-                                    String::new()
-                                } else {
-                                    t.actual.clone().unwrap_or_default()
-                                },
-                                expected_json: if hidden {
-                                    String::new()
-                                } else {
-                                    tests[t.index].expected.to_string()
-                                },
-                            })
-                            .collect();
-                        (
-                            Some((results, g.verdict(), g.candidate_stdout, g.fatal)),
-                            run,
-                        )
-                    }
-                };
-                Ok(result)
-            })
-            .await;
-        let (graded, run) = match graded {
+        // The run goes on beside the actor, which keeps answering pings, answers and controls meanwhile; the result
+        // comes back to it as a command (a run used to hold the interview up to 10 s).
+        let (pool, me, user) = (self.state.clone(), self.me.clone(), self.session.user_id);
+        let started = Started {
+            conn,
+            seq,
+            round,
+            problem_id,
+            lang,
+            run: r,
+        };
+        self.code_runs += 1;
+        tokio::spawn(async move {
+            let outcome = pool
+                .sandbox()
+                .with_sandbox(user, move |sandbox| {
+                    let result = match mode {
+                        pb::RunMode::Custom => (None, sandbox.run(lang, &source, &stdin, &limits)?),
+                        _ => {
+                            let hidden = mode == pb::RunMode::Submit;
+                            let tests = if hidden {
+                                &problem.tests
+                            } else {
+                                &problem.samples
+                            };
+                            let cases: Vec<_> = tests.iter().enumerate().collect();
+                            let g = grade(sandbox, &problem, lang, &source, &cases, &limits)?;
+                            let run = g.run.clone();
+                            let results: Vec<pb::TestResult> = g
+                                .tests
+                                .iter()
+                                .map(|t| pb::TestResult {
+                                    index: t.index as u32,
+                                    verdict: verdict(t.verdict) as i32,
+                                    time_ms: (t.micros / 1000) as u32,
+                                    memory_kb: run.memory_kb as u32,
+                                    hidden,
+                                    actual_json: if hidden {
+                                        String::new()
+                                    } else {
+                                        t.actual.clone().unwrap_or_default()
+                                    },
+                                    expected_json: if hidden {
+                                        String::new()
+                                    } else {
+                                        tests[t.index].expected.to_string()
+                                    },
+                                })
+                                .collect();
+                            (
+                                Some((results, g.verdict(), g.candidate_stdout, g.fatal)),
+                                run,
+                            )
+                        }
+                    };
+                    Ok(result)
+                })
+                .await
+                .map_err(|e| e.to_string());
+            let done = Cmd::CodeDone(Box::new(Finished { started, outcome }));
+            if let Some(me) = me.upgrade() {
+                let _ = me.send(done).await;
+            }
+        });
+    }
+
+    /// A run started by [`Actor::code_run`] has finished: its result goes to every connection and into the
+    /// record, and a submission gets the interviewer's reaction.
+    pub(super) async fn code_done(&mut self, f: Finished) {
+        self.code_runs = self.code_runs.saturating_sub(1);
+        let Finished { started, outcome } = f;
+        let Started {
+            conn,
+            seq,
+            round,
+            problem_id,
+            lang,
+            run: r,
+        } = started;
+        let mode = r.mode();
+        let (graded, run) = match outcome {
             Ok(g) => g,
             Err(e) => {
-                self.send_to(conn, frames::error("sandbox", e.to_string(), seq));
+                self.send_to(conn, frames::error("sandbox", e, seq));
                 return;
             }
         };
@@ -312,8 +372,10 @@ impl Actor {
         if let Err(e) = recorded {
             tracing::error!("recording a submission failed: {e}");
         }
-        let reaction =
-            (mode == pb::RunMode::Submit).then(|| reaction(overall, result.passed, result.total));
+        // A reaction belongs to the round the run was for; if the candidate has moved on, the result is enough.
+        let same_round = self.current_problem().is_some_and(|(now, _)| now == round);
+        let reaction = (mode == pb::RunMode::Submit && same_round)
+            .then(|| reaction(overall, result.passed, result.total));
         self.broadcast(frames::frame(Kind::CodeResult(result)));
         if let Some(text) = reaction {
             self.say_line(Line {

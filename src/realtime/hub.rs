@@ -31,6 +31,8 @@ pub enum Cmd {
     ScoreReady {
         report_url: String,
     },
+    /// A code run finished (it runs beside the actor).
+    CodeDone(Box<super::code::Finished>),
     /// Save and stop (server shutdown).
     Stop {
         done: tokio::sync::oneshot::Sender<()>,
@@ -82,6 +84,7 @@ impl Hub {
             session.clone(),
             generation,
             handle.floor.clone(),
+            handle.cmd.downgrade(),
         );
         tokio::spawn(actor.run(rx));
         handle
