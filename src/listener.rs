@@ -66,7 +66,7 @@ pub fn raise_descriptor_limit() -> u64 {
             }
         }
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 /// Why a connection was refused, for metrics and logs.

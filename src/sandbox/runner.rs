@@ -382,7 +382,7 @@ impl Sandbox {
             if ticks >= deadline {
                 return Ok(wasmtime::UpdateDeadline::Interrupt);
             }
-            if ticks % DISK_CHECK_TICKS == 0
+            if ticks.is_multiple_of(DISK_CHECK_TICKS)
                 && let Err(why) = within_quota(&folder, quota)
             {
                 return Err(DiskLimit(why).into());
