@@ -255,6 +255,40 @@ async fn a_classroom_behind_one_address_is_not_locked_out_by_a_few_typos() {
 }
 
 #[tokio::test]
+async fn one_address_can_sign_up_a_classroom_but_not_accounts_by_the_hundred() {
+    // Issue 19, defect 5: sign-up was not throttled, so six fresh accounts (each with its own sandbox allowance)
+    // could hold every run slot.
+    let t = app().await;
+    for i in 0..rehearse::accounts::throttle::SIGNUPS_PER_ADDRESS {
+        Client::signup(&t.router, &format!("student{i}@example.com")).await;
+    }
+    let c = Client::new(&t.router).await;
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/auth/signup",
+            Some(json!({"email": "one-more@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many accounts")
+    );
+    // Nothing was made, and an admin can still add the person.
+    let r = c
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "one-more@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn state_changes_without_the_right_csrf_token_are_refused() {
     let t = app().await;
     let c = Client::signup(&t.router, "ada@example.com").await;

@@ -49,6 +49,8 @@ pub enum AccountError {
     WrongCredentials,
     #[error("Too many failed logins. Try again in {} minute(s).", (retry_after_ms + 59_999) / 60_000)]
     Throttled { retry_after_ms: i64 },
+    #[error("Too many accounts were made from this address. Try again in {} minute(s), or ask an instructor to add you.", (retry_after_ms + 59_999) / 60_000)]
+    SignupThrottled { retry_after_ms: i64 },
     #[error("Your current password is not right.")]
     WrongPassword,
     #[error(transparent)]
@@ -117,9 +119,42 @@ pub async fn signup(
     check_password(password)?;
     let pw = password.to_string();
     let hash = blocking(move || password::hash(&pw)).await;
+    let ip = meta.ip.clone();
+    // This machine itself (the benchmarks, a reverse proxy in front, whose clients all share its address) is not
+    // limited per address.
+    let limited = !ip
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|a| a.is_loopback());
+    // The throttle's count and the new account are one step on the database thread: parallel sign-ups cannot all
+    // pass the count.
     let created = db
-        .call(move |c| users::create(c, &email, &name, &hash, None, signup_credits, db::now_ms()))
-        .await?;
+        .call(move |c| {
+            let now = db::now_ms();
+            let recent = if limited {
+                users::signups_from(c, &ip, now - throttle::SIGNUP_WINDOW_MS)?
+            } else {
+                Vec::new()
+            };
+            Ok(match throttle::decide_signup(&recent, now) {
+                Ok(()) => Ok(users::create(
+                    c,
+                    &users::NewUser {
+                        email: &email,
+                        name: &name,
+                        password_hash: &hash,
+                        role: None,
+                        signup_credits,
+                        signup_ip: Some(&ip),
+                    },
+                    now,
+                )?),
+                Err(wait) => Err(wait),
+            })
+        })
+        .await?
+        .map_err(|wait| AccountError::SignupThrottled {
+            retry_after_ms: wait,
+        })?;
     let user = match created {
         Created::Ok(u) => u,
         Created::EmailTaken => return Err(AccountError::EmailTaken),
@@ -147,11 +182,14 @@ pub async fn add_user(
         .call(move |c| {
             users::create(
                 c,
-                &email,
-                &name,
-                &hash,
-                Some(role),
-                signup_credits,
+                &users::NewUser {
+                    email: &email,
+                    name: &name,
+                    password_hash: &hash,
+                    role: Some(role),
+                    signup_credits,
+                    signup_ip: None,
+                },
                 db::now_ms(),
             )
         })

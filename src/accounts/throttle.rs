@@ -9,6 +9,26 @@ pub const PER_ACCOUNT: usize = 5;
 /// accounts is held to this many guesses a window. Each account keeps its own limit of [`PER_ACCOUNT`].
 pub const PER_ADDRESS: usize = 100;
 
+/// Accounts one address may sign up within [`SIGNUP_WINDOW_MS`]: a classroom of 40 behind one NAT signs up in its
+/// first lesson, while one host cannot make accounts by the hundred (each with its starting credits and its own
+/// allowance of sandbox runs).
+pub const SIGNUPS_PER_ADDRESS: usize = 50;
+pub const SIGNUP_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// `Ok` to sign up from an address whose recent sign-ups were at `times` (Unix ms), or the milliseconds to wait.
+pub fn decide_signup(times: &[i64], now: i64) -> Result<(), i64> {
+    let mut live: Vec<i64> = times
+        .iter()
+        .copied()
+        .filter(|t| now - t < SIGNUP_WINDOW_MS)
+        .collect();
+    if live.len() < SIGNUPS_PER_ADDRESS {
+        return Ok(());
+    }
+    live.sort_unstable();
+    Err((live[live.len() - SIGNUPS_PER_ADDRESS] + SIGNUP_WINDOW_MS - now).max(1))
+}
+
 /// Failure times (Unix ms, any order) within the window, for the account and for the address.
 #[derive(Debug, Clone, Default)]
 pub struct Recent {
@@ -74,6 +94,17 @@ mod tests {
             ..Recent::default()
         };
         assert_eq!(decide(&r, now), Err(1));
+    }
+
+    #[test]
+    fn an_address_may_sign_up_a_classroom_an_hour_and_no_more() {
+        let now = 10 * SIGNUP_WINDOW_MS;
+        let class: Vec<i64> = (0..40).map(|i| now - 60_000 * i).collect();
+        assert_eq!(decide_signup(&class, now), Ok(()));
+        let many = vec![now - 1000; SIGNUPS_PER_ADDRESS];
+        assert_eq!(decide_signup(&many, now), Err(SIGNUP_WINDOW_MS - 1000));
+        let old = vec![now - SIGNUP_WINDOW_MS; SIGNUPS_PER_ADDRESS];
+        assert_eq!(decide_signup(&old, now), Ok(()), "an hour later");
     }
 
     #[test]

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_engine_state.sql"),
     include_str!("migrations/0003_reply_ahead.sql"),
+    include_str!("migrations/0004_signup_address.sql"),
 ];
 
 /// The schema version this build writes.

@@ -47,17 +47,29 @@ pub enum Created {
     EmailTaken,
 }
 
-/// Creates an account with its sign-up grant in one transaction. `role: None` means a candidate, unless this is
-/// the first account, which is always an admin.
-pub fn create(
-    conn: &mut Connection,
-    email: &str,
-    name: &str,
-    password_hash: &str,
-    role: Option<UserRole>,
-    signup_credits: i64,
-    now: i64,
-) -> Result<Created, DbError> {
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    /// `None` means a candidate, unless this is the first account, which is always an admin.
+    pub role: Option<UserRole>,
+    pub signup_credits: i64,
+    /// Where a self sign-up came from (none for accounts an admin makes).
+    pub signup_ip: Option<&'a str>,
+}
+
+/// Creates an account with its sign-up grant in one transaction.
+pub fn create(conn: &mut Connection, new: &NewUser, now: i64) -> Result<Created, DbError> {
+    let NewUser {
+        email,
+        name,
+        password_hash,
+        role,
+        signup_credits,
+        signup_ip,
+    } = *new;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let exists: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM users WHERE email = ?1)",
@@ -74,8 +86,9 @@ pub fn create(
         role.unwrap_or(UserRole::Candidate)
     };
     tx.execute(
-        "INSERT INTO users (email, name, password_hash, role, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![email, name, password_hash, role.as_str(), now],
+        "INSERT INTO users (email, name, password_hash, role, created_at, updated_at, signup_ip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![email, name, password_hash, role.as_str(), now, signup_ip],
     )?;
     let id = tx.last_insert_rowid();
     if signup_credits > 0 {
@@ -257,6 +270,16 @@ pub fn delete_login(conn: &Connection, token_hash: &str) -> Result<(), DbError> 
 }
 
 // Login attempts ----------------------------------------------------------------------------------------------------
+
+/// When the accounts signed up from `ip` since `since` were made.
+pub fn signups_from(conn: &Connection, ip: &str, since: i64) -> Result<Vec<i64>, DbError> {
+    let mut stmt =
+        conn.prepare("SELECT created_at FROM users WHERE signup_ip = ?1 AND created_at > ?2")?;
+    let v = stmt
+        .query_map(params![ip, since], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(v)
+}
 
 /// Records a login attempt as failed before its password is checked, so that parallel guesses each count against
 /// the throttle at once; [`attempt_succeeded`] corrects it. Forgets attempts older than the throttle's window.

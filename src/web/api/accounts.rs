@@ -92,7 +92,9 @@ pub fn account_error(e: AccountError) -> AppError {
         AccountError::EmailTaken => AppError::Conflict(e.to_string()),
         AccountError::WrongCredentials => AppError::Unauthorized(e.to_string()),
         AccountError::WrongPassword => AppError::Forbidden(e.to_string()),
-        AccountError::Throttled { .. } => AppError::TooManyRequests(e.to_string()),
+        AccountError::Throttled { .. } | AccountError::SignupThrottled { .. } => {
+            AppError::TooManyRequests(e.to_string())
+        }
         AccountError::Db(db) => db.into(),
     }
 }

@@ -138,10 +138,10 @@ pub async fn signup(
         Ok((_, login)) => Ok(signed_in(&login, &next)),
         Err(AccountError::Db(e)) => Err(e.into()),
         Err(e) => {
-            let status = if matches!(e, AccountError::EmailTaken) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
+            let status = match e {
+                AccountError::EmailTaken => StatusCode::CONFLICT,
+                AccountError::SignupThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             Ok((
                 status,
