@@ -394,7 +394,8 @@ fn check_ggml_file(path: &Path) -> Result<()> {
     check_ggml(&mut BufReader::new(file), len)
 }
 
-fn check_ggml<R: Read + Seek>(r: &mut R, len: u64) -> Result<()> {
+/// [`check_ggml_file`] over any reader of `len` bytes (the fuzzer feeds it altered headers in memory).
+pub fn check_ggml<R: Read + Seek>(r: &mut R, len: u64) -> Result<()> {
     let truncated = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             anyhow!("file is truncated ({len} bytes)")
