@@ -1,7 +1,7 @@
 //! Accepting connections, HTTP or HTTPS, with bounds that keep one client from holding the appliance's sockets:
 //! a deadline for each request's headers that also closes idle keep-alive connections (and silent ones that never
 //! send a byte), a deadline for the TLS handshake, a limit on connections from one address (generous enough for a
-//! classroom behind one NAT) and one on all connections below the process's file limit, so `accept` never fails
+//! classroom behind one NAT, and never more than half of all) and one on all connections below the process's file limit, so `accept` never fails
 //! for want of descriptors. Past a limit, a new connection is closed at once and counted on `/metrics`. Upgraded
 //! connections (the interview's WebSocket) are bounded by their own protocol's idle rules. On shutdown each
 //! connection finishes its requests in flight (10 s at most). Knows nothing of routes.
@@ -95,8 +95,10 @@ impl Slots {
         if open.0 >= limits.total {
             return Err(Refused::Total);
         }
+        // One address never holds more than half of all connections, however low the file limit.
+        let per_address = limits.per_address.min((limits.total / 2).max(1));
         let of_ip = open.1.entry(ip).or_insert(0);
-        if *of_ip >= limits.per_address {
+        if *of_ip >= per_address {
             return Err(Refused::PerAddress);
         }
         *of_ip += 1;
@@ -304,6 +306,17 @@ mod tests {
         assert_eq!(slots.open(), 3);
         drop(held);
         assert_eq!(slots.open(), 0);
+    }
+
+    #[test]
+    fn one_address_holds_at_most_half_of_all_connections() {
+        let slots = Arc::new(Slots::default());
+        let l = limits(400, 128);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let held: Vec<Slot> = (0..64).map(|_| slots.take(a, &l).unwrap()).collect();
+        assert_eq!(slots.take(a, &l).unwrap_err(), Refused::PerAddress);
+        assert!(slots.take("10.0.0.2".parse().unwrap(), &l).is_ok());
+        drop(held);
     }
 
     #[test]
