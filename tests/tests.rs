@@ -2,6 +2,7 @@
 
 mod accounts;
 mod catalog_seeds;
+mod crash;
 mod fuzz;
 mod http;
 mod live;

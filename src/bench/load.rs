@@ -67,15 +67,33 @@ const ANSWERS: [&str; 3] = [
 ];
 
 /// A minimal HTTP/1.1 client for loopback: one request per connection, JSON in and out, a cookie jar and the
-/// CSRF token. Enough for a benchmark against our own server; not a general client.
-pub(super) struct Http {
+/// CSRF token. Enough for a benchmark (or a test) against our own server; not a general client.
+pub struct Http {
     addr: SocketAddr,
     cookies: BTreeMap<String, String>,
     csrf: String,
 }
 
 impl Http {
-    async fn call(
+    /// A client of the server at `addr`, with no cookies yet.
+    pub fn new(addr: SocketAddr) -> Http {
+        Http {
+            addr,
+            cookies: BTreeMap::new(),
+            csrf: String::new(),
+        }
+    }
+
+    /// Asks for an anonymous CSRF token (and its cookie), as a page does before its first form.
+    pub async fn fetch_csrf(&mut self) -> anyhow::Result<()> {
+        let (_, csrf) = self.call("GET", "/api/v1/auth/csrf", None).await?;
+        self.csrf = csrf["csrf_token"].as_str().unwrap_or_default().to_string();
+        Ok(())
+    }
+
+    /// Sends one request; the status and the JSON body (null when it is not JSON). Cookies and the CSRF token the
+    /// server sets are kept for the next request.
+    pub async fn call(
         &mut self,
         method: &str,
         path: &str,
@@ -162,13 +180,8 @@ pub(super) async fn open_interview_at(
     rounds: Value,
     hello: pb::Hello,
 ) -> anyhow::Result<Ws> {
-    let mut http = Http {
-        addr,
-        cookies: BTreeMap::new(),
-        csrf: String::new(),
-    };
-    let (_, csrf) = http.call("GET", "/api/v1/auth/csrf", None).await?;
-    http.csrf = csrf["csrf_token"].as_str().unwrap_or_default().to_string();
+    let mut http = Http::new(addr);
+    http.fetch_csrf().await?;
     let (status, body) = http
         .call(
             "POST",
