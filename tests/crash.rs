@@ -106,6 +106,10 @@ fn interviewer_final(k: &Kind) -> bool {
 }
 
 #[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
 async fn killed_at_twenty_points_no_acknowledged_answer_is_lost_duplicated_or_left_unanswered() {
     let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
