@@ -81,6 +81,7 @@ impl AppState {
         let catalog = db.call(|c| db::catalog::load(c)).await?;
         let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
         let sandbox = Pool::new(settings.runtimes_dir.clone());
+        let caches = settings.kv_caches;
         let (llm_spec, stt_spec, tts_spec, vad_spec, models_dir) = (
             settings.llm.clone(),
             settings.stt.clone(),
@@ -91,7 +92,7 @@ impl AppState {
         let ((llm, llm_status), (stt, stt_status), (tts, tts_status), (vad, vad_status)) =
             tokio::task::spawn_blocking(move || {
                 (
-                    backends::open_llm(&llm_spec, &models_dir),
+                    backends::open_llm(&llm_spec, &models_dir, caches),
                     backends::open_stt(&stt_spec, &models_dir),
                     backends::open_tts(&tts_spec, &models_dir),
                     backends::open_vad(&vad_spec, &models_dir),
@@ -102,7 +103,8 @@ impl AppState {
             (true, Some(spec)) => {
                 let dir = settings.models_dir.clone();
                 let (judge, status) =
-                    tokio::task::spawn_blocking(move || backends::open_llm(&spec, &dir)).await?;
+                    tokio::task::spawn_blocking(move || backends::open_llm(&spec, &dir, caches))
+                        .await?;
                 tracing::info!("judge: {} ({})", status.running, status.detail);
                 Some(judge)
             }

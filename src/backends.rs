@@ -141,10 +141,16 @@ fn open<T>(
     }
 }
 
-/// Opens the interviewer. Never fails: when no model can be used, the scripted interviewer runs.
-pub fn open_llm(spec: &Spec, models_dir: &Path) -> (Arc<dyn Llm>, Status) {
+/// Opens the interviewer, its kept conversations' caches within `caches`. Never fails: when no model can be used,
+/// the scripted interviewer runs.
+pub fn open_llm(
+    spec: &Spec,
+    models_dir: &Path,
+    caches: crate::llm::local::CacheLimits,
+) -> (Arc<dyn Llm>, Status) {
     let (llm, mut status) = open(spec, Role::Llm, models_dir, |name, path| {
         let llm = LocalLlm::load(path, name)?;
+        llm.set_cache_limits(caches);
         let i = llm.info();
         let detail = format!(
             "{} ({}, {} template, {} tokens of context, loaded in {:.1} s)",
@@ -241,11 +247,15 @@ mod tests {
     #[test]
     fn a_missing_model_falls_back_to_scripted_and_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        let (llm, status) = open_llm(&Spec::Local("smollm2-135m".into()), dir.path());
+        let (llm, status) = open_llm(
+            &Spec::Local("smollm2-135m".into()),
+            dir.path(),
+            Default::default(),
+        );
         assert_eq!(llm.name(), "scripted");
         assert!(!status.ok);
         assert!(status.detail.contains("models fetch"), "{}", status.detail);
-        let (llm, status) = open_llm(&Spec::Auto, dir.path());
+        let (llm, status) = open_llm(&Spec::Auto, dir.path(), Default::default());
         assert_eq!(llm.name(), "scripted");
         assert!(status.ok, "auto with nothing installed is not a failure");
     }
@@ -255,7 +265,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("broken.gguf");
         std::fs::write(&bad, b"GGUF but not really").unwrap();
-        let (llm, status) = open_llm(&Spec::Local(bad.display().to_string()), dir.path());
+        let (llm, status) = open_llm(
+            &Spec::Local(bad.display().to_string()),
+            dir.path(),
+            Default::default(),
+        );
         assert_eq!(llm.name(), "scripted");
         assert!(status.detail.contains("broken.gguf"), "{}", status.detail);
     }

@@ -140,9 +140,10 @@ async fn open_judge(
         .judge_llm
         .clone()
         .unwrap_or_else(|| settings.llm.clone());
-    let models_dir = settings.models_dir.clone();
+    let (models_dir, caches) = (settings.models_dir.clone(), settings.kv_caches);
     let (llm, status) =
-        tokio::task::spawn_blocking(move || crate::backends::open_llm(&spec, &models_dir)).await?;
+        tokio::task::spawn_blocking(move || crate::backends::open_llm(&spec, &models_dir, caches))
+            .await?;
     eprintln!("judge: {} ({})", status.running, status.detail);
     Ok((llm, None))
 }
@@ -314,7 +315,7 @@ pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
     );
     let statuses = tokio::task::spawn_blocking(move || {
         [
-            crate::backends::open_llm(&spec, &dir).1,
+            crate::backends::open_llm(&spec, &dir, Default::default()).1,
             crate::backends::open_stt(&stt_spec, &dir).1,
             crate::backends::open_tts(&tts_spec, &dir).1,
             crate::backends::open_vad(&vad_spec, &dir).1,

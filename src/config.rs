@@ -320,6 +320,8 @@ struct FileConfig {
     silence_prompt_seconds: Option<u64>,
     header_timeout_seconds: Option<u64>,
     connections_per_address: Option<usize>,
+    kv_cache_conversation_mb: Option<usize>,
+    kv_cache_total_mb: Option<usize>,
 }
 
 /// What the appliance runs with. Paths are absolute.
@@ -349,6 +351,8 @@ pub struct Settings {
     pub header_timeout: std::time::Duration,
     /// Open connections allowed from one IP address.
     pub connections_per_address: usize,
+    /// What the local model's kept conversations' caches may hold.
+    pub kv_caches: crate::llm::local::CacheLimits,
     /// Which backend does what (see [`crate::backends::Spec`]).
     pub llm: Spec,
     /// Whether a model scores interviews (`true`) or the rules do.
@@ -469,8 +473,23 @@ impl Settings {
         if connections_per_address < 8 {
             bail!("connections_per_address must be at least 8 (a browser opens several)");
         }
+        let default_caches = crate::llm::local::CacheLimits::default();
+        let kv_caches = crate::llm::local::CacheLimits {
+            per_conversation: file
+                .kv_cache_conversation_mb
+                .map_or(default_caches.per_conversation, |mb| mb << 20),
+            total: file
+                .kv_cache_total_mb
+                .map_or(default_caches.total, |mb| mb << 20),
+        };
+        if kv_caches.per_conversation == 0 || kv_caches.total < kv_caches.per_conversation {
+            bail!(
+                "kv_cache_conversation_mb must be at least 1 and kv_cache_total_mb at least as large"
+            );
+        }
         Ok(Settings {
             end_of_turn_ms,
+            kv_caches,
             silence_prompt,
             header_timeout,
             connections_per_address,
@@ -516,6 +535,7 @@ impl Settings {
             silence_prompt: DEFAULT_SILENCE_PROMPT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,
+            kv_caches: crate::llm::local::CacheLimits::default(),
             // Deterministic and model-free unless a test asks for a model.
             llm: Spec::Scripted,
             judge_with_llm: false,

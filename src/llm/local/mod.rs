@@ -44,8 +44,23 @@ pub const MAX_ACTIVE: usize = 4;
 const QUEUE: usize = 64;
 /// Prompt tokens run per step: large enough for fast prefill, small enough to interleave.
 const PREFILL_CHUNK: usize = 256;
-/// Memory idle conversations' caches may hold together.
-const CACHE_BUDGET: usize = 512 << 20;
+/// What kept conversations' caches may hold: an idle conversation keeps its cache so that its next turn pays only
+/// for its new tokens; past these bounds the least recently used are dropped (a dropped conversation's next turn
+/// runs its whole prompt again, and a cache over the per-conversation bound is not kept at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    pub per_conversation: usize,
+    pub total: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            per_conversation: 64 << 20,
+            total: 2 << 30,
+        }
+    }
+}
 /// Tokens of context used at most (the models know more; memory and speed say less).
 const MAX_CONTEXT: usize = 4096;
 /// Recent tokens the repetition penalty looks at.
@@ -64,6 +79,7 @@ pub struct Info {
 }
 
 struct Shared {
+    caches: std::sync::Mutex<CacheLimits>,
     weights: Arc<Weights>,
     tokenizer: Tokenizer,
     template: Template,
@@ -143,6 +159,7 @@ impl LocalLlm {
             load_time: started.elapsed(),
         };
         let shared = Arc::new(Shared {
+            caches: std::sync::Mutex::new(CacheLimits::default()),
             weights,
             tokenizer,
             template,
@@ -164,6 +181,11 @@ impl LocalLlm {
 
     pub fn info(&self) -> &Info {
         &self.info
+    }
+
+    /// Sets what kept conversations' caches may hold (from the next finished turn on).
+    pub fn set_cache_limits(&self, limits: CacheLimits) {
+        *self.shared.caches.lock().unwrap_or_else(|p| p.into_inner()) = limits;
     }
 
     /// The prompt text for `messages` in this model's chat template.
@@ -339,7 +361,8 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                     cancelled,
                 });
                 let key = a.conv.key.clone();
-                keep(&mut idle, a.conv);
+                let limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
+                keep(&mut idle, a.conv, limits);
                 key
             }
             Err(e) => {
@@ -457,16 +480,18 @@ fn keep_own_tokens(tokenizer: &Tokenizer, own: &[u32], job: &Job) -> Vec<u32> {
     ids
 }
 
-/// Keeps an idle conversation's cache, then drops the least recently used ones beyond the budget.
-fn keep(idle: &mut VecDeque<Conversation>, conv: Conversation) {
-    if conv.key.is_empty() {
+/// Keeps an idle conversation's cache (unless it alone is over its bound), then drops the least recently used
+/// ones beyond the total.
+fn keep(idle: &mut VecDeque<Conversation>, conv: Conversation, limits: CacheLimits) {
+    if conv.key.is_empty() || conv.cache.bytes() > limits.per_conversation {
         return;
     }
     idle.push_back(conv);
     let mut total: usize = idle.iter().map(|c| c.cache.bytes()).sum();
-    while total > CACHE_BUDGET && idle.len() > 1 {
-        if let Some(old) = idle.pop_front() {
-            total -= old.cache.bytes();
+    while total > limits.total {
+        match idle.pop_front() {
+            Some(old) => total -= old.cache.bytes(),
+            None => break,
         }
     }
 }
@@ -534,4 +559,54 @@ fn step(shared: &Shared, a: &mut Active) -> anyhow::Result<Step> {
     }
     a.next = Some(id);
     Ok(Step::Continue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation(key: &str, mb: usize) -> Conversation {
+        Conversation {
+            key: key.into(),
+            cache: Cache::of_bytes(mb << 20),
+            tokens: Vec::new(),
+        }
+    }
+
+    fn keys(idle: &VecDeque<Conversation>) -> Vec<&str> {
+        idle.iter().map(|c| c.key.as_str()).collect()
+    }
+
+    #[test]
+    fn kept_caches_stay_within_their_bounds_dropping_the_least_recently_used() {
+        let limits = CacheLimits {
+            per_conversation: 8 << 20,
+            total: 20 << 20,
+        };
+        let mut idle = VecDeque::new();
+        for key in ["a", "b", "c"] {
+            keep(&mut idle, conversation(key, 6), limits);
+        }
+        assert_eq!(keys(&idle), ["a", "b", "c"]);
+        keep(&mut idle, conversation("d", 6), limits);
+        assert_eq!(
+            keys(&idle),
+            ["b", "c", "d"],
+            "the oldest goes past the total"
+        );
+        keep(&mut idle, conversation("huge", 9), limits);
+        assert_eq!(
+            keys(&idle),
+            ["b", "c", "d"],
+            "one over its own bound is not kept"
+        );
+        keep(&mut idle, conversation("", 1), limits);
+        assert_eq!(
+            keys(&idle),
+            ["b", "c", "d"],
+            "a request without a conversation keeps nothing"
+        );
+        let total: usize = idle.iter().map(|c| c.cache.bytes()).sum();
+        assert!(total <= limits.total);
+    }
 }

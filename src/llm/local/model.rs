@@ -121,6 +121,17 @@ impl Cache {
         }
     }
 
+    /// A cache holding `bytes` of zeros (tests of what is kept).
+    #[cfg(test)]
+    pub fn of_bytes(bytes: usize) -> Cache {
+        let t = Tensor::zeros(bytes / 4, DType::F32, &Device::Cpu).expect("a small tensor");
+        Cache {
+            kv: vec![(t.clone(), t.narrow(0, 0, 0).expect("an empty slice"))],
+            len: 1,
+            capacity: 1,
+        }
+    }
+
     /// Bytes held: what an idle interview costs.
     pub fn bytes(&self) -> usize {
         self.kv
