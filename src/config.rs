@@ -618,6 +618,36 @@ mod tests {
     }
 
     #[test]
+    fn connection_and_cache_bounds_come_from_the_file_and_nonsense_is_refused() {
+        let build = |toml: &str| {
+            let file: FileConfig = toml::from_str(toml).unwrap();
+            Settings::build(Path::new("/w"), "/d".into(), &cli(&["seed"]), file)
+        };
+        let s = build("").unwrap();
+        assert_eq!(s.header_timeout, DEFAULT_HEADER_TIMEOUT);
+        assert_eq!(s.connections_per_address, DEFAULT_CONNECTIONS_PER_ADDRESS);
+        assert_eq!(s.kv_caches, crate::llm::local::CacheLimits::default());
+        let s = build(
+            "header_timeout_seconds = 30\nconnections_per_address = 50\nkv_cache_conversation_mb = 16\nkv_cache_total_mb = 256",
+        )
+        .unwrap();
+        assert_eq!(s.header_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(s.connections_per_address, 50);
+        assert_eq!(
+            (s.kv_caches.per_conversation, s.kv_caches.total),
+            (16 << 20, 256 << 20)
+        );
+        for bad in [
+            "header_timeout_seconds = 0",
+            "connections_per_address = 2",
+            "kv_cache_conversation_mb = 0",
+            "kv_cache_conversation_mb = 100\nkv_cache_total_mb = 50",
+        ] {
+            assert!(build(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn a_judge_model_of_its_own_makes_the_model_the_judge_unless_told_otherwise() {
         let build = |args: &[&str]| {
             Settings::build(
