@@ -396,6 +396,21 @@ pub async fn credits(settings: Settings, cmd: CreditsCommand) -> anyhow::Result<
 
 pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
     let (url, candidates, answers, json) = match cmd {
+        BenchCommand::Soak {
+            concurrent,
+            seconds,
+            json,
+        } => {
+            let report = crate::bench::soak::run(
+                &settings,
+                concurrent.max(1),
+                std::time::Duration::from_secs(seconds),
+            )
+            .await?;
+            crate::bench::soak::print(&report);
+            write_json(json.as_deref(), &report)?;
+            return Ok(());
+        }
         BenchCommand::Load {
             url,
             candidates,

@@ -153,6 +153,19 @@ pub enum SandboxCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Interviews at once for a given time with the configured interviewer (`--llm local:NAME`), each candidate
+    /// starting a new interview when one ends: resident memory and open files over time, latency and errors.
+    Soak {
+        /// Interviews at once.
+        #[arg(long, default_value_t = 20)]
+        concurrent: usize,
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        seconds: u64,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Simulated candidates doing text interviews at once over HTTP and WebSockets.
     Load {
         /// A running Rehearse (`http://127.0.0.1:8080`); without it, one is started in this process.

@@ -1073,6 +1073,21 @@ async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
     );
 }
 
+#[tokio::test]
+async fn the_soak_benchmark_runs_interview_after_interview_and_samples_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // The scripted interviewer: the soak's own run uses a model (the README's figures).
+    let settings = Settings::for_data_dir(dir.path());
+    let report = rehearse::bench::soak::run(&settings, 2, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.interviews >= 2, "{}", report.interviews);
+    assert_eq!(report.answers, report.interviews * 4);
+    assert!(!report.samples.is_empty() && report.peak_rss_mb > 0.0);
+    assert!(report.samples.iter().all(|s| s.open_files > 0));
+}
+
 /// The interviewer grader plays scripted candidates through real text interviews with the scripted interviewer
 /// and the tiny set's model, and grades every turn. What the guard guarantees holds for both: every turn graded,
 /// no error, never speaking as the candidate, never a verdict, markup or refusal, never following an instruction

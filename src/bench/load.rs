@@ -146,14 +146,18 @@ impl Http {
     }
 }
 
+/// One simulated candidate's measurements.
 #[derive(Default)]
-struct Samples {
-    ack: Vec<f64>,
-    first: Vec<f64>,
-    turn: Vec<f64>,
-    start: Option<f64>,
-    answers: usize,
+pub(super) struct Samples {
+    pub ack: Vec<f64>,
+    pub first: Vec<f64>,
+    pub turn: Vec<f64>,
+    pub start: Option<f64>,
+    pub answers: usize,
 }
+
+/// Answers a soak's candidate gives in each interview before starting the next.
+pub(super) const ANSWERS_PER_INTERVIEW: usize = 4;
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
@@ -237,7 +241,7 @@ pub(super) fn message(seq: u64, kind: client_frame::Kind) -> Message {
     )
 }
 
-async fn candidate(
+pub(super) async fn candidate(
     addr: SocketAddr,
     n: usize,
     run: u64,

@@ -8,6 +8,7 @@ pub mod load;
 pub mod models;
 pub mod sandbox;
 pub mod scoring;
+pub mod soak;
 pub mod voice;
 
 pub use crate::stats::{Stats, percentile};
