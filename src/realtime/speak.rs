@@ -4,7 +4,7 @@
 //! connection piece by piece (and to the voice, sentence by sentence), then stored as a transcript turn (and its
 //! question marked as asked). A barge-in stops the model between tokens.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -334,6 +334,7 @@ impl Actor {
             closing: false,
         };
         let llm = self.state.llm();
+        let deadline = tokio::time::Instant::now() + PIECE_DEADLINE;
         for strict in [false, true] {
             let request = context.request(u, ask, fallback, strict);
             let mut stream = match self.prepared.take() {
@@ -345,14 +346,16 @@ impl Actor {
                 }
                 _ => Stream::start(llm.clone(), request, self.floor.clone(), epoch),
             };
-            let mut written = String::new();
-            while let Some(piece) = stream.pieces.recv().await {
-                written.push_str(&piece);
-                // A piece is one line: what follows a finished line is not said, so it is not waited for.
-                if written.trim_start().contains('\n') {
-                    break;
-                }
-            }
+            let Some(written) = read_line(&mut stream.pieces, deadline).await else {
+                // Dropping the stream stops the generation; the fixed wording is said now.
+                drop(stream);
+                tracing::debug!(
+                    piece = ask.as_str(),
+                    "the model was too slow; its fixed wording is said instead"
+                );
+                self.state.metrics().record_piece(ask, Outcome::Replaced);
+                return Some(fallback.to_string());
+            };
             stream.pieces.close();
             let failed = match (&mut stream.job).await {
                 Ok(Ok(_)) => None,
@@ -388,5 +391,59 @@ impl Actor {
         }
         self.state.metrics().record_piece(ask, Outcome::Replaced);
         Some(fallback.to_string())
+    }
+}
+
+/// The longest a model-written piece may take, waiting in the model's queue included, before its fixed wording is
+/// said instead: a model busy with many interviews must not keep a candidate waiting (a soak of 20 interviews at
+/// once on 2 cores had turns past 30 s). Unloaded, a piece takes well under a second.
+pub(super) const PIECE_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Reads a piece's text until its first line is finished or the pieces end; `None` when `deadline` passes first.
+async fn read_line(
+    pieces: &mut tokio::sync::mpsc::Receiver<String>,
+    deadline: tokio::time::Instant,
+) -> Option<String> {
+    let mut written = String::new();
+    loop {
+        match tokio::time::timeout_at(deadline, pieces.recv()).await {
+            Ok(Some(piece)) => {
+                written.push_str(&piece);
+                // A piece is one line: what follows a finished line is not said, so it is not waited for.
+                if written.trim_start().contains('\n') {
+                    return Some(written);
+                }
+            }
+            Ok(None) => return Some(written),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_piece_is_read_to_its_first_line_or_given_up_at_the_deadline() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        tx.send("Which metric ".to_string()).await.unwrap();
+        tx.send("moved?\nMore".to_string()).await.unwrap();
+        let soon = tokio::time::Instant::now() + Duration::from_secs(5);
+        assert_eq!(
+            read_line(&mut rx, soon).await.as_deref(),
+            Some("Which metric moved?\nMore")
+        );
+        // A model that says nothing in time (busy, or queued behind other interviews).
+        let (_tx, mut silent) = tokio::sync::mpsc::channel::<String>(8);
+        let started = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
+        assert_eq!(read_line(&mut silent, deadline).await, None);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Pieces that end without a line break are what was written.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        tx.send("Why?".to_string()).await.unwrap();
+        drop(tx);
+        assert_eq!(read_line(&mut rx, soon).await.as_deref(), Some("Why?"));
     }
 }
