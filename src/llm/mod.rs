@@ -74,7 +74,9 @@ pub trait Llm: Send + Sync {
     fn name(&self) -> &str;
 
     /// Generates a reply, handing each new piece of text to `sink` as soon as it exists. When `sink` returns
-    /// `ControlFlow::Break`, generation stops before the next piece and the completion is marked cancelled.
+    /// `ControlFlow::Break`, generation stops before the next piece and the completion is marked cancelled. While
+    /// nothing is written yet (queued, or running the prompt), a backend may call `sink` with an empty piece to ask
+    /// whether the reply is still wanted.
     fn generate(
         &self,
         req: &Request,

@@ -61,6 +61,8 @@ impl Default for CacheLimits {
         }
     }
 }
+/// How often a caller waiting for its first piece is asked whether it still wants it.
+const LIVENESS: Duration = Duration::from_millis(50);
 /// Tokens of context used at most (the models know more; memory and speed say less).
 const MAX_CONTEXT: usize = 4096;
 /// Recent tokens the repetition penalty looks at.
@@ -267,7 +269,21 @@ impl Llm for LocalLlm {
         })?;
         let mut text = String::new();
         let mut stopped_by_sink = false;
-        for event in rx {
+        loop {
+            let event = match rx.recv_timeout(LIVENESS) {
+                Ok(event) => event,
+                // While the job waits in the queue or prefills, the sink is asked with an empty piece whether it
+                // still wants the reply: one given up on (a reply too slow, a barge-in) leaves the queue at once
+                // instead of costing a prefill later.
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if !stopped_by_sink && sink("").is_break() {
+                        stopped_by_sink = true;
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             match event {
                 Event::Piece(p) => {
                     if stopped_by_sink {
