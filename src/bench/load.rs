@@ -320,15 +320,7 @@ pub(super) async fn next_frame(ws: &mut Ws) -> anyhow::Result<Kind> {
 }
 
 pub(super) fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
+    super::proc_status_mb("VmHWM")
 }
 
 pub async fn run(opts: &Options) -> anyhow::Result<Report> {

@@ -12,3 +12,20 @@ pub mod soak;
 pub mod voice;
 
 pub use crate::stats::{Stats, percentile};
+
+/// A memory figure of this process from `/proc/self/status` (Linux), in MB: `VmHWM` is the peak resident memory,
+/// `VmRSS` the current one.
+pub(crate) fn proc_status_mb(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| {
+            l.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}

@@ -439,15 +439,7 @@ fn run_stt(
 
 /// Peak resident memory of this process (Linux), in MB.
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    super::proc_status_mb("VmHWM").unwrap_or(0.0)
 }
 
 pub fn run(
