@@ -399,11 +399,13 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
         BenchCommand::Soak {
             concurrent,
             seconds,
+            spoken,
             json,
         } => {
             let report = crate::bench::soak::run(
                 &settings,
                 concurrent.max(1),
+                spoken.min(concurrent.max(1)),
                 std::time::Duration::from_secs(seconds),
             )
             .await?;

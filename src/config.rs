@@ -162,6 +162,10 @@ pub enum BenchCommand {
         /// How long to run, in seconds.
         #[arg(long, default_value_t = 3600)]
         seconds: u64,
+        /// How many of the interviews at once are spoken (the tiny set's whisper, voice and VAD; audio paced in
+        /// real time); the rest are text.
+        #[arg(long, default_value_t = 2)]
+        spoken: usize,
         /// Also write the report as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,

@@ -1074,16 +1074,29 @@ async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
 }
 
 #[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
 async fn the_soak_benchmark_runs_interview_after_interview_and_samples_memory() {
+    let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
-    // The scripted interviewer: the soak's own run uses a model (the README's figures).
-    let settings = Settings::for_data_dir(dir.path());
-    let report = rehearse::bench::soak::run(&settings, 2, Duration::from_secs(3))
+    // The scripted interviewer: the soak's own run uses a model (the README's figures). One candidate of three
+    // answers aloud, through the tiny set's whisper, voice and VAD.
+    let mut settings = Settings::for_data_dir(dir.path());
+    settings.models_dir = crate::util::models_dir();
+    let report = rehearse::bench::soak::run(&settings, 3, 1, Duration::from_secs(3))
         .await
         .unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert!(report.interviews >= 2, "{}", report.interviews);
     assert_eq!(report.answers, report.interviews * 4);
+    assert!(report.spoken_interviews >= 1);
+    assert_eq!(report.spoken_answers, report.spoken_interviews * 3);
+    assert_eq!(
+        report.spoken_first_audio.count, report.spoken_answers,
+        "every spoken answer was answered aloud"
+    );
     assert!(!report.samples.is_empty() && report.peak_rss_mb > 0.0);
     assert!(report.samples.iter().all(|s| s.open_files > 0));
 }

@@ -3,16 +3,22 @@
 //! interview as soon as one ends, so that over the run far more conversations pass through the model than its
 //! kept caches hold. Every 10 s it samples the process's resident memory and open file descriptors; at the end it
 //! reports them over time, the latency of each answer's acknowledgement and of the interviewer's turn, and every
-//! error (a timeout is an error).
+//! error (a timeout is an error). The first `spoken` candidates answer aloud instead (the tiny set's whisper, voice
+//! and VAD; recordings paced in real time, as in `bench voice`), three answers an interview.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::load::{ANSWERS_PER_INTERVIEW, Samples, candidate, tempfile_dir};
+use super::{
+    load::{ANSWERS_PER_INTERVIEW, Samples, candidate, tempfile_dir},
+    voice,
+};
 use crate::{
     app::{self, AppState},
+    backends::Spec,
     config::Settings,
+    models::Role,
     stats::Stats,
 };
 
@@ -28,6 +34,11 @@ pub struct Sample {
 pub struct Report {
     pub interviewer: String,
     pub concurrent: usize,
+    pub spoken: usize,
+    pub spoken_interviews: usize,
+    pub spoken_answers: usize,
+    /// A spoken answer's last word -> the interviewer's first audio at the client, end-of-turn silence included.
+    pub spoken_first_audio: Stats,
     pub seconds: f64,
     pub interviews: usize,
     pub answers: usize,
@@ -39,6 +50,17 @@ pub struct Report {
     pub kv_cache_total_mb: usize,
 }
 
+/// Answers a spoken candidate gives in each interview before starting the next.
+const SPOKEN_ANSWERS: usize = 3;
+
+/// What one simulated candidate did over the run.
+#[derive(Default)]
+struct Worker {
+    text: Vec<Samples>,
+    spoken: Vec<voice::Samples>,
+    errors: Vec<String>,
+}
+
 fn rss_mb() -> f64 {
     super::proc_status_mb("VmRSS").unwrap_or(0.0)
 }
@@ -48,9 +70,11 @@ fn open_files() -> usize {
 }
 
 /// Runs `concurrent` simulated candidates for `duration` against a server with `settings`' interviewer.
+/// `spoken` of them answer aloud.
 pub async fn run(
     settings: &Settings,
     concurrent: usize,
+    spoken: usize,
     duration: Duration,
 ) -> anyhow::Result<Report> {
     let dir = tempfile_dir()?;
@@ -58,7 +82,26 @@ pub async fn run(
     server_settings.llm = settings.llm.clone();
     server_settings.models_dir = settings.models_dir.clone();
     server_settings.kv_caches = settings.kv_caches;
+    if spoken > 0 {
+        server_settings.stt = Spec::Local(voice::model("tiny", Role::Stt)?);
+        server_settings.tts = Spec::Local(voice::model("tiny", Role::Tts)?);
+        server_settings.vad = Spec::Local(voice::model("tiny", Role::Vad)?);
+        server_settings.silence_prompt = Duration::from_secs(600);
+    }
     let state = AppState::open(server_settings).await?;
+    let clips = match state.tts() {
+        Some(piper) if spoken > 0 => {
+            anyhow::ensure!(
+                state.stt().is_some(),
+                "the tiny set's whisper does not load (rehearse models fetch --set tiny)"
+            );
+            std::sync::Arc::new(voice::clips(&piper)?)
+        }
+        _ if spoken > 0 => {
+            anyhow::bail!("the tiny set's voice does not load (rehearse models fetch --set tiny)")
+        }
+        _ => std::sync::Arc::new(Vec::new()),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -71,18 +114,28 @@ pub async fn run(
     let workers: Vec<_> = (0..concurrent)
         .map(|w| {
             let done = done.clone();
+            let clips = clips.clone();
             tokio::spawn(async move {
-                let (mut samples, mut errors) = (Vec::<Samples>::new(), Vec::new());
+                let mut out = Worker::default();
                 let mut k = 0;
                 while began.elapsed() < duration {
-                    match candidate(addr, w * 1_000_000 + k, run_id, ANSWERS_PER_INTERVIEW).await {
-                        Ok(s) => samples.push(s),
-                        Err(e) => errors.push(format!("{e:#}")),
+                    let n = w * 1_000_000 + k;
+                    let result = if w < spoken {
+                        voice::candidate(addr, n, SPOKEN_ANSWERS, &clips)
+                            .await
+                            .map(|s| out.spoken.push(s))
+                    } else {
+                        candidate(addr, n, run_id, ANSWERS_PER_INTERVIEW)
+                            .await
+                            .map(|s| out.text.push(s))
+                    };
+                    if let Err(e) = result {
+                        out.errors.push(format!("{e:#}"));
                     }
                     done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     k += 1;
                 }
-                (samples, errors)
+                out
             })
         })
         .collect();
@@ -101,16 +154,22 @@ pub async fn run(
     }
     let (mut ack, mut turn, mut errors, mut answers, mut interviews) =
         (Vec::new(), Vec::new(), Vec::new(), 0, 0);
+    let (mut first_audio, mut spoken_answers, mut spoken_interviews) = (Vec::new(), 0, 0);
     for w in workers {
-        let (s, e) = w.await?;
-        for one in s {
+        let w = w.await?;
+        for one in w.text {
             ack.extend(one.ack);
             turn.extend(one.turn);
             answers += one.answers;
             interviews += 1;
         }
-        interviews += e.len();
-        errors.extend(e);
+        for one in w.spoken {
+            first_audio.extend(one.to_first_audio);
+            spoken_answers += one.turns;
+            spoken_interviews += 1;
+        }
+        interviews += w.errors.len();
+        errors.extend(w.errors);
     }
     let interviewer = state.llm().name().to_string();
     let _ = stop.send(());
@@ -120,6 +179,10 @@ pub async fn run(
     Ok(Report {
         interviewer,
         concurrent,
+        spoken,
+        spoken_interviews,
+        spoken_answers,
+        spoken_first_audio: Stats::of(first_audio),
         seconds: began.elapsed().as_secs_f64(),
         interviews,
         answers,
@@ -142,10 +205,17 @@ pub fn print(r: &Report) {
         r.answers,
         r.errors.len()
     );
+    if r.spoken > 0 {
+        println!(
+            "{} of them spoken: {} spoken interviews, {} spoken answers",
+            r.spoken, r.spoken_interviews, r.spoken_answers
+        );
+    }
     println!("{:<34} {:>9} {:>9} {:>9}", "", "p50 ms", "p95 ms", "max ms");
     for (name, s) in [
         ("answer acknowledged", &r.ack),
         ("interviewer's turn complete", &r.full_turn),
+        ("spoken: end of speech to audio", &r.spoken_first_audio),
     ] {
         println!(
             "{name:<34} {:>9.1} {:>9.1} {:>9.1}",

@@ -75,9 +75,9 @@ const CHUNK: usize = 320;
 
 /// What one candidate measured.
 #[derive(Default)]
-struct Samples {
-    to_first_audio: Vec<f64>,
-    turns: usize,
+pub(super) struct Samples {
+    pub(super) to_first_audio: Vec<f64>,
+    pub(super) turns: usize,
 }
 
 /// Waits for the interviewer's next spoken turn (a turn id not in `done`); returns its id, when its first frame
@@ -139,7 +139,8 @@ fn audio_chunk(sequence: u64, pcm: &[i16]) -> Message {
     )
 }
 
-async fn candidate(
+/// One spoken interview: the opening heard, then `turns` answers from `clips` said aloud, each reply heard out.
+pub(super) async fn candidate(
     addr: SocketAddr,
     n: usize,
     turns: usize,
@@ -180,12 +181,33 @@ async fn candidate(
     Ok(s)
 }
 
-fn model(set: &str, role: Role) -> anyhow::Result<String> {
+pub(super) fn model(set: &str, role: Role) -> anyhow::Result<String> {
     Ok(Manifest::builtin()
         .in_set(set, role)
         .with_context(|| format!("the {set} set has no {role:?} model"))?
         .name
         .clone())
+}
+
+/// The candidate's answers, recorded at 16 kHz by `voice`.
+pub(super) fn clips(voice: &crate::tts::piper::Piper) -> anyhow::Result<Vec<Vec<i16>>> {
+    ANSWERS
+        .iter()
+        .map(|text| {
+            let mut pcm = Vec::new();
+            voice.speak(text, 16_000, &mut |p| {
+                pcm.extend_from_slice(p);
+                std::ops::ControlFlow::Continue(())
+            })?;
+            // The recording ends with the last word: the client's "end of speech" is when it was sent.
+            let loud = pcm
+                .iter()
+                .rposition(|s| s.unsigned_abs() > 400)
+                .unwrap_or(0);
+            pcm.truncate((loud + 320).min(pcm.len()));
+            Ok(pcm)
+        })
+        .collect()
 }
 
 /// Runs the benchmark with the models installed in `models_dir`.
@@ -228,23 +250,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
             opts.set
         );
     }
-    let clips: Vec<Vec<i16>> = ANSWERS
-        .iter()
-        .map(|text| {
-            let mut pcm = Vec::new();
-            voice.speak(text, 16_000, &mut |p| {
-                pcm.extend_from_slice(p);
-                std::ops::ControlFlow::Continue(())
-            })?;
-            // The recording ends with the last word: the client's "end of speech" is when it was sent.
-            let loud = pcm
-                .iter()
-                .rposition(|s| s.unsigned_abs() > 400)
-                .unwrap_or(0);
-            pcm.truncate((loud + 320).min(pcm.len()));
-            Ok(pcm)
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let clips = clips(&voice)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
