@@ -47,6 +47,7 @@ impl Silero {
         if !model.is_file() {
             bail!("Silero VAD model {} not found", model.display());
         }
+        crate::models::onnx::check_file(model)?;
         crate::tts::piper::init_onnxruntime(onnxruntime_lib)?;
         let session = Session::builder()
             .and_then(|b| {

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::util::Client;
 
-fn budget() -> Duration {
+pub(crate) fn budget() -> Duration {
     let secs = std::env::var("REHEARSE_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -26,7 +26,7 @@ fn budget() -> Duration {
     Duration::from_secs(secs)
 }
 
-fn rng(target: &str) -> (fastrand::Rng, u64) {
+pub(crate) fn rng(target: &str) -> (fastrand::Rng, u64) {
     let seed = std::env::var("REHEARSE_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -36,7 +36,7 @@ fn rng(target: &str) -> (fastrand::Rng, u64) {
 }
 
 /// Integers that break parsers: zero, signs, widths' edges.
-const INTERESTING: [u64; 10] = [
+pub(crate) const INTERESTING: [u64; 10] = [
     0,
     1,
     0x7f,
@@ -51,7 +51,7 @@ const INTERESTING: [u64; 10] = [
 
 /// One to eight random edits of `bytes` within its first `head` bytes: flipped bits, interesting integers written
 /// over, runs deleted or repeated, the end cut off.
-fn mutate(rng: &mut fastrand::Rng, bytes: &[u8], head: usize) -> Vec<u8> {
+pub(crate) fn mutate(rng: &mut fastrand::Rng, bytes: &[u8], head: usize) -> Vec<u8> {
     let mut b = bytes.to_vec();
     for _ in 0..rng.usize(1..=8) {
         let span = b.len().min(head).max(1);
@@ -92,7 +92,7 @@ fn mutate(rng: &mut fastrand::Rng, bytes: &[u8], head: usize) -> Vec<u8> {
 }
 
 /// Runs `f` on altered inputs until the budget is spent; a panic fails the test with the seed and round.
-fn fuzz(target: &str, mut f: impl FnMut(&mut fastrand::Rng, u64)) {
+pub(crate) fn fuzz(target: &str, mut f: impl FnMut(&mut fastrand::Rng, u64)) {
     let (mut rng, seed) = rng(target);
     let started = Instant::now();
     let mut rounds = 0u64;
@@ -282,7 +282,7 @@ async fn api_json_bodies_at_random_get_clear_errors_never_a_server_error() {
     eprintln!("fuzz api-json: {rounds} bodies, no server error");
 }
 
-fn random_string(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn random_string(rng: &mut fastrand::Rng) -> String {
     match rng.u8(..4) {
         0 => String::new(),
         1 => "é漢\u{0}\u{202e}".repeat(rng.usize(..50)),
@@ -467,10 +467,10 @@ async fn client_frames_at_random_never_take_down_a_live_interview() {
     state.hub().stop_all().await;
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn new_interview(client: &Client) -> String {
+pub(crate) async fn new_interview(client: &Client) -> String {
     let r = client
         .send(
             Method::POST,
@@ -483,7 +483,7 @@ async fn new_interview(client: &Client) -> String {
 }
 
 /// A connection to the interview `id`, or None when it is over (the fuzzer ended it).
-async fn connect(client: &Client, addr: std::net::SocketAddr, id: &str) -> Option<Ws> {
+pub(crate) async fn connect(client: &Client, addr: std::net::SocketAddr, id: &str) -> Option<Ws> {
     let r = client
         .send(
             Method::POST,

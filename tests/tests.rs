@@ -4,6 +4,7 @@ mod accounts;
 mod catalog_seeds;
 mod crash;
 mod fuzz;
+mod fuzz_media;
 mod http;
 mod live;
 mod local_llm;

@@ -355,32 +355,8 @@ fn espeak(text: &str) -> Option<Vec<f32>> {
     if !ok {
         return None;
     }
-    let (rate, samples) = read_wav(&std::fs::read(&wav).ok()?)?;
+    let (rate, samples) = crate::stt::wav::read(&std::fs::read(&wav).ok()?)?;
     Some(crate::tts::resample::resample(&samples, rate, 16_000))
-}
-
-/// A 16-bit mono PCM WAV file's rate and samples.
-fn read_wav(bytes: &[u8]) -> Option<(u32, Vec<f32>)> {
-    if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
-        return None;
-    }
-    let (mut at, mut rate, mut data) = (12, None, None);
-    while at + 8 <= bytes.len() {
-        let id = &bytes[at..at + 4];
-        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
-        let body = bytes.get(at + 8..(at + 8 + len).min(bytes.len()))?;
-        match id {
-            b"fmt " => rate = Some(u32::from_le_bytes(body.get(4..8)?.try_into().ok()?)),
-            b"data" => data = Some(body),
-            _ => {}
-        }
-        at += 8 + len + (len & 1);
-    }
-    let samples = data?
-        .chunks_exact(2)
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-        .collect();
-    Some((rate?, samples))
 }
 
 fn run_stt(

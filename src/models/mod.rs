@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod fetch;
+pub mod onnx;
 pub mod whisper_ggml;
 
 use std::{

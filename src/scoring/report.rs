@@ -154,10 +154,48 @@ fn level_text(d: &DimensionScore) -> String {
     }
 }
 
+/// Text from a candidate, a model or a seed, as Markdown that shows exactly that text: one line (line breaks and
+/// other control characters become spaces), with every character that could start markup escaped (emphasis, code,
+/// links, HTML, entities, table cells, strikethrough) and a line-start marker (heading, list, quote) neutralised. A
+/// report's quotes are the candidate's own words, and a candidate must not be able to put a link or HTML into the
+/// exported report.
+pub fn markdown_text(text: &str) -> String {
+    let line = text
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out = String::with_capacity(line.len() + 8);
+    for (i, c) in line.char_indices() {
+        let at_start_marker = i == 0 && matches!(c, '#' | '>' | '-' | '+' | '=' | ':');
+        let ordered_marker = matches!(c, '.' | ')')
+            && i > 0
+            && i <= 9
+            && line[..i].bytes().all(|b| b.is_ascii_digit());
+        if at_start_marker
+            || ordered_marker
+            || matches!(
+                c,
+                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '!' | '$'
+            )
+        {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Report {
-    /// The report as a Markdown document.
+    /// The report as a Markdown document. Everything not written by this function passes through
+    /// [`markdown_text`].
     pub fn to_markdown(&self) -> String {
-        let mut md = format!("# {} · {}: interview report\n\n", self.company, self.role);
+        let t = markdown_text;
+        let mut md = format!(
+            "# {} · {}: interview report\n\n",
+            t(&self.company),
+            t(&self.role)
+        );
         match (self.recommendation, self.overall) {
             (Some(r), Some(o)) => md.push_str(&format!(
                 "**Recommendation: {}** (overall {o:.2} of 5)\n\n",
@@ -165,35 +203,39 @@ impl Report {
             )),
             _ => md.push_str("**No recommendation yet: the report is incomplete.**\n\n"),
         }
-        md.push_str(&format!("{}\n\nJudge: `{}`.\n", self.rationale, self.judge));
+        md.push_str(&format!(
+            "{}\n\nJudge: {}.\n",
+            t(&self.rationale),
+            t(&self.judge)
+        ));
         for r in &self.rounds {
             md.push_str(&format!(
                 "\n## Round {}: {} ({})\n\n",
                 r.position + 1,
-                r.title,
+                t(&r.title),
                 r.kind.label()
             ));
             match (r.status, r.score) {
                 (RoundStatus::Scored, Some(s)) => {
-                    md.push_str(&format!("Score: **{s:.2} / 5**. {}\n\n", r.summary))
+                    md.push_str(&format!("Score: **{s:.2} / 5**. {}\n\n", t(&r.summary)))
                 }
                 (RoundStatus::NotHeld, _) => {
                     md.push_str("Not scored: skipped or never reached, with no answer given.\n");
                     continue;
                 }
-                _ => md.push_str(&format!("Not scored: {}\n\n", r.summary)),
+                _ => md.push_str(&format!("Not scored: {}\n\n", t(&r.summary))),
             }
             md.push_str("| Dimension | Level | Evidence |\n| --- | --- | --- |\n");
             for d in &r.dimensions {
                 let quotes: Vec<String> = d
                     .evidence
                     .iter()
-                    .map(|e| format!("\"{}\"", e.quote.replace('|', "\\|")))
+                    .map(|e| format!("\"{}\"", t(&e.quote)))
                     .collect();
                 md.push_str(&format!(
                     "| {} | {} | {} |\n",
-                    d.name,
-                    level_text(d),
+                    t(&d.name),
+                    t(&level_text(d)),
                     quotes.join("<br>")
                 ));
             }
@@ -205,7 +247,7 @@ impl Report {
                 if !items.is_empty() {
                     md.push_str(&format!("\n**{title}**\n\n"));
                     for i in items {
-                        md.push_str(&format!("- {i}\n"));
+                        md.push_str(&format!("- {}\n", t(i)));
                     }
                 }
             }
@@ -219,7 +261,11 @@ impl Report {
             for c in &r.code {
                 md.push_str(&format!(
                     "- Code ({}, {}): {} {}/{}\n",
-                    c.mode, c.language, c.verdict, c.passed, c.total
+                    t(&c.mode),
+                    t(&c.language),
+                    t(&c.verdict),
+                    c.passed,
+                    c.total
                 ));
             }
             if r.kind == RoundKind::Coding {

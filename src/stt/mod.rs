@@ -1,5 +1,6 @@
 //! Speech-to-text: whisper.cpp through whisper-rs, on ggml files converted from CTranslate2 by `models fetch`.
 
+pub mod wav;
 pub mod whisper;
 
 /// Word error rate of `hypothesis` against `reference`: word-level edit distance over the reference's length,

@@ -96,6 +96,7 @@ impl Piper {
             )
         })?;
 
+        crate::models::onnx::check_file(voice_onnx)?;
         init_onnxruntime(onnxruntime_lib)?;
         // No spinning: onnxruntime's idle threads would otherwise spin between runs, taking the CPU that the
         // language model and speech recognition share with it on a small machine (and, measured on 2 cores
