@@ -1,7 +1,8 @@
 //! Crash durability: the real binary, with the tiny set's model, is killed with SIGKILL at twenty points of a text
 //! interview (right after an answer is acknowledged, and later, while the model writes the reply), started
 //! again each time, and the transcript must hold every acknowledged answer once, each followed by the
-//! interviewer's reply: nothing lost, nothing stored twice, nothing left unanswered.
+//! interviewer's reply: nothing lost, nothing stored twice, nothing left unanswered. It is also killed while a code
+//! run is in the sandbox and while the report is being made.
 
 use std::{
     net::SocketAddr,
@@ -27,6 +28,10 @@ async fn start(dir: &std::path::Path, addr: SocketAddr) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(["--data-dir", &dir.to_string_lossy()])
         .args(["--models-dir", &crate::util::models_dir().to_string_lossy()])
+        .args([
+            "--runtimes-dir",
+            &crate::util::runtimes_dir().to_string_lossy(),
+        ])
         // A real model: its reply takes long enough for kills to land between an answer's acknowledgement and the
         // engine's save (the scripted interviewer replies within microseconds).
         .args(["--llm", "local:smollm2-135m"])
@@ -48,6 +53,13 @@ async fn start(dir: &std::path::Path, addr: SocketAddr) -> Child {
 }
 
 async fn join(http: &mut Http, addr: SocketAddr, id: &str) -> Ws {
+    try_join(http, addr, id)
+        .await
+        .expect("the interview is not over")
+}
+
+/// A connection to the interview, said hello on, or None when it is over.
+async fn try_join(http: &mut Http, addr: SocketAddr, id: &str) -> Option<Ws> {
     let (status, token) = http
         .call(
             "POST",
@@ -56,6 +68,9 @@ async fn join(http: &mut Http, addr: SocketAddr, id: &str) -> Ws {
         )
         .await
         .unwrap();
+    if status == 409 {
+        return None;
+    }
     assert_eq!(status, 200, "{token}");
     let url = format!("ws://{addr}{}", token["ws_url"].as_str().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
@@ -68,7 +83,33 @@ async fn join(http: &mut Http, addr: SocketAddr, id: &str) -> Ws {
         }),
     )
     .await;
-    ws
+    Some(ws)
+}
+
+/// Ends the interview if it is still going (its connection is returned, to be dropped after a kill), else asks
+/// for its report, which starts its scoring if there is no report yet.
+async fn end_or_ask_for_report(http: &mut Http, addr: SocketAddr, id: &str) -> Option<Ws> {
+    match try_join(http, addr, id).await {
+        Some(mut ws) => {
+            send(
+                &mut ws,
+                1,
+                client_frame::Kind::Control(pb::Control {
+                    action: pb::control::Action::End as i32,
+                }),
+            )
+            .await;
+            Some(ws)
+        }
+        None => {
+            let (status, body) = http
+                .call("GET", &format!("/api/v1/sessions/{id}/report"), None)
+                .await
+                .unwrap();
+            assert!(matches!(status, 200 | 202), "{status}: {body}");
+            None
+        }
+    }
 }
 
 async fn send(ws: &mut Ws, seq: u64, kind: client_frame::Kind) {
@@ -119,26 +160,8 @@ async fn killed_at_twenty_points_no_acknowledged_answer_is_lost_duplicated_or_le
     };
     let mut server = start(dir.path(), addr).await;
     let mut http = Http::new(addr);
-    http.fetch_csrf().await.unwrap();
-    let (status, body) = http
-        .call(
-            "POST",
-            "/api/v1/auth/signup",
-            Some(json!({"email": "ada@example.com", "password": "a long password"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = http
-        .call(
-            "POST",
-            "/api/v1/sessions",
-            Some(json!({"company_id": "amazon", "role_id": "sde-ii"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let id = body["id"].as_str().unwrap().to_string();
+    // The whole loop (no rounds chosen).
+    let id = new_session(&mut http, "amazon", "sde-ii", serde_json::Value::Null).await;
 
     let mut acknowledged = Vec::new();
     for point in 0..KILL_POINTS {
@@ -215,6 +238,193 @@ async fn killed_at_twenty_points_no_acknowledged_answer_is_lost_duplicated_or_le
     }
     eprintln!(
         "crash durability: {KILL_POINTS} kills, {} acknowledged answers, 0 lost, 0 duplicated, 0 unanswered",
+        acknowledged.len()
+    );
+}
+
+/// Signs up and starts an interview of `rounds` of `company`'s `role`; returns its id.
+async fn new_session(
+    http: &mut Http,
+    company: &str,
+    role: &str,
+    rounds: serde_json::Value,
+) -> String {
+    http.fetch_csrf().await.unwrap();
+    let (status, body) = http
+        .call(
+            "POST",
+            "/api/v1/auth/signup",
+            Some(json!({"email": "ada@example.com", "password": "a long password"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http
+        .call(
+            "POST",
+            "/api/v1/sessions",
+            Some(json!({"company_id": company, "role_id": role, "rounds": rounds})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+fn code_run(run_id: &str, source: &str) -> client_frame::Kind {
+    client_frame::Kind::CodeRun(pb::CodeRun {
+        run_id: run_id.into(),
+        mode: pb::RunMode::Custom as i32,
+        language: pb::Language::Python as i32,
+        source: source.into(),
+        stdin: String::new(),
+    })
+}
+
+/// Killed while a code run is in the sandbox (with an answer acknowledged beside it) and while the report is being
+/// made: after each restart the interview goes on, every acknowledged answer is answered once, a new run gives
+/// its result, and the report is made.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_is_made() {
+    let _cpu = crate::util::exclusive_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut server = start(dir.path(), addr).await;
+    let mut http = Http::new(addr);
+    // The SDE I online assessment: a coding round.
+    let id = new_session(&mut http, "amazon", "sde-i", json!([0])).await;
+    let slow = "s = 0\nfor i in range(2_000_000):\n    s += i\nprint(s)\n";
+    let mut acknowledged = Vec::new();
+    // Kill points in a code run: as it is sent, and 50 ms to 1.5 s into it.
+    for (point, delay) in [0, 50, 200, 500, 1000, 1500].into_iter().enumerate() {
+        let mut ws = join(&mut http, addr, &id).await;
+        until(&mut ws, Duration::from_secs(20), interviewer_final).await;
+        send(&mut ws, 1, code_run(&format!("run-{point}"), slow)).await;
+        let answer_id = format!("answer-{point}");
+        let text =
+            format!("While that runs: I would use a hash map keyed by the {point}th prefix sum.");
+        send(
+            &mut ws,
+            2,
+            client_frame::Kind::TextAnswer(pb::TextAnswer {
+                answer_id: answer_id.clone(),
+                text: text.clone(),
+            }),
+        )
+        .await;
+        if until(
+            &mut ws,
+            Duration::from_secs(20),
+            |k| matches!(k, Kind::Ack(a) if a.answer_id == answer_id),
+        )
+        .await
+        .is_some()
+        {
+            acknowledged.push(text);
+        }
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        drop(ws);
+        server = start(dir.path(), addr).await;
+    }
+    // The sandbox works after the kills: a run gives its result.
+    let mut ws = join(&mut http, addr, &id).await;
+    send(&mut ws, 1, code_run("after", "print(6 * 7)\n")).await;
+    let result = until(&mut ws, Duration::from_secs(60), |k| {
+        matches!(k, Kind::CodeResult(r) if r.run_id == "after") || matches!(k, Kind::Error(_))
+    })
+    .await;
+    let Some(Kind::CodeResult(r)) = result else {
+        panic!("no result for a run after the restarts: {result:?}")
+    };
+    assert_eq!(
+        (r.verdict(), r.stdout.trim()),
+        (pb::Verdict::Accepted, "42"),
+        "{}",
+        r.stderr
+    );
+    // Every acknowledged answer once, and answered.
+    let started = Instant::now();
+    let turns = loop {
+        let (_, turns) = http
+            .call("GET", &format!("/api/v1/sessions/{id}/transcript"), None)
+            .await
+            .unwrap();
+        let turns = turns.as_array().unwrap().clone();
+        if turns.last().is_some_and(|t| t["speaker"] == "interviewer")
+            || started.elapsed() > Duration::from_secs(20)
+        {
+            break turns;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        acknowledged.len() >= 4,
+        "only {} acknowledged",
+        acknowledged.len()
+    );
+    for text in &acknowledged {
+        let at: Vec<usize> = turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t["speaker"] == "candidate" && t["text"] == text.as_str())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 1, "stored {} times: {text}", at.len());
+        assert!(
+            turns[at[0] + 1..]
+                .iter()
+                .any(|t| t["speaker"] == "interviewer"),
+            "never answered: {text}"
+        );
+    }
+
+    // Kill points while the report is made: as the interview is ended (the end starts its scoring), then, the
+    // interview being over, as the report is asked for (which starts the scoring a kill interrupted), and 30 and
+    // 150 ms after.
+    for delay in [0, 0, 30, 150] {
+        let ended = end_or_ask_for_report(&mut http, addr, &id).await;
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        drop(ended);
+        server = start(dir.path(), addr).await;
+    }
+    let ws = end_or_ask_for_report(&mut http, addr, &id).await;
+    let started = Instant::now();
+    let report = loop {
+        let (status, body) = http
+            .call("GET", &format!("/api/v1/sessions/{id}/report"), None)
+            .await
+            .unwrap();
+        if status == 200 {
+            break body;
+        }
+        assert!(
+            matches!(status, 202 | 409),
+            "the report answered {status}: {body}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no report 60 s after the restarts"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    drop(ws);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(report["rounds"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["status"], "complete", "{report}");
+    eprintln!(
+        "crash durability: 6 kills mid-run and 4 mid-score, {} acknowledged answers answered once, the report made",
         acknowledged.len()
     );
 }
