@@ -2,7 +2,7 @@
 //! interview (right after an answer is acknowledged, and later, while the model writes the reply), started
 //! again each time, and the transcript must hold every acknowledged answer once, each followed by the
 //! interviewer's reply: nothing lost, nothing stored twice, nothing left unanswered. It is also killed while a code
-//! run is in the sandbox and while the report is being made.
+//! run is in the sandbox, while the report is being made, and after a spoken answer.
 
 use std::{
     net::SocketAddr,
@@ -25,6 +25,11 @@ type Ws =
 const KILL_POINTS: usize = 20;
 
 async fn start(dir: &std::path::Path, addr: SocketAddr) -> Child {
+    start_with(dir, addr, &["--stt", "off", "--tts", "off", "--vad", "off"]).await
+}
+
+/// The server with `speech`'s settings for whisper, the voice and the VAD.
+async fn start_with(dir: &std::path::Path, addr: SocketAddr, speech: &[&str]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(["--data-dir", &dir.to_string_lossy()])
         .args(["--models-dir", &crate::util::models_dir().to_string_lossy()])
@@ -35,7 +40,7 @@ async fn start(dir: &std::path::Path, addr: SocketAddr) -> Child {
         // A real model: its reply takes long enough for kills to land between an answer's acknowledgement and the
         // engine's save (the scripted interviewer replies within microseconds).
         .args(["--llm", "local:smollm2-135m"])
-        .args(["--stt", "off", "--tts", "off", "--vad", "off"])
+        .args(speech)
         .args(["--log", "error", "serve", "--addr", &addr.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -426,5 +431,127 @@ async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_
     eprintln!(
         "crash durability: 6 kills mid-run and 4 mid-score, {} acknowledged answers answered once, the report made",
         acknowledged.len()
+    );
+}
+
+/// Killed after a spoken answer became the candidate's turn (whisper's transcript shown), and while the model writes
+/// the reply: each spoken answer is in the transcript once and answered.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn killed_after_a_spoken_answer_it_is_kept_once_and_answered() {
+    use rehearse::models::Role;
+    let _cpu = crate::util::exclusive_cpu();
+    let runtime = rehearse::models::Manifest::builtin()
+        .locate(&crate::util::models_dir(), "onnxruntime", Role::Runtime)
+        .expect("onnxruntime is installed with the tiny set");
+    let voice = rehearse::tts::piper::Piper::load(
+        &crate::util::tiny_model("piper-joe", Role::Tts),
+        &runtime,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let speech = [
+        "--stt",
+        "local:whisper-tiny.en",
+        "--vad",
+        "local:silero-vad",
+        "--tts",
+        "off",
+    ];
+    let mut server = start_with(dir.path(), addr, &speech).await;
+    let mut http = Http::new(addr);
+    let id = new_session(&mut http, "amazon", "sde-ii", serde_json::Value::Null).await;
+    let mut heard = Vec::new();
+    for (point, delay) in [0, 0, 100, 300, 600, 1000].into_iter().enumerate() {
+        let mut ws = join(&mut http, addr, &id).await;
+        until(&mut ws, Duration::from_secs(30), interviewer_final).await;
+        let mut pcm = Vec::new();
+        voice
+            .speak(
+                &format!(
+                    "In story number {point} I owned the billing migration and cut latency in half."
+                ),
+                16_000,
+                &mut |p| {
+                    pcm.extend_from_slice(p);
+                    std::ops::ControlFlow::Continue(())
+                },
+            )
+            .unwrap();
+        // Two seconds of silence after the words end the turn.
+        pcm.extend(std::iter::repeat_n(0i16, 32_000));
+        for (i, c) in pcm.chunks(3_200).enumerate() {
+            send(
+                &mut ws,
+                10 + i as u64,
+                client_frame::Kind::Audio(pb::AudioChunk {
+                    sequence: i as u64,
+                    sample_rate: 16_000,
+                    pcm: c.iter().flat_map(|s| s.to_le_bytes()).collect(),
+                }),
+            )
+            .await;
+        }
+        let turn = until(&mut ws, Duration::from_secs(30), |k| {
+            matches!(k, Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32 && t.is_final)
+        })
+        .await;
+        if let Some(Kind::Transcript(t)) = turn {
+            heard.push(t.text);
+        }
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        drop(ws);
+        server = start_with(dir.path(), addr, &speech).await;
+    }
+    let ws = join(&mut http, addr, &id).await;
+    let started = Instant::now();
+    let turns = loop {
+        let (_, turns) = http
+            .call("GET", &format!("/api/v1/sessions/{id}/transcript"), None)
+            .await
+            .unwrap();
+        let turns = turns.as_array().unwrap().clone();
+        if turns.last().is_some_and(|t| t["speaker"] == "interviewer")
+            || started.elapsed() > Duration::from_secs(30)
+        {
+            break turns;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    drop(ws);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        heard.len() >= 5,
+        "only {} spoken answers were heard",
+        heard.len()
+    );
+    for text in &heard {
+        let at: Vec<usize> = turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t["speaker"] == "candidate" && t["text"] == text.as_str())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 1, "stored {} times: {text}", at.len());
+        assert!(
+            turns[at[0] + 1..]
+                .iter()
+                .any(|t| t["speaker"] == "interviewer"),
+            "never answered: {text}"
+        );
+    }
+    eprintln!(
+        "crash durability: 6 kills after a spoken answer, {} heard, 0 lost, 0 duplicated, 0 unanswered",
+        heard.len()
     );
 }
