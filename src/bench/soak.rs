@@ -26,6 +26,8 @@ use crate::{
 pub struct Sample {
     pub seconds: f64,
     pub rss_mb: f64,
+    /// What the model's kept conversation caches hold, where the backend keeps them in this process.
+    pub kept_caches_mb: Option<f64>,
     pub open_files: usize,
     pub interviews_done: usize,
 }
@@ -48,6 +50,12 @@ pub struct Report {
     pub samples: Vec<Sample>,
     pub peak_rss_mb: f64,
     pub kv_cache_total_mb: usize,
+    /// Resident memory once the models are loaded, before the first interview.
+    pub loaded_rss_mb: f64,
+    pub peak_kept_caches_mb: Option<f64>,
+    /// Model-written pieces by outcome: accepted, retried, replaced by their fixed wording (too slow, the model
+    /// busy, or held back by the guard twice).
+    pub pieces: Vec<(String, u64)>,
 }
 
 /// Answers a spoken candidate gives in each interview before starting the next.
@@ -108,6 +116,7 @@ pub async fn run(
     let server = tokio::spawn(app::serve(listener, state.clone(), async {
         stopped.await.ok();
     }));
+    let loaded = rss_mb();
     let began = Instant::now();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let run_id = crate::db::now_ms() as u64;
@@ -141,12 +150,22 @@ pub async fn run(
         .collect();
     let mut samples = Vec::new();
     let mut peak: f64 = 0.0;
+    let mut peak_kept: Option<f64> = None;
     while workers.iter().any(|w| !w.is_finished()) {
         let rss = rss_mb();
         peak = peak.max(rss);
+        let kept = state
+            .llm()
+            .kept_cache_bytes()
+            .map(|b| b as f64 / (1 << 20) as f64);
+        peak_kept = match (peak_kept, kept) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         samples.push(Sample {
             seconds: began.elapsed().as_secs_f64(),
             rss_mb: rss,
+            kept_caches_mb: kept,
             open_files: open_files(),
             interviews_done: done.load(std::sync::atomic::Ordering::Relaxed),
         });
@@ -172,6 +191,13 @@ pub async fn run(
         errors.extend(w.errors);
     }
     let interviewer = state.llm().name().to_string();
+    let mut pieces: Vec<(String, u64)> = Vec::new();
+    for (_, outcome, n) in state.metrics().pieces() {
+        match pieces.iter_mut().find(|(o, _)| o == outcome.as_str()) {
+            Some((_, total)) => *total += n,
+            None => pieces.push((outcome.as_str().to_string(), n)),
+        }
+    }
     let _ = stop.send(());
     let _ = server.await;
     state.hub().stop_all().await;
@@ -192,6 +218,9 @@ pub async fn run(
         samples,
         peak_rss_mb: peak.max(rss_mb()),
         kv_cache_total_mb: settings.kv_caches.total >> 20,
+        loaded_rss_mb: loaded,
+        peak_kept_caches_mb: peak_kept,
+        pieces,
     })
 }
 
@@ -222,16 +251,26 @@ pub fn print(r: &Report) {
             s.p50_ms, s.p95_ms, s.max_ms
         );
     }
-    println!("resident memory and open files over time:");
+    let pieces: Vec<String> = r.pieces.iter().map(|(o, n)| format!("{n} {o}")).collect();
+    println!("model-written pieces: {}", pieces.join(", "));
+    println!("resident memory, the kept caches' part, and open files over time:");
+    let mb = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
     for s in &r.samples {
         println!(
-            "  {:>6.0} s  {:>7.0} MB  {:>4} files  {:>5} interviews done",
-            s.seconds, s.rss_mb, s.open_files, s.interviews_done
+            "  {:>6.0} s  {:>7.0} MB  caches {:>5} MB  {:>4} files  {:>5} interviews done",
+            s.seconds,
+            s.rss_mb,
+            mb(s.kept_caches_mb),
+            s.open_files,
+            s.interviews_done
         );
     }
     println!(
-        "peak resident memory {:.0} MB (kept caches bounded at {} MB, plus the models)",
-        r.peak_rss_mb, r.kv_cache_total_mb
+        "peak resident memory {:.0} MB: {:.0} MB with the models loaded, kept caches at most {} MB (bounded at {} MB)",
+        r.peak_rss_mb,
+        r.loaded_rss_mb,
+        mb(r.peak_kept_caches_mb),
+        r.kv_cache_total_mb
     );
     for e in r.errors.iter().take(10) {
         println!("error: {e}");

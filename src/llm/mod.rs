@@ -82,4 +82,9 @@ pub trait Llm: Send + Sync {
         req: &Request,
         sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Completion, LlmError>;
+
+    /// The memory this backend holds in this process for idle conversations' caches, where it keeps any.
+    fn kept_cache_bytes(&self) -> Option<usize> {
+        None
+    }
 }

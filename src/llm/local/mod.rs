@@ -22,7 +22,7 @@ use std::{
     path::Path,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
     time::{Duration, Instant},
@@ -82,6 +82,8 @@ pub struct Info {
 
 struct Shared {
     caches: std::sync::Mutex<CacheLimits>,
+    /// What the kept (idle) conversations' caches hold now, in bytes.
+    kept: AtomicUsize,
     weights: Arc<Weights>,
     tokenizer: Tokenizer,
     template: Template,
@@ -162,6 +164,7 @@ impl LocalLlm {
         };
         let shared = Arc::new(Shared {
             caches: std::sync::Mutex::new(CacheLimits::default()),
+            kept: AtomicUsize::new(0),
             weights,
             tokenizer,
             template,
@@ -183,6 +186,11 @@ impl LocalLlm {
 
     pub fn info(&self) -> &Info {
         &self.info
+    }
+
+    /// What the kept conversations' caches hold now, in bytes (at most the total of [`CacheLimits`]).
+    pub fn kept_cache_bytes(&self) -> usize {
+        self.shared.kept.load(Ordering::Relaxed)
     }
 
     /// Sets what kept conversations' caches may hold (from the next finished turn on).
@@ -236,6 +244,10 @@ fn device() -> anyhow::Result<Device> {
 impl Llm for LocalLlm {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn kept_cache_bytes(&self) -> Option<usize> {
+        Some(LocalLlm::kept_cache_bytes(self))
     }
 
     fn generate(
@@ -379,6 +391,7 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                 let key = a.conv.key.clone();
                 let limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
                 keep(&mut idle, a.conv, limits);
+                shared.kept.store(kept_bytes(&idle), Ordering::Relaxed);
                 key
             }
             Err(e) => {
@@ -428,7 +441,10 @@ fn admit(shared: &Shared, mut job: Job, idle: &mut VecDeque<Conversation>) -> Ac
         idle.iter().position(|c| c.key == key)
     };
     let mut conv = match found.and_then(|i| idle.remove(i)) {
-        Some(c) => c,
+        Some(c) => {
+            shared.kept.store(kept_bytes(idle), Ordering::Relaxed);
+            c
+        }
         None => Conversation {
             key,
             cache: Cache::default(),
@@ -496,6 +512,10 @@ fn keep_own_tokens(tokenizer: &Tokenizer, own: &[u32], job: &Job) -> Vec<u32> {
     ids
 }
 
+fn kept_bytes(idle: &VecDeque<Conversation>) -> usize {
+    idle.iter().map(|c| c.cache.bytes()).sum()
+}
+
 /// Keeps an idle conversation's cache (unless it alone is over its bound), then drops the least recently used
 /// ones beyond the total.
 fn keep(idle: &mut VecDeque<Conversation>, conv: Conversation, limits: CacheLimits) {
@@ -503,7 +523,7 @@ fn keep(idle: &mut VecDeque<Conversation>, conv: Conversation, limits: CacheLimi
         return;
     }
     idle.push_back(conv);
-    let mut total: usize = idle.iter().map(|c| c.cache.bytes()).sum();
+    let mut total = kept_bytes(idle);
     while total > limits.total {
         match idle.pop_front() {
             Some(old) => total -= old.cache.bytes(),
