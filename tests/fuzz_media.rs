@@ -95,35 +95,56 @@ fn wav_files_altered_at_random_are_read_or_refused() {
     eprintln!("fuzz wav: {read} altered files still read");
 }
 
+/// An answer said into a bad microphone: 1 to 3 s of `speech` at a random gain (to hard clipping), with noise or
+/// not, then enough silence to end the turn or not, in 250 ms chunks.
+fn utterance(rng: &mut fastrand::Rng, speech: &[i16]) -> Vec<Vec<i16>> {
+    let len = rng.usize(16_000..48_000).min(speech.len());
+    let at = rng.usize(..=speech.len() - len);
+    let gain = [0.05, 0.3, 1.0, 3.0, 20.0][rng.usize(..5)];
+    let noise = [0, 0, 500, 5_000][rng.usize(..4)];
+    let mut pcm: Vec<i16> = speech[at..at + len]
+        .iter()
+        .map(|&s| {
+            let n = if noise > 0 { rng.i32(-noise..noise) } else { 0 };
+            (f32::from(s) * gain + n as f32).clamp(-32_768.0, 32_767.0) as i16
+        })
+        .collect();
+    pcm.extend(std::iter::repeat_n(0, rng.usize(0..48_000)));
+    pcm.chunks(4_000).map(<[i16]>::to_vec).collect()
+}
+
 /// A chunk of a microphone's 16-bit PCM, or one the server must refuse.
-fn random_chunk(rng: &mut fastrand::Rng, sequence: u64) -> pb::AudioChunk {
+fn random_chunk(rng: &mut fastrand::Rng, sequence: u64, pcm: Option<Vec<i16>>) -> pb::AudioChunk {
     let samples = rng.usize(1..8_000);
-    let pcm: Vec<i16> = match rng.u8(..6) {
-        0 => vec![0; samples],
-        1 => (0..samples).map(|_| rng.i16(..)).collect(),
-        2 => {
-            // A square wave at full scale, clipped both ways.
-            let period = rng.usize(1..200);
-            (0..samples)
-                .map(|i| {
-                    if (i / period).is_multiple_of(2) {
-                        i16::MAX
-                    } else {
-                        i16::MIN
-                    }
-                })
-                .collect()
-        }
-        3 => {
-            let f = rng.f32() * 0.5;
-            (0..samples)
-                .map(|i| ((i as f32 * f).sin() * 20_000.0) as i16)
-                .collect()
-        }
-        4 => (0..samples).map(|_| rng.i16(-300..300)).collect(),
-        _ => (0..samples)
-            .map(|i| if i % 1_600 < 800 { rng.i16(..) } else { 0 })
-            .collect(),
+    let pcm: Vec<i16> = match pcm {
+        Some(pcm) => pcm,
+        None => match rng.u8(..6) {
+            0 => vec![0; samples],
+            1 => (0..samples).map(|_| rng.i16(..)).collect(),
+            2 => {
+                // A square wave at full scale, clipped both ways.
+                let period = rng.usize(1..200);
+                (0..samples)
+                    .map(|i| {
+                        if (i / period).is_multiple_of(2) {
+                            i16::MAX
+                        } else {
+                            i16::MIN
+                        }
+                    })
+                    .collect()
+            }
+            3 => {
+                let f = rng.f32() * 0.5;
+                (0..samples)
+                    .map(|i| ((i as f32 * f).sin() * 20_000.0) as i16)
+                    .collect()
+            }
+            4 => (0..samples).map(|_| rng.i16(-300..300)).collect(),
+            _ => (0..samples)
+                .map(|i| if i % 1_600 < 800 { rng.i16(..) } else { 0 })
+                .collect(),
+        },
     };
     let mut bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
     let mut sample_rate = 16_000;
@@ -183,6 +204,22 @@ async fn answers_a_ping(ws: &mut crate::fuzz::Ws, seq: u64) -> bool {
 )]
 async fn microphone_audio_at_random_never_takes_down_a_spoken_interview() {
     let _cpu = crate::util::exclusive_cpu();
+    // Real speech to distort, so that turns are heard and whisper transcribes bad audio, not only noise.
+    let voice =
+        rehearse::tts::piper::Piper::load(&tiny_model("piper-joe", Role::Tts), &onnxruntime())
+            .unwrap();
+    let mut speech = Vec::new();
+    voice
+        .speak(
+            "I owned the migration of our billing service. We measured the p99 latency before and after, \
+             and the hardest part was the schema freeze, which I negotiated with the payments team.",
+            16_000,
+            &mut |p| {
+                speech.extend_from_slice(p);
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut settings = rehearse::config::Settings::for_data_dir(dir.path());
     settings.models_dir = crate::util::models_dir();
@@ -204,8 +241,12 @@ async fn microphone_audio_at_random_never_takes_down_a_spoken_interview() {
     let started = Instant::now();
     let (mut chunks, mut seconds, mut connections, mut seq) = (0u64, 0.0, 1, 1u64);
     let mut sequence = 0u64;
+    let mut pending = std::collections::VecDeque::new();
     while started.elapsed() < budget() {
-        let chunk = random_chunk(&mut rng, sequence);
+        if pending.is_empty() && rng.u8(..3) == 0 {
+            pending.extend(utterance(&mut rng, &speech));
+        }
+        let chunk = random_chunk(&mut rng, sequence, pending.pop_front());
         seconds += chunk.pcm.len() as f64 / 32_000.0;
         sequence += 1;
         seq += 1;
