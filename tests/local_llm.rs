@@ -243,6 +243,51 @@ fn a_long_generation_does_not_starve_a_short_one() {
     );
 }
 
+/// More requests at once than the model's queue holds: the ones over it are refused at once as `Busy` (which the
+/// interviewer answers with its fixed wording, without a second try), and every one accepted is answered.
+#[test]
+fn requests_past_the_queue_are_refused_as_busy_and_the_rest_answered() {
+    let _cpu = crate::util::exclusive_cpu();
+    let llm = llm();
+    let threads: Vec<_> = (0..120)
+        .map(|i| {
+            let llm = llm.clone();
+            std::thread::spawn(move || {
+                let mut req = request("Say hello.", 0.0, i, Some(&format!("flood-{i}")));
+                req.max_tokens = 2;
+                req.ignore_eos = true;
+                let started = std::time::Instant::now();
+                (
+                    llm.generate(&req, &mut |_| ControlFlow::Continue(())),
+                    started.elapsed(),
+                )
+            })
+        })
+        .collect();
+    let (mut answered, mut busy) = (0, 0);
+    for t in threads {
+        match t.join().unwrap() {
+            (Ok(c), _) => {
+                assert_eq!(c.tokens, 2);
+                answered += 1;
+            }
+            (Err(rehearse::llm::LlmError::Busy), took) => {
+                assert!(
+                    took < std::time::Duration::from_secs(1),
+                    "refused only after {took:?}"
+                );
+                busy += 1;
+            }
+            (Err(e), _) => panic!("{e}"),
+        }
+    }
+    eprintln!("{answered} answered, {busy} refused as busy");
+    assert!(
+        busy > 0 && answered >= 64,
+        "{answered} answered, {busy} busy"
+    );
+}
+
 #[test]
 fn bad_model_files_give_errors_that_name_the_file() {
     let _cpu = crate::util::exclusive_cpu();

@@ -67,6 +67,9 @@ pub enum LlmError {
     Load(String),
     #[error("generation failed: {0}")]
     Generate(String),
+    /// Too many requests wait already: asking again at once is refused the same way.
+    #[error("the interviewer model is busy; try again in a moment")]
+    Busy,
 }
 
 pub trait Llm: Send + Sync {

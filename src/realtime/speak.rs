@@ -23,6 +23,7 @@ use crate::{
         interview::{Intent, Utterance},
         wording::{self, Ask, Piece},
     },
+    llm::LlmError,
 };
 
 /// An interviewer line that is not worded by the model: a hint, a reaction to a code run.
@@ -359,6 +360,14 @@ impl Actor {
             stream.pieces.close();
             let failed = match (&mut stream.job).await {
                 Ok(Ok(_)) => None,
+                // Its queue is full: a stricter try now would be refused the same way, so the fixed wording is
+                // said at once.
+                Ok(Err(LlmError::Busy)) => {
+                    if self.floor.interrupted_since(epoch) {
+                        return None;
+                    }
+                    break;
+                }
                 Ok(Err(e)) => Some(format!("the model failed: {e}")),
                 Err(e) => Some(format!("the model's task failed: {e}")),
             };

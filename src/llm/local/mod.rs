@@ -272,9 +272,7 @@ impl Llm for LocalLlm {
             queued: Instant::now(),
         };
         self.queue.try_send(job).map_err(|e| match e {
-            mpsc::TrySendError::Full(_) => {
-                LlmError::Generate("the interviewer model is busy; try again in a moment".into())
-            }
+            mpsc::TrySendError::Full(_) => LlmError::Busy,
             mpsc::TrySendError::Disconnected(_) => {
                 LlmError::Generate("the model thread has stopped".into())
             }
