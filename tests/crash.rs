@@ -57,6 +57,60 @@ async fn start_with(dir: &std::path::Path, addr: SocketAddr, speech: &[&str]) ->
     child
 }
 
+/// A free loopback address for the server.
+fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// SIGKILL, and the process reaped.
+fn stop(server: &mut Child) {
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// The transcript once its last turn is the interviewer's (what a restart owes is said), or as it is after
+/// `within`.
+async fn answered_transcript(
+    http: &mut Http,
+    id: &str,
+    within: Duration,
+) -> Vec<serde_json::Value> {
+    let started = Instant::now();
+    loop {
+        let (status, turns) = http
+            .call("GET", &format!("/api/v1/sessions/{id}/transcript"), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let turns = turns.as_array().unwrap().clone();
+        if turns.last().is_some_and(|t| t["speaker"] == "interviewer") || started.elapsed() > within
+        {
+            return turns;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Each of `said` is the candidate's turn exactly once, and an interviewer's turn follows it.
+fn assert_kept_once_and_answered(turns: &[serde_json::Value], said: &[String]) {
+    for text in said {
+        let at: Vec<usize> = turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t["speaker"] == "candidate" && t["text"] == text.as_str())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 1, "stored {} times: {text}", at.len());
+        assert!(
+            turns[at[0] + 1..]
+                .iter()
+                .any(|t| t["speaker"] == "interviewer"),
+            "never answered: {text}"
+        );
+    }
+}
+
 async fn join(http: &mut Http, addr: SocketAddr, id: &str) -> Ws {
     try_join(http, addr, id)
         .await
@@ -159,10 +213,7 @@ fn interviewer_final(k: &Kind) -> bool {
 async fn killed_at_twenty_points_no_acknowledged_answer_is_lost_duplicated_or_left_unanswered() {
     let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let addr = free_addr();
     let mut server = start(dir.path(), addr).await;
     let mut http = Http::new(addr);
     // The whole loop (no rounds chosen).
@@ -197,50 +248,21 @@ async fn killed_at_twenty_points_no_acknowledged_answer_is_lost_duplicated_or_le
         // Kill points: at the acknowledgement, and 20, 100 and 300 ms after it, while the model writes its reply.
         let delay = [0, 20, 100, 300][point % 4];
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        server.kill().unwrap();
-        server.wait().unwrap();
+        stop(&mut server);
         drop(ws);
         server = start(dir.path(), addr).await;
     }
     // The last restart: the interviewer answers whatever it had not, once someone is connected.
     let ws = join(&mut http, addr, &id).await;
-    let started = Instant::now();
-    let turns = loop {
-        let (status, turns) = http
-            .call("GET", &format!("/api/v1/sessions/{id}/transcript"), None)
-            .await
-            .unwrap();
-        assert_eq!(status, 200);
-        let turns = turns.as_array().unwrap().clone();
-        let answered = turns.last().is_some_and(|t| t["speaker"] == "interviewer");
-        if answered || started.elapsed() > Duration::from_secs(20) {
-            break turns;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let turns = answered_transcript(&mut http, &id, Duration::from_secs(20)).await;
     drop(ws);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    stop(&mut server);
     assert!(
         acknowledged.len() >= 10,
         "only {} answers were acknowledged",
         acknowledged.len()
     );
-    for text in &acknowledged {
-        let at: Vec<usize> = turns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t["speaker"] == "candidate" && t["text"] == text.as_str())
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(at.len(), 1, "stored {} times: {text}", at.len());
-        assert!(
-            turns[at[0] + 1..]
-                .iter()
-                .any(|t| t["speaker"] == "interviewer"),
-            "never answered: {text}"
-        );
-    }
+    assert_kept_once_and_answered(&turns, &acknowledged);
     eprintln!(
         "crash durability: {KILL_POINTS} kills, {} acknowledged answers, 0 lost, 0 duplicated, 0 unanswered",
         acknowledged.len()
@@ -297,10 +319,7 @@ fn code_run(run_id: &str, source: &str) -> client_frame::Kind {
 async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_is_made() {
     let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let addr = free_addr();
     let mut server = start(dir.path(), addr).await;
     let mut http = Http::new(addr);
     // The SDE I online assessment: a coding round.
@@ -335,8 +354,7 @@ async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_
             acknowledged.push(text);
         }
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        server.kill().unwrap();
-        server.wait().unwrap();
+        stop(&mut server);
         drop(ws);
         server = start(dir.path(), addr).await;
     }
@@ -357,40 +375,13 @@ async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_
         r.stderr
     );
     // Every acknowledged answer once, and answered.
-    let started = Instant::now();
-    let turns = loop {
-        let (_, turns) = http
-            .call("GET", &format!("/api/v1/sessions/{id}/transcript"), None)
-            .await
-            .unwrap();
-        let turns = turns.as_array().unwrap().clone();
-        if turns.last().is_some_and(|t| t["speaker"] == "interviewer")
-            || started.elapsed() > Duration::from_secs(20)
-        {
-            break turns;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let turns = answered_transcript(&mut http, &id, Duration::from_secs(20)).await;
     assert!(
         acknowledged.len() >= 4,
         "only {} acknowledged",
         acknowledged.len()
     );
-    for text in &acknowledged {
-        let at: Vec<usize> = turns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t["speaker"] == "candidate" && t["text"] == text.as_str())
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(at.len(), 1, "stored {} times: {text}", at.len());
-        assert!(
-            turns[at[0] + 1..]
-                .iter()
-                .any(|t| t["speaker"] == "interviewer"),
-            "never answered: {text}"
-        );
-    }
+    assert_kept_once_and_answered(&turns, &acknowledged);
 
     // Kill points while the report is made: as the interview is ended (the end starts its scoring), then, the
     // interview being over, as the report is asked for (which starts the scoring a kill interrupted), and 30 and
@@ -398,8 +389,7 @@ async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_
     for delay in [0, 0, 30, 150] {
         let ended = end_or_ask_for_report(&mut http, addr, &id).await;
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        server.kill().unwrap();
-        server.wait().unwrap();
+        stop(&mut server);
         drop(ended);
         server = start(dir.path(), addr).await;
     }
@@ -424,8 +414,7 @@ async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     drop(ws);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    stop(&mut server);
     assert_eq!(report["rounds"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["status"], "complete", "{report}");
     eprintln!(
@@ -453,10 +442,7 @@ async fn killed_after_a_spoken_answer_it_is_kept_once_and_answered() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let addr = free_addr();
     let speech = [
         "--stt",
         "local:whisper-tiny.en",
@@ -507,49 +493,20 @@ async fn killed_after_a_spoken_answer_it_is_kept_once_and_answered() {
             heard.push(t.text);
         }
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        server.kill().unwrap();
-        server.wait().unwrap();
+        stop(&mut server);
         drop(ws);
         server = start_with(dir.path(), addr, &speech).await;
     }
     let ws = join(&mut http, addr, &id).await;
-    let started = Instant::now();
-    let turns = loop {
-        let (_, turns) = http
-            .call("GET", &format!("/api/v1/sessions/{id}/transcript"), None)
-            .await
-            .unwrap();
-        let turns = turns.as_array().unwrap().clone();
-        if turns.last().is_some_and(|t| t["speaker"] == "interviewer")
-            || started.elapsed() > Duration::from_secs(30)
-        {
-            break turns;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let turns = answered_transcript(&mut http, &id, Duration::from_secs(30)).await;
     drop(ws);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    stop(&mut server);
     assert!(
         heard.len() >= 5,
         "only {} spoken answers were heard",
         heard.len()
     );
-    for text in &heard {
-        let at: Vec<usize> = turns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t["speaker"] == "candidate" && t["text"] == text.as_str())
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(at.len(), 1, "stored {} times: {text}", at.len());
-        assert!(
-            turns[at[0] + 1..]
-                .iter()
-                .any(|t| t["speaker"] == "interviewer"),
-            "never answered: {text}"
-        );
-    }
+    assert_kept_once_and_answered(&turns, &heard);
     eprintln!(
         "crash durability: 6 kills after a spoken answer, {} heard, 0 lost, 0 duplicated, 0 unanswered",
         heard.len()

@@ -388,19 +388,8 @@ async fn client_frames_at_random_never_take_down_a_live_interview() {
     let mut ws = connect(&client, addr, &id).await.unwrap();
     while started.elapsed() < budget() {
         let bytes = random_frame(&mut rng, frames);
-        let sent = ws.send(Message::Binary(bytes.into())).await;
-        // Read what came back without waiting for it; a closed connection (too many bad frames) is reopened.
-        let mut closed = sent.is_err();
-        while let Ok(Some(msg)) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
-            if !matches!(
-                msg,
-                Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
-            ) {
-                closed = true;
-                break;
-            }
-        }
-        if closed {
+        // A closed connection (too many bad frames) is reopened.
+        if send_and_drain(&mut ws, bytes).await {
             ws = match connect(&client, addr, &id).await {
                 Some(ws) => ws,
                 None => {
@@ -465,6 +454,22 @@ async fn client_frames_at_random_never_take_down_a_live_interview() {
     stop.send(()).unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
     state.hub().stop_all().await;
+}
+
+/// Sends `bytes` and reads what came back without waiting for more; true when the connection is closed.
+pub(crate) async fn send_and_drain(ws: &mut Ws, bytes: Vec<u8>) -> bool {
+    if ws.send(Message::Binary(bytes.into())).await.is_err() {
+        return true;
+    }
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
+        if !matches!(
+            msg,
+            Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
+        ) {
+            return true;
+        }
+    }
+    false
 }
 
 pub(crate) type Ws =

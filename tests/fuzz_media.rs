@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
-    fuzz::{budget, connect, fuzz, mutate, new_interview, random_string, rng},
+    fuzz::{budget, connect, fuzz, mutate, new_interview, random_string, rng, send_and_drain},
     util::{Client, tiny_model},
 };
 
@@ -254,20 +254,7 @@ async fn microphone_audio_at_random_never_takes_down_a_spoken_interview() {
             seq,
             kind: Some(client_frame::Kind::Audio(chunk)),
         };
-        let mut closed = ws
-            .send(Message::Binary(frame.encode_to_vec().into()))
-            .await
-            .is_err();
-        while let Ok(Some(msg)) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
-            if !matches!(
-                msg,
-                Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
-            ) {
-                closed = true;
-                break;
-            }
-        }
-        if closed {
+        if send_and_drain(&mut ws, frame.encode_to_vec()).await {
             ws = connect(&client, addr, &id)
                 .await
                 .expect("the interview is not over");
@@ -461,20 +448,12 @@ fn report_markdown_shows_hostile_text_as_text() {
 #[test]
 fn the_browser_markdown_renderer_keeps_text_and_makes_no_markup() {
     let (_, seed) = rng("browser-markdown");
-    let out = std::process::Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/js/markdown_fuzz.mjs"
-        ))
-        .arg(budget().as_secs().to_string())
-        .arg((seed % (1 << 31)).to_string())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = crate::util::node(
+        "tests/js/markdown_fuzz.mjs",
+        &[
+            &budget().as_secs().to_string(),
+            &(seed % (1 << 31)).to_string(),
+        ],
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
     eprintln!("{}", stdout.trim());

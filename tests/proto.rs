@@ -217,20 +217,7 @@ fn the_browser_codec_agrees_with_prost_byte_for_byte() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/js/proto_check.mjs"
-        ))
-        .arg(&schema)
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = crate::util::node("tests/js/proto_check.mjs", &[&schema.to_string_lossy()]);
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
 

@@ -241,3 +241,20 @@ impl Client {
         }
     }
 }
+
+/// Runs a Node script of the repository (`path` from its root) with `args`; its standard output, after asserting
+/// that it succeeded.
+pub fn node(path: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("node")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .args(args)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
