@@ -26,8 +26,8 @@ use crate::{
 pub struct Sample {
     pub seconds: f64,
     pub rss_mb: f64,
-    /// What the model's kept conversation caches hold, where the backend keeps them in this process.
-    pub kept_caches_mb: Option<f64>,
+    /// What the model's conversation caches hold (idle and in use), where the backend keeps them in this process.
+    pub caches_mb: Option<f64>,
     pub open_files: usize,
     pub interviews_done: usize,
 }
@@ -50,9 +50,10 @@ pub struct Report {
     pub samples: Vec<Sample>,
     pub peak_rss_mb: f64,
     pub kv_cache_total_mb: usize,
-    /// Resident memory once the models are loaded, before the first interview.
+    /// Resident memory once the models are loaded and have each run once (their working memory included),
+    /// before the first interview.
     pub loaded_rss_mb: f64,
-    pub peak_kept_caches_mb: Option<f64>,
+    pub peak_caches_mb: Option<f64>,
     /// Model-written pieces by outcome: accepted, retried, replaced by their fixed wording (too slow, the model
     /// busy, or held back by the guard twice).
     pub pieces: Vec<(String, u64)>,
@@ -75,6 +76,37 @@ fn rss_mb() -> f64 {
 
 fn open_files() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Runs each model once, so that what the models take includes their working memory: the interviewer writes a
+/// reply for no conversation (no cache kept), whisper transcribes a recording (the voice has spoken them all).
+async fn warm_up(state: &AppState, clips: &[Vec<i16>]) -> anyhow::Result<()> {
+    let llm = state.llm();
+    let stt = state.stt();
+    let clip: Option<Vec<f32>> = clips
+        .first()
+        .map(|c| c.iter().map(|&s| f32::from(s) / 32_768.0).collect());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let req = crate::llm::Request {
+            messages: vec![crate::llm::Message {
+                role: crate::llm::Role::User,
+                content: "Ask me one question about a project I led.".repeat(20),
+            }],
+            scripted: "Tell me about a project you led.".into(),
+            max_tokens: 32,
+            temperature: 0.0,
+            seed: 0,
+            stop: Vec::new(),
+            session: None,
+            ignore_eos: true,
+        };
+        llm.generate(&req, &mut |_| std::ops::ControlFlow::Continue(()))?;
+        if let (Some(stt), Some(clip)) = (stt, clip) {
+            stt.transcribe(&clip)?;
+        }
+        Ok(())
+    })
+    .await?
 }
 
 /// Runs `concurrent` simulated candidates for `duration` against a server with `settings`' interviewer.
@@ -110,6 +142,7 @@ pub async fn run(
         }
         _ => std::sync::Arc::new(Vec::new()),
     };
+    warm_up(&state, &clips).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -150,22 +183,22 @@ pub async fn run(
         .collect();
     let mut samples = Vec::new();
     let mut peak: f64 = 0.0;
-    let mut peak_kept: Option<f64> = None;
+    let mut peak_caches: Option<f64> = None;
     while workers.iter().any(|w| !w.is_finished()) {
         let rss = rss_mb();
         peak = peak.max(rss);
-        let kept = state
+        let caches = state
             .llm()
-            .kept_cache_bytes()
+            .cache_bytes()
             .map(|b| b as f64 / (1 << 20) as f64);
-        peak_kept = match (peak_kept, kept) {
+        peak_caches = match (peak_caches, caches) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
         samples.push(Sample {
             seconds: began.elapsed().as_secs_f64(),
             rss_mb: rss,
-            kept_caches_mb: kept,
+            caches_mb: caches,
             open_files: open_files(),
             interviews_done: done.load(std::sync::atomic::Ordering::Relaxed),
         });
@@ -219,7 +252,7 @@ pub async fn run(
         peak_rss_mb: peak.max(rss_mb()),
         kv_cache_total_mb: settings.kv_caches.total >> 20,
         loaded_rss_mb: loaded,
-        peak_kept_caches_mb: peak_kept,
+        peak_caches_mb: peak_caches,
         pieces,
     })
 }
@@ -253,23 +286,23 @@ pub fn print(r: &Report) {
     }
     let pieces: Vec<String> = r.pieces.iter().map(|(o, n)| format!("{n} {o}")).collect();
     println!("model-written pieces: {}", pieces.join(", "));
-    println!("resident memory, the kept caches' part, and open files over time:");
+    println!("resident memory, the model caches' part, and open files over time:");
     let mb = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
     for s in &r.samples {
         println!(
             "  {:>6.0} s  {:>7.0} MB  caches {:>5} MB  {:>4} files  {:>5} interviews done",
             s.seconds,
             s.rss_mb,
-            mb(s.kept_caches_mb),
+            mb(s.caches_mb),
             s.open_files,
             s.interviews_done
         );
     }
     println!(
-        "peak resident memory {:.0} MB: {:.0} MB with the models loaded, kept caches at most {} MB (bounded at {} MB)",
+        "peak resident memory {:.0} MB: {:.0} MB with the models loaded, model caches at most {} MB (bounded at {} MB)",
         r.peak_rss_mb,
         r.loaded_rss_mb,
-        mb(r.peak_kept_caches_mb),
+        mb(r.peak_caches_mb),
         r.kv_cache_total_mb
     );
     for e in r.errors.iter().take(10) {

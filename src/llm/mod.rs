@@ -86,8 +86,8 @@ pub trait Llm: Send + Sync {
         sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Completion, LlmError>;
 
-    /// The memory this backend holds in this process for idle conversations' caches, where it keeps any.
-    fn kept_cache_bytes(&self) -> Option<usize> {
+    /// The memory this backend's conversation caches hold in this process (idle and in use), where it keeps any.
+    fn cache_bytes(&self) -> Option<usize> {
         None
     }
 }
