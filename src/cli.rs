@@ -477,10 +477,45 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             write_json(json.as_deref(), &report)?;
             return Ok(());
         }
+        BenchCommand::Turns {
+            set,
+            clips,
+            pauses,
+            finished_ms,
+            longest_ms,
+            brief_ms,
+            verbose,
+            json,
+        } => {
+            let clips = match clips {
+                Some(dir) => crate::bench::pauses::load(&dir)?,
+                None => crate::bench::pauses::project_set(
+                    &pauses,
+                    &settings.data_dir.join("pauses"),
+                    &settings.models_dir,
+                )?,
+            };
+            let rules = crate::engine::turns::Rules {
+                end_silence_ms: longest_ms.unwrap_or(settings.end_of_turn_ms),
+                finished_silence_ms: finished_ms.unwrap_or(settings.end_of_turn_finished_ms),
+                brief_silence_ms: brief_ms.unwrap_or(settings.end_of_turn_brief_ms),
+                ..Default::default()
+            };
+            let models_dir = settings.models_dir.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                crate::bench::turns::run(&models_dir, &set, rules, &clips)
+            })
+            .await??;
+            crate::bench::turns::print(&report, verbose);
+            write_json(json.as_deref(), &report)?;
+            return Ok(());
+        }
         BenchCommand::Voice {
             set,
             interviews,
             turns,
+            clips,
+            pauses,
             json,
         } => {
             anyhow::ensure!(
@@ -499,6 +534,15 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
                 },
                 interviews,
                 turns,
+                clips: match (clips, pauses) {
+                    (Some(dir), _) => Some(crate::bench::pauses::load(&dir)?),
+                    (None, Some(name)) => Some(crate::bench::pauses::project_set(
+                        &name,
+                        &settings.data_dir.join("pauses"),
+                        &settings.models_dir,
+                    )?),
+                    (None, None) => None,
+                },
             };
             let report = crate::bench::voice::run(&settings.models_dir, &opts).await?;
             crate::bench::voice::print(&report);

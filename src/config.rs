@@ -19,7 +19,11 @@ pub const DB_FILE: &str = "rehearse.db";
 pub const CONFIG_FILE: &str = "rehearse.toml";
 pub const DEFAULT_SIGNUP_CREDITS: i64 = 10;
 pub const DEFAULT_INTERVIEW_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
-pub const DEFAULT_END_OF_TURN_MS: u32 = 1500;
+pub const DEFAULT_END_OF_TURN_MS: u32 = 4000;
+/// The silence that ends a turn whose words read as a finished answer.
+pub const DEFAULT_END_OF_TURN_FINISHED_MS: u32 = 600;
+/// The silence that ends a finished-sounding answer that is brief for its round.
+pub const DEFAULT_END_OF_TURN_BRIEF_MS: u32 = 2500;
 pub const DEFAULT_SILENCE_PROMPT: std::time::Duration = std::time::Duration::from_secs(20);
 pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A classroom of 40 behind one NAT, each browser with its page's connections and the interview's WebSocket.
@@ -250,6 +254,41 @@ pub enum BenchCommand {
         /// Spoken answers per interview.
         #[arg(long, default_value_t = 6)]
         turns: usize,
+        /// Say a folder of WAV answers with mid-answer pauses (a `manifest.toml` gives each one's true end and
+        /// pauses) instead of the built-in answers, and count every cut-in.
+        #[arg(long, value_name = "DIR", conflicts_with = "pauses")]
+        clips: Option<PathBuf>,
+        /// Say one of the project's pause sets: `dev` (tune on it) or `test` (report it).
+        #[arg(long, value_parser = ["dev", "test"])]
+        pauses: Option<String>,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// The end-of-turn decision alone over a pause set (the set's VAD and whisper, no server): cut-ins and how long
+    /// after the last word each turn ends, to tune the rules on the development set.
+    Turns {
+        /// The model set whose whisper and VAD decide.
+        #[arg(long, default_value = "tiny", value_parser = ["tiny", "default", "large"])]
+        set: String,
+        /// A folder of WAV answers with a `manifest.toml` (as for `bench voice --clips`).
+        #[arg(long, value_name = "DIR", conflicts_with = "pauses")]
+        clips: Option<PathBuf>,
+        /// One of the project's pause sets: `dev` or `test`.
+        #[arg(long, value_parser = ["dev", "test"], default_value = "dev")]
+        pauses: String,
+        /// The silence that ends a turn whose words read as finished (default: the setting).
+        #[arg(long)]
+        finished_ms: Option<u32>,
+        /// The longest end-of-turn silence (default: the setting).
+        #[arg(long)]
+        longest_ms: Option<u32>,
+        /// The silence that ends a finished-sounding answer brief for its round (default: the setting).
+        #[arg(long)]
+        brief_ms: Option<u32>,
+        /// Print every decision with the words whisper heard, not only the cut-ins.
+        #[arg(long)]
+        verbose: bool,
         /// Also write the report as JSON to this file.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -334,6 +373,8 @@ struct FileConfig {
     tts: Option<String>,
     vad: Option<String>,
     end_of_turn_ms: Option<u32>,
+    end_of_turn_finished_ms: Option<u32>,
+    end_of_turn_brief_ms: Option<u32>,
     silence_prompt_seconds: Option<u64>,
     header_timeout_seconds: Option<u64>,
     connections_per_address: Option<usize>,
@@ -360,8 +401,14 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// A live interview with nobody connected for this long saves and stops its actor.
     pub interview_idle: std::time::Duration,
-    /// Voice interviews: the silence after speech that ends the candidate's turn.
+    /// Voice interviews: the longest silence after speech before the candidate's turn ends (when the words trail
+    /// off or are not yet known).
     pub end_of_turn_ms: u32,
+    /// Voice interviews: the silence that ends a turn whose words read as a finished answer.
+    pub end_of_turn_finished_ms: u32,
+    /// Voice interviews: the silence that ends a finished-sounding answer that is brief for its round (see
+    /// [`crate::engine::turns::wait_after`]).
+    pub end_of_turn_brief_ms: u32,
     /// Voice interviews: how long the interviewer waits in silence for an answer before a gentle prompt.
     pub silence_prompt: std::time::Duration,
     /// How long a client may take to send a request's headers, and the longest a keep-alive connection idles.
@@ -472,6 +519,22 @@ impl Settings {
         if !(500..=10_000).contains(&end_of_turn_ms) {
             bail!("end_of_turn_ms must be between 500 and 10000, not {end_of_turn_ms}");
         }
+        let end_of_turn_finished_ms = file
+            .end_of_turn_finished_ms
+            .unwrap_or(DEFAULT_END_OF_TURN_FINISHED_MS);
+        let end_of_turn_brief_ms = file
+            .end_of_turn_brief_ms
+            .unwrap_or(DEFAULT_END_OF_TURN_BRIEF_MS);
+        if !(end_of_turn_finished_ms..=end_of_turn_ms).contains(&end_of_turn_brief_ms) {
+            bail!(
+                "end_of_turn_brief_ms must be between end_of_turn_finished_ms and end_of_turn_ms, not {end_of_turn_brief_ms}"
+            );
+        }
+        if !(100..=end_of_turn_ms).contains(&end_of_turn_finished_ms) {
+            bail!(
+                "end_of_turn_finished_ms must be between 100 and end_of_turn_ms ({end_of_turn_ms}), not {end_of_turn_finished_ms}"
+            );
+        }
         let silence_prompt = file
             .silence_prompt_seconds
             .map_or(DEFAULT_SILENCE_PROMPT, std::time::Duration::from_secs);
@@ -506,6 +569,8 @@ impl Settings {
         }
         Ok(Settings {
             end_of_turn_ms,
+            end_of_turn_finished_ms,
+            end_of_turn_brief_ms,
             kv_caches,
             silence_prompt,
             header_timeout,
@@ -549,6 +614,8 @@ impl Settings {
             tls: None,
             interview_idle: DEFAULT_INTERVIEW_IDLE,
             end_of_turn_ms: DEFAULT_END_OF_TURN_MS,
+            end_of_turn_finished_ms: DEFAULT_END_OF_TURN_FINISHED_MS,
+            end_of_turn_brief_ms: DEFAULT_END_OF_TURN_BRIEF_MS,
             silence_prompt: DEFAULT_SILENCE_PROMPT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,

@@ -471,8 +471,11 @@ async fn killed_after_a_spoken_answer_it_is_kept_once_and_answered() {
                 },
             )
             .unwrap();
-        // Two seconds of silence after the words end the turn.
-        pcm.extend(std::iter::repeat_n(0i16, 32_000));
+        // Sent at once, the words are not known in time: the longest silence ends the turn.
+        pcm.extend(std::iter::repeat_n(
+            0i16,
+            16 * (rehearse::config::DEFAULT_END_OF_TURN_MS as usize + 500),
+        ));
         for (i, c) in pcm.chunks(3_200).enumerate() {
             send(
                 &mut ws,

@@ -229,8 +229,10 @@ fn silero_hears_speech_but_not_noise_or_silence() {
 fn with_silero_a_spoken_answer_is_a_turn_and_loud_noise_is_not() {
     let _cpu = exclusive_cpu();
     let (spoken, _) = speak(SENTENCES[0]);
-    let answer: Vec<f32> = [vec![0.0; 8_000], spoken, vec![0.0; 16_000 * 2]].concat();
-    let hiss: Vec<f32> = [noise(3, 0.5), vec![0.0; 16_000 * 2]].concat();
+    // No words are known here: the turn ends after the longest silence.
+    let silence = vec![0.0; 16 * (Rules::default().end_silence_ms as usize + 500)];
+    let answer: Vec<f32> = [vec![0.0; 8_000], spoken, silence.clone()].concat();
+    let hiss: Vec<f32> = [noise(3, 0.5), silence].concat();
     let turns = |audio: &[f32], detector: Box<dyn Detector>| {
         let mut t = TurnTaker::new(Rules::default(), detector);
         audio

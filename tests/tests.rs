@@ -14,4 +14,5 @@ mod server;
 mod sessions_api;
 mod solutions;
 mod speech;
+mod turn_taking;
 mod util;

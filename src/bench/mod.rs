@@ -6,9 +6,11 @@
 pub mod interviewer;
 pub mod load;
 pub mod models;
+pub mod pauses;
 pub mod sandbox;
 pub mod scoring;
 pub mod soak;
+pub mod turns;
 pub mod voice;
 
 pub use crate::stats::{Stats, percentile};

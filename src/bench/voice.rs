@@ -37,6 +37,18 @@ pub struct Options {
     pub llm: Option<String>,
     pub interviews: usize,
     pub turns: usize,
+    /// Answers from a pause set instead of the built-in three (each said once, shared out among the interviews).
+    pub clips: Option<Vec<super::pauses::Clip>>,
+}
+
+/// An answer of a pause set the interviewer started to speak into.
+#[derive(Debug, Clone, Serialize)]
+pub struct CutIn {
+    pub file: String,
+    /// How long before the answer's true end the interviewer's first audio came.
+    pub before_end_ms: f64,
+    /// How long into the answer.
+    pub at_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,18 +61,21 @@ pub struct Report {
     pub interviews: usize,
     pub turns: usize,
     pub errors: Vec<String>,
+    /// The longest end-of-turn silence, and the one after words that read as a finished answer.
     pub end_of_turn_ms: u32,
+    pub end_of_turn_finished_ms: u32,
     /// The candidate's last word -> the interviewer's first audio frame at the client, the end-of-turn silence
-    /// included.
+    /// included (with a pause set: of the answers not cut into).
     pub speech_end_to_first_audio: Stats,
-    /// The same without the end-of-turn silence: what the targets measure.
-    pub response: Stats,
     /// The server's record of each stage (`turn_latency`), each timed on its own.
     pub stages: Vec<(String, Stats)>,
     /// Answers whose reply the model began during the pause, before the end of the turn was decided.
     pub replies_ahead: usize,
     pub wall_seconds: f64,
     pub peak_rss_mb: Option<f64>,
+    /// With a pause set: its answers, and those the interviewer cut into (the latency figures are of the rest).
+    pub clips: usize,
+    pub cut_ins: Vec<CutIn>,
 }
 
 /// Answers of several lengths (about 2, 5 and 9 seconds spoken).
@@ -78,6 +93,7 @@ const CHUNK: usize = 320;
 pub(super) struct Samples {
     pub(super) to_first_audio: Vec<f64>,
     pub(super) turns: usize,
+    cut_ins: Vec<CutIn>,
 }
 
 /// Waits for the interviewer's next spoken turn (a turn id not in `done`); returns its id, when its first frame
@@ -181,6 +197,175 @@ pub(super) async fn candidate(
     Ok(s)
 }
 
+/// Says `clip` into the interview, paced in real time, while listening: the interviewer's first audio of a new turn
+/// before the answer's true end is a cut-in (that turn is then counted done, and the rest of the clip is said, a
+/// barge-in); otherwise the first audio after it is the answer's response time. Waits for the reply to be heard out.
+async fn say_clip(
+    ws: &mut Ws,
+    seq: &mut u64,
+    done: &mut Vec<String>,
+    clip: &super::pauses::Clip,
+    s: &mut Samples,
+) -> anyhow::Result<()> {
+    let end = clip.end_sample();
+    let began = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut at = 0;
+    let mut speech_end: Option<Instant> = None;
+    let mut cut = false;
+    while at < clip.pcm.len() {
+        tokio::select! {
+            _ = tick.tick() => {
+                let next = (at + CHUNK).min(clip.pcm.len());
+                ws.send(audio_chunk(*seq, &clip.pcm[at..next])).await?;
+                *seq += 1;
+                at = next;
+                if at >= end && speech_end.is_none() {
+                    // The chunk holding the last word has gone: the moment its end was "said".
+                    let over = (at - end) as u64 * 1000 / 16_000;
+                    speech_end = Some(Instant::now() - Duration::from_millis(over));
+                }
+            }
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else { bail!("the WebSocket closed") };
+                let Message::Binary(bytes) = msg else { continue };
+                match pb::ServerFrame::decode(bytes.as_ref())?.kind {
+                    Some(Kind::Audio(a)) if !done.contains(&a.turn_id) => {
+                        done.push(a.turn_id.clone());
+                        match speech_end {
+                            None => {
+                                let at_ms = began.elapsed().as_secs_f64() * 1000.0;
+                                s.cut_ins.push(CutIn {
+                                    file: clip.info.file.clone(),
+                                    before_end_ms: clip.info.end * 1000.0 - at_ms,
+                                    at_ms,
+                                });
+                                cut = true;
+                            }
+                            Some(t) => {
+                                if !cut {
+                                    s.to_first_audio.push(t.elapsed().as_secs_f64() * 1000.0);
+                                }
+                                // The reply began within the clip's last chunk: hear it out.
+                                let id = a.turn_id.clone();
+                                done.pop();
+                                return finish_hearing(ws, done, seq, id, a).await.map(|_| s.turns += 1);
+                            }
+                        }
+                    }
+                    Some(Kind::Error(e)) if e.code != "out_of_order" => bail!("error frame: {} {}", e.code, e.message),
+                    Some(Kind::SessionState(st)) if st.status() == pb::SessionStatus::Completed => {
+                        bail!("the interview ended")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let speech_end = speech_end.unwrap_or_else(Instant::now);
+    let (id, first, plays) = hear_turn(ws, done, Some(seq)).await?;
+    if !cut {
+        s.to_first_audio
+            .push(first.duration_since(speech_end).as_secs_f64() * 1000.0);
+    }
+    s.turns += 1;
+    done.push(id);
+    tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
+    Ok(())
+}
+
+/// The rest of a turn whose first frame `first` has come: waits for its last frame and for it to play out.
+async fn finish_hearing(
+    ws: &mut Ws,
+    done: &mut Vec<String>,
+    seq: &mut u64,
+    id: String,
+    first: pb::AudioOut,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rate = u64::from(first.sample_rate.max(1));
+    let mut samples = first.pcm.len() as u64 / 2;
+    let mut last = first.last;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !last {
+        if Instant::now() > deadline {
+            bail!("a spoken reply did not finish within 120 s");
+        }
+        tokio::select! {
+            _ = tick.tick() => {
+                ws.send(audio_chunk(*seq, &[0; CHUNK])).await?;
+                *seq += 1;
+            }
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else { bail!("the WebSocket closed") };
+                let Message::Binary(bytes) = msg else { continue };
+                if let Some(Kind::Audio(a)) = pb::ServerFrame::decode(bytes.as_ref())?.kind
+                    && a.turn_id == id
+                {
+                    samples += a.pcm.len() as u64 / 2;
+                    last = a.last;
+                }
+            }
+        }
+    }
+    done.push(id);
+    let plays = Duration::from_millis(samples * 1000 / rate);
+    tokio::time::sleep((started + plays).saturating_duration_since(Instant::now())).await;
+    Ok(())
+}
+
+/// Interviews that say `clips` in turn, `per_interview` answers each, the opening heard out first.
+async fn clips_candidate(
+    addr: SocketAddr,
+    n: usize,
+    per_interview: usize,
+    clips: &[super::pauses::Clip],
+) -> anyhow::Result<Samples> {
+    let mut s = Samples::default();
+    // Each answer in a round of its kind (Amazon SDE II's loop), so the round's context counts as it would live.
+    let round = |kind: &str| match kind {
+        "recruiter" => 0,
+        "coding" => 1,
+        "system_design" => 4,
+        "hiring_manager" => 5,
+        _ => 6,
+    };
+    let mut groups: Vec<(usize, Vec<super::pauses::Clip>)> = Vec::new();
+    for clip in clips {
+        let r = round(&clip.info.kind);
+        match groups
+            .iter_mut()
+            .find(|(g, c)| *g == r && c.len() < per_interview)
+        {
+            Some((_, c)) => c.push(clip.clone()),
+            None => groups.push((r, vec![clip.clone()])),
+        }
+    }
+    for (k, (round, group)) in groups.iter().enumerate() {
+        let hello = pb::Hello {
+            client_version: "bench-voice".into(),
+            want_audio: true,
+            playback_sample_rate: 16_000,
+            ..Default::default()
+        };
+        let email = format!("pauses-{}-{n}-{k}@example.com", crate::db::now_ms());
+        let mut ws = open_interview(addr, &email, json!([round]), hello).await?;
+        let mut done: Vec<String> = Vec::new();
+        let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
+        done.push(id);
+        tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
+        let mut seq = 0u64;
+        for clip in group {
+            say_clip(&mut ws, &mut seq, &mut done, clip, &mut s)
+                .await
+                .with_context(|| format!("clip {}", clip.info.file))?;
+        }
+        let _ = ws.close(None).await;
+    }
+    Ok(s)
+}
+
 pub(super) fn model(set: &str, role: Role) -> anyhow::Result<String> {
     Ok(Manifest::builtin()
         .in_set(set, role)
@@ -230,7 +415,8 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     settings.vad = Spec::Local(vad.clone());
     // Nobody waits in silence here long enough for a prompt to matter, but the answers must not be prompted.
     settings.silence_prompt = Duration::from_secs(600);
-    let end_of_turn_ms = settings.end_of_turn_ms;
+    let (end_of_turn_ms, end_of_turn_finished_ms) =
+        (settings.end_of_turn_ms, settings.end_of_turn_finished_ms);
     let state = AppState::open(settings).await?;
     let voice = state.tts().with_context(|| {
         format!(
@@ -250,7 +436,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
             opts.set
         );
     }
-    let clips = clips(&voice)?;
+    let builtin = clips(&voice)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -259,22 +445,37 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     }));
 
     let began = Instant::now();
-    let clips = std::sync::Arc::new(clips);
+    let builtin = std::sync::Arc::new(builtin);
     let tasks: Vec<_> = (0..opts.interviews)
         .map(|n| {
-            let clips = clips.clone();
+            let builtin = builtin.clone();
             let turns = opts.turns;
-            tokio::spawn(async move { candidate(addr, n, turns, &clips).await })
+            // A pause set is shared out: interview n says every n-th answer.
+            let mine: Option<Vec<super::pauses::Clip>> = opts.clips.as_ref().map(|all| {
+                all.iter()
+                    .skip(n)
+                    .step_by(opts.interviews)
+                    .cloned()
+                    .collect()
+            });
+            tokio::spawn(async move {
+                match mine {
+                    Some(clips) => clips_candidate(addr, n, turns, &clips).await,
+                    None => candidate(addr, n, turns, &builtin).await,
+                }
+            })
         })
         .collect();
     let mut to_first_audio = Vec::new();
     let mut errors = Vec::new();
+    let mut cut_ins = Vec::new();
     let mut turns = 0;
     for t in tasks {
         match t.await {
             Ok(Ok(s)) => {
                 to_first_audio.extend(s.to_first_audio);
                 turns += s.turns;
+                cut_ins.extend(s.cut_ins);
             }
             Ok(Err(e)) => errors.push(format!("{e:#}")),
             Err(e) => errors.push(e.to_string()),
@@ -295,12 +496,6 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         .into_iter()
         .map(|(name, stats)| (name.to_string(), stats))
         .collect();
-    let response = Stats::of(
-        to_first_audio
-            .iter()
-            .map(|ms| ms - f64::from(end_of_turn_ms))
-            .collect(),
-    );
     Ok(Report {
         set: opts.set.clone(),
         stt,
@@ -311,20 +506,31 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         turns,
         errors,
         end_of_turn_ms,
+        end_of_turn_finished_ms,
         speech_end_to_first_audio: Stats::of(to_first_audio),
-        response,
         stages,
         replies_ahead: records.iter().filter(|r| r.reply_ahead).count(),
         wall_seconds,
         peak_rss_mb: peak,
+        clips: opts.clips.as_ref().map_or(0, Vec::len),
+        cut_ins,
     })
 }
 
 /// The report as a table for people.
 pub fn print(r: &Report) {
     println!(
-        "{} spoken interview(s) at once, {} answers in {:.0} s; set {}: {} / {} / {} / {}; end of turn after {} ms of silence",
-        r.interviews, r.turns, r.wall_seconds, r.set, r.stt, r.llm, r.tts, r.vad, r.end_of_turn_ms
+        "{} spoken interview(s) at once, {} answers in {:.0} s; set {}: {} / {} / {} / {}; end of turn after {} ms of silence when the words read as finished, at most {} ms",
+        r.interviews,
+        r.turns,
+        r.wall_seconds,
+        r.set,
+        r.stt,
+        r.llm,
+        r.tts,
+        r.vad,
+        r.end_of_turn_finished_ms,
+        r.end_of_turn_ms
     );
     println!("{:<44} {:>9} {:>9} {:>9}", "", "p50 ms", "p95 ms", "max ms");
     let row = |name: &str, s: &Stats| {
@@ -337,7 +543,6 @@ pub fn print(r: &Report) {
         "client: end of speech -> first audio",
         &r.speech_end_to_first_audio,
     );
-    row("client: the same, less the end-of-turn wait", &r.response);
     for (name, s) in &r.stages {
         row(&format!("server: {name}"), s);
     }
@@ -345,6 +550,25 @@ pub fn print(r: &Report) {
         "replies begun during the pause, before the end of the turn: {} of {}",
         r.replies_ahead, r.turns
     );
+    if r.clips > 0 {
+        let mut files: Vec<&str> = r.cut_ins.iter().map(|c| c.file.as_str()).collect();
+        files.dedup();
+        println!(
+            "pause set: {} answers, {} cut into ({} cut-ins), latency above of the {} not cut into",
+            r.clips,
+            files.len(),
+            r.cut_ins.len(),
+            r.speech_end_to_first_audio.count
+        );
+        for c in &r.cut_ins {
+            println!(
+                "  cut-in: {} at {:.1} s, {:.1} s before its end",
+                c.file,
+                c.at_ms / 1000.0,
+                c.before_end_ms / 1000.0
+            );
+        }
+    }
     if let Some(mb) = r.peak_rss_mb {
         println!("peak resident memory (server and clients in one process): {mb:.0} MB");
     }

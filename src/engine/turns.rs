@@ -1,9 +1,14 @@
 //! When the candidate has finished speaking, decided from audio time alone (no wall clock, so the rules are
 //! testable and a slow network does not change them): each frame of 20 ms is speech or not, as a [`Detector`] says
-//! (Silero VAD when installed, else [`Loudness`]); a turn starts after [`Rules::min_speech_ms`] of speech and ends
-//! after [`Rules::end_silence_ms`] of silence, a pause long enough that a candidate thinking mid-answer is not cut
-//! off. What a turn holds is returned whole, with a little audio from before it started so the first word is not
-//! clipped, and how long the silence that ended it was (so the moment speech ended is known).
+//! (Silero VAD when installed, else [`Loudness`]); a turn starts after [`Rules::min_speech_ms`] of speech. How
+//! much silence ends it depends on what was said: the words of the turn so far (transcribed during the pause) are
+//! read by [`wait_after`], and a finished answer ends after a short silence while one that trails off ("and...",
+//! "um", a comma) waits up to [`Rules::end_silence_ms`], a pause long enough that a candidate thinking mid-answer
+//! is not cut off. Until the words are known, the turn waits. What a turn holds is returned whole, with a little
+//! audio from before it started so the first word is not clipped, and how long the silence that ended it was (so
+//! the moment speech ended is known).
+
+use crate::catalog::RoundKind;
 
 /// 20 ms at 16 kHz.
 pub const FRAME: usize = 320;
@@ -36,8 +41,14 @@ impl Detector for Loudness {
 pub struct Rules {
     /// Speech needed before a turn starts (a cough or a click is not a turn).
     pub min_speech_ms: u32,
-    /// Silence that ends a turn.
+    /// The longest silence within a turn: it ends after this much whatever was said.
     pub end_silence_ms: u32,
+    /// Silence that ends a turn whose words read as a finished answer.
+    pub finished_silence_ms: u32,
+    /// Silence that ends a finished-sounding turn that is brief for its round: fewer than [`BRIEF_ANSWER_WORDS`]
+    /// where a story or a design is expected, or any in a coding round, where candidates think aloud between
+    /// finished sentences.
+    pub brief_silence_ms: u32,
     /// Audio kept from before the turn started.
     pub pre_roll_ms: u32,
     /// The longest turn; longer speech is cut into turns of this length.
@@ -48,12 +59,20 @@ impl Default for Rules {
     fn default() -> Self {
         Rules {
             min_speech_ms: 120,
-            end_silence_ms: 1500,
+            end_silence_ms: 4000,
+            finished_silence_ms: 600,
+            brief_silence_ms: 2500,
             pre_roll_ms: 300,
             max_turn_ms: 60_000,
         }
     }
 }
+
+/// Silence within a turn after which whisper starts on the turn as it stands: its words decide how long the pause
+/// must last to end the turn, and the interviewer's reply is begun on them, so that a short end of turn finds it
+/// under way. A candidate who speaks again only costs a transcription nobody reads and the start of a reply that
+/// is dropped.
+pub const TRANSCRIBE_AFTER_MS: u32 = 250;
 
 /// Of the silence that ended a turn, what is kept at its end (whisper reads less; the last word is not clipped).
 pub const TRAILING_KEEP_MS: u32 = 200;
@@ -86,6 +105,8 @@ pub struct TurnTaker {
     speaking: bool,
     speech_run_ms: u32,
     silence_ms: u32,
+    /// The silence that ends the current pause's turn, once its words are known ([`TurnTaker::end_after`]).
+    wait_ms: Option<u32>,
 }
 
 impl std::fmt::Debug for TurnTaker {
@@ -107,7 +128,21 @@ impl TurnTaker {
             speaking: false,
             speech_run_ms: 0,
             silence_ms: 0,
+            wait_ms: None,
         }
+    }
+
+    /// The words of the current pause's turn are known: the turn ends once the silence reaches `ms` (at most
+    /// [`Rules::end_silence_ms`]). Forgotten when the candidate speaks again.
+    pub fn end_after(&mut self, ms: u32) {
+        if self.speaking && self.silence_ms > 0 {
+            self.wait_ms = Some(ms.min(self.rules.end_silence_ms));
+        }
+    }
+
+    /// The rules this taker follows.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// Whether a turn has started and not ended.
@@ -167,8 +202,13 @@ impl TurnTaker {
             return None;
         }
         self.silence_ms = if loud { 0 } else { self.silence_ms + ms };
+        if loud {
+            self.wait_ms = None;
+        }
         let too_long = self.audio.len() >= self.rules.max_turn_ms as usize * 16;
-        if self.silence_ms >= self.rules.end_silence_ms || too_long {
+        let wait = self.wait_ms.unwrap_or(self.rules.end_silence_ms);
+        if self.silence_ms >= wait || too_long {
+            self.wait_ms = None;
             let silence_ms = self.silence_ms;
             let trim = self.trailing_trim();
             let mut audio = std::mem::take(&mut self.audio);
@@ -180,6 +220,151 @@ impl TurnTaker {
         }
         None
     }
+}
+
+/// Words after which a speaker is not done: a sentence cut off after them goes on.
+const GOES_ON: &[&str] = &[
+    "and",
+    "so",
+    "but",
+    "or",
+    "because",
+    "cause",
+    "the",
+    "a",
+    "an",
+    "to",
+    "of",
+    "with",
+    "which",
+    "that",
+    "is",
+    "was",
+    "were",
+    "are",
+    "be",
+    "been",
+    "um",
+    "uh",
+    "uhm",
+    "erm",
+    "er",
+    "like",
+    "then",
+    "if",
+    "when",
+    "while",
+    "we",
+    "i",
+    "my",
+    "our",
+    "their",
+    "for",
+    "in",
+    "on",
+    "at",
+    "by",
+    "from",
+    "into",
+    "about",
+    "basically",
+    "actually",
+    "also",
+    "would",
+    "will",
+    "could",
+    "should",
+    "can",
+    "it's",
+    "i'm",
+    "we'd",
+    "i'd",
+    "there's",
+    "where",
+    "what",
+    "how",
+    "why",
+    "than",
+    "as",
+    "not",
+    "just",
+    "first",
+    "after",
+    "before",
+    "until",
+    "since",
+    "although",
+    "though",
+    "whether",
+    "hmm",
+];
+
+/// Phrases that announce more to come ("let me think", "for example").
+const ANNOUNCES: &[&str] = &[
+    "let me think",
+    "let me see",
+    "for example",
+    "for instance",
+    "give me a second",
+];
+
+/// Whether the words of a turn so far read as a finished answer: a sentence ended by its punctuation, not cut off
+/// after a word that needs more ("and", "the", "because"), not filler alone, not announcing more. Whisper marks a
+/// trailing voice with "..." or a comma, and ends a finished sentence with a full stop, a question or exclamation
+/// mark.
+pub fn sounds_finished(text: &str) -> bool {
+    let t = text.trim();
+    if is_filler(t) {
+        return false;
+    }
+    let lower = t.to_lowercase();
+    if lower.ends_with("...")
+        || lower.ends_with('…')
+        || lower.ends_with(',')
+        || lower.ends_with('-')
+    {
+        return false;
+    }
+    if !(lower.ends_with('.') || lower.ends_with('?') || lower.ends_with('!')) {
+        return false;
+    }
+    let last_sentence = lower
+        .trim_end_matches(['.', '?', '!'])
+        .rsplit(['.', '?', '!'])
+        .next()
+        .unwrap_or_default();
+    if ANNOUNCES.iter().any(|p| last_sentence.contains(p)) {
+        return false;
+    }
+    let last_word = last_sentence
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .rfind(|w| !w.is_empty())
+        .unwrap_or_default();
+    !GOES_ON.contains(&last_word)
+}
+
+/// Where a story or a design is expected, an answer of fewer words that reads as finished may be a first sentence
+/// with more to come (measured on the development pause set: whisper ends a clause cut by a pause with a full stop).
+pub const BRIEF_ANSWER_WORDS: usize = 30;
+
+/// How much silence ends a turn whose words so far are `text`, in a round of `kind`: the longest wait when the
+/// words trail off; when they read as a finished answer, the short wait, or the brief-answer wait in a coding round
+/// and for an answer shorter than [`BRIEF_ANSWER_WORDS`] where a story or a design is expected.
+pub fn wait_after(text: &str, kind: Option<RoundKind>, rules: &Rules) -> u32 {
+    if !sounds_finished(text) {
+        return rules.end_silence_ms;
+    }
+    let words = text.split_whitespace().count();
+    let wait = match kind {
+        Some(RoundKind::Coding) => rules.brief_silence_ms,
+        Some(RoundKind::Behavioral | RoundKind::HiringManager | RoundKind::SystemDesign)
+            if words < BRIEF_ANSWER_WORDS =>
+        {
+            rules.brief_silence_ms
+        }
+        _ => rules.finished_silence_ms,
+    };
+    wait.min(rules.end_silence_ms)
 }
 
 /// Words that alone are not an answer ("hmm", "uh"): a turn of only these is thinking aloud, not a reply.
@@ -211,6 +396,14 @@ mod tests {
         vec![0.0; ms * 16]
     }
 
+    /// Today's rules with the longest wait at 1.5 s, the turn ended by silence alone.
+    fn fixed() -> Rules {
+        Rules {
+            end_silence_ms: 1500,
+            ..Rules::default()
+        }
+    }
+
     fn taker(rules: Rules) -> TurnTaker {
         TurnTaker::new(rules, Box::new(Loudness::default()))
     }
@@ -229,11 +422,11 @@ mod tests {
         // Loud audio throughout, but the detector hears speech only in frames 10..60 (1 s): one turn, ended by
         // the detector's 1.5 s of non-speech although every frame is loud.
         let verdicts = (0..200).map(|i| (10..60).contains(&i)).collect();
-        let mut t = TurnTaker::new(Rules::default(), Box::new(Scripted(verdicts)));
+        let mut t = TurnTaker::new(fixed(), Box::new(Scripted(verdicts)));
         let turns = t.push(&tone(200 * 20));
         assert_eq!(turns.len(), 1);
         assert_eq!(turns[0].silence_ms, 1500);
-        let mut quiet = TurnTaker::new(Rules::default(), Box::new(Scripted(Default::default())));
+        let mut quiet = TurnTaker::new(fixed(), Box::new(Scripted(Default::default())));
         assert!(
             quiet.push(&tone(5000)).is_empty(),
             "loud noise is not a turn"
@@ -243,7 +436,7 @@ mod tests {
 
     #[test]
     fn a_turn_ends_after_the_silence_and_keeps_its_start() {
-        let mut t = taker(Rules::default());
+        let mut t = taker(fixed());
         assert!(t.push(&silence(1000)).is_empty());
         assert!(t.push(&tone(2000)).is_empty());
         assert!(t.speaking());
@@ -263,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_pause_shows_the_turn_as_it_would_end() {
-        let mut t = taker(Rules::default());
+        let mut t = taker(fixed());
         t.push(&tone(1000));
         assert_eq!(t.pending(400), None, "still speaking");
         t.push(&silence(300));
@@ -285,7 +478,7 @@ mod tests {
 
     #[test]
     fn a_thinking_pause_does_not_end_the_turn() {
-        let mut t = taker(Rules::default());
+        let mut t = taker(fixed());
         t.push(&tone(1000));
         assert!(t.push(&silence(1200)).is_empty());
         assert!(
@@ -299,7 +492,7 @@ mod tests {
 
     #[test]
     fn clicks_and_silence_are_not_turns() {
-        let mut t = taker(Rules::default());
+        let mut t = taker(fixed());
         for _ in 0..10 {
             assert!(t.push(&tone(60)).is_empty());
             assert!(t.push(&silence(500)).is_empty());
@@ -311,9 +504,9 @@ mod tests {
     #[test]
     fn odd_sized_chunks_give_the_same_turns() {
         let audio: Vec<f32> = [tone(1500), silence(2000)].concat();
-        let mut whole = taker(Rules::default());
+        let mut whole = taker(fixed());
         let a = whole.push(&audio);
-        let mut pieces = taker(Rules::default());
+        let mut pieces = taker(fixed());
         let b: Vec<Turn> = audio.chunks(77).flat_map(|c| pieces.push(c)).collect();
         assert_eq!(a, b);
         assert_eq!(a.len(), 1);
@@ -323,12 +516,107 @@ mod tests {
     fn a_very_long_turn_is_cut() {
         let rules = Rules {
             max_turn_ms: 3000,
-            ..Rules::default()
+            ..fixed()
         };
         let mut t = taker(rules);
         let turns = t.push(&tone(7000));
         assert_eq!(turns.len(), 2);
         assert!(turns.iter().all(|t| t.silence_ms == 0));
+    }
+
+    #[test]
+    fn finished_words_end_the_turn_after_a_short_silence_and_speech_forgets_them() {
+        let rules = Rules::default();
+        let mut t = taker(rules);
+        t.push(&tone(1000));
+        assert!(t.push(&silence(300)).is_empty());
+        // The pause's transcript reads as a finished answer: 600 ms of silence ends the turn.
+        t.end_after(wait_after(
+            "I would use a hash map.",
+            Some(RoundKind::RecruiterScreen),
+            &rules,
+        ));
+        let turns = t.push(&silence(300));
+        assert_eq!(turns.len(), 1);
+        assert_eq!(turns[0].silence_ms, 600);
+
+        // A verdict for a pause the candidate then spoke through is forgotten: the next pause waits again.
+        t.push(&tone(1000));
+        t.push(&silence(300));
+        t.end_after(600);
+        t.push(&tone(500));
+        assert!(
+            t.push(&silence(3900)).is_empty(),
+            "no words known: the longest wait"
+        );
+        assert_eq!(t.push(&silence(100))[0].silence_ms, 4000);
+    }
+
+    #[test]
+    fn words_that_trail_off_wait_the_longest() {
+        let rules = Rules::default();
+        let mut t = taker(rules);
+        t.push(&tone(1000));
+        t.push(&silence(300));
+        t.end_after(wait_after("The hardest part was", None, &rules));
+        assert!(
+            t.push(&silence(3600)).is_empty(),
+            "a thinking pause of 3.9 s"
+        );
+        t.push(&tone(800));
+        t.push(&silence(400));
+        t.end_after(wait_after(
+            "The hardest part was convincing the team.",
+            None,
+            &rules,
+        ));
+        assert_eq!(t.push(&silence(200))[0].silence_ms, 600);
+        // A verdict while nobody speaks is nothing.
+        t.end_after(10);
+        assert!(t.push(&silence(1000)).is_empty());
+    }
+
+    #[test]
+    fn what_reads_as_finished() {
+        for done in [
+            "I would use a hash map.",
+            "Yes, I have.",
+            "About two years.",
+            "Does that answer your question?",
+            "We shipped it two weeks early, with no data loss.",
+        ] {
+            assert!(sounds_finished(done), "{done}");
+        }
+        for going_on in [
+            "The hardest part was",
+            "The hardest part was...",
+            "I split it into four pieces,",
+            "and then we moved it to the queue and.",
+            "So basically.",
+            "Um.",
+            "Let me think about the edge cases.",
+            "I think the main thing I learned was.",
+            "which is why we chose Kafka so",
+            "",
+        ] {
+            assert!(!sounds_finished(going_on), "{going_on}");
+        }
+    }
+
+    #[test]
+    fn the_round_sets_the_short_wait() {
+        let rules = Rules::default();
+        let short = "I owned the migration of our billing service.";
+        let story = "I owned the migration of our billing service. The old one lost invoices every month, so I \
+                     wrote the design doc, built the consumer, and we shipped it two weeks early with no data lost.";
+        let wait = |text: &str, kind: RoundKind| wait_after(text, Some(kind), &rules);
+        assert_eq!(wait(short, RoundKind::RecruiterScreen), 600);
+        assert_eq!(wait(short, RoundKind::Coding), 2500);
+        assert_eq!(wait(story, RoundKind::Coding), 2500);
+        assert_eq!(wait(short, RoundKind::Behavioral), 2500);
+        assert_eq!(wait(short, RoundKind::SystemDesign), 2500);
+        assert_eq!(wait(story, RoundKind::Behavioral), 600);
+        assert_eq!(wait("so", RoundKind::RecruiterScreen), 4000);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! and change nothing; a connection that goes away takes its unfinished turn with it. Speech that starts while the
 //! interviewer is still being played is a barge-in: the interviewer stops. Whisper starts on a turn during the
 //! pause that may end it, and the interviewer's reply to that transcript is begun ([`super::reply`]), so both are
-//! ready or under way when the pause does end it. Each answer's timing starts here.
+//! ready or under way when the pause does end it. The pause's transcript also says how long the pause must last
+//! to end the turn ([`turns::wait_after`]): a finished answer ends after a short silence, one that trails off waits.
+//! Each answer's timing starts here.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +22,7 @@ use super::{
 use crate::{
     engine::{
         interview::Input,
-        turns::{self, Detector, Loudness, Rules, TurnTaker},
+        turns::{self, Detector, Loudness, Rules, TRANSCRIBE_AFTER_MS, TurnTaker},
     },
     stt::whisper::Transcript,
 };
@@ -30,11 +32,6 @@ pub const RATE: u32 = 16_000;
 /// The largest chunk accepted: one second.
 pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 
-/// Silence within a turn after which whisper starts on the turn as it stands: when the silence goes on to end the
-/// turn (1.5 s by default), the transcript is ready or nearly so, and the interviewer answers that much sooner.
-/// A candidate who speaks again only costs a transcription nobody reads and the start of a reply that is dropped.
-pub const TRANSCRIBE_AFTER_MS: u32 = 400;
-
 /// A transcription started during a pause: the audio it was given, and its result to come with the reply already
 /// being written to it. Dropped unread (the candidate spoke again), it stops there: a transcription already running
 /// finishes, but no reply is begun to it, so the model's time goes to the interviews that need it.
@@ -42,6 +39,10 @@ pub const TRANSCRIBE_AFTER_MS: u32 = 400;
 struct Early {
     audio: Vec<f32>,
     job: JoinHandle<anyhow::Result<Heard>>,
+    /// The transcript's text, as soon as whisper has it (before the reply is begun).
+    words: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// Whether the words have set the pause's end yet.
+    judged: bool,
 }
 
 impl Drop for Early {
@@ -63,15 +64,9 @@ pub struct Ear {
 }
 
 impl Ear {
-    fn new(end_of_turn_ms: u32, detector: Box<dyn Detector>) -> Ear {
+    fn new(rules: Rules, detector: Box<dyn Detector>) -> Ear {
         Ear {
-            turns: TurnTaker::new(
-                Rules {
-                    end_silence_ms: end_of_turn_ms,
-                    ..Rules::default()
-                },
-                detector,
-            ),
+            turns: TurnTaker::new(rules, detector),
             last_sequence: None,
             last_heard: Instant::now(),
             early: None,
@@ -153,16 +148,36 @@ impl Actor {
                 Some(silero) => Box::new(silero.listener()),
                 None => Box::new(Loudness::default()),
             };
-            let ear = Ear::new(self.state.settings().end_of_turn_ms, detector);
+            let settings = self.state.settings();
+            let rules = Rules {
+                end_silence_ms: settings.end_of_turn_ms,
+                finished_silence_ms: settings.end_of_turn_finished_ms,
+                brief_silence_ms: settings.end_of_turn_brief_ms,
+                ..Rules::default()
+            };
+            let ear = Ear::new(rules, detector);
             self.ears.push((conn, ear));
             self.waiting_since.get_or_insert_with(Instant::now);
         }
+        let kind = self
+            .engine
+            .as_ref()
+            .and_then(|iv| iv.rounds.get(iv.current))
+            .map(|r| r.kind);
         let ear = &mut self
             .ears
             .iter_mut()
             .find(|(c, _)| *c == conn)
             .expect("just added")
             .1;
+        // The pause's words are known: they set how long it must last to end the turn.
+        if let Some(e) = ear.early.as_mut().filter(|e| !e.judged)
+            && let Some(words) = e.words.get()
+        {
+            e.judged = true;
+            let wait = turns::wait_after(words, kind, ear.turns.rules());
+            ear.turns.end_after(wait);
+        }
         let gap = match ear.last_sequence {
             Some(last) if chunk.sequence <= last => {
                 self.send_to(
@@ -205,13 +220,21 @@ impl Actor {
         }
         if let Some(audio) = guess {
             let (whisper, plan, clip) = (stt.clone(), self.plan(), audio.clone());
+            let words = std::sync::Arc::new(std::sync::OnceLock::new());
+            let heard = words.clone();
             let job = tokio::spawn(async move {
                 let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
+                let _ = heard.set(t.text.clone());
                 let reply = plan.and_then(|p| p.start(&t.text));
                 Ok((t, reply))
             });
             if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {
-                ear.early = Some(Early { audio, job });
+                ear.early = Some(Early {
+                    audio,
+                    job,
+                    words,
+                    judged: false,
+                });
             }
         }
         if let Some(missing) = gap {

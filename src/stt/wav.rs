@@ -1,4 +1,4 @@
-//! Reading WAV files: the 16-bit PCM that `espeak-ng -w` writes, for the speech benchmarks. The chunk walk stops at
+//! Reading and writing WAV files: the 16-bit PCM that `espeak-ng -w` writes, for the speech benchmarks. The chunk walk stops at
 //! the end of the bytes whatever the chunk sizes say, so a truncated or hostile file is `None`, never a panic.
 
 /// A 16-bit mono PCM WAV file's rate and samples.
@@ -34,9 +34,40 @@ pub fn read(bytes: &[u8]) -> Option<(u32, Vec<f32>)> {
     Some((rate?, samples))
 }
 
+/// A 16-bit mono PCM WAV file of `samples` at `rate`.
+pub fn write(rate: u32, samples: &[i16]) -> Vec<u8> {
+    let data = (samples.len() * 2) as u32;
+    let mut out = Vec::with_capacity(44 + data as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let samples = [0i16, 1000, -1000, 32_767, -32_768];
+        let (rate, back) = read(&write(22_050, &samples)).unwrap();
+        assert_eq!(rate, 22_050);
+        let back: Vec<i16> = back.iter().map(|s| (s * 32_768.0) as i16).collect();
+        assert_eq!(back, samples);
+    }
 
     /// A WAV file of `pcm` at `rate` with a format chunk of (format, channels, bits).
     fn wav(rate: u32, (format, channels, bits): (u16, u16, u16), pcm: &[i16]) -> Vec<u8> {
