@@ -88,6 +88,18 @@ const ANSWERS: [&str; 3] = [
 
 const CHUNK: usize = 320;
 
+/// The interview finished (its rounds ran out) while a candidate still had answers to give.
+#[derive(Debug)]
+struct Ended;
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the interview ended")
+    }
+}
+
+impl std::error::Error for Ended {}
+
 /// What one candidate measured.
 #[derive(Default)]
 pub(super) struct Samples {
@@ -135,12 +147,22 @@ async fn hear_turn(
                     }
                     Some(Kind::Error(e)) => bail!("error frame: {} {}", e.code, e.message),
                     Some(Kind::SessionState(s)) if s.status() == pb::SessionStatus::Completed => {
-                        bail!("the interview ended")
+                        return Err(Ended.into())
                     }
                     _ => {}
                 }
             }
         }
+    }
+}
+
+/// A client that wants the interviewer's voice at 16 kHz.
+fn hello() -> pb::Hello {
+    pb::Hello {
+        client_version: "bench-voice".into(),
+        want_audio: true,
+        playback_sample_rate: 16_000,
+        ..Default::default()
     }
 }
 
@@ -162,15 +184,9 @@ pub(super) async fn candidate(
     turns: usize,
     clips: &[Vec<i16>],
 ) -> anyhow::Result<Samples> {
-    let hello = pb::Hello {
-        client_version: "bench-voice".into(),
-        want_audio: true,
-        playback_sample_rate: 16_000,
-        ..Default::default()
-    };
     let email = format!("voice-{}-{n}@example.com", crate::db::now_ms());
     // The Bar Raiser round alone: behavioural questions with follow-ups, enough turns to answer aloud.
-    let mut ws = open_interview(addr, &email, json!([6]), hello).await?;
+    let mut ws = open_interview(addr, &email, json!([6]), hello()).await?;
     let mut s = Samples::default();
     let mut done: Vec<String> = Vec::new();
     let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
@@ -255,7 +271,7 @@ async fn say_clip(
                     }
                     Some(Kind::Error(e)) if e.code != "out_of_order" => bail!("error frame: {} {}", e.code, e.message),
                     Some(Kind::SessionState(st)) if st.status() == pb::SessionStatus::Completed => {
-                        bail!("the interview ended")
+                        return Err(Ended.into())
                     }
                     _ => {}
                 }
@@ -342,26 +358,39 @@ async fn clips_candidate(
             None => groups.push((r, vec![clip.clone()])),
         }
     }
-    for (k, (round, group)) in groups.iter().enumerate() {
-        let hello = pb::Hello {
-            client_version: "bench-voice".into(),
-            want_audio: true,
-            playback_sample_rate: 16_000,
-            ..Default::default()
-        };
-        let email = format!("pauses-{}-{n}-{k}@example.com", crate::db::now_ms());
-        let mut ws = open_interview(addr, &email, json!([round]), hello).await?;
-        let mut done: Vec<String> = Vec::new();
-        let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
-        done.push(id);
-        tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
-        let mut seq = 0u64;
-        for clip in group {
-            say_clip(&mut ws, &mut seq, &mut done, clip, &mut s)
-                .await
-                .with_context(|| format!("clip {}", clip.info.file))?;
+    let mut k = 0;
+    for (round, group) in &groups {
+        let mut left: &[super::pauses::Clip] = group;
+        // A round whose questions run out ends the interview: the rest of its answers go to a new one.
+        while !left.is_empty() {
+            k += 1;
+            let email = format!("pauses-{}-{n}-{k}@example.com", crate::db::now_ms());
+            let mut ws = open_interview(addr, &email, json!([round]), hello()).await?;
+            let mut done: Vec<String> = Vec::new();
+            let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
+            done.push(id);
+            tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
+            let mut seq = 0u64;
+            let mut said = 0;
+            while let Some((clip, rest)) = left.split_first() {
+                let before = (s.cut_ins.len(), s.to_first_audio.len(), s.turns);
+                match say_clip(&mut ws, &mut seq, &mut done, clip, &mut s).await {
+                    Ok(()) => {
+                        left = rest;
+                        said += 1;
+                    }
+                    Err(e) if e.downcast_ref::<Ended>().is_some() && said > 0 => {
+                        // Said again from the start in the next interview: nothing of this try counts.
+                        s.cut_ins.truncate(before.0);
+                        s.to_first_audio.truncate(before.1);
+                        s.turns = before.2;
+                        break;
+                    }
+                    Err(e) => return Err(e.context(format!("clip {}", clip.info.file))),
+                }
+            }
+            let _ = ws.close(None).await;
         }
-        let _ = ws.close(None).await;
     }
     Ok(s)
 }
