@@ -495,11 +495,12 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
                     &settings.models_dir,
                 )?,
             };
+            let set_rules = settings.turn_rules();
             let rules = crate::engine::turns::Rules {
-                end_silence_ms: longest_ms.unwrap_or(settings.end_of_turn_ms),
-                finished_silence_ms: finished_ms.unwrap_or(settings.end_of_turn_finished_ms),
-                brief_silence_ms: brief_ms.unwrap_or(settings.end_of_turn_brief_ms),
-                ..Default::default()
+                end_silence_ms: longest_ms.unwrap_or(set_rules.end_silence_ms),
+                finished_silence_ms: finished_ms.unwrap_or(set_rules.finished_silence_ms),
+                brief_silence_ms: brief_ms.unwrap_or(set_rules.brief_silence_ms),
+                ..set_rules
             };
             let models_dir = settings.models_dir.clone();
             let report = tokio::task::spawn_blocking(move || {

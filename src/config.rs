@@ -19,11 +19,13 @@ pub const DB_FILE: &str = "rehearse.db";
 pub const CONFIG_FILE: &str = "rehearse.toml";
 pub const DEFAULT_SIGNUP_CREDITS: i64 = 10;
 pub const DEFAULT_INTERVIEW_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
-pub const DEFAULT_END_OF_TURN_MS: u32 = 4000;
+/// The longest silence before a spoken turn ends.
+pub const DEFAULT_END_OF_TURN_MS: u32 = crate::engine::turns::Rules::DEFAULT.end_silence_ms;
 /// The silence that ends a turn whose words read as a finished answer.
-pub const DEFAULT_END_OF_TURN_FINISHED_MS: u32 = 600;
+pub const DEFAULT_END_OF_TURN_FINISHED_MS: u32 =
+    crate::engine::turns::Rules::DEFAULT.finished_silence_ms;
 /// The silence that ends a finished-sounding answer that is brief for its round.
-pub const DEFAULT_END_OF_TURN_BRIEF_MS: u32 = 2500;
+pub const DEFAULT_END_OF_TURN_BRIEF_MS: u32 = crate::engine::turns::Rules::DEFAULT.brief_silence_ms;
 pub const DEFAULT_SILENCE_PROMPT: std::time::Duration = std::time::Duration::from_secs(20);
 pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A classroom of 40 behind one NAT, each browser with its page's connections and the interview's WebSocket.
@@ -430,6 +432,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The end-of-turn rules these settings give a spoken interview.
+    pub fn turn_rules(&self) -> crate::engine::turns::Rules {
+        crate::engine::turns::Rules {
+            end_silence_ms: self.end_of_turn_ms,
+            finished_silence_ms: self.end_of_turn_finished_ms,
+            brief_silence_ms: self.end_of_turn_brief_ms,
+            ..Default::default()
+        }
+    }
+
     pub fn resolve(cli: &Cli) -> anyhow::Result<Settings> {
         let cwd = std::env::current_dir().context("reading the current directory")?;
         let data_dir = absolute(&cwd, cli.data_dir.as_deref().unwrap_or(Path::new("data")));

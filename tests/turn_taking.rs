@@ -24,7 +24,7 @@ script = "I split the work into four pieces, [1.8] and I reviewed every pull req
 [[answer]]
 id = "c"
 voice = "piper"
-kind = "recruiter"
+kind = "recruiter_screen"
 script = "Yes, I could start in about a month."
 "#;
 

@@ -3,7 +3,7 @@
 //! A folder of clips is WAV files (16-bit mono PCM, any rate) and a `manifest.toml` with one `[[clip]]` per file:
 //! `file`, `end` (seconds into the file where the answer truly ends: the interviewer may start only after it),
 //! `pauses` (the mid-answer pauses as `[start, end]` seconds) and optionally `text` and `kind` (the round:
-//! `behavioral`, `coding`, `system_design`, `recruiter`). Sets the project never saw are run from such a folder.
+//! `recruiter_screen`, `behavioral`, `hiring_manager`, `coding`, `system_design`). Sets the project never saw are run from such a folder.
 //!
 //! The project's own sets are written as specs (`bench/pauses/dev.toml`, `test.toml`): each `[[answer]]` has a
 //! `script` where `[S]` is a silence of S seconds and the rest is spoken, by the piper voice or an espeak-ng voice,
@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
 use serde::{Deserialize, Serialize};
+
+use crate::catalog::RoundKind;
 
 const RATE: u32 = 16_000;
 /// Silence before the first word of every clip, seconds.
@@ -27,8 +29,8 @@ pub struct ClipInfo {
     pub pauses: Vec<[f64; 2]>,
     #[serde(default)]
     pub text: String,
-    #[serde(default)]
-    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RoundKind>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,10 +94,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<Clip>> {
                     info.file
                 );
             }
-            let pcm = samples
-                .iter()
-                .map(|s| (s.clamp(-1.0, 1.0) * 32_767.0) as i16)
-                .collect();
+            let pcm = crate::tts::piper::to_i16(&samples);
             Ok(Clip { info, pcm })
         })
         .collect()
@@ -111,7 +110,7 @@ struct Answer {
     #[serde(default)]
     noise: f64,
     #[serde(default)]
-    kind: String,
+    kind: Option<RoundKind>,
     script: String,
 }
 
@@ -285,10 +284,7 @@ pub fn make(
             *s += noise.next() * a.noise as f32;
         }
         let file = format!("{}.wav", a.id);
-        let pcm: Vec<i16> = audio
-            .iter()
-            .map(|s| (s.clamp(-1.0, 1.0) * 32_767.0) as i16)
-            .collect();
+        let pcm = crate::tts::piper::to_i16(&audio);
         std::fs::write(out.join(&file), crate::stt::wav::write(RATE, &pcm))?;
         clips.push(ClipInfo {
             file,
@@ -298,7 +294,7 @@ pub fn make(
                 .map(|[a, b]| [(a * 1000.0).round() / 1000.0, (b * 1000.0).round() / 1000.0])
                 .collect(),
             text: said.join(" "),
-            kind: a.kind.clone(),
+            kind: a.kind,
         });
     }
     std::fs::write(

@@ -183,7 +183,6 @@ pub async fn run(
         .collect();
     let mut samples = Vec::new();
     let mut peak: f64 = 0.0;
-    let mut peak_caches: Option<f64> = None;
     while workers.iter().any(|w| !w.is_finished()) {
         let rss = rss_mb();
         peak = peak.max(rss);
@@ -191,10 +190,6 @@ pub async fn run(
             .llm()
             .cache_bytes()
             .map(|b| b as f64 / (1 << 20) as f64);
-        peak_caches = match (peak_caches, caches) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         samples.push(Sample {
             seconds: began.elapsed().as_secs_f64(),
             rss_mb: rss,
@@ -235,6 +230,7 @@ pub async fn run(
     let _ = server.await;
     state.hub().stop_all().await;
     let _ = std::fs::remove_dir_all(dir);
+    let peak_caches_mb = samples.iter().filter_map(|s| s.caches_mb).reduce(f64::max);
     Ok(Report {
         interviewer,
         concurrent,
@@ -252,7 +248,7 @@ pub async fn run(
         peak_rss_mb: peak.max(rss_mb()),
         kv_cache_total_mb: settings.kv_caches.total >> 20,
         loaded_rss_mb: loaded,
-        peak_caches_mb: peak_caches,
+        peak_caches_mb,
         pieces,
     })
 }

@@ -14,7 +14,6 @@ use serde::Serialize;
 use super::pauses::Clip;
 use crate::{
     backends::{Spec, open_stt, open_vad},
-    catalog::RoundKind,
     engine::turns::{self, FRAME, Rules, TRANSCRIBE_AFTER_MS, TurnTaker},
     models::Role,
     stats::Stats,
@@ -48,17 +47,6 @@ pub struct Report {
     pub decisions: Vec<Decision>,
 }
 
-fn kind_of(name: &str) -> Option<RoundKind> {
-    match name {
-        "behavioral" => Some(RoundKind::Behavioral),
-        "coding" => Some(RoundKind::Coding),
-        "system_design" => Some(RoundKind::SystemDesign),
-        "recruiter" => Some(RoundKind::RecruiterScreen),
-        "hiring_manager" => Some(RoundKind::HiringManager),
-        _ => None,
-    }
-}
-
 /// Runs `clips` through the `set`'s whisper and VAD with `rules`.
 pub fn run(
     models_dir: &std::path::Path,
@@ -77,7 +65,7 @@ pub fn run(
         (Vec::new(), Vec::new(), Vec::new(), 0, 0);
     for clip in clips {
         let mut taker = TurnTaker::new(rules, Box::new(silero.listener()));
-        let kind = kind_of(&clip.info.kind);
+        let kind = clip.info.kind;
         let audio: Vec<f32> = clip
             .pcm
             .iter()

@@ -24,6 +24,7 @@ use super::{
 use crate::{
     app::{self, AppState},
     backends::Spec,
+    catalog::RoundKind,
     config::Settings,
     models::{Manifest, Role},
     realtime::pb::{self, client_frame, server_frame::Kind},
@@ -247,9 +248,9 @@ async fn say_clip(
                 let Message::Binary(bytes) = msg else { continue };
                 match pb::ServerFrame::decode(bytes.as_ref())?.kind {
                     Some(Kind::Audio(a)) if !done.contains(&a.turn_id) => {
-                        done.push(a.turn_id.clone());
                         match speech_end {
                             None => {
+                                done.push(a.turn_id.clone());
                                 let at_ms = began.elapsed().as_secs_f64() * 1000.0;
                                 s.cut_ins.push(CutIn {
                                     file: clip.info.file.clone(),
@@ -264,7 +265,6 @@ async fn say_clip(
                                 }
                                 // The reply began within the clip's last chunk: hear it out.
                                 let id = a.turn_id.clone();
-                                done.pop();
                                 return finish_hearing(ws, done, seq, id, a).await.map(|_| s.turns += 1);
                             }
                         }
@@ -340,16 +340,16 @@ async fn clips_candidate(
 ) -> anyhow::Result<Samples> {
     let mut s = Samples::default();
     // Each answer in a round of its kind (Amazon SDE II's loop), so the round's context counts as it would live.
-    let round = |kind: &str| match kind {
-        "recruiter" => 0,
-        "coding" => 1,
-        "system_design" => 4,
-        "hiring_manager" => 5,
-        _ => 6,
+    let round = |kind: Option<RoundKind>| match kind {
+        Some(RoundKind::RecruiterScreen) => 0,
+        Some(RoundKind::Coding) => 1,
+        Some(RoundKind::SystemDesign) => 4,
+        Some(RoundKind::HiringManager) => 5,
+        Some(RoundKind::Behavioral) | None => 6,
     };
     let mut groups: Vec<(usize, Vec<super::pauses::Clip>)> = Vec::new();
     for clip in clips {
-        let r = round(&clip.info.kind);
+        let r = round(clip.info.kind);
         match groups
             .iter_mut()
             .find(|(g, c)| *g == r && c.len() < per_interview)

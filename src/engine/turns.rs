@@ -55,16 +55,21 @@ pub struct Rules {
     pub max_turn_ms: u32,
 }
 
+impl Rules {
+    /// The defaults (the settings' too).
+    pub const DEFAULT: Rules = Rules {
+        min_speech_ms: 120,
+        end_silence_ms: 4000,
+        finished_silence_ms: 600,
+        brief_silence_ms: 2500,
+        pre_roll_ms: 300,
+        max_turn_ms: 60_000,
+    };
+}
+
 impl Default for Rules {
     fn default() -> Self {
-        Rules {
-            min_speech_ms: 120,
-            end_silence_ms: 4000,
-            finished_silence_ms: 600,
-            brief_silence_ms: 2500,
-            pre_roll_ms: 300,
-            max_turn_ms: 60_000,
-        }
+        Rules::DEFAULT
     }
 }
 

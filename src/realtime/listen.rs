@@ -148,14 +148,7 @@ impl Actor {
                 Some(silero) => Box::new(silero.listener()),
                 None => Box::new(Loudness::default()),
             };
-            let settings = self.state.settings();
-            let rules = Rules {
-                end_silence_ms: settings.end_of_turn_ms,
-                finished_silence_ms: settings.end_of_turn_finished_ms,
-                brief_silence_ms: settings.end_of_turn_brief_ms,
-                ..Rules::default()
-            };
-            let ear = Ear::new(rules, detector);
+            let ear = Ear::new(self.state.settings().turn_rules(), detector);
             self.ears.push((conn, ear));
             self.waiting_since.get_or_insert_with(Instant::now);
         }

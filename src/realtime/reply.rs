@@ -1,8 +1,8 @@
 //! The model's pieces of an interviewer turn as it writes them, and pieces written ahead during the candidate's
 //! pause.
 //!
-//! A spoken answer ends after a silence (1.5 s by default), and whisper already has the turn's transcript early in
-//! that silence ([`crate::engine::turns::TRANSCRIBE_AFTER_MS`]). A [`Plan`] made then asks a copy of the engine what it
+//! A spoken answer ends after a silence (how long, its words decide: [`crate::engine::turns::wait_after`]), and
+//! whisper already has the turn's transcript early in that silence ([`crate::engine::turns::TRANSCRIBE_AFTER_MS`]). A [`Plan`] made then asks a copy of the engine what it
 //! would say to that transcript and starts the model on that reply's first model piece at once. When the silence ends the turn with
 //! the same audio, the engine asks for the same turn with the same prompt and the reply already under way is used
 //! ([`Stream::matches`]); the candidate hears the interviewer sooner by the time the model had. When the candidate

@@ -352,7 +352,7 @@ fn normalise(audio: &mut [f32]) {
 }
 
 /// Model output (nominally -1..1) as 16-bit PCM, clipped.
-fn to_i16(samples: &[f32]) -> Vec<i16> {
+pub fn to_i16(samples: &[f32]) -> Vec<i16> {
     samples
         .iter()
         .map(|&s| (s.clamp(-1.0, 1.0) * f32::from(i16::MAX)).round() as i16)
