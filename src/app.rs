@@ -1,237 +1,203 @@
-//! The application: [`AppState`] (settings, database, the catalog snapshot), [`router`] and [`serve`]. Shared by
-//! `main` and the tests, which pass their own shutdown future.
+//! The composition root: [`AppState::open`] opens the database and the models and builds the handles each layer
+//! gets (the realtime [`Services`], the [`Scorer`], the web layer's [`AppState`]); [`router`] and [`serve`].
+//! Shared by `main`, the benchmarks and the tests, which pass their own shutdown future.
 
-use std::{
-    future::Future,
-    sync::{Arc, RwLock},
-    time::Instant,
-};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use crate::web::AppState;
 use crate::{
-    accounts::tokens::SigningKey,
     backends,
-    catalog::{self, Catalog, SeedSource},
+    catalog::{self, SeedSource},
     config::Settings,
     db::{self, Db, catalog::ImportOutcome},
+    embed::Embed,
     llm::Llm,
-    realtime::hub::Hub,
+    realtime::{
+        Options, Services,
+        hub::{Cmd, Hub},
+    },
     sandbox::pool::Pool,
+    scoring::service::{ReportReady, Scorer},
     stt::whisper::Whisper,
     tts::piper::Piper,
     vad::Silero,
-    web,
+    web::{self, Parts, metrics::Metrics},
 };
 
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Inner>,
+impl AppState {
+    /// Opens the data directory and database (importing the catalog if the seeds changed), opens the models, and
+    /// builds each layer's handles.
+    pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
+        let db = open_db(&settings).await?;
+        let catalog = Arc::new(db.call(|c| db::catalog::load(c)).await?);
+        let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
+        let models = open_models(&settings).await?;
+        let hub = Arc::new(Hub::default());
+        let scorer = Scorer {
+            db: db.clone(),
+            catalog: catalog.clone(),
+            judge: models.judge.unwrap_or_else(|| models.llm.clone()),
+            with_llm: settings.judge_with_llm,
+            embed: models.embed,
+            ready: report_ready(&hub),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let realtime = Arc::new(Services {
+            db,
+            catalog,
+            llm: models.llm,
+            stt: models.stt,
+            tts: models.tts,
+            vad: models.vad,
+            sandbox: Pool::new(settings.runtimes_dir.clone()),
+            scorer,
+            observe: metrics.clone(),
+            options: options(&settings),
+            hub,
+        });
+        Ok(AppState::new(Parts {
+            settings,
+            signing_key,
+            backends: models.statuses,
+            realtime,
+            metrics,
+        }))
+    }
 }
 
-struct Inner {
-    settings: Settings,
-    signing_key: SigningKey,
-    hub: Hub,
+/// The database in the data directory, with the catalog imported when the seeds changed.
+async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    settings.prepare_data_dir()?;
+    let path = settings.db_path.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&path))
+        .await?
+        .with_context(|| format!("opening the database {}", settings.db_path.display()))?;
+    let outcome = import_catalog(
+        &db,
+        &SeedSource::from_setting(settings.seeds_dir.as_deref()),
+    )
+    .await?;
+    if let ImportOutcome::Imported {
+        companies, roles, ..
+    } = outcome
+    {
+        tracing::info!(companies, roles, "imported the interview catalog");
+    }
+    Ok(db)
+}
+
+/// The models the settings name, opened (each falling back as `backends` says when it cannot load).
+struct Models {
     llm: Arc<dyn Llm>,
-    /// The model that judges, when `--judge-llm` names one apart from the interviewer's.
-    judge_llm: Option<Arc<dyn Llm>>,
-    /// Sentence embeddings for the rules judge, when installed.
-    embed: Option<Arc<dyn crate::embed::Embed>>,
     stt: Option<Arc<Whisper>>,
     tts: Option<Arc<Piper>>,
     vad: Option<Arc<Silero>>,
-    backends: Vec<backends::Status>,
-    sandbox: Pool,
-    db: Db,
-    catalog: RwLock<Arc<Catalog>>,
-    metrics: web::metrics::Metrics,
-    started: Instant,
+    /// The judge's own model, when `--judge-llm` names one.
+    judge: Option<Arc<dyn Llm>>,
+    /// Sentence embeddings for the rules judge, when installed.
+    embed: Option<Arc<dyn Embed>>,
+    statuses: Vec<backends::Status>,
 }
 
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("data_dir", &self.inner.settings.data_dir)
-            .finish()
-    }
-}
-
-impl AppState {
-    /// Opens the data directory and database, imports the catalog if the seeds changed, and loads it.
-    pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
-        settings.prepare_data_dir()?;
-        let path = settings.db_path.clone();
-        let db = tokio::task::spawn_blocking(move || Db::open(&path))
-            .await?
-            .with_context(|| format!("opening the database {}", settings.db_path.display()))?;
-        let outcome = import_catalog(
-            &db,
-            &SeedSource::from_setting(settings.seeds_dir.as_deref()),
-        )
-        .await?;
-        if let ImportOutcome::Imported {
-            companies, roles, ..
-        } = outcome
-        {
-            tracing::info!(companies, roles, "imported the interview catalog");
-        }
-        let catalog = db.call(|c| db::catalog::load(c)).await?;
-        let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
-        let sandbox = Pool::new(settings.runtimes_dir.clone());
-        let caches = settings.kv_caches;
-        let (llm_spec, stt_spec, tts_spec, vad_spec, models_dir) = (
-            settings.llm.clone(),
-            settings.stt.clone(),
-            settings.tts.clone(),
-            settings.vad.clone(),
-            settings.models_dir.clone(),
-        );
-        let ((llm, llm_status), (stt, stt_status), (tts, tts_status), (vad, vad_status)) =
-            tokio::task::spawn_blocking(move || {
-                (
-                    backends::open_llm(&llm_spec, &models_dir, caches),
-                    backends::open_stt(&stt_spec, &models_dir),
-                    backends::open_tts(&tts_spec, &models_dir),
-                    backends::open_vad(&vad_spec, &models_dir),
-                )
-            })
-            .await?;
-        let judge_llm = match (settings.judge_with_llm, settings.judge_llm.clone()) {
-            (true, Some(spec)) => {
-                let dir = settings.models_dir.clone();
-                let (judge, status) =
-                    tokio::task::spawn_blocking(move || backends::open_llm(&spec, &dir, caches))
-                        .await?;
-                tracing::info!("judge: {} ({})", status.running, status.detail);
-                Some(judge)
-            }
-            _ => None,
-        };
-        // Only the rules read with embeddings; a model judge never loads them.
-        let dir = settings.models_dir.clone();
-        let embed = if settings.judge_with_llm {
-            None
-        } else {
-            match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await? {
-                Ok(e) => {
-                    tracing::info!("judge embeddings: {}", e.name());
-                    Some(e)
-                }
-                Err(why) => {
-                    tracing::warn!(
-                        "judge embeddings: off ({why}); off-topic answers are not caught"
-                    );
-                    None
-                }
-            }
-        };
-        for s in [&llm_status, &stt_status, &tts_status, &vad_status] {
-            if s.ok {
-                tracing::info!("{}: {} ({})", s.role, s.running, s.detail);
-            } else {
-                tracing::warn!("{}: {} ({})", s.role, s.running, s.detail);
-            }
-        }
-        Ok(AppState {
-            inner: Arc::new(Inner {
-                settings,
-                signing_key,
-                hub: Hub::default(),
-                llm,
-                judge_llm,
-                embed,
-                stt,
-                tts,
-                vad,
-                backends: vec![llm_status, stt_status, tts_status, vad_status],
-                sandbox,
-                db,
-                catalog: RwLock::new(Arc::new(catalog)),
-                metrics: web::metrics::Metrics::default(),
-                started: Instant::now(),
-            }),
+async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
+    let caches = settings.kv_caches;
+    let (llm_spec, stt_spec, tts_spec, vad_spec, models_dir) = (
+        settings.llm.clone(),
+        settings.stt.clone(),
+        settings.tts.clone(),
+        settings.vad.clone(),
+        settings.models_dir.clone(),
+    );
+    let ((llm, llm_status), (stt, stt_status), (tts, tts_status), (vad, vad_status)) =
+        tokio::task::spawn_blocking(move || {
+            (
+                backends::open_llm(&llm_spec, &models_dir, caches),
+                backends::open_stt(&stt_spec, &models_dir),
+                backends::open_tts(&tts_spec, &models_dir),
+                backends::open_vad(&vad_spec, &models_dir),
+            )
         })
+        .await?;
+    let judge = match (settings.judge_with_llm, settings.judge_llm.clone()) {
+        (true, Some(spec)) => {
+            let dir = settings.models_dir.clone();
+            let (judge, status) =
+                tokio::task::spawn_blocking(move || backends::open_llm(&spec, &dir, caches))
+                    .await?;
+            tracing::info!("judge: {} ({})", status.running, status.detail);
+            Some(judge)
+        }
+        _ => None,
+    };
+    // Only the rules read with embeddings; a model judge never loads them.
+    let embed = if settings.judge_with_llm {
+        None
+    } else {
+        open_embeddings(settings.models_dir.clone()).await?
+    };
+    for s in [&llm_status, &stt_status, &tts_status, &vad_status] {
+        if s.ok {
+            tracing::info!("{}: {} ({})", s.role, s.running, s.detail);
+        } else {
+            tracing::warn!("{}: {} ({})", s.role, s.running, s.detail);
+        }
     }
+    Ok(Models {
+        llm,
+        stt,
+        tts,
+        vad,
+        judge,
+        embed,
+        statuses: vec![llm_status, stt_status, tts_status, vad_status],
+    })
+}
 
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
-    }
+/// The judge's sentence embeddings, or `None` (logged) when they are not installed.
+async fn open_embeddings(dir: std::path::PathBuf) -> anyhow::Result<Option<Arc<dyn Embed>>> {
+    Ok(
+        match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await? {
+            Ok(e) => {
+                tracing::info!("judge embeddings: {}", e.name());
+                Some(e)
+            }
+            Err(why) => {
+                tracing::warn!("judge embeddings: off ({why}); off-topic answers are not caught");
+                None
+            }
+        },
+    )
+}
 
-    /// The running interview actors.
-    pub fn hub(&self) -> &Hub {
-        &self.inner.hub
-    }
+/// Tells an interview's clients, if its actor is still running, that its report is ready.
+fn report_ready(hub: &Arc<Hub>) -> ReportReady {
+    let hub = Arc::downgrade(hub);
+    Arc::new(move |session_id: &str| {
+        if let Some(hub) = hub.upgrade() {
+            hub.notify(
+                session_id,
+                Cmd::ScoreReady {
+                    report_url: web::pages::results_url(session_id),
+                },
+            );
+        }
+    })
+}
 
-    /// The code sandbox.
-    pub fn sandbox(&self) -> &Pool {
-        &self.inner.sandbox
-    }
-
-    /// The interviewer's language model.
-    pub fn llm(&self) -> Arc<dyn Llm> {
-        self.inner.llm.clone()
-    }
-
-    /// The sentence-embedding model the rules judge reads with, when installed.
-    pub fn embed(&self) -> Option<Arc<dyn crate::embed::Embed>> {
-        self.inner.embed.clone()
-    }
-
-    /// The model a model judge asks: `--judge-llm`'s, else the interviewer's.
-    pub fn judge_llm(&self) -> Arc<dyn Llm> {
-        self.inner
-            .judge_llm
-            .clone()
-            .unwrap_or_else(|| self.inner.llm.clone())
-    }
-
-    /// Speech-to-text; `None` when candidates type.
-    pub fn stt(&self) -> Option<Arc<Whisper>> {
-        self.inner.stt.clone()
-    }
-
-    /// The interviewer's voice; `None` when interviews are text only.
-    pub fn tts(&self) -> Option<Arc<Piper>> {
-        self.inner.tts.clone()
-    }
-
-    /// Voice activity detection; `None` when loudness decides what is speech.
-    pub fn vad(&self) -> Option<Arc<Silero>> {
-        self.inner.vad.clone()
-    }
-
-    /// What each backend role runs, or why it fell back.
-    pub fn backends(&self) -> &[backends::Status] {
-        &self.inner.backends
-    }
-
-    /// Signs and checks realtime tokens.
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.inner.signing_key
-    }
-
-    pub fn db(&self) -> &Db {
-        &self.inner.db
-    }
-
-    /// The catalog as last imported: a cheap snapshot that later imports do not change under the caller.
-    pub fn catalog(&self) -> Arc<Catalog> {
-        self.inner
-            .catalog
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub fn metrics(&self) -> &web::metrics::Metrics {
-        &self.inner.metrics
-    }
-
-    pub fn uptime(&self) -> std::time::Duration {
-        self.inner.started.elapsed()
+/// The settings an interview reads.
+fn options(settings: &Settings) -> Options {
+    Options {
+        interview_idle: settings.interview_idle,
+        silence_prompt: settings.silence_prompt,
+        end_of_turn_ms: settings.end_of_turn_ms,
+        turn_rules: settings.turn_rules(),
+        stt_name: settings.stt.to_string(),
+        llm_name: settings.llm.to_string(),
+        tts_name: settings.tts.to_string(),
     }
 }
 

@@ -11,7 +11,7 @@ use anyhow::bail;
 
 use crate::{
     llm::{Llm, local::LocalLlm, scripted::Scripted},
-    models::{Manifest, Role},
+    models::{Manifest, Purpose},
     stt::whisper::Whisper,
     tts::piper::Piper,
     vad::Silero,
@@ -33,7 +33,7 @@ pub enum Spec {
 }
 
 impl Spec {
-    pub fn parse(text: &str, role: Role) -> anyhow::Result<Spec> {
+    pub fn parse(text: &str, role: Purpose) -> anyhow::Result<Spec> {
         let t = text.trim();
         let spec = match t {
             "auto" => Spec::Auto,
@@ -43,7 +43,7 @@ impl Spec {
                 Some(rest) if !rest.trim().is_empty() => Spec::Local(rest.trim().to_string()),
                 _ => bail!(
                     "--{role} {t:?} is not a backend: use auto, {}or local:NAME",
-                    if role == Role::Llm {
+                    if role == Purpose::Llm {
                         "scripted, "
                     } else {
                         "off, "
@@ -52,8 +52,8 @@ impl Spec {
             },
         };
         match (&spec, role) {
-            (Spec::Off, Role::Llm) => bail!("--llm cannot be off: use scripted for no model"),
-            (Spec::Scripted, r) if r != Role::Llm => {
+            (Spec::Off, Purpose::Llm) => bail!("--llm cannot be off: use scripted for no model"),
+            (Spec::Scripted, r) if r != Purpose::Llm => {
                 bail!("--{role} cannot be scripted: use off for text only")
             }
             _ => Ok(spec),
@@ -75,7 +75,7 @@ impl std::fmt::Display for Spec {
 /// What became of a role's backend.
 #[derive(Debug, Clone)]
 pub struct Status {
-    pub role: Role,
+    pub role: Purpose,
     pub spec: Spec,
     /// What runs now, e.g. `local:qwen2.5-coder-0.5b` or `scripted`.
     pub running: String,
@@ -88,7 +88,7 @@ pub struct Status {
 /// Which model file a spec means: `None` for scripted/off (or auto with nothing installed).
 pub fn choose(
     spec: &Spec,
-    role: Role,
+    role: Purpose,
     models_dir: &Path,
 ) -> anyhow::Result<Option<(String, PathBuf)>> {
     let manifest = Manifest::builtin();
@@ -110,7 +110,7 @@ pub fn choose(
 /// (or `auto` found nothing installed); `None` with a failed status means the wanted model could not be used.
 fn open<T>(
     spec: &Spec,
-    role: Role,
+    role: Purpose,
     models_dir: &Path,
     load: impl FnOnce(&str, &Path) -> anyhow::Result<(T, String)>,
 ) -> (Option<T>, Status) {
@@ -148,7 +148,7 @@ pub fn open_llm(
     models_dir: &Path,
     caches: crate::llm::local::CacheLimits,
 ) -> (Arc<dyn Llm>, Status) {
-    let (llm, mut status) = open(spec, Role::Llm, models_dir, |name, path| {
+    let (llm, mut status) = open(spec, Purpose::Llm, models_dir, |name, path| {
         let llm = LocalLlm::load(path, name)?;
         llm.set_cache_limits(caches);
         let i = llm.info();
@@ -176,7 +176,7 @@ pub fn open_llm(
 
 /// Opens speech-to-text. `None`: candidates type their answers.
 pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<Whisper>>, Status) {
-    let (stt, status) = open(spec, Role::Stt, models_dir, |_, path| {
+    let (stt, status) = open(spec, Purpose::Stt, models_dir, |_, path| {
         let started = std::time::Instant::now();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let whisper = Whisper::load(path, threads)?;
@@ -192,8 +192,8 @@ pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<Whisper>>, Status
 
 /// Opens the voice (with onnxruntime from the models directory). `None`: interviews are text only.
 pub fn open_tts(spec: &Spec, models_dir: &Path) -> (Option<Arc<Piper>>, Status) {
-    let (tts, status) = open(spec, Role::Tts, models_dir, |_, path| {
-        let runtime = Manifest::builtin().locate(models_dir, "onnxruntime", Role::Runtime)?;
+    let (tts, status) = open(spec, Purpose::Tts, models_dir, |_, path| {
+        let runtime = Manifest::builtin().locate(models_dir, "onnxruntime", Purpose::Runtime)?;
         let started = std::time::Instant::now();
         let piper = Piper::load(path, &runtime)?;
         let detail = format!(
@@ -210,8 +210,8 @@ pub fn open_tts(spec: &Spec, models_dir: &Path) -> (Option<Arc<Piper>>, Status) 
 /// Opens voice activity detection (with onnxruntime from the models directory). `None`: loudness decides what
 /// is speech.
 pub fn open_vad(spec: &Spec, models_dir: &Path) -> (Option<Arc<Silero>>, Status) {
-    let (vad, status) = open(spec, Role::Vad, models_dir, |_, path| {
-        let runtime = Manifest::builtin().locate(models_dir, "onnxruntime", Role::Runtime)?;
+    let (vad, status) = open(spec, Purpose::Vad, models_dir, |_, path| {
+        let runtime = Manifest::builtin().locate(models_dir, "onnxruntime", Purpose::Runtime)?;
         let started = std::time::Instant::now();
         let silero = Silero::load(path, &runtime)?;
         let detail = format!(
@@ -230,18 +230,21 @@ mod tests {
 
     #[test]
     fn specs_parse_per_role() {
-        assert_eq!(Spec::parse("auto", Role::Llm).unwrap(), Spec::Auto);
-        assert_eq!(Spec::parse("scripted", Role::Llm).unwrap(), Spec::Scripted);
+        assert_eq!(Spec::parse("auto", Purpose::Llm).unwrap(), Spec::Auto);
         assert_eq!(
-            Spec::parse("local:qwen2.5-coder-0.5b", Role::Llm).unwrap(),
+            Spec::parse("scripted", Purpose::Llm).unwrap(),
+            Spec::Scripted
+        );
+        assert_eq!(
+            Spec::parse("local:qwen2.5-coder-0.5b", Purpose::Llm).unwrap(),
             Spec::Local("qwen2.5-coder-0.5b".into())
         );
-        assert_eq!(Spec::parse("off", Role::Stt).unwrap(), Spec::Off);
-        assert!(Spec::parse("off", Role::Llm).is_err());
-        assert!(Spec::parse("scripted", Role::Tts).is_err());
-        let err = Spec::parse("gpt-4", Role::Llm).unwrap_err().to_string();
+        assert_eq!(Spec::parse("off", Purpose::Stt).unwrap(), Spec::Off);
+        assert!(Spec::parse("off", Purpose::Llm).is_err());
+        assert!(Spec::parse("scripted", Purpose::Tts).is_err());
+        let err = Spec::parse("gpt-4", Purpose::Llm).unwrap_err().to_string();
         assert!(err.contains("local:NAME"), "{err}");
-        assert!(Spec::parse("local:", Role::Llm).is_err());
+        assert!(Spec::parse("local:", Purpose::Llm).is_err());
     }
 
     #[test]

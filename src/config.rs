@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
-use crate::{backends::Spec, models::Role, tls::TlsFiles};
+use crate::{backends::Spec, models::Purpose, tls::TlsFiles};
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DB_FILE: &str = "rehearse.db";
@@ -510,11 +510,11 @@ impl Settings {
             .runtimes_dir
             .as_ref()
             .map_or_else(|| data_dir.join("runtimes"), |p| absolute(cwd, p));
-        let spec = |cli: &Option<String>, file: &Option<String>, role: Role| {
+        let spec = |cli: &Option<String>, file: &Option<String>, role: Purpose| {
             Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
         };
         let judge_llm = match cli.judge_llm.as_deref().or(file.judge_llm.as_deref()) {
-            Some(s) => Some(Spec::parse(s, Role::Llm)?),
+            Some(s) => Some(Spec::parse(s, Purpose::Llm)?),
             None => None,
         };
         let judge_with_llm = match cli
@@ -587,12 +587,12 @@ impl Settings {
             silence_prompt,
             header_timeout,
             connections_per_address,
-            llm: spec(&cli.llm, &file.llm, Role::Llm)?,
+            llm: spec(&cli.llm, &file.llm, Purpose::Llm)?,
             judge_with_llm,
             judge_llm,
-            stt: spec(&cli.stt, &file.stt, Role::Stt)?,
-            tts: spec(&cli.tts, &file.tts, Role::Tts)?,
-            vad: spec(&cli.vad, &file.vad, Role::Vad)?,
+            stt: spec(&cli.stt, &file.stt, Purpose::Stt)?,
+            tts: spec(&cli.tts, &file.tts, Purpose::Tts)?,
+            vad: spec(&cli.vad, &file.vad, Purpose::Vad)?,
             runtimes_dir,
             signup_credits,
             tls,

@@ -2,30 +2,56 @@
 //!
 //! # Layout
 //!
+//! Each module sits in one layer of `ARCHITECTURE.md`, and uses only its own layer and those below (a test checks
+//! it). Top to bottom:
+//!
+//! Entry points
+//! - [`app`]: the composition root: [`app::AppState::open`] opens the database and the models and builds each
+//!   layer's handles; [`app::router`] and [`app::serve`], shared by `main`, the benchmarks and the tests.
+//! - [`cli`]: the commands other than `serve` (`seed`, `doctor`, `models`, `user`, `credits`), over settings.
 //! - [`bench`]: `rehearse bench ...`, measurements for the README.
+//!
+//! Web
+//! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page), the JSON API, the
+//!   WebSocket upgrade, `/metrics`, and [`web::AppState`], the handles the handlers use.
+//!
+//! Settings and server
 //! - [`config`]: what the user typed (flags, `REHEARSE_*` variables, `rehearse.toml`) -> validated [`config::Settings`].
-//! - [`cli`]: the commands other than `serve` (`seed`, `doctor`), as functions over settings.
-//! - [`app`]: [`app::AppState`], [`app::router`] and [`app::serve`], shared by `main` and the tests.
-//! - [`db`]: the SQLite handle (one connection, used off the async workers), migrations, one file per aggregate.
-//! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
-//! - [`embed`]: sentence embeddings (all-MiniLM-L6-v2 on candle) behind the `Embed` trait, for the judge.
-//! - [`engine`]: the interview as pure logic: lifecycle, answer classification, question choice, round state machine.
-//! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
-//! - [`models`]: the model manifest, `models fetch` (pip downloads, checksums, the whisper converter), status.
-//! - [`backends`]: `--llm/--stt/--tts/--vad` resolved to what runs, with fallbacks when a model cannot load.
-//! - [`scoring`]: rubrics, judges (a model's checked JSON, or plain rules), aggregation and the stored reports.
-//! - [`sandbox`]: running candidates' code; for now the per-language harnesses and the output checkers.
-//! - [`realtime`]: the WebSocket protocol (types generated from `proto/` by prost).
-//! - [`stats`]: percentiles and p50/p95 summaries of measurements.
-//! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
-//! - [`text`]: folding words, counting phrases, splitting sentences: shared by the guard and the judge.
-//! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
-//! - [`vad`]: voice activity detection with Silero VAD, for the end-of-turn rules.
 //! - [`listener`]: accepting connections (HTTP or HTTPS) with header and idle deadlines and per-address limits.
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
-//! - [`web`]: routes, the one error type, static assets, pages (maud, one file per page) and the JSON API.
 //!
-//! Dependencies point one way: `web` calls `catalog` and `db`; nothing below `web` knows about HTTP.
+//! Services
+//! - [`realtime`]: the live interview: one actor per interview performing the engine's effects (the interviewer's
+//!   words and voice, listening, code runs), and one client connection over any transport; protobuf frames
+//!   generated from `proto/` by prost. Its handles are [`realtime::Services`].
+//! - [`sessions`]: the interview lifecycle: creating (and paying for), starting, ending and deleting interviews.
+//! - [`scoring::service`]: from a finished interview in the database to a stored report, in the background.
+//! - [`accounts::service`]: sign-up, login (throttled), passwords and credits over the stored accounts.
+//! - [`backends`]: `--llm/--stt/--tts/--vad` resolved to what runs, with fallbacks when a model cannot load.
+//!
+//! Storage
+//! - [`db`]: the SQLite handle (one connection, used off the async workers), migrations, one file per aggregate.
+//!
+//! Domain (rules, no IO)
+//! - [`engine`]: the interview: lifecycle, answer classification, question choice, the round state machine, the
+//!   interviewer's wording and prompts, the guard on what a model writes, and the turn-taking rules.
+//! - [`scoring`]: rubrics, judges (a model's checked JSON, or plain rules), aggregation and the report.
+//! - [`accounts`]: roles, passwords, tokens and the login throttle.
+//!
+//! Models
+//! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
+//! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
+//! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
+//! - [`vad`]: which audio frames are speech: loudness, or Silero VAD.
+//! - [`embed`]: sentence embeddings (all-MiniLM-L6-v2 on candle) behind the `Embed` trait, for the judge.
+//! - [`sandbox`]: running candidates' code in wasmtime: runtimes, limits, the per-language harnesses, grading.
+//! - [`models`]: the model manifest, fetching (pip downloads, checksums, the whisper converter), status.
+//!
+//! Foundations
+//! - [`catalog`]: companies, roles, rounds, questions and coding problems: parsed and validated from `seeds/`.
+//! - [`clock`]: the time as stored (milliseconds since the epoch).
+//! - [`stats`]: percentiles and p50/p95 summaries of measurements.
+//! - [`text`]: folding words, counting phrases, splitting sentences: shared by the guard, the judge and the voice.
 
 pub mod accounts;
 pub mod app;
@@ -33,6 +59,7 @@ pub mod backends;
 pub mod bench;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod embed;
@@ -43,6 +70,7 @@ pub mod models;
 pub mod realtime;
 pub mod sandbox;
 pub mod scoring;
+pub mod sessions;
 pub mod stats;
 pub mod stt;
 pub mod text;

@@ -56,7 +56,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credits(cmd) => rehearse::cli::credits(settings, cmd).await,
         Command::Bench(cmd) => rehearse::cli::bench(settings, cmd).await,
         Command::Sandbox(cmd) => rehearse::cli::sandbox(settings, cmd).await,
-        Command::Models(cmd) => rehearse::models::commands::run(&settings, cmd).await,
+        Command::Models(cmd) => rehearse::cli::models::run(&settings, cmd).await,
         Command::Score {
             session_id,
             markdown,

@@ -40,24 +40,61 @@ pub fn count(words: &[String], phrases: &[&str]) -> usize {
         .sum()
 }
 
+/// Whether `c` ends a sentence.
+pub fn is_terminator(c: char) -> bool {
+    matches!(c, '.' | '?' | '!')
+}
+
+/// Whether the run of terminators `chars[start..=end]` is the full stop of an initial ("J. Smith").
+pub fn is_initial(chars: &[char], start: usize, end: usize) -> bool {
+    start == end
+        && chars[end] == '.'
+        && start >= 1
+        && chars[start - 1].is_uppercase()
+        && (start == 1 || !chars[start - 2].is_alphanumeric())
+}
+
+/// Cuts one line after each run of `. ? !` that a space follows, except after a single capital (an initial).
+pub fn split_sentences(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        if is_terminator(chars[i]) {
+            let run_start = i;
+            while i + 1 < chars.len() && is_terminator(chars[i + 1]) {
+                i += 1;
+            }
+            let at_end = i + 1 >= chars.len();
+            let before_space = !at_end && chars[i + 1].is_whitespace();
+            if at_end || (before_space && !is_initial(&chars, run_start, i)) {
+                let s: String = chars[start..=i].iter().collect();
+                out.push(s.trim().to_string());
+                start = i + 1;
+            }
+        }
+        i += 1;
+    }
+    let rest: String = chars[start.min(chars.len())..].iter().collect();
+    if !rest.trim().is_empty() {
+        out.push(rest.trim().to_string());
+    }
+    out
+}
+
 /// Longest sentence kept whole; longer ones are clipped so a prompt stays short.
 const MAX_SENTENCE_WORDS: usize = 40;
 
-/// Splits an answer into sentences of at least two words, clipped to [`MAX_SENTENCE_WORDS`].
+/// Splits an answer into sentences (each line apart, cut as [`split_sentences`] cuts) of at least two words,
+/// clipped to [`MAX_SENTENCE_WORDS`].
 pub fn sentences(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut current = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        current.push(c);
-        let boundary = c == '\n'
-            || (matches!(c, '.' | '!' | '?') && chars.get(i + 1).is_none_or(|n| n.is_whitespace()));
-        if boundary {
-            push_sentence(&mut out, &current);
-            current.clear();
+    for line in text.lines() {
+        for sentence in split_sentences(line) {
+            push_sentence(&mut out, &sentence);
         }
     }
-    push_sentence(&mut out, &current);
     out
 }
 

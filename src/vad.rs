@@ -1,6 +1,7 @@
-//! Voice activity detection with Silero VAD (an ONNX model of 2.3 MB) on onnxruntime: which frames of the
-//! candidate's audio are speech, for the end-of-turn rules ([`crate::engine::turns`]). Unlike loudness, it does not
-//! take noise (a fan, keyboard, clipped hiss) for speech, and it hears quiet speech.
+//! Voice activity detection: which frames of the candidate's audio are speech, for the end-of-turn rules
+//! ([`crate::engine::turns`]), behind the [`Detector`] trait. [`Loudness`] needs no model; [`Silero`] is Silero
+//! VAD (an ONNX model of 2.3 MB) on onnxruntime, which unlike loudness does not take noise (a fan, keyboard,
+//! clipped hiss) for speech, and hears quiet speech.
 //!
 //! One loaded model serves every listener; each listener is a [`Listener`] with the model's recurrent state and
 //! the last 64 samples it saw (the model reads 512 new samples, 32 ms, after 64 of context, as the silero-vad
@@ -18,7 +19,37 @@ use std::{
 use anyhow::{Context, anyhow, bail};
 use ort::{session::Session, value::Tensor};
 
-use crate::engine::turns::{Detector, Loudness};
+/// Says whether each 20 ms frame, in order, is speech. Stateful: a model may look at the frames before.
+pub trait Detector: Send + Sync {
+    fn is_speech(&mut self, frame: &[f32]) -> bool;
+}
+
+/// Speech is whatever is loud enough: no model needed, but noise counts as speech.
+#[derive(Debug, Clone, Copy)]
+pub struct Loudness {
+    /// RMS level (0..1) above which a frame is speech.
+    pub level: f32,
+}
+
+impl Default for Loudness {
+    fn default() -> Self {
+        Loudness { level: 0.012 }
+    }
+}
+
+impl Detector for Loudness {
+    fn is_speech(&mut self, frame: &[f32]) -> bool {
+        rms(frame) >= self.level
+    }
+}
+
+/// The loudness of a frame, 0..1.
+pub fn rms(frame: &[f32]) -> f32 {
+    if frame.is_empty() {
+        return 0.0;
+    }
+    (frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32).sqrt()
+}
 
 /// Samples per window at 16 kHz.
 pub const WINDOW: usize = 512;

@@ -135,7 +135,7 @@ fn seed_toml_altered_at_random_is_an_error_or_a_catalog() {
 #[test]
 fn gguf_headers_altered_at_random_fail_to_load_with_an_error() {
     let _cpu = crate::util::exclusive_cpu();
-    let path = crate::util::tiny_model("smollm2-135m", rehearse::models::Role::Llm);
+    let path = crate::util::tiny_model("smollm2-135m", rehearse::models::Purpose::Llm);
     // The header (metadata, vocabulary, tensor table) and the first tensors: what a loader reads before it trusts
     // the file.
     use std::io::{Read, Seek};
@@ -156,7 +156,7 @@ fn gguf_headers_altered_at_random_fail_to_load_with_an_error() {
 
 #[test]
 fn ggml_whisper_headers_altered_at_random_are_checked_without_crashing() {
-    let path = crate::util::tiny_model("whisper-tiny.en", rehearse::models::Role::Stt);
+    let path = crate::util::tiny_model("whisper-tiny.en", rehearse::models::Purpose::Stt);
     let bytes = std::fs::read(&path).unwrap();
     // The header and vocabulary come first; the tensor table follows.
     let head = bytes.len().min(1 << 20);

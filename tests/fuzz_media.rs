@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use rehearse::{
-    models::Role,
+    models::Purpose,
     realtime::pb::{self, client_frame},
     scoring::report::Report,
 };
@@ -24,7 +24,7 @@ use crate::{
 
 fn onnxruntime() -> std::path::PathBuf {
     rehearse::models::Manifest::builtin()
-        .locate(&crate::util::models_dir(), "onnxruntime", Role::Runtime)
+        .locate(&crate::util::models_dir(), "onnxruntime", Purpose::Runtime)
         .expect("onnxruntime is installed with the tiny set")
 }
 
@@ -35,7 +35,7 @@ fn onnxruntime() -> std::path::PathBuf {
 )]
 fn onnx_models_altered_at_random_are_refused_with_an_error_or_load() {
     let _cpu = crate::util::exclusive_cpu();
-    let original = tiny_model("silero-vad", Role::Vad);
+    let original = tiny_model("silero-vad", Purpose::Vad);
     let bytes = std::fs::read(&original).unwrap();
     rehearse::models::onnx::check(&bytes).expect("the real model passes the check");
     let runtime = onnxruntime();
@@ -206,7 +206,7 @@ async fn microphone_audio_at_random_never_takes_down_a_spoken_interview() {
     let _cpu = crate::util::exclusive_cpu();
     // Real speech to distort, so that turns are heard and whisper transcribes bad audio, not only noise.
     let voice =
-        rehearse::tts::piper::Piper::load(&tiny_model("piper-joe", Role::Tts), &onnxruntime())
+        rehearse::tts::piper::Piper::load(&tiny_model("piper-joe", Purpose::Tts), &onnxruntime())
             .unwrap();
     let mut speech = Vec::new();
     voice

@@ -766,7 +766,7 @@ async fn bad_frames_get_error_frames_and_the_interview_stays_healthy() {
             Err(code) => break code,
         }
     };
-    assert_eq!(code, Some(rehearse::realtime::ws::CLOSE_MALFORMED));
+    assert_eq!(code, Some(rehearse::realtime::connection::CLOSE_MALFORMED));
     server.stop().await;
 }
 
@@ -802,7 +802,7 @@ async fn a_burst_of_bad_frames_right_after_hello_gets_its_error_frames_and_close
         };
         assert_eq!(
             code,
-            Some(rehearse::realtime::ws::CLOSE_MALFORMED),
+            Some(rehearse::realtime::connection::CLOSE_MALFORMED),
             "attempt {attempt}"
         );
         assert!(
@@ -952,7 +952,7 @@ async fn a_flood_of_frames_is_rate_limited_and_the_connection_survives_it() {
     let (client, id) = new_interview(&server.state, "ada@example.com").await;
     let mut ws = connect(&server, &client, &id).await;
     until(&mut ws, interviewer_final).await;
-    let flood = rehearse::realtime::ws::BURST_FRAMES as u64 + 50;
+    let flood = rehearse::realtime::connection::BURST_FRAMES as u64 + 50;
     for n in 0..flood {
         send(
             &mut ws,
@@ -971,7 +971,7 @@ async fn a_flood_of_frames_is_rate_limited_and_the_connection_survives_it() {
     .await;
     let pongs = frames.iter().filter(|k| matches!(k, Kind::Pong(_))).count() as u64;
     assert!(
-        pongs <= rehearse::realtime::ws::BURST_FRAMES as u64,
+        pongs <= rehearse::realtime::connection::BURST_FRAMES as u64,
         "frames over the limit were dropped: {pongs}"
     );
     // A second later the same connection works normally.
@@ -1652,7 +1652,7 @@ async fn the_interviewer_speaks_to_clients_that_ask_for_audio() {
         .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
         .collect();
     let whisper = rehearse::stt::whisper::Whisper::load(
-        &crate::util::tiny_model("whisper-tiny.en", rehearse::models::Role::Stt),
+        &crate::util::tiny_model("whisper-tiny.en", rehearse::models::Purpose::Stt),
         2,
     )
     .unwrap();
@@ -1695,11 +1695,11 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
         .locate(
             &crate::util::models_dir(),
             "onnxruntime",
-            rehearse::models::Role::Runtime,
+            rehearse::models::Purpose::Runtime,
         )
         .unwrap();
     let voice = rehearse::tts::piper::Piper::load(
-        &crate::util::tiny_model("piper-joe", rehearse::models::Role::Tts),
+        &crate::util::tiny_model("piper-joe", rehearse::models::Purpose::Tts),
         &runtime,
     )
     .unwrap();
@@ -1935,7 +1935,7 @@ async fn a_spoken_answer_is_timed_can_interrupt_the_reply_and_silence_gets_a_pro
                     .prepare("SELECT heard_text FROM transcript_turns WHERE session_id = ?1 AND speaker = 'interviewer'")?
                     .query_map([&s], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
-                Ok((heard, rehearse::db::voice::latencies(c, Some(&s))?))
+                Ok((heard, rehearse::db::spoken::latencies(c, Some(&s))?))
             })
             .await
             .unwrap();

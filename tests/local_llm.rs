@@ -16,7 +16,7 @@ use crate::util::tiny_model;
 fn llm() -> Arc<LocalLlm> {
     static LLM: OnceLock<Arc<LocalLlm>> = OnceLock::new();
     LLM.get_or_init(|| {
-        let path = tiny_model("smollm2-135m", models::Role::Llm);
+        let path = tiny_model("smollm2-135m", models::Purpose::Llm);
         Arc::new(LocalLlm::load(&path, "smollm2-135m").expect("the tiny LLM loads"))
     })
     .clone()
@@ -293,7 +293,7 @@ fn bad_model_files_give_errors_that_name_the_file() {
     let _cpu = crate::util::exclusive_cpu();
     let dir = tempfile::tempdir().unwrap();
     let truncated = dir.path().join("truncated.gguf");
-    let real = std::fs::read(tiny_model("smollm2-135m", models::Role::Llm)).unwrap();
+    let real = std::fs::read(tiny_model("smollm2-135m", models::Purpose::Llm)).unwrap();
     std::fs::write(&truncated, &real[..real.len() / 3]).unwrap();
     let err = format!("{:#}", LocalLlm::load(&truncated, "t").unwrap_err());
     assert!(err.contains("truncated.gguf"), "{err}");
@@ -318,7 +318,7 @@ fn the_transformer_matches_candles_reference_implementation() {
         tokenizer::Tokenizer,
     };
 
-    let path = tiny_model("smollm2-135m", models::Role::Llm);
+    let path = tiny_model("smollm2-135m", models::Purpose::Llm);
     let mut file = std::fs::File::open(&path).unwrap();
     let content = gguf_file::Content::read(&mut file).unwrap();
     let tokenizer = Tokenizer::from_gguf(&content).unwrap();

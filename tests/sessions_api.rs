@@ -4,8 +4,9 @@
 use axum::http::{Method, StatusCode};
 use rehearse::{
     accounts::{UserRole, service},
-    db::{self, sessions},
+    db,
     engine::lifecycle::Transition,
+    sessions,
 };
 use serde_json::json;
 
@@ -293,7 +294,7 @@ async fn every_lifecycle_transition_is_enforced_with_refunds_only_before_the_sta
     let drive = |id: String, action: Transition| {
         let db = t.state.db().clone();
         async move {
-            db.call(move |conn| sessions::transition(conn, user_id, &id, action, db::now_ms()))
+            sessions::transition(&db, user_id, &id, action)
                 .await
                 .unwrap()
         }

@@ -14,7 +14,7 @@ use rehearse::{
     sandbox::{
         Language,
         harness::{self, Spec},
-        judge::{self, Report},
+        output::{self, Report},
     },
 };
 
@@ -94,7 +94,7 @@ fn judge_natively(dir: &Path, language: Language, p: &Problem, source: &str) -> 
             run(Command::new(&bin), limit)
         }
     };
-    let parsed = judge::parse(&stdout, &spec.marker);
+    let parsed = output::parse(&stdout, &spec.marker);
     if let Some(fatal) = parsed.fatal {
         return vec![format!("{} {}: {fatal}", p.id, language.as_str())];
     }
@@ -107,7 +107,7 @@ fn judge_natively(dir: &Path, language: Language, p: &Problem, source: &str) -> 
         };
         match parsed.reports.get(&i) {
             Some(Report::Returned { json, .. })
-                if judge::check(p.checker, p.returns, &case.expected, json) => {}
+                if output::check(p.checker, p.returns, &case.expected, json) => {}
             Some(Report::Returned { json, .. }) => failures.push(format!(
                 "{} {} {what}: expected {}, got {json}",
                 p.id,

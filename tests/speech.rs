@@ -10,11 +10,11 @@ use std::{
 
 use rehearse::{
     bench::models::SENTENCES,
-    engine::turns::{Detector, Loudness, Rules, TurnTaker},
-    models::{Manifest, Role},
+    engine::turns::{Rules, TurnTaker},
+    models::{Manifest, Purpose},
     stt::{whisper::Whisper, word_error_rate},
     tts::piper::Piper,
-    vad::{Silero, WINDOW},
+    vad::{Detector, Loudness, Silero, WINDOW},
 };
 
 use crate::util::{exclusive_cpu, models_dir, tiny_model};
@@ -23,7 +23,7 @@ fn whisper() -> Arc<Whisper> {
     static W: OnceLock<Arc<Whisper>> = OnceLock::new();
     W.get_or_init(|| {
         Arc::new(
-            Whisper::load(&tiny_model("whisper-tiny.en", Role::Stt), 2).expect("whisper loads"),
+            Whisper::load(&tiny_model("whisper-tiny.en", Purpose::Stt), 2).expect("whisper loads"),
         )
     })
     .clone()
@@ -31,7 +31,7 @@ fn whisper() -> Arc<Whisper> {
 
 fn onnxruntime() -> std::path::PathBuf {
     Manifest::builtin()
-        .locate(&models_dir(), "onnxruntime", Role::Runtime)
+        .locate(&models_dir(), "onnxruntime", Purpose::Runtime)
         .expect("onnxruntime is installed with the tiny set")
 }
 
@@ -39,7 +39,9 @@ fn piper() -> Arc<Piper> {
     static P: OnceLock<Arc<Piper>> = OnceLock::new();
     P.get_or_init(|| {
         let runtime = onnxruntime();
-        Arc::new(Piper::load(&tiny_model("piper-joe", Role::Tts), &runtime).expect("piper loads"))
+        Arc::new(
+            Piper::load(&tiny_model("piper-joe", Purpose::Tts), &runtime).expect("piper loads"),
+        )
     })
     .clone()
 }
@@ -49,7 +51,7 @@ fn silero() -> Arc<Silero> {
     V.get_or_init(|| {
         let runtime = onnxruntime();
         Arc::new(
-            Silero::load(&tiny_model("silero-vad", Role::Vad), &runtime).expect("Silero loads"),
+            Silero::load(&tiny_model("silero-vad", Purpose::Vad), &runtime).expect("Silero loads"),
         )
     })
     .clone()
@@ -268,7 +270,7 @@ fn a_file_that_is_not_a_vad_model_is_named_in_the_error() {
     let err = format!("{:#}", Silero::load(&fake, &runtime).unwrap_err());
     assert!(err.contains("not-silero.onnx"), "{err}");
     // The voice is an ONNX model too, but not a VAD.
-    let voice = tiny_model("piper-joe", Role::Tts);
+    let voice = tiny_model("piper-joe", Purpose::Tts);
     let err = format!("{:#}", Silero::load(&voice, &runtime).unwrap_err());
     assert!(err.contains("not a Silero VAD model"), "{err}");
 }

@@ -5,7 +5,7 @@
 use rehearse::{
     backends::{Spec, open_tts},
     bench::{pauses, voice},
-    models::Role,
+    models::Purpose,
 };
 
 const SPEC: &str = r#"
@@ -37,7 +37,7 @@ async fn thinking_pauses_are_not_cut_into_and_finished_answers_end_on_their_word
     let _cpu = crate::util::exclusive_cpu();
     let models = crate::util::models_dir();
     let name = rehearse::models::Manifest::builtin()
-        .in_set("tiny", Role::Tts)
+        .in_set("tiny", Purpose::Tts)
         .unwrap()
         .name
         .clone();

@@ -47,7 +47,7 @@ pub fn models_dir() -> std::path::PathBuf {
 }
 
 /// The path of a model from the `tiny` set, or a panic that says how to install it.
-pub fn tiny_model(name: &str, role: rehearse::models::Role) -> std::path::PathBuf {
+pub fn tiny_model(name: &str, role: rehearse::models::Purpose) -> std::path::PathBuf {
     rehearse::models::Manifest::builtin()
         .locate(&models_dir(), name, role)
         .unwrap_or_else(|e| panic!("{e:#} (scripts/check.sh installs the tiny set)"))

@@ -1,5 +1,6 @@
-//! Accounts: who a user is and what they may do, passwords, tokens and login throttling. Pure rules and crypto;
-//! storage lives in `db::users` and `db::credits`, HTTP in `web::auth`.
+//! Accounts: who a user is and what they may do, passwords, tokens and login throttling: rules and crypto, no IO.
+//! [`service`] (a layer above, see `ARCHITECTURE.md`) applies them to the stored accounts (`db::users`,
+//! `db::credits`); HTTP is `web::auth`'s.
 
 pub mod password;
 pub mod service;

@@ -214,10 +214,11 @@ pub async fn login(
     // cannot all pass the check before any of them is counted.
     let (attempt, found) = db
         .call(move |c| {
-            let recent = users::recent_failures(c, &e, &ip, now)?;
+            let window_start = now - throttle::WINDOW_MS;
+            let recent = users::failures_since(c, &e, &ip, window_start)?;
             Ok(match throttle::decide(&recent, now) {
                 Ok(()) => Ok((
-                    users::begin_attempt(c, &e, &ip, now)?,
+                    users::begin_attempt(c, &e, &ip, now, window_start)?,
                     users::by_email(c, &e)?,
                 )),
                 Err(wait) => Err(wait),

@@ -206,7 +206,7 @@ async fn run_backend(
     let dir = tempfile_dir()?;
     let mut settings = Settings::for_data_dir(&dir);
     settings.models_dir = models_dir.to_path_buf();
-    settings.llm = Spec::parse(spec, crate::models::Role::Llm)?;
+    settings.llm = Spec::parse(spec, crate::models::Purpose::Llm)?;
     let state = AppState::open(settings).await?;
     let backend = state.llm().name().to_string();
     let catalog = state.catalog();

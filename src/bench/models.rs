@@ -20,7 +20,7 @@ use crate::{
         wording::Ask,
     },
     llm::{Llm, Message, Request, local::LocalLlm},
-    models::{Manifest, Role as ModelRole},
+    models::{Manifest, Purpose as ModelRole},
     stt::{whisper::Whisper, word_error_rate},
     tts::piper::Piper,
 };
@@ -172,7 +172,7 @@ fn utterance(said: &str) -> Utterance {
         round_title: "Bar Raiser".into(),
         question: Some(crate::engine::plan::Question {
             id: "disagree".into(),
-            pool: crate::engine::plan::Pool::Behavioral,
+            pool: crate::engine::plan::QuestionPool::Behavioral,
             text: "Tell me about a time you disagreed with your manager and what you did about it."
                 .into(),
             follow_ups: vec![],

@@ -230,7 +230,7 @@ pub fn project_set(name: &str, cache: &Path, models_dir: &Path) -> anyhow::Resul
         .find(|(n, _)| *n == name)
         .with_context(|| format!("no pause set {name:?}: dev or test"))?
         .1;
-    let voice = super::voice::model("tiny", crate::models::Role::Tts)?;
+    let voice = super::voice::model("tiny", crate::models::Purpose::Tts)?;
     let (piper, status) =
         crate::backends::open_tts(&crate::backends::Spec::Local(voice), models_dir);
     let piper = piper.with_context(|| {

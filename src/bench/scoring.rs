@@ -56,8 +56,7 @@ pub struct Report {
     pub bottom_results: Vec<BottomResult>,
 }
 
-/// A round below this is in the bottom level (strong no hire).
-pub const BOTTOM_BELOW: f64 = 1.5;
+pub use crate::scoring::calibration::BOTTOM_BELOW;
 
 fn tally<'a>(
     pairs: impl Iterator<Item = &'a PairResult>,
@@ -236,6 +235,38 @@ pub fn print(r: &Report, show_pairs: bool) {
             println!(
                 "  not at the bottom: {} ({}) scored {:?}",
                 b.id, b.class, b.score
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{calibration::builtin, rules::RuleJudge};
+
+    /// The scale the rules were calibrated to on the development set, and how they rank it (without the
+    /// embeddings, which only catch off-topic answers). A change to a weight or a signal that breaks either fails
+    /// here; the held-out figures are `bench scoring`'s.
+    #[test]
+    fn the_rules_rank_the_development_set_and_use_the_scale_honestly() {
+        let set = builtin();
+        let report = run(&RuleJudge::default(), set, "dev", None, false);
+        let all = &report.overall;
+        assert!(
+            all.ranked_correctly * 100 >= all.pairs * 85,
+            "{}/{}",
+            all.ranked_correctly,
+            all.pairs
+        );
+        assert!(all.mean_stronger >= 3.5, "{}", all.mean_stronger);
+        assert!(all.mean_weaker <= 2.5, "{}", all.mean_weaker);
+        for (kind, t) in &report.per_kind {
+            assert!(
+                t.ranked_correctly * 100 >= t.pairs * 75,
+                "{kind}: {}/{}",
+                t.ranked_correctly,
+                t.pairs
             );
         }
     }

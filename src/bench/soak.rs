@@ -18,7 +18,7 @@ use crate::{
     app::{self, AppState},
     backends::Spec,
     config::Settings,
-    models::Role,
+    models::Purpose,
     stats::Stats,
 };
 
@@ -123,9 +123,9 @@ pub async fn run(
     server_settings.models_dir = settings.models_dir.clone();
     server_settings.kv_caches = settings.kv_caches;
     if spoken > 0 {
-        server_settings.stt = Spec::Local(voice::model("tiny", Role::Stt)?);
-        server_settings.tts = Spec::Local(voice::model("tiny", Role::Tts)?);
-        server_settings.vad = Spec::Local(voice::model("tiny", Role::Vad)?);
+        server_settings.stt = Spec::Local(voice::model("tiny", Purpose::Stt)?);
+        server_settings.tts = Spec::Local(voice::model("tiny", Purpose::Tts)?);
+        server_settings.vad = Spec::Local(voice::model("tiny", Purpose::Vad)?);
         server_settings.silence_prompt = Duration::from_secs(600);
     }
     let state = AppState::open(server_settings).await?;

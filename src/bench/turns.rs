@@ -15,7 +15,7 @@ use super::pauses::Clip;
 use crate::{
     backends::{Spec, open_stt, open_vad},
     engine::turns::{self, FRAME, Rules, TRANSCRIBE_AFTER_MS, TurnTaker},
-    models::Role,
+    models::Purpose,
     stats::Stats,
 };
 
@@ -54,8 +54,8 @@ pub fn run(
     rules: Rules,
     clips: &[Clip],
 ) -> anyhow::Result<Report> {
-    let stt_name = super::voice::model(set, Role::Stt)?;
-    let vad_name = super::voice::model(set, Role::Vad)?;
+    let stt_name = super::voice::model(set, Purpose::Stt)?;
+    let vad_name = super::voice::model(set, Purpose::Vad)?;
     let (whisper, status) = open_stt(&Spec::Local(stt_name.clone()), models_dir);
     let whisper = whisper.with_context(|| format!("whisper does not load: {status:?}"))?;
     let (silero, status) = open_vad(&Spec::Local(vad_name.clone()), models_dir);

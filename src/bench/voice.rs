@@ -26,7 +26,7 @@ use crate::{
     backends::Spec,
     catalog::RoundKind,
     config::Settings,
-    models::{Manifest, Role},
+    models::{Manifest, Purpose},
     realtime::pb::{self, client_frame, server_frame::Kind},
 };
 
@@ -395,7 +395,7 @@ async fn clips_candidate(
     Ok(s)
 }
 
-pub(super) fn model(set: &str, role: Role) -> anyhow::Result<String> {
+pub(super) fn model(set: &str, role: Purpose) -> anyhow::Result<String> {
     Ok(Manifest::builtin()
         .in_set(set, role)
         .with_context(|| format!("the {set} set has no {role:?} model"))?
@@ -427,13 +427,13 @@ pub(super) fn clips(voice: &crate::tts::piper::Piper) -> anyhow::Result<Vec<Vec<
 /// Runs the benchmark with the models installed in `models_dir`.
 pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result<Report> {
     let (stt, llm, tts, vad) = (
-        model(&opts.set, Role::Stt)?,
+        model(&opts.set, Purpose::Stt)?,
         match &opts.llm {
             Some(name) => name.clone(),
-            None => model(&opts.set, Role::Llm)?,
+            None => model(&opts.set, Purpose::Llm)?,
         },
-        model(&opts.set, Role::Tts)?,
-        model(&opts.set, Role::Vad)?,
+        model(&opts.set, Purpose::Tts)?,
+        model(&opts.set, Purpose::Vad)?,
     );
     let dir = tempfile_dir()?;
     let mut settings = Settings::for_data_dir(&dir);
@@ -513,7 +513,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let wall_seconds = began.elapsed().as_secs_f64();
     let records = state
         .db()
-        .call(|c| crate::db::voice::latencies(c, None))
+        .call(|c| crate::db::spoken::latencies(c, None))
         .await?;
     let peak = peak_rss_mb();
     let _ = stop.send(());
@@ -521,7 +521,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     state.hub().stop_all().await;
     let _ = std::fs::remove_dir_all(dir);
 
-    let stages = crate::db::voice::stage_stats(&records)
+    let stages = crate::db::spoken::stage_stats(&records)
         .into_iter()
         .map(|(name, stats)| (name.to_string(), stats))
         .collect();

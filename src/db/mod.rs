@@ -13,15 +13,10 @@ pub mod meta;
 pub mod migrations;
 pub mod scores;
 pub mod sessions;
+pub mod spoken;
 pub mod users;
-pub mod voice;
 
-use std::{
-    panic::AssertUnwindSafe,
-    path::Path,
-    sync::mpsc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{panic::AssertUnwindSafe, path::Path, sync::mpsc, time::Duration};
 
 use rusqlite::Connection;
 
@@ -94,13 +89,7 @@ impl Db {
     }
 }
 
-/// Milliseconds since the Unix epoch: the one time format stored in the database.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// A database in memory with one user (id 1) and one interview (`s`) to hang test rows on.
 #[cfg(test)]

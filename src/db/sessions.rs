@@ -1,17 +1,11 @@
-//! Interview sessions: creation paid for in the same transaction, the owner's list and lookups, lifecycle
-//! transitions (through `engine::lifecycle`, the one place that decides them) and deletion of everything recorded.
+//! Interview sessions: storing a new one with its rounds, the owner's list and lookups, a new lifecycle state,
+//! and deleting everything recorded. Which transitions are allowed, and what an interview costs, the `sessions`
+//! service decides.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{
-    DbError,
-    credits::{self, Reason},
-};
-use crate::{
-    accounts::tokens,
-    catalog::{Company, Role, Round},
-    engine::lifecycle::{Illegal, SessionState, Transition},
-};
+use super::DbError;
+use crate::{catalog::Round, engine::lifecycle::SessionState};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -30,58 +24,34 @@ pub struct Session {
     pub ended_at: Option<i64>,
 }
 
+/// A PENDING interview to store.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Created {
-    Ok(Box<Session>),
-    NotEnoughCredits { balance: i64, price: i64 },
+pub struct NewSession {
+    pub id: String,
+    pub user_id: i64,
+    pub company_id: String,
+    pub role_id: String,
+    pub price: i64,
+    /// The role's whole loop or the part the candidate chose.
+    pub rounds: Vec<Round>,
+    pub now: i64,
 }
 
-/// Creates a PENDING interview of `rounds` (the role's whole loop or the part the candidate chose) and charges the
-/// role's price, or refuses when the balance is short. The transaction takes SQLite's write lock first
-/// (IMMEDIATE), so concurrent creations cannot overdraw.
-pub fn create(
-    conn: &mut Connection,
-    user_id: i64,
-    company: &Company,
-    role: &Role,
-    rounds: &[Round],
-    now: i64,
-) -> Result<Created, DbError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let price = i64::from(role.price);
-    let balance = credits::balance(&tx, user_id)?;
-    if balance < price {
-        return Ok(Created::NotEnoughCredits { balance, price });
-    }
-    let id = tokens::random_id();
-    let plan = serde_json::to_string(rounds).expect("rounds serialise");
-    tx.execute(
+/// Stores a new PENDING interview and its rounds (in the caller's transaction).
+pub fn insert(conn: &Connection, new: &NewSession) -> Result<(), DbError> {
+    let plan = serde_json::to_string(&new.rounds).expect("rounds serialise");
+    conn.execute(
         "INSERT INTO interview_sessions (id, user_id, company_id, role_id, state, price, plan_json, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?7, ?7)",
-        params![id, user_id, company.id, role.id, price, plan, now],
+        params![new.id, new.user_id, new.company_id, new.role_id, new.price, plan, new.now],
     )?;
-    for (i, r) in rounds.iter().enumerate() {
-        tx.execute(
+    for (i, r) in new.rounds.iter().enumerate() {
+        conn.execute(
             "INSERT INTO round_runs (session_id, position, kind, title, minutes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, i as i64, r.kind.as_str(), r.title, r.minutes],
+            params![new.id, i as i64, r.kind.as_str(), r.title, r.minutes],
         )?;
     }
-    if price > 0 {
-        credits::insert(
-            &tx,
-            user_id,
-            -price,
-            Reason::Interview,
-            Some(&id),
-            Some(user_id),
-            "",
-            now,
-        )?;
-    }
-    tx.commit()?;
-    Ok(Created::Ok(Box::new(
-        get(conn, user_id, &id)?.expect("just created"),
-    )))
+    Ok(())
 }
 
 const COLUMNS: &str = "s.id, s.user_id, s.company_id, COALESCE(c.name, s.company_id), s.role_id, COALESCE(r.title, s.role_id),
@@ -171,55 +141,23 @@ pub fn open_for_role(
         .optional()?)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Transitioned {
-    Ok(Box<Session>),
-    NotFound,
-    Illegal(Illegal),
-}
-
-/// Applies a lifecycle transition, refunding in the same transaction when the rules say so.
-pub fn transition(
-    conn: &mut Connection,
+/// Stores the interview's new lifecycle state, and when it started or ended where given.
+pub fn set_state(
+    conn: &Connection,
     user_id: i64,
     id: &str,
-    action: Transition,
+    to: SessionState,
     now: i64,
-) -> Result<Transitioned, DbError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let Some(session) = get(&tx, user_id, id)? else {
-        return Ok(Transitioned::NotFound);
-    };
-    let outcome = match session.state.apply(action) {
-        Ok(o) => o,
-        Err(e) => return Ok(Transitioned::Illegal(e)),
-    };
-    let (started, ended) = match action {
-        Transition::Start => (Some(now), None),
-        Transition::Complete | Transition::Abandon => (None, Some(now)),
-    };
-    tx.execute(
+    started: Option<i64>,
+    ended: Option<i64>,
+) -> Result<(), DbError> {
+    conn.execute(
         "UPDATE interview_sessions SET state = ?3, updated_at = ?4,
            started_at = COALESCE(?5, started_at), ended_at = COALESCE(?6, ended_at)
          WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id, outcome.to.as_str(), now, started, ended],
+        params![id, user_id, to.as_str(), now, started, ended],
     )?;
-    if outcome.refund && session.price > 0 {
-        credits::insert(
-            &tx,
-            user_id,
-            session.price,
-            Reason::Refund,
-            Some(id),
-            Some(user_id),
-            "abandoned before it started",
-            now,
-        )?;
-    }
-    tx.commit()?;
-    Ok(Transitioned::Ok(Box::new(
-        get(conn, user_id, id)?.expect("still there"),
-    )))
+    Ok(())
 }
 
 /// Deletes the session and everything recorded in it; the ledger keeps its entries without the link.

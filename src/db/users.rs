@@ -282,17 +282,20 @@ pub fn signups_from(conn: &Connection, ip: &str, since: i64) -> Result<Vec<i64>,
 }
 
 /// Records a login attempt as failed before its password is checked, so that parallel guesses each count against
-/// the throttle at once; [`attempt_succeeded`] corrects it. Forgets attempts older than the throttle's window.
-pub fn begin_attempt(conn: &Connection, email: &str, ip: &str, now: i64) -> Result<i64, DbError> {
+/// the throttle at once; [`attempt_succeeded`] corrects it. Forgets attempts made before `forget_before`.
+pub fn begin_attempt(
+    conn: &Connection,
+    email: &str,
+    ip: &str,
+    now: i64,
+    forget_before: i64,
+) -> Result<i64, DbError> {
     conn.execute(
         "INSERT INTO login_attempts (email, ip, succeeded, at) VALUES (?1, ?2, 0, ?3)",
         params![email, ip, now],
     )?;
     let id = conn.last_insert_rowid();
-    conn.execute(
-        "DELETE FROM login_attempts WHERE at < ?1",
-        [now - throttle::WINDOW_MS],
-    )?;
+    conn.execute("DELETE FROM login_attempts WHERE at < ?1", [forget_before])?;
     Ok(id)
 }
 
@@ -305,13 +308,13 @@ pub fn attempt_succeeded(conn: &Connection, attempt: i64) -> Result<(), DbError>
     Ok(())
 }
 
-pub fn recent_failures(
+/// The failed login attempts since `since`, for the account and for the address.
+pub fn failures_since(
     conn: &Connection,
     email: &str,
     ip: &str,
-    now: i64,
+    since: i64,
 ) -> Result<throttle::Recent, DbError> {
-    let since = now - throttle::WINDOW_MS;
     let times = |sql: &str, key: &str| -> Result<Vec<i64>, DbError> {
         let mut stmt = conn.prepare(sql)?;
         let v = stmt

@@ -39,7 +39,7 @@ pub enum EndReason {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RoundStatus {
+pub enum RoundState {
     Pending,
     Active,
     Done(EndReason),
@@ -164,7 +164,7 @@ pub struct RoundRun {
     #[serde(skip)]
     pub running_since: Option<u64>,
     pub warned: bool,
-    pub status: RoundStatus,
+    pub status: RoundState,
 }
 
 impl RoundRun {
@@ -184,7 +184,7 @@ impl RoundRun {
             used_ms: 0,
             running_since: None,
             warned: false,
-            status: RoundStatus::Pending,
+            status: RoundState::Pending,
         }
     }
 
@@ -444,7 +444,7 @@ impl Interview {
         let round = &mut self.rounds[self.current];
         round.used_ms = round.used(now);
         round.running_since = None;
-        round.status = RoundStatus::Done(reason);
+        round.status = RoundState::Done(reason);
         out.push(Effect::RoundEnded {
             index: self.current,
             reason,
@@ -471,7 +471,7 @@ impl Interview {
     ) {
         self.current = index;
         let round = &mut self.rounds[index];
-        round.status = RoundStatus::Active;
+        round.status = RoundState::Active;
         round.running_since = Some(now);
         out.push(Effect::RoundStarted { index });
         out.push(Effect::Say(self.utterance(intent, said)));
@@ -600,12 +600,12 @@ pub fn covered(kind: RoundKind, probe: &str, heard: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::plan::Pool;
+    use crate::engine::plan::QuestionPool;
 
     fn q(id: &str) -> Question {
         Question {
             id: id.into(),
-            pool: Pool::Behavioral,
+            pool: QuestionPool::Behavioral,
             text: format!("Tell me about a time you handled a difficult deadline ({id})."),
             follow_ups: vec![
                 "What did you do first?".into(),
@@ -727,7 +727,7 @@ mod tests {
             iv.handle(Input::Answer(STORY), t * MIN);
         }
         assert!(iv.finished);
-        assert_eq!(iv.rounds[1].status, RoundStatus::Done(EndReason::Completed));
+        assert_eq!(iv.rounds[1].status, RoundState::Done(EndReason::Completed));
         assert!(
             iv.handle(Input::Answer(STORY), 20 * MIN).is_empty(),
             "a finished interview does nothing"
@@ -758,7 +758,7 @@ mod tests {
     fn a_coding_round_works_through_its_phases_skipping_what_the_candidate_covered() {
         let problem = Question {
             id: "p".into(),
-            pool: Pool::Problem,
+            pool: QuestionPool::Problem,
             text: "Two Sum: find two numbers that add up to a target.".into(),
             follow_ups: crate::engine::plan::CODING_PHASES
                 .iter()
@@ -1046,7 +1046,7 @@ mod tests {
             }
             assert_eq!(
                 iv.rounds[0].status,
-                RoundStatus::Done(EndReason::Completed),
+                RoundState::Done(EndReason::Completed),
                 "{kind:?}"
             );
             assert_eq!(

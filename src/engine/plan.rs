@@ -10,18 +10,18 @@ use crate::catalog::{Catalog, Company, Difficulty, Role, Round, RoundKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Pool {
+pub enum QuestionPool {
     Behavioral,
     Design,
     Problem,
 }
 
-impl Pool {
+impl QuestionPool {
     pub fn as_str(self) -> &'static str {
         match self {
-            Pool::Behavioral => "behavioral",
-            Pool::Design => "design",
-            Pool::Problem => "problem",
+            QuestionPool::Behavioral => "behavioral",
+            QuestionPool::Design => "design",
+            QuestionPool::Problem => "problem",
         }
     }
 }
@@ -30,7 +30,7 @@ impl Pool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Question {
     pub id: String,
-    pub pool: Pool,
+    pub pool: QuestionPool,
     pub text: String,
     /// Follow-ups from the seeds, used in order.
     pub follow_ups: Vec<String>,
@@ -97,7 +97,7 @@ pub fn draw(
                 .take(behavioral_count(round.minutes))
                 .map(|(_, q)| Question {
                     id: q.id.clone(),
-                    pool: Pool::Behavioral,
+                    pool: QuestionPool::Behavioral,
                     text: q.text.clone(),
                     follow_ups: q.follow_ups.clone(),
                 })
@@ -109,7 +109,7 @@ pub fn draw(
             .max_by_key(|p| rank(asked, &p.id, p.difficulty, role.difficulty, seed))
             .map(|p| Question {
                 id: p.id.clone(),
-                pool: Pool::Problem,
+                pool: QuestionPool::Problem,
                 text: problem_text(p),
                 follow_ups: CODING_PHASES.iter().map(|s| s.to_string()).collect(),
             })
@@ -121,7 +121,7 @@ pub fn draw(
             .max_by_key(|p| rank(asked, &p.id, p.difficulty, role.difficulty, seed))
             .map(|p| Question {
                 id: p.id.clone(),
-                pool: Pool::Design,
+                pool: QuestionPool::Design,
                 text: p.prompt.clone(),
                 follow_ups: design_phases(&p.follow_ups),
             })
@@ -245,7 +245,7 @@ mod tests {
                         let p = c.problem(&drawn[0].id).unwrap();
                         assert!(distance(p.difficulty, role.difficulty) <= 1);
                     }
-                    RoundKind::SystemDesign => assert_eq!(drawn[0].pool, Pool::Design),
+                    RoundKind::SystemDesign => assert_eq!(drawn[0].pool, QuestionPool::Design),
                     _ => assert!(drawn.len() >= 2),
                 }
             }

@@ -165,7 +165,7 @@ mod tests {
         catalog::{RoundKind, SeedSource, load},
         engine::{
             interview::Intent,
-            plan::{Pool, Question},
+            plan::{Question, QuestionPool},
         },
     };
 
@@ -177,7 +177,7 @@ mod tests {
             round_title: "Bar Raiser".into(),
             question: Some(Question {
                 id: "q".into(),
-                pool: Pool::Behavioral,
+                pool: QuestionPool::Behavioral,
                 text: "Tell me about a time you disagreed with your manager.".into(),
                 follow_ups: vec![],
             }),

@@ -1,41 +1,17 @@
 //! When the candidate has finished speaking, decided from audio time alone (no wall clock, so the rules are
 //! testable and a slow network does not change them): each frame of 20 ms is speech or not, as a [`Detector`] says
-//! (Silero VAD when installed, else [`Loudness`]); a turn starts after [`Rules::min_speech_ms`] of speech. How
-//! much silence ends it depends on what was said: the words of the turn so far (transcribed during the pause) are
-//! read by [`wait_after`], and a finished answer ends after a short silence while one that trails off ("and...",
+//! (Silero VAD when installed, else loudness; both in [`crate::vad`]); a turn starts after [`Rules::min_speech_ms`]
+//! of speech. How much silence ends it depends on what was said: the words of the turn so far (transcribed during
+//! the pause) are read by [`wait_after`], and a finished answer ends after a short silence while one that trails off ("and...",
 //! "um", a comma) waits up to [`Rules::end_silence_ms`], a pause long enough that a candidate thinking mid-answer
 //! is not cut off. Until the words are known, the turn waits. What a turn holds is returned whole, with a little
 //! audio from before it started so the first word is not clipped, and how long the silence that ended it was (so
 //! the moment speech ended is known).
 
-use crate::catalog::RoundKind;
+use crate::{catalog::RoundKind, vad::Detector};
 
 /// 20 ms at 16 kHz.
 pub const FRAME: usize = 320;
-
-/// Says whether each 20 ms frame, in order, is speech. Stateful: a model may look at the frames before.
-pub trait Detector: Send + Sync {
-    fn is_speech(&mut self, frame: &[f32]) -> bool;
-}
-
-/// Speech is whatever is loud enough: no model needed, but noise counts as speech.
-#[derive(Debug, Clone, Copy)]
-pub struct Loudness {
-    /// RMS level (0..1) above which a frame is speech.
-    pub level: f32,
-}
-
-impl Default for Loudness {
-    fn default() -> Self {
-        Loudness { level: 0.012 }
-    }
-}
-
-impl Detector for Loudness {
-    fn is_speech(&mut self, frame: &[f32]) -> bool {
-        rms(frame) >= self.level
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rules {
@@ -89,14 +65,6 @@ pub struct Turn {
     pub audio: Vec<f32>,
     /// The silence (audio time) at the turn's end: the silence that ended it, less when it was cut for length.
     pub silence_ms: u32,
-}
-
-/// The loudness of a frame, 0..1.
-pub fn rms(frame: &[f32]) -> f32 {
-    if frame.is_empty() {
-        return 0.0;
-    }
-    (frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32).sqrt()
 }
 
 /// Follows the audio and says when a turn is complete.
@@ -390,6 +358,7 @@ pub fn is_filler(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vad::Loudness;
 
     fn tone(ms: usize) -> Vec<f32> {
         (0..ms * 16)

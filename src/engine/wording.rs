@@ -393,7 +393,7 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::plan::{Pool, Question};
+    use crate::engine::plan::{Question, QuestionPool};
 
     fn names() -> Names<'static> {
         Names {
@@ -411,7 +411,7 @@ mod tests {
             round_title: "Bar Raiser".into(),
             question: Some(Question {
                 id: "q".into(),
-                pool: Pool::Behavioral,
+                pool: QuestionPool::Behavioral,
                 text: "Tell me about a time you disagreed with your manager.".into(),
                 follow_ups: vec!["What did your manager say?".into()],
             }),

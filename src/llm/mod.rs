@@ -1,7 +1,7 @@
 //! The interviewer's language model behind one small object-safe trait: [`Llm::generate`] streams text pieces to a
 //! sink that can stop it between pieces (cancellation, barge-in). Backends: [`scripted::Scripted`], a
-//! deterministic interviewer that needs no model (tests, demos, machines without models); the local candle models
-//! and the cloud backends plug in behind the same trait. Generation is blocking: call it on a dedicated thread.
+//! deterministic interviewer that needs no model (tests, demos, machines without models), and the local candle
+//! models ([`local`]); remote backends are not built yet. Generation is blocking: call it on a dedicated thread.
 
 pub mod local;
 pub mod scripted;

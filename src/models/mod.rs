@@ -3,7 +3,6 @@
 //! [`fetch`], the whisper converter in [`whisper_ggml`]. Backends find their files through [`Manifest::locate`],
 //! which also accepts a user's own file path.
 
-pub mod commands;
 pub mod fetch;
 pub mod onnx;
 pub mod whisper_ggml;
@@ -22,7 +21,7 @@ const MANIFEST: &str = include_str!("../../models/manifest.toml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub enum Purpose {
     Runtime,
     Stt,
     Llm,
@@ -32,15 +31,15 @@ pub enum Role {
     Embed,
 }
 
-impl fmt::Display for Role {
+impl fmt::Display for Purpose {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Role::Runtime => "runtime",
-            Role::Stt => "stt",
-            Role::Llm => "llm",
-            Role::Tts => "tts",
-            Role::Vad => "vad",
-            Role::Embed => "embed",
+            Purpose::Runtime => "runtime",
+            Purpose::Stt => "stt",
+            Purpose::Llm => "llm",
+            Purpose::Tts => "tts",
+            Purpose::Vad => "vad",
+            Purpose::Embed => "embed",
         })
     }
 }
@@ -58,7 +57,7 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct Model {
     pub name: String,
-    pub role: Role,
+    pub role: Purpose,
     pub description: String,
     pub licence: String,
     pub sets: Vec<String>,
@@ -223,7 +222,7 @@ impl Manifest {
     }
 
     /// The first model of `role` in `set` (the set's LLM, its whisper, ...).
-    pub fn in_set(&self, set: &str, role: Role) -> Option<&Model> {
+    pub fn in_set(&self, set: &str, role: Purpose) -> Option<&Model> {
         self.models
             .iter()
             .find(|m| m.role == role && m.sets.iter().any(|s| s == set))
@@ -231,7 +230,7 @@ impl Manifest {
 
     /// Resolves what a user named: a manifest model (its main file under `models_dir`) or a path to their own
     /// file. Errors say what is missing and how to get it.
-    pub fn locate(&self, models_dir: &Path, spec: &str, role: Role) -> anyhow::Result<PathBuf> {
+    pub fn locate(&self, models_dir: &Path, spec: &str, role: Purpose) -> anyhow::Result<PathBuf> {
         if let Some(model) = self.model(spec) {
             if model.role != role {
                 bail!("{spec} is a {} model, not {role}", model.role);
@@ -368,19 +367,19 @@ mod tests {
         let m = Manifest::builtin();
         for set in ["tiny", "default", "large"] {
             for role in [
-                Role::Runtime,
-                Role::Stt,
-                Role::Llm,
-                Role::Tts,
-                Role::Vad,
-                Role::Embed,
+                Purpose::Runtime,
+                Purpose::Stt,
+                Purpose::Llm,
+                Purpose::Tts,
+                Purpose::Vad,
+                Purpose::Embed,
             ] {
                 assert!(m.in_set(set, role).is_some(), "{set} lacks a {role} model");
             }
         }
-        assert_eq!(m.in_set("tiny", Role::Llm).unwrap().name, "smollm2-135m");
+        assert_eq!(m.in_set("tiny", Purpose::Llm).unwrap().name, "smollm2-135m");
         assert_eq!(
-            m.in_set("default", Role::Llm).unwrap().name,
+            m.in_set("default", Purpose::Llm).unwrap().name,
             "qwen2.5-coder-0.5b"
         );
     }
@@ -424,24 +423,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = Manifest::builtin();
         let err = m
-            .locate(dir.path(), "smollm2-135m", Role::Llm)
+            .locate(dir.path(), "smollm2-135m", Purpose::Llm)
             .unwrap_err()
             .to_string();
         assert!(err.contains("models fetch"), "{err}");
         let err = m
-            .locate(dir.path(), "piper-joe", Role::Llm)
+            .locate(dir.path(), "piper-joe", Purpose::Llm)
             .unwrap_err()
             .to_string();
         assert!(err.contains("not llm"), "{err}");
         let own = dir.path().join("mine.gguf");
         std::fs::write(&own, b"x").unwrap();
         assert_eq!(
-            m.locate(dir.path(), own.to_str().unwrap(), Role::Llm)
+            m.locate(dir.path(), own.to_str().unwrap(), Purpose::Llm)
                 .unwrap(),
             own
         );
         let err = m
-            .locate(dir.path(), "gpt5", Role::Llm)
+            .locate(dir.path(), "gpt5", Purpose::Llm)
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown llm model"), "{err}");

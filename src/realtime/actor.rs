@@ -18,20 +18,32 @@ use super::{
     hub::Cmd,
     latency::Timing,
     pb::{self, client_frame, server_frame::Kind},
+    services::Services,
 };
 use crate::{
-    app::AppState,
-    db::{
-        self, live,
-        sessions::{self, Session, Transitioned},
-    },
+    db::{self, live, sessions::Session},
     engine::{
         interview::{Effect, Input, Interview, RoundRun},
         lifecycle::{SessionState, Transition},
         plan,
     },
     sandbox::Language,
+    sessions::Transitioned,
 };
+
+/// A turn to store, as the actor has it.
+pub(super) struct Said {
+    pub round: i64,
+    /// `interviewer` or `candidate`.
+    pub speaker: &'static str,
+    pub kind: &'static str,
+    pub text: String,
+    pub question_id: Option<String>,
+    /// The client's id of an answer, which a re-send repeats.
+    pub answer_id: Option<String>,
+    /// `text` or `voice`.
+    pub source: &'static str,
+}
 
 /// The longest answer a candidate can send in one turn.
 pub const MAX_ANSWER_CHARS: usize = 20_000;
@@ -40,7 +52,7 @@ const TICK: Duration = Duration::from_secs(1);
 pub const CONNECTION_BUFFER: usize = 512;
 
 pub(super) struct Actor {
-    pub(super) state: AppState,
+    pub(super) services: Arc<Services>,
     pub(super) session: Session,
     pub(super) generation: u64,
     pub(super) engine: Option<Interview>,
@@ -78,14 +90,14 @@ pub(super) struct Actor {
 
 impl Actor {
     pub(super) fn new(
-        state: AppState,
+        services: Arc<Services>,
         session: Session,
         generation: u64,
         floor: Arc<Floor>,
         me: mpsc::WeakSender<Cmd>,
     ) -> Actor {
         Actor {
-            state,
+            services,
             session,
             generation,
             engine: None,
@@ -115,8 +127,8 @@ impl Actor {
     pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
         if let Err(e) = self.load().await {
             tracing::error!(session = %self.session.id, "could not load the interview: {e:#}");
-            self.state
-                .hub()
+            self.services
+                .hub
                 .retire(&self.session.id, self.generation, &rx);
             return;
         }
@@ -137,11 +149,11 @@ impl Actor {
                 _ = tick.tick() => {
                     self.on_tick().await;
                     if let Some(since) = idle_since
-                        && since.elapsed() >= self.state.settings().interview_idle
+                        && since.elapsed() >= self.services.options.interview_idle
                         && self.code_runs == 0
                     {
                         self.save().await;
-                        if self.state.hub().retire(&self.session.id, self.generation, &rx) {
+                        if self.services.hub.retire(&self.session.id, self.generation, &rx) {
                             break;
                         }
                     }
@@ -156,8 +168,8 @@ impl Actor {
         let id = self.session.id.clone();
         let user = self.session.user_id;
         let (stored, asked, turns) = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| {
                 Ok((
                     live::load_engine(c, &id)?,
@@ -192,7 +204,7 @@ impl Actor {
             self.engine = Some(engine);
             return Ok(());
         }
-        let catalog = self.state.catalog();
+        let catalog = self.services.catalog.clone();
         let company = catalog.company(&self.session.company_id);
         let role = company.and_then(|c| c.role(&self.session.role_id));
         let seed = self
@@ -229,8 +241,8 @@ impl Actor {
         }
         let (id, current) = (self.session.id.clone(), iv.current as i64);
         if let Err(e) = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| live::save_engine(c, &id, &json, current))
             .await
         {
@@ -255,7 +267,7 @@ impl Actor {
     }
 
     fn session_state(&self) -> pb::ServerFrame {
-        let catalog = self.state.catalog();
+        let catalog = self.services.catalog.clone();
         let persona = catalog
             .company(&self.session.company_id)
             .map(|c| c.persona.name.clone())
@@ -277,17 +289,17 @@ impl Actor {
             company_name: self.session.company_name.clone(),
             role_title: self.session.role_title.clone(),
             interviewer_name: persona,
-            stt_available: self.state.stt().is_some(),
-            tts_available: self.state.tts().is_some(),
+            stt_available: self.services.stt.is_some(),
+            tts_available: self.services.tts.is_some(),
             paused: false,
-            end_of_turn_ms: self.state.settings().end_of_turn_ms,
+            end_of_turn_ms: self.services.options.end_of_turn_ms,
         }))
     }
 
     async fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Join { conn, out, audio } => {
-                if let Some(rate) = audio.filter(|_| self.state.tts().is_some()) {
+                if let Some(rate) = audio.filter(|_| self.services.tts.is_some()) {
                     self.listeners.push((conn, rate));
                 }
                 self.join(conn, out).await;
@@ -329,8 +341,8 @@ impl Actor {
         self.send_to(conn, snapshot);
         let id = self.session.id.clone();
         let turns = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| live::turns(c, &id))
             .await
             .unwrap_or_default();
@@ -351,7 +363,7 @@ impl Actor {
                 })),
             );
         }
-        let catalog = self.state.catalog();
+        let catalog = self.services.catalog.clone();
         if let Some(iv) = &self.engine
             && iv.started
             && !iv.finished
@@ -359,8 +371,8 @@ impl Actor {
             let mut started = frames::round_started(&catalog, iv, iv.current, now);
             let (id, round) = (self.session.id.clone(), iv.current as i64);
             let saved = self
-                .state
-                .db()
+                .services
+                .db
                 .call(move |c| live::saved_code(c, &id, round))
                 .await
                 .unwrap_or_default();
@@ -388,12 +400,7 @@ impl Actor {
 
     async fn transition(&mut self, action: Transition) -> bool {
         let (user, id) = (self.session.user_id, self.session.id.clone());
-        match self
-            .state
-            .db()
-            .call(move |c| sessions::transition(c, user, &id, action, db::now_ms()))
-            .await
-        {
+        match crate::sessions::transition(&self.services.db, user, &id, action).await {
             Ok(Transitioned::Ok(s)) => {
                 self.session = *s;
                 true
@@ -504,6 +511,33 @@ impl Actor {
         }
     }
 
+    /// Stores a turn of this interview: the stored turn, and whether it is new (an answer re-sent with the same
+    /// id is stored once).
+    pub(super) async fn insert_turn(
+        &self,
+        said: Said,
+    ) -> Result<(live::StoredTurn, bool), db::DbError> {
+        let id = self.session.id.clone();
+        self.services
+            .db
+            .call(move |c| {
+                live::insert_turn(
+                    c,
+                    &live::NewTurn {
+                        session_id: &id,
+                        round: said.round,
+                        speaker: said.speaker,
+                        kind: said.kind,
+                        text: &said.text,
+                        question_id: said.question_id.as_deref(),
+                        client_answer_id: said.answer_id.as_deref(),
+                        source: said.source,
+                    },
+                )
+            })
+            .await
+    }
+
     /// Stores a candidate answer (once per `answer_id`) and shows it to every connection; returns whether it is
     /// new. The caller hands it to the engine.
     pub(super) async fn store_answer(
@@ -518,24 +552,15 @@ impl Actor {
             .as_ref()
             .and_then(|iv| iv.current_question())
             .map(|q| q.id.clone());
-        let id = self.session.id.clone();
         let (turn, new) = self
-            .state
-            .db()
-            .call(move |c| {
-                live::insert_turn(
-                    c,
-                    &live::NewTurn {
-                        session_id: &id,
-                        round,
-                        speaker: "candidate",
-                        kind: "answer",
-                        text: &text,
-                        question_id: question_id.as_deref(),
-                        client_answer_id: answer_id.as_deref(),
-                        source,
-                    },
-                )
+            .insert_turn(Said {
+                round,
+                speaker: "candidate",
+                kind: "answer",
+                text,
+                question_id,
+                answer_id,
+                source,
             })
             .await?;
         if new {
@@ -630,7 +655,7 @@ impl Actor {
         let played_out = crate::realtime::floor::clock_ms()
             .saturating_sub(self.floor.playing_until())
             .min(since.elapsed().as_millis() as u64);
-        if quiet && Duration::from_millis(played_out) >= self.state.settings().silence_prompt {
+        if quiet && Duration::from_millis(played_out) >= self.services.options.silence_prompt {
             self.waiting_since = None;
             self.input(Input::Silence).await;
         }
@@ -660,7 +685,7 @@ impl Actor {
                 self.give_hint().await;
             }
             Effect::RoundStarted { index } => {
-                let catalog = self.state.catalog();
+                let catalog = self.services.catalog.clone();
                 let Some(iv) = &self.engine else { return };
                 let started = frames::round_started(&catalog, iv, index, now);
                 let ids: Vec<String> = iv.rounds[index]
@@ -670,8 +695,8 @@ impl Actor {
                     .collect();
                 let id = self.session.id.clone();
                 let _ = self
-                    .state
-                    .db()
+                    .services
+                    .db
                     .call(move |c| live::round_started(c, &id, index as i64, &ids))
                     .await;
                 self.broadcast(frames::frame(Kind::RoundStarted(started)));
@@ -686,8 +711,8 @@ impl Actor {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
                 let _ = self
-                    .state
-                    .db()
+                    .services
+                    .db
                     .call(move |c| live::round_ended(c, &id, index as i64, &why, used))
                     .await;
                 self.broadcast(frames::frame(Kind::RoundEnded(pb::RoundEnded {
@@ -712,8 +737,8 @@ impl Actor {
             Effect::Note(note) => {
                 if let Some(turn) = self.last_candidate_turn {
                     let _ = self
-                        .state
-                        .db()
+                        .services
+                        .db
                         .call(move |c| live::add_note(c, turn, &note))
                         .await;
                 }
@@ -722,7 +747,7 @@ impl Actor {
                 if self.transition(Transition::Complete).await {
                     let state = self.session_state();
                     self.broadcast(state);
-                    crate::scoring::service::spawn(self.state.clone(), self.session.clone(), None);
+                    self.services.scorer.spawn(self.session.clone(), None);
                 }
             }
         }

@@ -6,6 +6,7 @@
 
 use super::{
     actor::Actor,
+    code_run::{Graded, execute, language, mode_name, result_frame, tests_json, verdict_name},
     frames,
     hub::Cmd,
     pb::{self, server_frame::Kind},
@@ -14,62 +15,12 @@ use super::{
 use crate::{
     catalog::RoundKind,
     db::live,
-    engine::plan::Pool,
-    sandbox::{
-        Language, Verdict,
-        grade::grade,
-        runner::{Exit, Limits},
-    },
+    engine::plan::QuestionPool,
+    sandbox::{Language, runner::Limits},
 };
 
 /// The largest program accepted in an interview.
 pub const MAX_SOURCE_BYTES: usize = 64 * 1024;
-
-fn language(l: pb::Language) -> Option<Language> {
-    match l {
-        pb::Language::Python => Some(Language::Python),
-        pb::Language::Javascript => Some(Language::Javascript),
-        pb::Language::C => Some(Language::C),
-        _ => None,
-    }
-}
-
-/// What the candidate sees of the compiler's messages. A submission's program holds the hidden tests as C data, so
-/// only the messages about the candidate's own file (`solution.c`) leave the server then.
-fn compiler_messages(messages: &str, hidden: bool) -> String {
-    if !hidden {
-        return messages.to_string();
-    }
-    let own: Vec<&str> = messages
-        .lines()
-        .filter(|l| l.starts_with("solution.c"))
-        .collect();
-    if own.is_empty() {
-        "The tests cannot call your function: check its name and parameters against the starter code.".into()
-    } else {
-        own.join("\n")
-    }
-}
-
-fn verdict(v: Verdict) -> pb::Verdict {
-    match v {
-        Verdict::Accepted => pb::Verdict::Accepted,
-        Verdict::WrongAnswer => pb::Verdict::WrongAnswer,
-        Verdict::TimeLimitExceeded => pb::Verdict::TimeLimitExceeded,
-        Verdict::MemoryLimitExceeded => pb::Verdict::MemoryLimitExceeded,
-        Verdict::RuntimeError => pb::Verdict::RuntimeError,
-        Verdict::CompilationError => pb::Verdict::CompilationError,
-        Verdict::OutputLimitExceeded => pb::Verdict::OutputLimitExceeded,
-        Verdict::InternalError => pb::Verdict::InternalError,
-        Verdict::NotRun => pb::Verdict::NotRun,
-    }
-}
-
-fn verdict_name(v: pb::Verdict) -> String {
-    v.as_str_name()
-        .trim_start_matches("VERDICT_")
-        .to_lowercase()
-}
 
 /// A run as it was asked for.
 #[derive(Debug)]
@@ -81,13 +32,6 @@ pub(super) struct Started {
     lang: Language,
     run: pb::CodeRun,
 }
-
-/// The graded tests with the overall verdict, what the candidate's code printed and a fatal message, when the run
-/// judged tests; and the run's output.
-type Graded = (
-    Option<(Vec<pb::TestResult>, Verdict, String, Option<String>)>,
-    crate::sandbox::runner::Output,
-);
 
 /// A finished run, handed back to the actor.
 #[derive(Debug)]
@@ -102,7 +46,7 @@ impl Actor {
         let iv = self.engine.as_ref()?;
         let round = iv.current_round()?;
         let q = round.questions.first()?;
-        (round.kind == RoundKind::Coding && q.pool == Pool::Problem)
+        (round.kind == RoundKind::Coding && q.pool == QuestionPool::Problem)
             .then(|| (iv.current as i64, q.id.clone()))
     }
 
@@ -128,8 +72,8 @@ impl Actor {
         }
         let id = self.session.id.clone();
         let saved = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| {
                 live::save_code(c, &id, round, lang.as_str(), &u.source, u.revision as i64)
             })
@@ -173,7 +117,7 @@ impl Actor {
             );
             return;
         }
-        let catalog = self.state.catalog();
+        let catalog = self.services.catalog.clone();
         let Some(problem) = catalog.problem(&problem_id).cloned() else {
             self.send_to(
                 conn,
@@ -191,7 +135,7 @@ impl Actor {
         let limits = Limits::default();
         // The run goes on beside the actor, which keeps answering pings, answers and controls meanwhile; the result
         // comes back to it as a command (a run used to hold the interview up to 10 s).
-        let (pool, me, user) = (self.state.clone(), self.me.clone(), self.session.user_id);
+        let (pool, me, user) = (self.services.clone(), self.me.clone(), self.session.user_id);
         let started = Started {
             conn,
             seq,
@@ -203,48 +147,9 @@ impl Actor {
         self.code_runs += 1;
         tokio::spawn(async move {
             let outcome = pool
-                .sandbox()
+                .sandbox
                 .with_sandbox(user, move |sandbox| {
-                    let result = match mode {
-                        pb::RunMode::Custom => (None, sandbox.run(lang, &source, &stdin, &limits)?),
-                        _ => {
-                            let hidden = mode == pb::RunMode::Submit;
-                            let tests = if hidden {
-                                &problem.tests
-                            } else {
-                                &problem.samples
-                            };
-                            let cases: Vec<_> = tests.iter().enumerate().collect();
-                            let g = grade(sandbox, &problem, lang, &source, &cases, &limits)?;
-                            let run = g.run.clone();
-                            let results: Vec<pb::TestResult> = g
-                                .tests
-                                .iter()
-                                .map(|t| pb::TestResult {
-                                    index: t.index as u32,
-                                    verdict: verdict(t.verdict) as i32,
-                                    time_ms: (t.micros / 1000) as u32,
-                                    memory_kb: run.memory_kb as u32,
-                                    hidden,
-                                    actual_json: if hidden {
-                                        String::new()
-                                    } else {
-                                        t.actual.clone().unwrap_or_default()
-                                    },
-                                    expected_json: if hidden {
-                                        String::new()
-                                    } else {
-                                        tests[t.index].expected.to_string()
-                                    },
-                                })
-                                .collect();
-                            (
-                                Some((results, g.verdict(), g.candidate_stdout, g.fatal)),
-                                run,
-                            )
-                        }
-                    };
-                    Ok(result)
+                    execute(sandbox, mode, lang, &source, &stdin, &problem, &limits)
                 })
                 .await
                 .map_err(|e| e.to_string());
@@ -276,78 +181,52 @@ impl Actor {
                 return;
             }
         };
-        let hidden = mode == pb::RunMode::Submit;
-        let (tests, overall, stdout, stderr) = match graded {
-            Some((tests, v, stdout, fatal)) => {
-                let stderr =
-                    fatal.map_or_else(|| run.stderr.clone(), |f| format!("{f}\n{}", run.stderr));
-                (tests, verdict(v), stdout, stderr)
-            }
-            None => {
-                let v = match run.exit {
-                    _ if run.compile_error.is_some() => pb::Verdict::CompilationError,
-                    Exit::Code(0) if !run.output_limited => pb::Verdict::Accepted,
-                    Exit::TimeLimit => pb::Verdict::TimeLimitExceeded,
-                    Exit::MemoryLimit => pb::Verdict::MemoryLimitExceeded,
-                    _ if run.output_limited => pb::Verdict::OutputLimitExceeded,
-                    _ => pb::Verdict::RuntimeError,
-                };
-                (Vec::new(), v, run.stdout.clone(), run.stderr.clone())
-            }
-        };
-        let passed = tests
-            .iter()
-            .filter(|t| t.verdict == pb::Verdict::Accepted as i32)
-            .count() as u32;
-        let result = pb::CodeResult {
-            run_id: r.run_id.clone(),
-            mode: mode as i32,
-            verdict: overall as i32,
-            total: tests.len() as u32,
-            passed,
-            tests,
-            // What a submission printed could reveal hidden tests: it stays on the server.
-            stdout: if hidden { String::new() } else { stdout },
-            stderr: if hidden || run.compile_error.is_some() {
-                String::new()
-            } else {
-                stderr
-            },
-            compile_output: run
-                .compile_error
-                .as_deref()
-                .map(|m| compiler_messages(m, hidden))
-                .unwrap_or_default(),
-            time_ms: run.time_ms as u32,
-            memory_kb: run.memory_kb as u32,
-        };
-        let results_json = serde_json::to_string(
-            &result
-                .tests
-                .iter()
-                .map(|t| serde_json::json!({"index": t.index, "verdict": verdict_name(t.verdict()), "time_ms": t.time_ms}))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        let (id, user, src) = (
+        let result = result_frame(&r, graded, &run);
+        let overall = result.verdict();
+        self.record_run(round, &problem_id, lang, mode, &r.source, &result)
+            .await;
+        // A reaction belongs to the round the run was for; if the candidate has moved on, the result is enough.
+        let same_round = self.current_problem().is_some_and(|(now, _)| now == round);
+        let reaction = (mode == pb::RunMode::Submit && same_round)
+            .then(|| reaction(overall, result.passed, result.total));
+        self.broadcast(frames::frame(Kind::CodeResult(result)));
+        if let Some(text) = reaction {
+            self.say_line(Line {
+                round: round as usize,
+                kind: "code_feedback",
+                text,
+            })
+            .await;
+        }
+    }
+
+    /// Records a finished run for the results page.
+    async fn record_run(
+        &self,
+        round: i64,
+        problem_id: &str,
+        lang: Language,
+        mode: pb::RunMode,
+        source: &str,
+        result: &pb::CodeResult,
+    ) {
+        let results_json = tests_json(result);
+        let (id, user, src, problem_id) = (
             self.session.id.clone(),
             self.session.user_id,
-            r.source.clone(),
+            source.to_string(),
+            problem_id.to_string(),
         );
         let (mode_name, lang_name, verdict_s) = (
-            match mode {
-                pb::RunMode::Submit => "submit",
-                pb::RunMode::Custom => "custom",
-                _ => "run",
-            },
+            mode_name(mode),
             lang.as_str(),
-            verdict_name(overall),
+            verdict_name(result.verdict()),
         );
         let (passed_i, total_i) = (i64::from(result.passed), i64::from(result.total));
         let (time_ms, memory_kb) = (i64::from(result.time_ms), i64::from(result.memory_kb));
         let recorded = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| {
                 live::record_submission(
                     c,
@@ -372,19 +251,6 @@ impl Actor {
         if let Err(e) = recorded {
             tracing::error!("recording a submission failed: {e}");
         }
-        // A reaction belongs to the round the run was for; if the candidate has moved on, the result is enough.
-        let same_round = self.current_problem().is_some_and(|(now, _)| now == round);
-        let reaction = (mode == pb::RunMode::Submit && same_round)
-            .then(|| reaction(overall, result.passed, result.total));
-        self.broadcast(frames::frame(Kind::CodeResult(result)));
-        if let Some(text) = reaction {
-            self.say_line(Line {
-                round: round as usize,
-                kind: "code_feedback",
-                text,
-            })
-            .await;
-        }
     }
 
     /// Gives the problem's next hint when asked with the hint control.
@@ -405,12 +271,12 @@ impl Actor {
         };
         let id = self.session.id.clone();
         let given = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| live::count_turns(c, &id, round, "hint"))
             .await
             .unwrap_or(0);
-        let catalog = self.state.catalog();
+        let catalog = self.services.catalog.clone();
         let hints = catalog
             .problem(&problem_id)
             .map(|p| p.hints.clone())

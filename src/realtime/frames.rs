@@ -6,7 +6,7 @@ use crate::{
     engine::{
         interview::{EndReason, Interview, RoundRun},
         lifecycle::SessionState,
-        plan::Pool,
+        plan::QuestionPool,
     },
     sandbox::{Language, harness},
 };
@@ -67,7 +67,7 @@ pub fn round_started(
     let r = &iv.rounds[index];
     let first = r.questions.first();
     let problem = first
-        .filter(|q| q.pool == Pool::Problem)
+        .filter(|q| q.pool == QuestionPool::Problem)
         .and_then(|q| catalog.problem(&q.id))
         .map(|p| pb::Problem {
             id: p.id.clone(),
@@ -90,7 +90,7 @@ pub fn round_started(
                 .collect(),
         });
     let design_prompt = first
-        .filter(|q| q.pool == Pool::Design)
+        .filter(|q| q.pool == QuestionPool::Design)
         .map(|q| q.text.clone())
         .unwrap_or_default();
     pb::RoundStarted {

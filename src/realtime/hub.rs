@@ -9,8 +9,8 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use super::{actor::Actor, floor::Floor, pb};
-use crate::{app::AppState, db::sessions::Session};
+use super::{actor::Actor, floor::Floor, pb, services::Services};
+use crate::db::sessions::Session;
 
 #[derive(Debug)]
 pub enum Cmd {
@@ -61,8 +61,8 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// The actor for `session`, started if none runs.
-    pub fn actor(&self, state: &AppState, session: &Session) -> Handle {
+    /// The actor for `session`, started if none runs (with `services`, which hold this hub).
+    pub fn actor(&self, services: &Arc<Services>, session: &Session) -> Handle {
         let mut actors = self.actors.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(h) = actors.get(&session.id)
             && !h.cmd.is_closed()
@@ -80,7 +80,7 @@ impl Hub {
         };
         actors.insert(session.id.clone(), handle.clone());
         let actor = Actor::new(
-            state.clone(),
+            services.clone(),
             session.clone(),
             generation,
             handle.floor.clone(),

@@ -5,7 +5,43 @@
 
 use std::time::Instant;
 
-use crate::{app::AppState, db::voice, web::metrics::VoiceStage};
+use super::services::Services;
+use crate::db::spoken;
+
+/// The stages of a spoken answer's way back to the interviewer's voice, each timed on its own; `Response` is the
+/// whole way from the end-of-turn decision to the first audio frame (what the candidate waits for beyond the
+/// end-of-turn silence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceStage {
+    EndOfTurn,
+    Transcription,
+    FirstToken,
+    FirstSentence,
+    FirstAudio,
+    Response,
+}
+
+impl VoiceStage {
+    pub const ALL: [VoiceStage; 6] = [
+        VoiceStage::EndOfTurn,
+        VoiceStage::Transcription,
+        VoiceStage::FirstToken,
+        VoiceStage::FirstSentence,
+        VoiceStage::FirstAudio,
+        VoiceStage::Response,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VoiceStage::EndOfTurn => "end_of_turn",
+            VoiceStage::Transcription => "transcription",
+            VoiceStage::FirstToken => "first_token",
+            VoiceStage::FirstSentence => "first_sentence",
+            VoiceStage::FirstAudio => "first_audio",
+            VoiceStage::Response => "response",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub(super) struct Timing {
@@ -66,12 +102,12 @@ impl Timing {
     }
 
     /// Stores the record and observes its stages.
-    pub async fn record(self, state: &AppState) {
+    pub async fn record(self, services: &Services) {
         for (stage, s) in self.stages() {
-            state.metrics().observe_voice(stage, s);
+            services.observe.voice(stage, s);
         }
-        let settings = state.settings();
-        let row = voice::Latency {
+        let options = &services.options;
+        let row = spoken::Latency {
             turn_id: self.candidate_turn,
             speech_end_at: self.speech_end_unix_ms,
             end_of_turn_ms: ms(self.speech_end, Some(self.decided)),
@@ -79,14 +115,14 @@ impl Timing {
             first_token_ms: ms(self.speech_end, self.first_token),
             first_sentence_ms: ms(self.speech_end, self.first_sentence),
             first_audio_ms: ms(self.speech_end, self.first_audio),
-            stt_model: settings.stt.to_string(),
-            llm_model: settings.llm.to_string(),
-            tts_model: settings.tts.to_string(),
+            stt_model: options.stt_name.clone(),
+            llm_model: options.llm_name.clone(),
+            tts_model: options.tts_name.clone(),
             reply_ahead: self.reply_ahead,
         };
-        if let Err(e) = state
-            .db()
-            .call(move |c| voice::insert_latency(c, &row))
+        if let Err(e) = services
+            .db
+            .call(move |c| spoken::insert_latency(c, &row))
             .await
         {
             tracing::error!("storing a turn's latency failed: {e}");

@@ -8,7 +8,10 @@
 //! to end the turn ([`turns::wait_after`]): a finished answer ends after a short silence, one that trails off waits.
 //! Each answer's timing starts here.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::task::JoinHandle;
 
@@ -20,11 +23,13 @@ use super::{
     reply::{Plan, Stream},
 };
 use crate::{
+    catalog::RoundKind,
     engine::{
         interview::Input,
-        turns::{self, Detector, Loudness, Rules, TRANSCRIBE_AFTER_MS, TurnTaker},
+        turns::{self, Rules, TRANSCRIBE_AFTER_MS, Turn, TurnTaker},
     },
-    stt::whisper::Transcript,
+    stt::whisper::{Transcript, Whisper},
+    vad::{Detector, Loudness},
 };
 
 /// The only sample rate accepted from clients.
@@ -77,6 +82,78 @@ impl Ear {
     pub fn quiet(&self) -> bool {
         self.last_heard.elapsed() < Duration::from_secs(2) && !self.turns.speaking()
     }
+
+    /// Once the pause's words are known, they set how long it must last to end the turn.
+    fn judge_pause(&mut self, kind: Option<RoundKind>) {
+        if let Some(e) = self.early.as_mut().filter(|e| !e.judged)
+            && let Some(words) = e.words.get()
+        {
+            e.judged = true;
+            let wait = turns::wait_after(words, kind, self.turns.rules());
+            self.turns.end_after(wait);
+        }
+    }
+
+    /// Takes a chunk's sequence number: how many chunks went missing before it, or why it is refused (it came
+    /// after a later one).
+    fn follow_sequence(&mut self, sequence: u64) -> Result<Option<u64>, String> {
+        let gap = match self.last_sequence {
+            Some(last) if sequence <= last => {
+                return Err(format!(
+                    "Audio chunk {sequence} came after chunk {last}; it was dropped."
+                ));
+            }
+            Some(last) if sequence > last + 1 => Some(sequence - last - 1),
+            _ => None,
+        };
+        self.last_sequence = Some(sequence);
+        self.last_heard = Instant::now();
+        Ok(gap)
+    }
+
+    /// Follows a chunk's samples.
+    fn push(&mut self, samples: &[f32]) -> Pushed {
+        let was_speaking = self.turns.speaking();
+        let finished = self.turns.push(samples);
+        let started = !was_speaking && (self.turns.speaking() || !finished.is_empty());
+        let mut early = None;
+        let mut pause = None;
+        if finished.is_empty() {
+            match self.turns.pending(TRANSCRIBE_AFTER_MS) {
+                Some(audio) if self.early.is_none() => pause = Some(audio),
+                Some(_) => {}
+                // Speaking again (or no turn): what was transcribed is not the turn, nor the reply begun to it.
+                None => self.early = None,
+            }
+        } else {
+            early = self.early.take();
+        }
+        Pushed {
+            started,
+            finished,
+            early,
+            pause,
+        }
+    }
+}
+
+/// What one chunk's samples did.
+struct Pushed {
+    /// The candidate started speaking.
+    started: bool,
+    /// The turns that ended.
+    finished: Vec<Turn>,
+    /// The transcription begun in the pause that ended them, if any.
+    early: Option<Early>,
+    /// A pause just got long enough to transcribe: its audio.
+    pause: Option<Vec<f32>>,
+}
+
+/// 16-bit little-endian PCM as samples in -1..1.
+fn pcm_samples(pcm: &[u8]) -> Vec<f32> {
+    pcm.chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect()
 }
 
 /// Why a chunk is refused, as the error frame says it.
@@ -117,118 +194,32 @@ impl Actor {
             engine: iv.clone(),
             now: self.now(),
             context: self.reply_context(iv.current),
-            llm: self.state.llm(),
+            llm: self.services.llm.clone(),
             floor: self.floor.clone(),
             epoch: self.floor.epoch(),
         })
     }
 
+    /// Follows one chunk of a connection's microphone: refuses what cannot be heard, sets how long the current
+    /// pause must last from its words, starts transcribing a pause that got long enough, and answers each turn the
+    /// chunk finished.
     pub(super) async fn hear(&mut self, conn: u64, seq: u64, chunk: pb::AudioChunk) {
-        if let Some(why) = self.closed_reason() {
-            self.send_to(conn, frames::error("session_closed", why, seq));
-            return;
-        }
-        let Some(stt) = self.state.stt() else {
-            self.send_to(
-                conn,
-                frames::error(
-                    "unsupported",
-                    "This server has no speech-to-text; type your answers instead.",
-                    seq,
-                ),
-            );
+        let Some(stt) = self.admit_audio(conn, seq, &chunk) else {
             return;
         };
-        if let Err(why) = check(&chunk) {
-            self.send_to(conn, frames::error("bad_audio", why, seq));
-            return;
-        }
-        if !self.ears.iter().any(|(c, _)| *c == conn) {
-            let detector: Box<dyn Detector> = match self.state.vad() {
-                Some(silero) => Box::new(silero.listener()),
-                None => Box::new(Loudness::default()),
-            };
-            let ear = Ear::new(self.state.settings().turn_rules(), detector);
-            self.ears.push((conn, ear));
-            self.waiting_since.get_or_insert_with(Instant::now);
-        }
-        let kind = self
-            .engine
-            .as_ref()
-            .and_then(|iv| iv.rounds.get(iv.current))
-            .map(|r| r.kind);
-        let ear = &mut self
-            .ears
-            .iter_mut()
-            .find(|(c, _)| *c == conn)
-            .expect("just added")
-            .1;
-        // The pause's words are known: they set how long it must last to end the turn.
-        if let Some(e) = ear.early.as_mut().filter(|e| !e.judged)
-            && let Some(words) = e.words.get()
-        {
-            e.judged = true;
-            let wait = turns::wait_after(words, kind, ear.turns.rules());
-            ear.turns.end_after(wait);
-        }
-        let gap = match ear.last_sequence {
-            Some(last) if chunk.sequence <= last => {
-                self.send_to(
-                    conn,
-                    frames::error(
-                        "out_of_order",
-                        format!(
-                            "Audio chunk {} came after chunk {last}; it was dropped.",
-                            chunk.sequence
-                        ),
-                        seq,
-                    ),
-                );
+        let kind = self.round_kind();
+        let ear = self.ear_for(conn);
+        ear.judge_pause(kind);
+        let gap = match ear.follow_sequence(chunk.sequence) {
+            Ok(gap) => gap,
+            Err(why) => {
+                self.send_to(conn, frames::error("out_of_order", why, seq));
                 return;
             }
-            Some(last) if chunk.sequence > last + 1 => Some(chunk.sequence - last - 1),
-            _ => None,
         };
-        ear.last_sequence = Some(chunk.sequence);
-        ear.last_heard = Instant::now();
-        let samples: Vec<f32> = chunk
-            .pcm
-            .chunks_exact(2)
-            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-            .collect();
-        let was_speaking = ear.turns.speaking();
-        let finished = ear.turns.push(&samples);
-        let started = !was_speaking && (ear.turns.speaking() || !finished.is_empty());
-        let mut early = None;
-        let mut guess = None;
-        if finished.is_empty() {
-            match ear.turns.pending(TRANSCRIBE_AFTER_MS) {
-                Some(audio) if ear.early.is_none() => guess = Some(audio),
-                Some(_) => {}
-                // Speaking again (or no turn): what was transcribed is not the turn, nor the reply begun to it.
-                None => ear.early = None,
-            }
-        } else {
-            early = ear.early.take();
-        }
-        if let Some(audio) = guess {
-            let (whisper, plan, clip) = (stt.clone(), self.plan(), audio.clone());
-            let words = std::sync::Arc::new(std::sync::OnceLock::new());
-            let heard = words.clone();
-            let job = tokio::spawn(async move {
-                let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
-                let _ = heard.set(t.text.clone());
-                let reply = plan.and_then(|p| p.start(&t.text));
-                Ok((t, reply))
-            });
-            if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {
-                ear.early = Some(Early {
-                    audio,
-                    job,
-                    words,
-                    judged: false,
-                });
-            }
+        let pushed = ear.push(&pcm_samples(&chunk.pcm));
+        if let Some(audio) = pushed.pause {
+            self.transcribe_pause(conn, audio, stt.clone());
         }
         if let Some(missing) = gap {
             self.send_to(
@@ -243,89 +234,180 @@ impl Actor {
                 ),
             );
         }
-        if started {
-            self.waiting_since = None;
-            if self.floor.playing() {
-                self.floor.interrupt();
-                self.broadcast(frames::voice_state(pb::voice_state::State::Listening, true));
+        if pushed.started {
+            self.speech_started();
+        }
+        let mut early = pushed.early;
+        for turn in pushed.finished {
+            self.answer_turn(conn, seq, turn, early.take(), &stt).await;
+        }
+    }
+
+    /// Speech-to-text, when this chunk may be heard; else the error frame is sent.
+    fn admit_audio(&mut self, conn: u64, seq: u64, chunk: &pb::AudioChunk) -> Option<Arc<Whisper>> {
+        if let Some(why) = self.closed_reason() {
+            self.send_to(conn, frames::error("session_closed", why, seq));
+            return None;
+        }
+        let Some(stt) = self.services.stt.clone() else {
+            self.send_to(
+                conn,
+                frames::error(
+                    "unsupported",
+                    "This server has no speech-to-text; type your answers instead.",
+                    seq,
+                ),
+            );
+            return None;
+        };
+        if let Err(why) = check(chunk) {
+            self.send_to(conn, frames::error("bad_audio", why, seq));
+            return None;
+        }
+        Some(stt)
+    }
+
+    /// The kind of the round being held.
+    fn round_kind(&self) -> Option<RoundKind> {
+        self.engine
+            .as_ref()
+            .and_then(|iv| iv.rounds.get(iv.current))
+            .map(|r| r.kind)
+    }
+
+    /// The connection's ear, made on its first chunk.
+    fn ear_for(&mut self, conn: u64) -> &mut Ear {
+        if !self.ears.iter().any(|(c, _)| *c == conn) {
+            let detector: Box<dyn Detector> = match self.services.vad.clone() {
+                Some(silero) => Box::new(silero.listener()),
+                None => Box::new(Loudness::default()),
+            };
+            let ear = Ear::new(self.services.options.turn_rules, detector);
+            self.ears.push((conn, ear));
+            self.waiting_since.get_or_insert_with(Instant::now);
+        }
+        &mut self
+            .ears
+            .iter_mut()
+            .find(|(c, _)| *c == conn)
+            .expect("just added")
+            .1
+    }
+
+    /// Transcribes the pause so far beside the actor, and begins the reply to its words.
+    fn transcribe_pause(&mut self, conn: u64, audio: Vec<f32>, whisper: Arc<Whisper>) {
+        let (plan, clip) = (self.plan(), audio.clone());
+        let words = Arc::new(std::sync::OnceLock::new());
+        let heard = words.clone();
+        let job = tokio::spawn(async move {
+            let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
+            let _ = heard.set(t.text.clone());
+            let reply = plan.and_then(|p| p.start(&t.text));
+            Ok((t, reply))
+        });
+        if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {
+            ear.early = Some(Early {
+                audio,
+                job,
+                words,
+                judged: false,
+            });
+        }
+    }
+
+    /// The candidate started speaking: nobody waits for an answer now, and an interviewer still talking stops.
+    fn speech_started(&mut self) {
+        self.waiting_since = None;
+        if self.floor.playing() {
+            self.floor.interrupt();
+            self.broadcast(frames::voice_state(pb::voice_state::State::Listening, true));
+        }
+    }
+
+    /// A finished turn: transcribed (or the transcription begun in its pause, when that heard the same audio),
+    /// stored as the candidate's answer unless it was only filler, and handed to the interviewer.
+    async fn answer_turn(
+        &mut self,
+        conn: u64,
+        seq: u64,
+        turn: Turn,
+        early: Option<Early>,
+        stt: &Arc<Whisper>,
+    ) {
+        let decided = Instant::now();
+        let speech_end = decided - Duration::from_millis(u64::from(turn.silence_ms));
+        let speech_end_unix_ms = crate::clock::now_ms() - i64::from(turn.silence_ms);
+        self.broadcast(frames::voice_state(pb::voice_state::State::Thinking, false));
+        let heard = match early {
+            Some(mut e) if e.audio == turn.audio => (&mut e.job).await,
+            _ => {
+                let whisper = stt.clone();
+                let audio = turn.audio;
+                tokio::task::spawn_blocking(move || whisper.transcribe(&audio))
+                    .await
+                    .map(|t| t.map(|t| (t, None)))
+            }
+        };
+        let transcribed = Instant::now();
+        let text = match heard {
+            Ok(Ok((t, reply))) => {
+                self.prepared = reply;
+                t.text.trim().to_string()
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("transcribing a turn failed: {e:#}");
+                self.send_to(
+                    conn,
+                    frames::error(
+                        "bad_audio",
+                        "That answer could not be understood; please say it again or type it.",
+                        seq,
+                    ),
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!("the transcription task failed: {e}");
+                return;
+            }
+        };
+        if turns::is_filler(&text) {
+            self.broadcast(frames::voice_state(
+                pb::voice_state::State::Listening,
+                false,
+            ));
+            return;
+        }
+        match self.store_answer(text.clone(), None, "voice").await {
+            Ok(true) => {
+                self.timing = self.last_candidate_turn.map(|candidate_turn| Timing {
+                    candidate_turn,
+                    speech_end,
+                    speech_end_unix_ms,
+                    decided,
+                    transcribed,
+                    first_token: None,
+                    first_sentence: None,
+                    first_audio: None,
+                    reply_ahead: false,
+                });
+                self.input(Input::Answer(&text)).await;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!("storing a spoken answer failed: {e}");
+                self.send_to(
+                    conn,
+                    frames::error(
+                        "internal",
+                        "The answer could not be stored; say it again.",
+                        seq,
+                    ),
+                );
             }
         }
-        for turn in finished {
-            let decided = Instant::now();
-            let speech_end = decided - Duration::from_millis(u64::from(turn.silence_ms));
-            let speech_end_unix_ms = crate::db::now_ms() - i64::from(turn.silence_ms);
-            self.broadcast(frames::voice_state(pb::voice_state::State::Thinking, false));
-            let heard = match early.take() {
-                Some(mut e) if e.audio == turn.audio => (&mut e.job).await,
-                _ => {
-                    let whisper = stt.clone();
-                    let audio = turn.audio;
-                    tokio::task::spawn_blocking(move || whisper.transcribe(&audio))
-                        .await
-                        .map(|t| t.map(|t| (t, None)))
-                }
-            };
-            let transcribed = Instant::now();
-            let text = match heard {
-                Ok(Ok((t, reply))) => {
-                    self.prepared = reply;
-                    t.text.trim().to_string()
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!("transcribing a turn failed: {e:#}");
-                    self.send_to(
-                        conn,
-                        frames::error(
-                            "bad_audio",
-                            "That answer could not be understood; please say it again or type it.",
-                            seq,
-                        ),
-                    );
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!("the transcription task failed: {e}");
-                    continue;
-                }
-            };
-            if turns::is_filler(&text) {
-                self.broadcast(frames::voice_state(
-                    pb::voice_state::State::Listening,
-                    false,
-                ));
-                continue;
-            }
-            match self.store_answer(text.clone(), None, "voice").await {
-                Ok(true) => {
-                    self.timing = self.last_candidate_turn.map(|candidate_turn| Timing {
-                        candidate_turn,
-                        speech_end,
-                        speech_end_unix_ms,
-                        decided,
-                        transcribed,
-                        first_token: None,
-                        first_sentence: None,
-                        first_audio: None,
-                        reply_ahead: false,
-                    });
-                    self.input(Input::Answer(&text)).await;
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::error!("storing a spoken answer failed: {e}");
-                    self.send_to(
-                        conn,
-                        frames::error(
-                            "internal",
-                            "The answer could not be stored; say it again.",
-                            seq,
-                        ),
-                    );
-                }
-            }
-            // A reply written ahead that the engine did not ask for stops here.
-            self.prepared = None;
-        }
+        // A reply written ahead that the engine did not ask for stops here.
+        self.prepared = None;
     }
 }
 

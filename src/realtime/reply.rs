@@ -221,7 +221,7 @@ mod tests {
         catalog::{RoundKind, SeedSource, load},
         engine::{
             interview::RoundRun,
-            plan::{Pool, Question},
+            plan::{Question, QuestionPool},
         },
         llm::scripted::Scripted,
     };
@@ -229,7 +229,7 @@ mod tests {
     fn q(id: &str) -> Question {
         Question {
             id: id.into(),
-            pool: Pool::Behavioral,
+            pool: QuestionPool::Behavioral,
             text: format!("Tell me about a time you handled a difficult deadline ({id})."),
             follow_ups: vec!["What did you do first?".into()],
         }

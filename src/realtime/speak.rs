@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use super::{
-    actor::Actor,
+    actor::{Actor, Said},
     frames,
     latency::Timing,
     pb::{self, server_frame::Kind},
@@ -17,7 +17,7 @@ use super::{
     voice::{Listeners, Speech, Spoken},
 };
 use crate::{
-    db::{live, voice as voice_db},
+    db::{live, spoken},
     engine::{
         guard::{self, Asked, Outcome},
         interview::{Intent, Utterance},
@@ -61,7 +61,7 @@ impl Actor {
     /// The speech of `turn_id` to every connection that listens (silent when none does or there is no voice); it
     /// stops when the floor moves past `epoch`.
     fn speech(&self, turn_id: &str, epoch: u64) -> Speech {
-        let Some(tts) = self.state.tts() else {
+        let Some(tts) = self.services.tts.clone() else {
             return Speech::silent();
         };
         let mut groups: Vec<Listeners> = Vec::new();
@@ -89,16 +89,16 @@ impl Actor {
         timing: Option<Timing>,
     ) {
         self.waiting_since = (!self.ears.is_empty()).then(Instant::now);
-        let state = self.state.clone();
+        let services = self.services.clone();
         tokio::spawn(async move {
             let spoken = match job {
                 Some(job) => job.await.unwrap_or_default(),
                 None => Spoken::default(),
             };
             if let (Some(heard), Some(turn)) = (spoken.heard, stored) {
-                let stored = state
-                    .db()
-                    .call(move |c| voice_db::set_heard(c, turn, &heard))
+                let stored = services
+                    .db
+                    .call(move |c| spoken::set_heard(c, turn, &heard))
                     .await;
                 if let Err(e) = stored {
                     tracing::error!("storing what the candidate heard failed: {e}");
@@ -107,7 +107,7 @@ impl Actor {
             if let Some(mut timing) = timing {
                 timing.first_sentence = spoken.first_sentence;
                 timing.first_audio = spoken.first_audio;
-                timing.record(&state).await;
+                timing.record(&services).await;
             }
         });
     }
@@ -121,24 +121,15 @@ impl Actor {
         question_id: Option<String>,
         text: String,
     ) -> Option<i64> {
-        let (id, t) = (self.session.id.clone(), text.clone());
         let stored = self
-            .state
-            .db()
-            .call(move |c| {
-                live::insert_turn(
-                    c,
-                    &live::NewTurn {
-                        session_id: &id,
-                        round: round as i64,
-                        speaker: "interviewer",
-                        kind,
-                        text: &t,
-                        question_id: question_id.as_deref(),
-                        client_answer_id: None,
-                        source: "text",
-                    },
-                )
+            .insert_turn(Said {
+                round: round as i64,
+                speaker: "interviewer",
+                kind,
+                text: text.clone(),
+                question_id,
+                answer_id: None,
+                source: "text",
             })
             .await;
         let stored = match stored {
@@ -173,8 +164,8 @@ impl Actor {
     async fn round_turns(&self, round: i64) -> Vec<(bool, String)> {
         let id = self.session.id.clone();
         let turns: Vec<_> = self
-            .state
-            .db()
+            .services
+            .db
             .call(move |c| live::turns(c, &id))
             .await
             .unwrap_or_default()
@@ -190,7 +181,7 @@ impl Actor {
     /// What a turn in `round` is built from; `self.earlier` must be that round's.
     pub(super) fn reply_context(&self, round: usize) -> Context {
         Context {
-            catalog: self.state.catalog(),
+            catalog: self.services.catalog.clone(),
             company_id: self.session.company_id.clone(),
             company_name: self.session.company_name.clone(),
             role_title: self.session.role_title.clone(),
@@ -205,27 +196,73 @@ impl Actor {
     pub(super) async fn say(&mut self, u: Utterance) {
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
-        if self.chat_round != Some(u.round) {
-            // A new round, or an actor resumed mid-round: the round's turns come from the stored transcript.
-            let turns = self.round_turns(u.round as i64).await;
-            self.earlier = turns
-                .into_iter()
-                .filter(|(candidate, _)| !candidate)
-                .map(|(_, text)| text)
-                .collect();
-            self.chat_round = Some(u.round);
-        }
+        self.enter_round(u.round).await;
         let context = self.reply_context(u.round);
         let epoch = self.floor.epoch();
         let mut timing = self.timing.take();
         let mut speech = self.speech(&turn_id, epoch);
+        let text = self
+            .stream_pieces(&context, &u, &turn_id, epoch, &mut speech, &mut timing)
+            .await;
+        if text.trim().is_empty() {
+            // Cut off before a word: nothing was said, so nothing is stored.
+            self.broadcast(frames::frame(Kind::InterviewerText(
+                pb::InterviewerTextDelta {
+                    turn_id,
+                    delta: String::new(),
+                    done: true,
+                },
+            )));
+            self.after_speech(speech.finish(), None, timing);
+            return;
+        }
+        let stored = self.record(&u, turn_id, text.trim().to_string()).await;
+        self.after_speech(speech.finish(), stored, timing);
+        if matches!(u.intent, Intent::Open | Intent::Transition)
+            && let Some(request) = context.warm_up(&u.round_title)
+        {
+            // While the candidate reads the question and answers it, the model reads what every piece of this
+            // round's prompts begins with, so the first follow-up only pays for the answer.
+            let llm = self.services.llm.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = llm.generate(&request, &mut |_| std::ops::ControlFlow::Continue(()));
+            });
+        }
+    }
+
+    /// The interviewer's turns so far in `round` (for the guard), read from the stored transcript when the round
+    /// is new to this actor (a new round, or an actor resumed mid-round).
+    async fn enter_round(&mut self, round: usize) {
+        if self.chat_round == Some(round) {
+            return;
+        }
+        let turns = self.round_turns(round as i64).await;
+        self.earlier = turns
+            .into_iter()
+            .filter(|(candidate, _)| !candidate)
+            .map(|(_, text)| text)
+            .collect();
+        self.chat_round = Some(round);
+    }
+
+    /// Streams `u`'s pieces as they are written to every connection and to the voice, until the last or until the
+    /// candidate takes the floor; returns what was said.
+    async fn stream_pieces(
+        &mut self,
+        context: &Context,
+        u: &Utterance,
+        turn_id: &str,
+        epoch: u64,
+        speech: &mut Speech,
+        timing: &mut Option<Timing>,
+    ) -> String {
         let mut text = String::new();
-        for piece in context.shape(&u) {
+        for piece in context.shape(u) {
             let part = match piece {
                 Piece::Fixed(t) => t,
                 Piece::Model { ask, fallback } => {
                     match self
-                        .write_piece(&context, &u, ask, &fallback, epoch, &mut timing)
+                        .write_piece(context, u, ask, &fallback, epoch, timing)
                         .await
                     {
                         Some(t) => t,
@@ -242,7 +279,7 @@ impl Actor {
                 format!(" {part}")
             };
             if text.is_empty() {
-                if let Some(t) = &mut timing {
+                if let Some(t) = timing {
                     t.first_token = Some(Instant::now());
                 }
                 self.broadcast(frames::voice_state(pb::voice_state::State::Speaking, false));
@@ -251,25 +288,18 @@ impl Actor {
             text.push_str(&part);
             self.broadcast(frames::frame(Kind::InterviewerText(
                 pb::InterviewerTextDelta {
-                    turn_id: turn_id.clone(),
+                    turn_id: turn_id.to_string(),
                     delta: part,
                     done: false,
                 },
             )));
         }
-        if text.trim().is_empty() {
-            // Cut off before a word: nothing was said, so nothing is stored.
-            self.broadcast(frames::frame(Kind::InterviewerText(
-                pb::InterviewerTextDelta {
-                    turn_id,
-                    delta: String::new(),
-                    done: true,
-                },
-            )));
-            self.after_speech(speech.finish(), None, timing);
-            return;
-        }
-        let text = text.trim().to_string();
+        text
+    }
+
+    /// Stores what was said of `u` (marking its question asked for this candidate) and tells every connection the
+    /// turn is final; returns the stored turn's id.
+    async fn record(&mut self, u: &Utterance, turn_id: String, text: String) -> Option<i64> {
         self.earlier.push(text.clone());
         let question_id = u.question.as_ref().map(|q| q.id.clone());
         let kind = match u.intent {
@@ -291,25 +321,13 @@ impl Actor {
         {
             let (id, user) = (self.session.id.clone(), self.session.user_id);
             let _ = self
-                .state
-                .db()
+                .services
+                .db
                 .call(move |c| live::mark_asked(c, user, &id, pool, &q))
                 .await;
         }
-        let stored = self
-            .store_and_finish(turn_id, u.round, kind, question_id, text)
-            .await;
-        self.after_speech(speech.finish(), stored, timing);
-        if matches!(u.intent, Intent::Open | Intent::Transition)
-            && let Some(request) = context.warm_up(&u.round_title)
-        {
-            // While the candidate reads the question and answers it, the model reads what every piece of this
-            // round's prompts begins with, so the first follow-up only pays for the answer.
-            let llm = self.state.llm();
-            tokio::task::spawn_blocking(move || {
-                let _ = llm.generate(&request, &mut |_| std::ops::ControlFlow::Continue(()));
-            });
-        }
+        self.store_and_finish(turn_id, u.round, kind, question_id, text)
+            .await
     }
 
     /// One model piece of `u`: the model's words if the guard passes them, else a second, stricter try, else the
@@ -334,7 +352,7 @@ impl Actor {
             earlier: &context.earlier,
             closing: false,
         };
-        let llm = self.state.llm();
+        let llm = self.services.llm.clone();
         let deadline = tokio::time::Instant::now() + PIECE_DEADLINE;
         for strict in [false, true] {
             let request = context.request(u, ask, fallback, strict);
@@ -354,7 +372,7 @@ impl Actor {
                     piece = ask.as_str(),
                     "the model was too slow; its fixed wording is said instead"
                 );
-                self.state.metrics().record_piece(ask, Outcome::Replaced);
+                self.services.observe.piece(ask, Outcome::Replaced);
                 return Some(fallback.to_string());
             };
             stream.pieces.close();
@@ -386,7 +404,7 @@ impl Actor {
                     .collect(),
             };
             if reasons.is_empty() {
-                self.state.metrics().record_piece(
+                self.services.observe.piece(
                     ask,
                     if strict {
                         Outcome::Retried
@@ -398,7 +416,7 @@ impl Actor {
             }
             tracing::debug!(piece = ask.as_str(), strict, ?reasons, text = %line, "the guard held back a model piece");
         }
-        self.state.metrics().record_piece(ask, Outcome::Replaced);
+        self.services.observe.piece(ask, Outcome::Replaced);
         Some(fallback.to_string())
     }
 }

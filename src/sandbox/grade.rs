@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::{
     Language, Verdict,
     harness::{self, Spec},
-    judge::{self, Report},
+    output::{self, Report},
     runner::{Exit, Limits, Output, Sandbox},
 };
 use crate::catalog::{Problem, TestCase};
@@ -56,7 +56,7 @@ pub fn grade(
     let spec = Spec::new(problem, tests, harness::new_marker());
     let program = harness::program(language, &spec, source);
     let run = sandbox.run(language, &program, b"", limits)?;
-    let parsed = judge::parse(&run.stdout, &spec.marker);
+    let parsed = output::parse(&run.stdout, &spec.marker);
     // When the run ended early, the test in progress and those after it are judged by how it ended.
     let cut_short = match (&run.exit, run.output_limited) {
         (_, true) => Verdict::OutputLimitExceeded,
@@ -72,7 +72,7 @@ pub fn grade(
         .map(|(i, case)| {
             let (verdict, micros, actual, message) = match parsed.reports.get(i) {
                 Some(Report::Returned { micros, json }) => {
-                    let ok = judge::check(problem.checker, problem.returns, &case.expected, json);
+                    let ok = output::check(problem.checker, problem.returns, &case.expected, json);
                     (
                         if ok {
                             Verdict::Accepted

@@ -1,12 +1,12 @@
 //! Running candidates' code: the per-language harnesses that call a candidate's function on each test
-//! ([`harness`]), the judge that reads their output and compares results ([`judge`]), the WebAssembly runner with
+//! ([`harness`]), reading their output and comparing results ([`output`]), the WebAssembly runner with
 //! its limits ([`runner`]), and grading a solution on a problem's tests ([`grade`]). This module knows nothing about
 //! HTTP or the database.
 
 pub mod fair;
 pub mod grade;
 pub mod harness;
-pub mod judge;
+pub mod output;
 pub mod pool;
 pub mod runner;
 pub mod runtimes;

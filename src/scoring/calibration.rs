@@ -60,6 +60,9 @@ pub struct Set {
     pub bottom: Vec<Bottom>,
 }
 
+/// A round below this is in the bottom level (strong no hire).
+pub const BOTTOM_BELOW: f64 = 1.5;
+
 pub fn parse(text: &str) -> Result<Set, String> {
     let set: Set = toml::from_str(text).map_err(|e| e.to_string())?;
     let mut ids: Vec<&str> = set
@@ -171,11 +174,7 @@ mod tests {
             assert_eq!(r.status, RoundStatus::Scored);
             let score = r.score.unwrap();
             // Coding rounds add the hidden tests; with no submission those are at the bottom too.
-            assert!(
-                score < crate::bench::scoring::BOTTOM_BELOW,
-                "{}: {score}",
-                b.id
-            );
+            assert!(score < BOTTOM_BELOW, "{}: {score}", b.id);
         }
     }
 
@@ -228,31 +227,5 @@ mod tests {
         assert!(e.contains("mine.toml"), "{e}");
         let e = load("/nonexistent/set.toml").unwrap_err();
         assert!(e.contains("reading the calibration set"), "{e}");
-    }
-
-    /// The scale the rules were calibrated to on the development set, and how they rank it (without the
-    /// embeddings, which only catch off-topic answers). A change to a weight or a signal that breaks either fails
-    /// here; the held-out figures are `bench scoring`'s.
-    #[test]
-    fn the_rules_rank_the_development_set_and_use_the_scale_honestly() {
-        let set = builtin();
-        let report = crate::bench::scoring::run(&RuleJudge::default(), set, "dev", None, false);
-        let all = &report.overall;
-        assert!(
-            all.ranked_correctly * 100 >= all.pairs * 85,
-            "{}/{}",
-            all.ranked_correctly,
-            all.pairs
-        );
-        assert!(all.mean_stronger >= 3.5, "{}", all.mean_stronger);
-        assert!(all.mean_weaker <= 2.5, "{}", all.mean_weaker);
-        for (kind, t) in &report.per_kind {
-            assert!(
-                t.ranked_correctly * 100 >= t.pairs * 75,
-                "{kind}: {}/{}",
-                t.ranked_correctly,
-                t.pairs
-            );
-        }
     }
 }

@@ -345,7 +345,7 @@ pub fn score(judge: &dyn Judge, header: &Header, rounds: &[(RoundKind, Material)
         overall,
         rationale,
         rounds,
-        created_at: crate::db::now_ms(),
+        created_at: crate::clock::now_ms(),
         scoring_ms: started.elapsed().as_millis() as u64,
     }
 }

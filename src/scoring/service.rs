@@ -1,6 +1,7 @@
 //! Scoring an interview from the database: the recorded rounds become [`Material`] (questions resolved through
 //! the catalog), the judge runs on a blocking thread, and the report is stored. One scoring at a time per
-//! interview; when the interview's actor is still running, its clients hear that the report is ready.
+//! interview; [`Scorer`] runs it in the background and tells whoever listens (the interview's actor, through the
+//! callback the application gives it) that the report is ready.
 
 use std::{
     collections::HashSet,
@@ -13,7 +14,6 @@ use super::{
     report::Report,
 };
 use crate::{
-    app::AppState,
     catalog::{Catalog, RoundKind},
     db::{
         Db, DbError,
@@ -22,7 +22,6 @@ use crate::{
     },
     embed::Embed,
     llm::Llm,
-    realtime::hub::Cmd,
 };
 
 /// The question's text and what a strong answer covers, from the catalog.
@@ -175,50 +174,72 @@ pub fn in_progress(session_id: &str) -> bool {
         .contains(session_id)
 }
 
-/// Scores the interview in the background with the server's judge (or `llm`), unless it is already being scored.
-/// Returns whether a scoring was started.
-pub fn spawn(state: AppState, session: Session, llm: Option<Arc<dyn Llm>>) -> bool {
-    if !RUNNING
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(session.id.clone())
-    {
-        return false;
+/// Called with an interview's id when its report is stored.
+pub type ReportReady = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Scores interviews in the background with the server's judge: a narrow handle on what scoring needs.
+#[derive(Clone)]
+pub struct Scorer {
+    pub db: Db,
+    pub catalog: Arc<Catalog>,
+    /// The model a model judge asks.
+    pub judge: Arc<dyn Llm>,
+    /// Whether the model judges; else the rules read with `embed`.
+    pub with_llm: bool,
+    pub embed: Option<Arc<dyn Embed>>,
+    pub ready: ReportReady,
+}
+
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scorer")
+            .field("judge", &self.judge.name())
+            .field("with_llm", &self.with_llm)
+            .finish_non_exhaustive()
     }
-    tokio::spawn(async move {
-        let llm = llm.unwrap_or_else(|| state.judge_llm());
-        let with_llm = state.settings().judge_with_llm;
-        let result = run(
-            state.db(),
-            state.catalog(),
-            &session,
-            llm,
-            with_llm,
-            state.embed(),
-        )
-        .await;
-        RUNNING
+}
+
+impl Scorer {
+    /// Scores the interview in the background with the server's judge (or `llm`), unless it is already being
+    /// scored. Returns whether a scoring was started.
+    pub fn spawn(&self, session: Session, llm: Option<Arc<dyn Llm>>) -> bool {
+        if !RUNNING
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&session.id);
-        match result {
-            Ok(report) => {
-                tracing::info!(
-                    session = %session.id,
-                    judge = %report.judge,
-                    ms = report.scoring_ms,
-                    "scored: {:?}",
-                    report.recommendation
-                );
-                state.hub().notify(
-                    &session.id,
-                    Cmd::ScoreReady {
-                        report_url: format!("/interview-prep/session/{}/results", session.id),
-                    },
-                );
-            }
-            Err(e) => tracing::error!(session = %session.id, "scoring failed: {e}"),
+            .insert(session.id.clone())
+        {
+            return false;
         }
-    });
-    true
+        let me = self.clone();
+        tokio::spawn(async move {
+            let llm = llm.unwrap_or_else(|| me.judge.clone());
+            let result = run(
+                &me.db,
+                me.catalog.clone(),
+                &session,
+                llm,
+                me.with_llm,
+                me.embed.clone(),
+            )
+            .await;
+            RUNNING
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&session.id);
+            match result {
+                Ok(report) => {
+                    tracing::info!(
+                        session = %session.id,
+                        judge = %report.judge,
+                        ms = report.scoring_ms,
+                        "scored: {:?}",
+                        report.recommendation
+                    );
+                    (me.ready)(&session.id);
+                }
+                Err(e) => tracing::error!(session = %session.id, "scoring failed: {e}"),
+            }
+        });
+        true
+    }
 }

@@ -516,59 +516,12 @@ pub fn check_ggml<R: Read + Seek>(r: &mut R, len: u64) -> Result<()> {
     Ok(())
 }
 
-/// The tensors whisper.cpp's `whisper_model_load` creates for these hyper-parameters (the
-/// header's first ten), with their dims innermost first, padded to three.
+/// Every tensor whisper.cpp expects for these hyper-parameters and its shape (the converter's table).
 fn expected_tensors(h: &[i32; 11]) -> HashMap<String, [i32; 3]> {
-    let [
-        n_vocab,
-        n_audio_ctx,
-        s,
-        _,
-        n_audio_layer,
-        n_text_ctx,
-        _,
-        _,
-        n_text_layer,
-        n_mels,
-        _,
-    ] = *h;
-    let mut m = HashMap::new();
-    let mut put = |name: String, ne: [i32; 3]| m.insert(name, ne);
-    put("encoder.positional_embedding".into(), [s, n_audio_ctx, 1]);
-    put("encoder.conv1.weight".into(), [3, n_mels, s]);
-    put("encoder.conv1.bias".into(), [1, s, 1]);
-    put("encoder.conv2.weight".into(), [3, s, s]);
-    put("encoder.conv2.bias".into(), [1, s, 1]);
-    put("encoder.ln_post.weight".into(), [s, 1, 1]);
-    put("encoder.ln_post.bias".into(), [s, 1, 1]);
-    put("decoder.positional_embedding".into(), [s, n_text_ctx, 1]);
-    put("decoder.token_embedding.weight".into(), [s, n_vocab, 1]);
-    put("decoder.ln.weight".into(), [s, 1, 1]);
-    put("decoder.ln.bias".into(), [s, 1, 1]);
-    let blocks = (0..n_audio_layer)
-        .map(|i| (format!("encoder.blocks.{i}"), &["attn"][..]))
-        .chain(
-            (0..n_text_layer).map(|i| (format!("decoder.blocks.{i}"), &["attn", "cross_attn"][..])),
-        );
-    for (block, attentions) in blocks {
-        put(format!("{block}.mlp_ln.weight"), [s, 1, 1]);
-        put(format!("{block}.mlp_ln.bias"), [s, 1, 1]);
-        put(format!("{block}.mlp.0.weight"), [s, 4 * s, 1]);
-        put(format!("{block}.mlp.0.bias"), [4 * s, 1, 1]);
-        put(format!("{block}.mlp.2.weight"), [4 * s, s, 1]);
-        put(format!("{block}.mlp.2.bias"), [s, 1, 1]);
-        for a in attentions {
-            put(format!("{block}.{a}_ln.weight"), [s, 1, 1]);
-            put(format!("{block}.{a}_ln.bias"), [s, 1, 1]);
-            for w in ["query", "key", "value", "out"] {
-                put(format!("{block}.{a}.{w}.weight"), [s, s, 1]);
-                if w != "key" {
-                    put(format!("{block}.{a}.{w}.bias"), [s, 1, 1]);
-                }
-            }
-        }
-    }
-    m
+    let hp = crate::models::whisper_ggml::HParams::from_header(h);
+    crate::models::whisper_ggml::tensor_shapes(&hp)
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]

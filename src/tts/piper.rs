@@ -37,6 +37,7 @@ use object::{Object, ObjectSection};
 use ort::session::Session;
 
 use super::resample::resample;
+use crate::text;
 
 /// A loaded piper voice. Synthesis runs one sentence at a time under a lock (onnxruntime's session needs
 /// `&mut`, espeak-ng is a global), so share one `Piper` behind an `Arc`.
@@ -383,7 +384,7 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
 pub fn sentences(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in clean(text).lines() {
-        for sentence in split_sentences(line) {
+        for sentence in text::split_sentences(line) {
             for piece in split_long(&sentence, MAX_CHARS) {
                 if piece.chars().any(char::is_alphanumeric) {
                     out.push(piece);
@@ -479,10 +480,6 @@ fn is_clause_punct(c: char) -> bool {
     matches!(c, ',' | ';' | ':')
 }
 
-fn is_terminator(c: char) -> bool {
-    matches!(c, '.' | '?' | '!')
-}
-
 /// One line with single spaces, no space before punctuation, no clause mark at its start or doubled, and a
 /// clause mark before a full stop dropped.
 fn tidy(line: &str) -> String {
@@ -493,19 +490,21 @@ fn tidy(line: &str) -> String {
             space = true;
             continue;
         }
-        if is_clause_punct(c) || is_terminator(c) {
+        if is_clause_punct(c) || text::is_terminator(c) {
             match out.chars().last() {
                 // Leading punctuation says nothing.
                 None => {}
                 // ", ," is one comma; ", ." a full stop.
-                Some(last) if is_clause_punct(last) && is_terminator(c) => {
+                Some(last) if is_clause_punct(last) && text::is_terminator(c) => {
                     out.pop();
                     out.push(c);
                 }
                 Some(last) if is_clause_punct(last) => {}
                 // "..." and "?!" stay; ". ." and ". ," are one full stop.
-                Some(last) if is_terminator(last) && is_terminator(c) && !space => out.push(c),
-                Some(last) if is_terminator(last) => {}
+                Some(last) if text::is_terminator(last) && text::is_terminator(c) && !space => {
+                    out.push(c)
+                }
+                Some(last) if text::is_terminator(last) => {}
                 Some(_) => out.push(c),
             }
             // No space before punctuation; what follows it decides the space after.
@@ -521,15 +520,6 @@ fn tidy(line: &str) -> String {
     out.trim_start_matches(['\'', '/', ' ']).to_string()
 }
 
-/// Whether the run of terminators `chars[start..=end]` is the full stop of an initial ("J. Smith").
-fn is_initial(chars: &[char], start: usize, end: usize) -> bool {
-    start == end
-        && chars[end] == '.'
-        && start >= 1
-        && chars[start - 1].is_uppercase()
-        && (start == 1 || !chars[start - 2].is_alphanumeric())
-}
-
 /// How much of streamed `text` is whole sentences (a byte offset), so they can be spoken while the rest is still
 /// being written; `None` while no sentence is complete. A sentence is complete once its `. ? !` is followed by a
 /// space (where [`sentences`] cuts) or its line has ended.
@@ -541,14 +531,14 @@ pub fn complete_prefix(text: &str) -> Option<usize> {
     while i < chars.len() {
         if chars[i] == '\n' {
             cut = Some(bytes + 1);
-        } else if is_terminator(chars[i]) {
+        } else if text::is_terminator(chars[i]) {
             let start = i;
-            while i + 1 < chars.len() && is_terminator(chars[i + 1]) {
+            while i + 1 < chars.len() && text::is_terminator(chars[i + 1]) {
                 bytes += chars[i].len_utf8();
                 i += 1;
             }
             let before_space = i + 1 < chars.len() && chars[i + 1].is_whitespace();
-            if before_space && !is_initial(&chars, start, i) {
+            if before_space && !text::is_initial(&chars, start, i) {
                 cut = Some(bytes + chars[i].len_utf8());
             }
         }
@@ -583,35 +573,6 @@ pub fn complete_clause_prefix(text: &str, min_words: usize) -> Option<usize> {
         }
     }
     sentence
-}
-
-/// Cuts one line after each run of `. ? !` that a space follows, except after a single capital (an initial).
-fn split_sentences(line: &str) -> Vec<String> {
-    let chars: Vec<char> = line.chars().collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < chars.len() {
-        if is_terminator(chars[i]) {
-            let run_start = i;
-            while i + 1 < chars.len() && is_terminator(chars[i + 1]) {
-                i += 1;
-            }
-            let at_end = i + 1 >= chars.len();
-            let before_space = !at_end && chars[i + 1].is_whitespace();
-            if at_end || (before_space && !is_initial(&chars, run_start, i)) {
-                let s: String = chars[start..=i].iter().collect();
-                out.push(s.trim().to_string());
-                start = i + 1;
-            }
-        }
-        i += 1;
-    }
-    let rest: String = chars[start.min(chars.len())..].iter().collect();
-    if !rest.trim().is_empty() {
-        out.push(rest.trim().to_string());
-    }
-    out
 }
 
 /// Cuts a sentence longer than `max` characters at clause marks into pieces of at most `max` (where the
@@ -670,15 +631,15 @@ fn clause_spans(sentence: &str) -> Vec<(String, String)> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if is_clause_punct(c) || is_terminator(c) {
+        if is_clause_punct(c) || text::is_terminator(c) {
             let run_start = i;
             while i + 1 < chars.len()
-                && (is_clause_punct(chars[i + 1]) || is_terminator(chars[i + 1]))
+                && (is_clause_punct(chars[i + 1]) || text::is_terminator(chars[i + 1]))
             {
                 i += 1;
             }
             let at_end = i + 1 >= chars.len();
-            let terminal_stop = is_terminator(c) && !at_end;
+            let terminal_stop = text::is_terminator(c) && !at_end;
             // Only marks that end a clause: a space or the end follows; full stops inside a sentence
             // (initials) are left to `split_inner_stops`.
             if (at_end || chars[i + 1].is_whitespace()) && !terminal_stop {
@@ -732,7 +693,9 @@ fn split_inner_stops(clause: &str) -> Vec<&str> {
     let mut start = 0;
     let bytes = clause.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
-        if is_terminator(char::from(b)) && bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) {
+        if text::is_terminator(char::from(b))
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace)
+        {
             out.push(clause[start..=i].trim());
             start = i + 1;
         }

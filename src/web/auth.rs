@@ -19,8 +19,8 @@ use axum::{
 use super::error::AppError;
 use crate::{
     accounts::{service::ClientMeta, tokens},
-    app::AppState,
     db::{self, credits, users::User},
+    web::AppState,
 };
 
 pub const SESSION_COOKIE: &str = "rh_session";

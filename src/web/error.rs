@@ -46,6 +46,21 @@ impl From<crate::db::DbError> for AppError {
     }
 }
 
+/// The lifecycle service's refusals, worded as its own messages.
+impl From<crate::sessions::Error> for AppError {
+    fn from(e: crate::sessions::Error) -> Self {
+        use crate::sessions::Error;
+        let message = e.to_string();
+        match e {
+            Error::NotFound | Error::UnknownRole { .. } => AppError::NotFound(message),
+            Error::BadSelection(_) => AppError::Unprocessable(message),
+            Error::NotEnoughCredits { .. } => AppError::PaymentRequired(message),
+            Error::Illegal(_) | Error::NotOver(_) => AppError::Conflict(message),
+            Error::Db(e) => e.into(),
+        }
+    }
+}
+
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {

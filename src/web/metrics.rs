@@ -12,8 +12,9 @@ use axum::{
 };
 
 use crate::{
-    app::AppState,
     engine::{guard::Outcome, wording::Ask},
+    realtime::{Observe, VoiceStage},
+    web::AppState,
 };
 
 const CLASSES: [&str; 4] = ["page", "api", "static", "other"];
@@ -27,41 +28,6 @@ pub struct Metrics {
     pieces: [[AtomicU64; 3]; 2],
     /// Connections closed on accept: [one address's limit, the total limit].
     refused: [AtomicU64; 2],
-}
-
-/// The stages of a spoken answer's way back to the interviewer's voice, each timed on its own; `Response` is the
-/// whole way from the end-of-turn decision to the first audio frame (what the candidate waits for beyond the
-/// end-of-turn silence).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VoiceStage {
-    EndOfTurn,
-    Transcription,
-    FirstToken,
-    FirstSentence,
-    FirstAudio,
-    Response,
-}
-
-impl VoiceStage {
-    pub const ALL: [VoiceStage; 6] = [
-        VoiceStage::EndOfTurn,
-        VoiceStage::Transcription,
-        VoiceStage::FirstToken,
-        VoiceStage::FirstSentence,
-        VoiceStage::FirstAudio,
-        VoiceStage::Response,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            VoiceStage::EndOfTurn => "end_of_turn",
-            VoiceStage::Transcription => "transcription",
-            VoiceStage::FirstToken => "first_token",
-            VoiceStage::FirstSentence => "first_sentence",
-            VoiceStage::FirstAudio => "first_audio",
-            VoiceStage::Response => "response",
-        }
-    }
 }
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -133,13 +99,19 @@ impl Metrics {
         };
         self.refused[i].fetch_add(1, Ordering::Relaxed);
     }
+}
 
-    pub fn observe_voice(&self, stage: VoiceStage, seconds: f64) {
+impl Observe for Metrics {
+    fn voice(&self, stage: VoiceStage, seconds: f64) {
         let i = VoiceStage::ALL
             .iter()
             .position(|s| *s == stage)
             .unwrap_or(0);
         self.voice[i].observe(seconds);
+    }
+
+    fn piece(&self, ask: Ask, outcome: Outcome) {
+        self.record_piece(ask, outcome);
     }
 }
 

@@ -1,5 +1,7 @@
-//! HTTP: the route table, the one error type, static assets, pages (maud, one file per page) and the JSON API.
-//! Handlers translate between HTTP and the layers below; they hold no business rules.
+//! HTTP: the route table, the one error type, static assets, pages (maud, one file per page), the JSON API, the
+//! realtime channel's WebSocket upgrade, `/metrics`, and [`AppState`], the handles the handlers use. Handlers
+//! translate between HTTP and the services below (`sessions`, `accounts::service`, `scoring::service`,
+//! `realtime`); the rules are the domain's.
 
 pub mod api;
 pub mod assets;
@@ -7,6 +9,10 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod pages;
+pub mod realtime;
+mod state;
+
+pub use state::{AppState, Parts};
 
 use std::time::Duration;
 
@@ -20,8 +26,6 @@ use axum::{
 use tower_http::{
     limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
 };
-
-use crate::app::AppState;
 
 /// Scripts only from this server, and no inline script: an injected `<script>` or `onclick` never runs. Inline style
 /// attributes are allowed (company colours and the code editor's); audio recordings play from `blob:`; the editor's
@@ -47,10 +51,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(personal)
         .route("/metrics", get(metrics::render))
         .route("/static/{*path}", get(assets::serve))
-        .route(
-            "/ws/sessions/{session_id}",
-            get(crate::realtime::ws::upgrade),
-        )
+        .route("/ws/sessions/{session_id}", get(realtime::upgrade))
         // Innermost first: limits and the timeout produce errors that the error middleware then shapes.
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))

@@ -15,8 +15,8 @@ use crate::{
         UserRole,
         service::{self, AccountError, NewLogin},
     },
-    app::AppState,
     db::{credits, users::User},
+    web::AppState,
     web::{
         auth::{self, SignedIn, Viewer},
         error::{ApiJson, AppError, ErrorBody},

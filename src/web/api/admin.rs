@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     accounts::{UserRole, normalize_email},
-    app::AppState,
     db::{self, credits, users::User},
+    web::AppState,
     web::{
         auth::Staff,
         error::{ApiJson, AppError, ErrorBody},

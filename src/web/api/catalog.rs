@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     catalog::{Company, Persona, Role, Round},
+    web::AppState,
     web::error::{AppError, ErrorBody},
 };
 

@@ -4,7 +4,7 @@ use axum::{Json, extract::State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, web::error::AppError};
+use crate::{web::AppState, web::error::AppError};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {

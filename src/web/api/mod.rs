@@ -14,7 +14,7 @@ use axum::{Router, routing::get};
 use utoipa::openapi::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
+use crate::web::AppState;
 
 /// The API's routes (to nest under `/api/v1`) and its OpenAPI document.
 pub fn routes() -> (Router<AppState>, OpenApi) {

@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     sandbox::{
         Language,
         pool::PoolError,
         runner::{Exit, Limits},
     },
+    web::AppState,
     web::{
         auth::SignedIn,
         error::{ApiJson, AppError, ErrorBody},

@@ -1,5 +1,5 @@
 //! Interview sessions over JSON: create (paid in the same transaction), list mine, get, abandon, delete, the
-//! realtime token and the transcript. Other users' sessions are 404, never 403.
+//! realtime token and the transcript, through the `sessions` service. Other users' sessions are 404, never 403.
 
 use axum::{
     Json,
@@ -10,14 +10,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    app::AppState,
-    catalog::{Role, Round, RoundKind},
-    db::{
-        self,
-        sessions::{self, Created, Session, Transitioned},
-    },
+    catalog::RoundKind,
+    db::{self, sessions::Session},
     engine::lifecycle::{SessionState, Transition},
+    sessions,
     web::{
+        AppState,
         auth::SignedIn,
         error::{ApiJson, AppError, ErrorBody},
     },
@@ -137,97 +135,6 @@ pub struct TurnView {
     pub created_at: i64,
 }
 
-/// Creates a PENDING interview for a role and charges its price; shared by the API and the briefing page.
-pub async fn create_session(
-    state: &AppState,
-    user_id: i64,
-    company_id: &str,
-    role_id: &str,
-    selection: Option<&[usize]>,
-) -> Result<Created, AppError> {
-    let catalog = state.catalog();
-    let (company, role) = catalog.role(company_id, role_id).ok_or_else(|| {
-        AppError::NotFound(format!("There is no role `{role_id}` at `{company_id}`."))
-    })?;
-    let rounds = chosen_rounds(role, selection)?;
-    let (company, role) = (company.clone(), role.clone());
-    Ok(state
-        .db()
-        .call(move |c| sessions::create(c, user_id, &company, &role, &rounds, db::now_ms()))
-        .await?)
-}
-
-/// The rounds a candidate chose to practise, in loop order; the whole loop when they chose nothing in particular.
-fn chosen_rounds(role: &Role, selection: Option<&[usize]>) -> Result<Vec<Round>, AppError> {
-    let Some(chosen) = selection else {
-        return Ok(role.rounds.clone());
-    };
-    if chosen.is_empty() {
-        return Err(AppError::Unprocessable(
-            "Choose at least one round to practise.".into(),
-        ));
-    }
-    let mut sorted = chosen.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    if sorted.len() != chosen.len() {
-        return Err(AppError::Unprocessable(
-            "Each round can be chosen once.".into(),
-        ));
-    }
-    sorted
-        .into_iter()
-        .map(|i| {
-            role.rounds.get(i).cloned().ok_or_else(|| {
-                AppError::Unprocessable(format!(
-                    "This loop has {} rounds; there is no round {i}.",
-                    role.rounds.len()
-                ))
-            })
-        })
-        .collect()
-}
-
-/// Applies a lifecycle transition; shared by the API and the session page.
-pub async fn apply_transition(
-    state: &AppState,
-    user_id: i64,
-    id: &str,
-    action: Transition,
-) -> Result<Session, AppError> {
-    let id = id.to_string();
-    match state
-        .db()
-        .call(move |c| sessions::transition(c, user_id, &id, action, db::now_ms()))
-        .await?
-    {
-        Transitioned::Ok(s) => Ok(*s),
-        Transitioned::NotFound => Err(not_found()),
-        Transitioned::Illegal(e) => Err(AppError::Conflict(format!(
-            "{}.",
-            capitalise(&e.to_string())
-        ))),
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
-}
-
-fn not_found() -> AppError {
-    AppError::NotFound("There is no such interview in your account.".into())
-}
-
-async fn owned(state: &AppState, user_id: i64, id: String) -> Result<Session, AppError> {
-    state
-        .db()
-        .call(move |c| sessions::get(c, user_id, &id))
-        .await?
-        .ok_or_else(not_found)
-}
-
 #[utoipa::path(post, path = "/sessions", tag = "sessions", request_body = CreateSessionRequest, responses(
     (status = 201, body = SessionView), (status = 401, body = ErrorBody),
     (status = 402, body = ErrorBody, description = "Not enough credits"), (status = 404, body = ErrorBody, description = "Unknown role"),
@@ -237,20 +144,16 @@ pub async fn create(
     SignedIn(user, _): SignedIn,
     ApiJson(req): ApiJson<CreateSessionRequest>,
 ) -> Result<(StatusCode, Json<SessionView>), AppError> {
-    match create_session(
-        &state,
+    let s = sessions::create(
+        state.db(),
+        &state.catalog(),
         user.id,
         &req.company_id,
         &req.role_id,
         req.rounds.as_deref(),
     )
-    .await?
-    {
-        Created::Ok(s) => Ok((StatusCode::CREATED, Json((*s).into()))),
-        Created::NotEnoughCredits { balance, price } => Err(AppError::PaymentRequired(format!(
-            "This interview costs {price} credits and you have {balance}."
-        ))),
-    }
+    .await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
 }
 
 #[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListQuery), responses(
@@ -264,7 +167,7 @@ pub async fn list(
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) = state
         .db()
-        .call(move |c| sessions::list(c, user.id, PER_PAGE, (page - 1) * PER_PAGE))
+        .call(move |c| db::sessions::list(c, user.id, PER_PAGE, (page - 1) * PER_PAGE))
         .await?;
     Ok(Json(SessionList {
         sessions: rows.into_iter().map(Into::into).collect(),
@@ -282,7 +185,9 @@ pub async fn get(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, AppError> {
-    Ok(Json(owned(&state, user.id, id).await?.into()))
+    Ok(Json(
+        sessions::owned(state.db(), user.id, &id).await?.into(),
+    ))
 }
 
 /// Abandons an interview: refunded before it starts, not after.
@@ -299,9 +204,10 @@ pub async fn patch(
     let action = match req.action {
         SessionAction::Abandon => Transition::Abandon,
     };
-    Ok(Json(
-        apply_transition(&state, user.id, &id, action).await?.into(),
-    ))
+    let s = sessions::transition(state.db(), user.id, &id, action)
+        .await?
+        .into_result()?;
+    Ok(Json(s.into()))
 }
 
 /// Deletes the interview and everything recorded in it.
@@ -313,15 +219,8 @@ pub async fn delete(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    if state
-        .db()
-        .call(move |c| sessions::delete(c, user.id, &id))
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
-    }
+    sessions::delete(state.db(), user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A short-lived token, bound to this user and interview, for the realtime WebSocket.
@@ -334,7 +233,7 @@ pub async fn realtime_token(
     SignedIn(user, viewer): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<RealtimeTokenView>, AppError> {
-    let s = owned(&state, user.id, id).await?;
+    let s = sessions::owned(state.db(), user.id, &id).await?;
     let login = viewer
         .login_id
         .ok_or_else(|| AppError::Unauthorized("Log in to join an interview.".into()))?;
@@ -364,7 +263,7 @@ pub async fn transcript(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TurnView>>, AppError> {
-    let s = owned(&state, user.id, id).await?;
+    let s = sessions::owned(state.db(), user.id, &id).await?;
     let turns = state.db().call(move |c| db::live::turns(c, &s.id)).await?;
     Ok(Json(
         turns
@@ -394,22 +293,6 @@ pub struct ScoringView {
     pub status: String,
 }
 
-/// The caller's interview, if it is over (only finished interviews are scored).
-pub(crate) async fn finished(
-    state: &AppState,
-    user_id: i64,
-    id: String,
-) -> Result<Session, AppError> {
-    let s = owned(state, user_id, id).await?;
-    if !s.state.is_final() {
-        return Err(AppError::Conflict(format!(
-            "This interview is {}; it is scored when it is over.",
-            s.state.label()
-        )));
-    }
-    Ok(s)
-}
-
 fn scoring() -> (StatusCode, Json<ScoringView>) {
     (
         StatusCode::ACCEPTED,
@@ -434,7 +317,7 @@ pub async fn report(
     use axum::response::IntoResponse;
 
     use crate::scoring::service;
-    let s = finished(&state, user.id, id).await?;
+    let s = sessions::finished(state.db(), user.id, &id).await?;
     if service::in_progress(&s.id) {
         return Ok(scoring().into_response());
     }
@@ -449,7 +332,7 @@ pub async fn report(
                 "This interview has no such report.".into(),
             ));
         }
-        service::spawn(state.clone(), s, None);
+        state.scorer().spawn(s, None);
         return Ok(scoring().into_response());
     };
     match q.format.as_deref() {
@@ -478,7 +361,7 @@ pub async fn rescore(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ScoringView>), AppError> {
-    let s = finished(&state, user.id, id).await?;
-    crate::scoring::service::spawn(state.clone(), s, None);
+    let s = sessions::finished(state.db(), user.id, &id).await?;
+    state.scorer().spawn(s, None);
     Ok(scoring())
 }

@@ -16,7 +16,7 @@ use crate::{
         MIN_PASSWORD_CHARS,
         service::{self, AccountError, NewLogin},
     },
-    app::AppState,
+    web::AppState,
     web::{
         auth::{self, Viewer, safe_next},
         error::AppError,

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::layout;
 use crate::{
-    app::AppState,
     db::users,
+    web::AppState,
     web::{api::admin::grant_credits, auth::Staff, error::AppError},
 };
 

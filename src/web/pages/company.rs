@@ -5,7 +5,7 @@ use maud::{Markup, html};
 
 use super::layout;
 use crate::{
-    app::AppState,
+    web::AppState,
     web::{auth::Viewer, error::AppError},
 };
 

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::{charts, layout};
 use crate::{
-    app::AppState,
     catalog::RoundKind,
     db::{scores, sessions},
+    web::AppState,
     web::{auth::SignedIn, error::AppError},
 };
 

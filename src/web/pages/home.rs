@@ -4,7 +4,7 @@ use axum::extract::State;
 use maud::{Markup, html};
 
 use super::layout;
-use crate::{app::AppState, web::auth::Viewer};
+use crate::{web::AppState, web::auth::Viewer};
 
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Markup {
     let catalog = state.catalog();

@@ -1,5 +1,6 @@
-//! Server-rendered pages: each file renders one page as a pure function from data to `Markup`; [`layout`] holds
-//! the shared frame and small components.
+//! Server-rendered pages, one file per page: a handler gathers the page's data (through the services, or a read
+//! of the database), and pure functions turn the data into `Markup`; [`layout`] holds the shared frame and small
+//! components.
 
 pub mod accounts;
 pub mod admin;
@@ -20,7 +21,12 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::app::AppState;
+use crate::web::AppState;
+
+/// The page of an interview's report.
+pub fn results_url(session_id: &str) -> String {
+    format!("/interview-prep/session/{session_id}/results")
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

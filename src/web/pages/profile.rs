@@ -14,8 +14,8 @@ use crate::{
         MIN_PASSWORD_CHARS, normalize_name,
         service::{self, AccountError},
     },
-    app::AppState,
     db::{self, credits},
+    web::AppState,
     web::{
         auth::{SignedIn, Viewer},
         error::AppError,

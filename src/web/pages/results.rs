@@ -13,17 +13,17 @@ use serde::Deserialize;
 
 use super::{charts, layout};
 use crate::{
-    app::AppState,
     db::{
         scores::{self, ReportLine},
         sessions,
-        voice::{self, Latency},
+        spoken::{self, Latency},
     },
     scoring::{
         judge::{Outcome, Source},
         report::{Report, RoundReport, RoundStatus},
         service,
     },
+    web::AppState,
     web::{auth::SignedIn, error::AppError},
 };
 
@@ -47,7 +47,7 @@ pub async fn page(
             };
             let report = scores::get(c, &s.id, q.report)?;
             let lines = scores::list(c, &s.id)?;
-            let latencies = voice::latencies(c, Some(&s.id))?;
+            let latencies = spoken::latencies(c, Some(&s.id))?;
             Ok(Some((s, report, lines, latencies)))
         })
         .await?;
@@ -57,8 +57,8 @@ pub async fn page(
         return Ok(Redirect::to(&format!("/interview-prep/session/{}", s.id)).into_response());
     }
     let title = format!("Results · {} · {}", s.company_name, s.role_title);
-    let scoring = service::in_progress(&s.id)
-        || (report.is_none() && service::spawn(state.clone(), s.clone(), None));
+    let scoring =
+        service::in_progress(&s.id) || (report.is_none() && state.scorer().spawn(s.clone(), None));
     let body = html! {
         (layout::crumbs(&[("History", "/interview-prep/history"), (&format!("{} · {}", s.company_name, s.role_title), &format!("/interview-prep/session/{}", s.id)), ("Results", "")]))
         header.page-head {
@@ -88,12 +88,9 @@ pub async fn rescore(
     SignedIn(user, _viewer): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
-    let s = crate::web::api::sessions::finished(&state, user.id, id).await?;
-    service::spawn(state.clone(), s.clone(), None);
-    Ok(Redirect::to(&format!(
-        "/interview-prep/session/{}/results",
-        s.id
-    )))
+    let s = crate::sessions::finished(state.db(), user.id, &id).await?;
+    state.scorer().spawn(s.clone(), None);
+    Ok(Redirect::to(&super::results_url(&s.id)))
 }
 
 fn report_view(
@@ -258,7 +255,7 @@ fn round_view(r: &RoundReport) -> Markup {
 /// How quickly the interviewer answered the candidate's spoken answers: medians and the 95th percentile of each
 /// stage of the way from the end of an answer to the interviewer's voice.
 fn voice_view(latencies: &[Latency]) -> Markup {
-    let stages = voice::stage_stats(latencies);
+    let stages = spoken::stage_stats(latencies);
     let seconds = |ms: f64| format!("{:.2} s", ms / 1000.0);
     html! {
         section.card {

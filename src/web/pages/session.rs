@@ -9,10 +9,10 @@ use maud::{Markup, html};
 
 use super::layout;
 use crate::{
-    app::AppState,
-    db::{self, sessions},
+    db::{self, sessions::Session},
     engine::lifecycle::Transition,
-    web::{api::sessions::apply_transition, auth::SignedIn, error::AppError},
+    sessions,
+    web::{AppState, auth::SignedIn, error::AppError},
 };
 
 pub async fn page(
@@ -23,7 +23,7 @@ pub async fn page(
     let found = state
         .db()
         .call(move |c| {
-            let Some(s) = sessions::get(c, user.id, &id)? else {
+            let Some(s) = db::sessions::get(c, user.id, &id)? else {
                 return Ok(None);
             };
             let turns = db::live::turns(c, &s.id)?;
@@ -86,7 +86,7 @@ pub async fn page(
 }
 
 /// The live interview room; `static/js/live.js` connects it.
-fn live_room(viewer: &crate::web::auth::Viewer, s: &sessions::Session, title: &str) -> Markup {
+fn live_room(viewer: &crate::web::auth::Viewer, s: &Session, title: &str) -> Markup {
     layout::page(
         viewer,
         title,
@@ -209,7 +209,9 @@ pub async fn abandon(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let s = apply_transition(&state, user.id, &id, Transition::Abandon).await?;
+    let s = sessions::transition(state.db(), user.id, &id, Transition::Abandon)
+        .await?
+        .into_result()?;
     Ok(Redirect::to(&format!("/interview-prep/session/{}", s.id)).into_response())
 }
 
@@ -218,14 +220,6 @@ pub async fn delete(
     SignedIn(user, _): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    if !state
-        .db()
-        .call(move |c| db::sessions::delete(c, user.id, &id))
-        .await?
-    {
-        return Err(AppError::NotFound(
-            "There is no such interview in your account.".into(),
-        ));
-    }
+    sessions::delete(state.db(), user.id, &id).await?;
     Ok(Redirect::to("/interview-prep/history").into_response())
 }

@@ -2,8 +2,10 @@
 
 use anyhow::{Context, bail};
 
-use super::{Manifest, Model, State, fetch, human_size};
-use crate::config::{ModelsCommand, Settings};
+use crate::{
+    config::{ModelsCommand, Settings},
+    models::{Manifest, Model, State, fetch, human_size},
+};
 
 pub async fn run(settings: &Settings, cmd: ModelsCommand) -> anyhow::Result<()> {
     let dir = settings.models_dir.clone();

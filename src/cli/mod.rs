@@ -1,5 +1,7 @@
-//! The commands, as functions over resolved settings: `serve`, `seed`, `doctor`, `user` and `credits`. Each prints for a person and
-//! returns an error with context for `main` to report.
+//! The commands, as functions over resolved settings: `serve`, `seed`, `doctor`, `user` and `credits` here, `models` in
+//! [`models`]. Each prints for a person and returns an error with context for `main` to report.
+
+pub mod models;
 
 use std::sync::Arc;
 

@@ -1,0 +1,70 @@
+//! What the realtime channel needs from the rest of the application, as narrow handles: the database, the
+//! catalog, the interviewer, speech, the sandbox, the scorer, a sink for what the interviews measure, and the few
+//! settings an interview reads. The application builds one [`Services`] at start-up; actors and connections hold
+//! it behind an `Arc`. Nothing here knows about HTTP or the application's state.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{hub::Hub, latency::VoiceStage};
+use crate::{
+    catalog::Catalog,
+    db::Db,
+    engine::{guard::Outcome, turns::Rules, wording::Ask},
+    llm::Llm,
+    sandbox::pool::Pool,
+    scoring::service::Scorer,
+    stt::whisper::Whisper,
+    tts::piper::Piper,
+    vad::Silero,
+};
+
+/// Where the interviews' measurements go (the server's metrics).
+pub trait Observe: Send + Sync {
+    /// One stage of a spoken answer's way back to the interviewer's voice took `seconds`.
+    fn voice(&self, stage: VoiceStage, seconds: f64);
+    /// What became of one model-written piece of an interviewer turn.
+    fn piece(&self, ask: Ask, outcome: Outcome);
+}
+
+/// The settings an interview reads.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// An actor with nobody connected saves and stops after this long.
+    pub interview_idle: Duration,
+    /// The gentle prompt comes after this long without an answer.
+    pub silence_prompt: Duration,
+    /// The longest silence that ends a turn, told to clients.
+    pub end_of_turn_ms: u32,
+    pub turn_rules: Rules,
+    /// What runs speech-to-text, the interviewer and the voice, stored with each turn's latency.
+    pub stt_name: String,
+    pub llm_name: String,
+    pub tts_name: String,
+}
+
+pub struct Services {
+    pub db: Db,
+    pub catalog: Arc<Catalog>,
+    pub llm: Arc<dyn Llm>,
+    /// Speech-to-text; `None` when candidates type.
+    pub stt: Option<Arc<Whisper>>,
+    /// The interviewer's voice; `None` when interviews are text only.
+    pub tts: Option<Arc<Piper>>,
+    /// Voice activity detection; `None` when loudness decides what is speech.
+    pub vad: Option<Arc<Silero>>,
+    pub sandbox: Pool,
+    pub scorer: Scorer,
+    pub observe: Arc<dyn Observe>,
+    pub options: Options,
+    /// The running interview actors.
+    pub hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("llm", &self.llm.name())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,142 @@
+//! [`AppState`]: the handles the web layer's handlers use (settings, database, catalog, models, the realtime
+//! services, the scorer, metrics). Built once at start-up by `app` and cloned into every handler; nothing below
+//! `web` sees it: the realtime channel and scoring get their own narrow handles ([`Services`], [`Scorer`]).
+
+use std::{sync::Arc, time::Instant};
+
+use super::metrics::Metrics;
+use crate::{
+    accounts::tokens::SigningKey,
+    backends,
+    catalog::Catalog,
+    config::Settings,
+    db::Db,
+    embed::Embed,
+    llm::Llm,
+    realtime::{Services, hub::Hub},
+    sandbox::pool::Pool,
+    scoring::service::Scorer,
+    stt::whisper::Whisper,
+    tts::piper::Piper,
+    vad::Silero,
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+/// What an [`AppState`] is made of.
+pub struct Parts {
+    pub settings: Settings,
+    pub signing_key: SigningKey,
+    /// What each backend role runs, or why it fell back.
+    pub backends: Vec<backends::Status>,
+    pub realtime: Arc<Services>,
+    pub metrics: Arc<Metrics>,
+}
+
+struct Inner {
+    parts: Parts,
+    started: Instant,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("data_dir", &self.inner.parts.settings.data_dir)
+            .finish()
+    }
+}
+
+impl AppState {
+    pub fn new(parts: Parts) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                parts,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.parts.settings
+    }
+
+    /// What the realtime channel runs on.
+    pub fn realtime(&self) -> &Arc<Services> {
+        &self.inner.parts.realtime
+    }
+
+    /// The running interview actors.
+    pub fn hub(&self) -> &Hub {
+        &self.realtime().hub
+    }
+
+    /// Scores interviews in the background.
+    pub fn scorer(&self) -> &Scorer {
+        &self.realtime().scorer
+    }
+
+    /// The code sandbox.
+    pub fn sandbox(&self) -> &Pool {
+        &self.realtime().sandbox
+    }
+
+    /// The interviewer's language model.
+    pub fn llm(&self) -> Arc<dyn Llm> {
+        self.realtime().llm.clone()
+    }
+
+    /// The sentence-embedding model the rules judge reads with, when installed.
+    pub fn embed(&self) -> Option<Arc<dyn Embed>> {
+        self.scorer().embed.clone()
+    }
+
+    /// The model a model judge asks: `--judge-llm`'s, else the interviewer's.
+    pub fn judge_llm(&self) -> Arc<dyn Llm> {
+        self.scorer().judge.clone()
+    }
+
+    /// Speech-to-text; `None` when candidates type.
+    pub fn stt(&self) -> Option<Arc<Whisper>> {
+        self.realtime().stt.clone()
+    }
+
+    /// The interviewer's voice; `None` when interviews are text only.
+    pub fn tts(&self) -> Option<Arc<Piper>> {
+        self.realtime().tts.clone()
+    }
+
+    /// Voice activity detection; `None` when loudness decides what is speech.
+    pub fn vad(&self) -> Option<Arc<Silero>> {
+        self.realtime().vad.clone()
+    }
+
+    /// What each backend role runs, or why it fell back.
+    pub fn backends(&self) -> &[backends::Status] {
+        &self.inner.parts.backends
+    }
+
+    /// Signs and checks realtime tokens.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.inner.parts.signing_key
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.realtime().db
+    }
+
+    /// The catalog as imported at start-up.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.realtime().catalog.clone()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.parts.metrics
+    }
+
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
+    }
+}
