@@ -58,6 +58,7 @@ impl AppState {
             observe: metrics.clone(),
             options: options(&settings),
             hub,
+            activity: Default::default(),
         });
         Ok(AppState::new(Parts {
             settings,

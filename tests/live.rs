@@ -1778,7 +1778,12 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     let heard = frames
         .iter()
         .find_map(|k| match k {
-            Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32 => {
+            // The answer as stored (captions while speaking are not final, and are withdrawn with no text).
+            Kind::Transcript(t)
+                if t.speaker == pb::Speaker::Candidate as i32
+                    && t.is_final
+                    && !t.text.is_empty() =>
+            {
                 Some(t.text.clone())
             }
             _ => None,
@@ -1811,6 +1816,126 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     );
     assert_eq!(answers[0]["text"], heard.as_str());
     server.stop().await;
+}
+
+/// While the candidate speaks, captions of their words so far appear (not final, under their own id), and once the
+/// answer is stored the caption is withdrawn and the answer shown as said.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn captions_of_a_spoken_answer_appear_while_speaking_and_give_way_to_the_answer() {
+    let _cpu = crate::util::exclusive_cpu();
+    let sentence = "I owned the migration of our billing service from a monolith to three services, and we \
+                    shipped it two weeks early with no downtime at all.";
+    let runtime = rehearse::models::Manifest::builtin()
+        .locate(
+            &crate::util::models_dir(),
+            "onnxruntime",
+            rehearse::models::Purpose::Runtime,
+        )
+        .unwrap();
+    let voice = rehearse::tts::piper::Piper::load(
+        &crate::util::tiny_model("piper-joe", rehearse::models::Purpose::Tts),
+        &runtime,
+    )
+    .unwrap();
+    let mut speech: Vec<i16> = Vec::new();
+    voice
+        .speak(sentence, 16_000, &mut |p| {
+            speech.extend_from_slice(p);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert!(speech.len() > 16_000 * 4, "a long enough answer to caption");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = with_models(dir.path());
+    settings.stt = rehearse::backends::Spec::Local("whisper-tiny.en".into());
+    let server = start(settings).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let mut ws = connect(&server, &client, &id).await;
+    until(&mut ws, interviewer_final).await;
+
+    // The speech in real time, 200 ms a chunk, then the silence that ends the turn at once.
+    let silence = vec![0i16; 16 * (DEFAULT_END_OF_TURN_MS as usize + 500)];
+    let chunks: Vec<&[i16]> = speech.chunks(3200).chain(silence.chunks(3200)).collect();
+    let spoken_chunks = speech.len().div_ceil(3200);
+    for (i, c) in chunks.into_iter().enumerate() {
+        let pcm: Vec<u8> = c.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let chunk = client_frame::Kind::Audio(pb::AudioChunk {
+            sequence: i as u64,
+            sample_rate: 16_000,
+            pcm,
+        });
+        send(&mut ws, 10 + i as u64, chunk).await;
+        if i < spoken_chunks {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    let frames = until(&mut ws, interviewer_final).await;
+    let candidate: Vec<&pb::TranscriptDelta> = frames
+        .iter()
+        .filter_map(|k| match k {
+            Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32 => Some(t),
+            _ => None,
+        })
+        .collect();
+    let captions: Vec<&&pb::TranscriptDelta> = candidate
+        .iter()
+        .filter(|t| !t.is_final && t.turn_id.starts_with("caption-"))
+        .collect();
+    assert!(
+        !captions.is_empty(),
+        "captions while speaking: {candidate:?}"
+    );
+    let answer = candidate
+        .iter()
+        .position(|t| t.is_final && !t.text.is_empty())
+        .expect("the answer as stored");
+    assert!(
+        candidate[..answer].iter().any(|t| !t.is_final),
+        "a caption came before the answer: {candidate:?}"
+    );
+    // Each caption is the answer so far: its words begin what was said.
+    let said: Vec<String> = candidate[answer]
+        .text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    for c in &captions {
+        let words: Vec<String> = c
+            .text
+            .split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .collect();
+        let shared = words.iter().filter(|w| said.contains(w)).count();
+        assert!(
+            shared * 4 >= words.len() * 3,
+            "caption {:?} against {:?}",
+            c.text,
+            candidate[answer].text
+        );
+    }
+    // The caption is withdrawn: a final with its id and no text.
+    let id = &captions[0].turn_id;
+    assert!(
+        candidate
+            .iter()
+            .any(|t| &t.turn_id == id && t.is_final && t.text.is_empty()),
+        "the caption is withdrawn: {candidate:?}"
+    );
+    assert!(
+        captions.iter().all(|c| &c.turn_id == id),
+        "one caption per turn"
+    );
 }
 
 /// The whole speech loop with the tiny set (whisper, piper; the scripted interviewer): a spoken answer is timed

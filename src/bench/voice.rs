@@ -77,6 +77,9 @@ pub struct Report {
     /// With a pause set: its answers, and those the interviewer cut into (the latency figures are of the rest).
     pub clips: usize,
     pub cut_ins: Vec<CutIn>,
+    /// Captions of the candidate's words shown while they spoke, and the answers that had at least one.
+    pub captions: usize,
+    pub answers_captioned: usize,
 }
 
 /// Answers of several lengths (about 2, 5 and 9 seconds spoken).
@@ -107,6 +110,14 @@ pub(super) struct Samples {
     pub(super) to_first_audio: Vec<f64>,
     pub(super) turns: usize,
     cut_ins: Vec<CutIn>,
+    /// Captions of the candidate's words seen while they spoke, and the answers that had at least one.
+    captions: usize,
+    captioned: usize,
+}
+
+/// A caption of the candidate's words while they speak (not the answer as stored, not its withdrawal).
+fn is_caption(t: &pb::TranscriptDelta) -> bool {
+    !t.is_final && t.turn_id.starts_with("caption-")
 }
 
 /// Waits for the interviewer's next spoken turn (a turn id not in `done`); returns its id, when its first frame
@@ -115,6 +126,7 @@ async fn hear_turn(
     ws: &mut Ws,
     done: &[String],
     mut silence: Option<&mut u64>,
+    captions: &mut usize,
 ) -> anyhow::Result<(String, Instant, Duration)> {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut turn: Option<(String, Instant)> = None;
@@ -146,6 +158,7 @@ async fn hear_turn(
                             return Ok((id, first, Duration::from_millis(samples * 1000 / rate)));
                         }
                     }
+                    Some(Kind::Transcript(t)) if is_caption(&t) => *captions += 1,
                     Some(Kind::Error(e)) => bail!("error frame: {} {}", e.code, e.message),
                     Some(Kind::SessionState(s)) if s.status() == pb::SessionStatus::Completed => {
                         return Err(Ended.into())
@@ -190,7 +203,7 @@ pub(super) async fn candidate(
     let mut ws = open_interview(addr, &email, json!([6]), hello()).await?;
     let mut s = Samples::default();
     let mut done: Vec<String> = Vec::new();
-    let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
+    let (id, first, plays) = hear_turn(&mut ws, &done, None, &mut 0).await?;
     done.push(id);
     tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
     let mut seq = 0u64;
@@ -203,10 +216,12 @@ pub(super) async fn candidate(
             seq += 1;
         }
         let speech_end = Instant::now();
-        let (id, first, plays) = hear_turn(&mut ws, &done, Some(&mut seq)).await?;
+        let before = s.captions;
+        let (id, first, plays) = hear_turn(&mut ws, &done, Some(&mut seq), &mut s.captions).await?;
         s.to_first_audio
             .push(first.duration_since(speech_end).as_secs_f64() * 1000.0);
         s.turns += 1;
+        s.captioned += usize::from(s.captions > before);
         done.push(id);
         tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
     }
@@ -226,6 +241,7 @@ async fn say_clip(
 ) -> anyhow::Result<()> {
     let end = clip.end_sample();
     let began = Instant::now();
+    let captions_before = s.captions;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut at = 0;
     let mut speech_end: Option<Instant> = None;
@@ -265,10 +281,14 @@ async fn say_clip(
                                 }
                                 // The reply began within the clip's last chunk: hear it out.
                                 let id = a.turn_id.clone();
-                                return finish_hearing(ws, done, seq, id, a).await.map(|_| s.turns += 1);
+                                finish_hearing(ws, done, seq, id, a).await?;
+                                s.turns += 1;
+                                s.captioned += usize::from(s.captions > captions_before);
+                                return Ok(());
                             }
                         }
                     }
+                    Some(Kind::Transcript(t)) if is_caption(&t) => s.captions += 1,
                     Some(Kind::Error(e)) if e.code != "out_of_order" => bail!("error frame: {} {}", e.code, e.message),
                     Some(Kind::SessionState(st)) if st.status() == pb::SessionStatus::Completed => {
                         return Err(Ended.into())
@@ -279,12 +299,13 @@ async fn say_clip(
         }
     }
     let speech_end = speech_end.unwrap_or_else(Instant::now);
-    let (id, first, plays) = hear_turn(ws, done, Some(seq)).await?;
+    let (id, first, plays) = hear_turn(ws, done, Some(seq), &mut s.captions).await?;
     if !cut {
         s.to_first_audio
             .push(first.duration_since(speech_end).as_secs_f64() * 1000.0);
     }
     s.turns += 1;
+    s.captioned += usize::from(s.captions > captions_before);
     done.push(id);
     tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
     Ok(())
@@ -367,7 +388,7 @@ async fn clips_candidate(
             let email = format!("pauses-{}-{n}-{k}@example.com", crate::db::now_ms());
             let mut ws = open_interview(addr, &email, json!([round]), hello()).await?;
             let mut done: Vec<String> = Vec::new();
-            let (id, first, plays) = hear_turn(&mut ws, &done, None).await?;
+            let (id, first, plays) = hear_turn(&mut ws, &done, None, &mut 0).await?;
             done.push(id);
             tokio::time::sleep((first + plays).saturating_duration_since(Instant::now())).await;
             let mut seq = 0u64;
@@ -499,12 +520,15 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let mut errors = Vec::new();
     let mut cut_ins = Vec::new();
     let mut turns = 0;
+    let (mut captions, mut answers_captioned) = (0, 0);
     for t in tasks {
         match t.await {
             Ok(Ok(s)) => {
                 to_first_audio.extend(s.to_first_audio);
                 turns += s.turns;
                 cut_ins.extend(s.cut_ins);
+                captions += s.captions;
+                answers_captioned += s.captioned;
             }
             Ok(Err(e)) => errors.push(format!("{e:#}")),
             Err(e) => errors.push(e.to_string()),
@@ -543,6 +567,8 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         peak_rss_mb: peak,
         clips: opts.clips.as_ref().map_or(0, Vec::len),
         cut_ins,
+        captions,
+        answers_captioned,
     })
 }
 
@@ -578,6 +604,10 @@ pub fn print(r: &Report) {
     println!(
         "replies begun during the pause, before the end of the turn: {} of {}",
         r.replies_ahead, r.turns
+    );
+    println!(
+        "captions of the candidate's words while speaking: {} (in {} of {} answers)",
+        r.captions, r.answers_captioned, r.turns
     );
     if r.clips > 0 {
         let mut files: Vec<&str> = r.cut_ins.iter().map(|c| c.file.as_str()).collect();

@@ -148,6 +148,12 @@ impl TurnTaker {
         Some(audio)
     }
 
+    /// While the candidate is speaking (a turn has started and no pause is going on): the turn's audio so far,
+    /// for a caption of the words as they come.
+    pub fn speaking_audio(&self) -> Option<&[f32]> {
+        (self.speaking && self.silence_ms == 0).then_some(self.audio.as_slice())
+    }
+
     /// Samples of the ending silence that a turn does not keep.
     fn trailing_trim(&self) -> usize {
         self.silence_ms.saturating_sub(TRAILING_KEEP_MS) as usize * 16

@@ -86,6 +86,8 @@ pub(super) struct Actor {
     pub(super) me: mpsc::WeakSender<Cmd>,
     /// Code runs going on beside the actor; it does not stop for idleness while one is.
     pub(super) code_runs: u32,
+    /// Captions made so far (for their ids).
+    pub(super) captions: u64,
 }
 
 impl Actor {
@@ -117,6 +119,7 @@ impl Actor {
             unheard: Vec::new(),
             me,
             code_runs: 0,
+            captions: 0,
         }
     }
 
@@ -322,6 +325,7 @@ impl Actor {
                 self.broadcast(frame);
             }
             Cmd::CodeDone(finished) => self.code_done(*finished).await,
+            Cmd::Caption { conn, id, text } => self.caption_done(conn, &id, text),
             Cmd::Stop { .. } => {}
         }
     }

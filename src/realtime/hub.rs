@@ -33,6 +33,12 @@ pub enum Cmd {
     },
     /// A code run finished (it runs beside the actor).
     CodeDone(Box<super::code::Finished>),
+    /// A caption of what a connection's candidate is saying was transcribed (beside the actor).
+    Caption {
+        conn: u64,
+        id: String,
+        text: String,
+    },
     /// Save and stop (server shutdown).
     Stop {
         done: tokio::sync::oneshot::Sender<()>,

@@ -16,8 +16,10 @@ use std::{
 use tokio::task::JoinHandle;
 
 use super::{
+    activity::{Activity, Captioning, ReplyWork},
     actor::Actor,
     frames,
+    hub::Cmd,
     latency::Timing,
     pb,
     reply::{Plan, Stream},
@@ -48,6 +50,8 @@ struct Early {
     words: std::sync::Arc<std::sync::OnceLock<String>>,
     /// Whether the words have set the pause's end yet.
     judged: bool,
+    /// The transcription and the reply begun to it are work a reply waits for.
+    _work: ReplyWork,
 }
 
 impl Drop for Early {
@@ -59,6 +63,22 @@ impl Drop for Early {
 /// A turn's transcript, and the interviewer's reply to it when one was started before the turn ended.
 type Heard = (Transcript, Option<Stream>);
 
+/// Audio a caption covers beyond the last one before the next is made: the candidate sees their words about once a
+/// second while speaking. One caption is transcribed at a time per connection, never during a pause (when the
+/// transcription the reply waits for runs), so captions take only time the reply does not need.
+pub const CAPTION_EVERY_MS: u32 = 1000;
+
+/// The caption of the turn being spoken.
+#[derive(Debug, Default)]
+struct Caption {
+    /// The caption's turn id in the transcript, while the turn lasts.
+    id: Option<String>,
+    /// How much of the turn (ms of audio) the last caption covered.
+    covered_ms: u32,
+    /// Whether a caption is being transcribed.
+    running: bool,
+}
+
 /// One connection's listening state.
 #[derive(Debug)]
 pub struct Ear {
@@ -66,6 +86,7 @@ pub struct Ear {
     last_sequence: Option<u64>,
     last_heard: Instant,
     early: Option<Early>,
+    caption: Caption,
 }
 
 impl Ear {
@@ -75,6 +96,7 @@ impl Ear {
             last_sequence: None,
             last_heard: Instant::now(),
             early: None,
+            caption: Caption::default(),
         }
     }
 
@@ -92,6 +114,24 @@ impl Ear {
             let wait = turns::wait_after(words, kind, self.turns.rules());
             self.turns.end_after(wait);
         }
+    }
+
+    /// The turn's audio so far when a new caption is due: the candidate is speaking, no caption is being made,
+    /// no transcription of a pause is under way, [`CAPTION_EVERY_MS`] more was said since the last caption, and
+    /// the server does no work for a reply (see [`Activity`]).
+    fn caption_due(&mut self, activity: &Activity) -> Option<(Vec<f32>, Captioning)> {
+        if self.caption.running || self.early.is_some() {
+            return None;
+        }
+        let audio = self.turns.speaking_audio()?;
+        let ms = (audio.len() / 16) as u32;
+        if ms < self.caption.covered_ms + CAPTION_EVERY_MS {
+            return None;
+        }
+        let leave = activity.caption()?;
+        self.caption.running = true;
+        self.caption.covered_ms = ms;
+        Some((audio.to_vec(), leave))
     }
 
     /// Takes a chunk's sequence number: how many chunks went missing before it, or why it is refused (it came
@@ -147,6 +187,17 @@ struct Pushed {
     early: Option<Early>,
     /// A pause just got long enough to transcribe: its audio.
     pause: Option<Vec<f32>>,
+}
+
+/// A caption of the candidate's words: `done` with no text removes it.
+fn caption_frame(id: String, text: String, done: bool, round: u32) -> pb::ServerFrame {
+    frames::frame(pb::server_frame::Kind::Transcript(pb::TranscriptDelta {
+        turn_id: id,
+        speaker: pb::Speaker::Candidate as i32,
+        text,
+        is_final: done,
+        round_index: round,
+    }))
 }
 
 /// 16-bit little-endian PCM as samples in -1..1.
@@ -208,6 +259,7 @@ impl Actor {
             return;
         };
         let kind = self.round_kind();
+        let activity = self.services.activity.clone();
         let ear = self.ear_for(conn);
         ear.judge_pause(kind);
         let gap = match ear.follow_sequence(chunk.sequence) {
@@ -218,8 +270,16 @@ impl Actor {
             }
         };
         let pushed = ear.push(&pcm_samples(&chunk.pcm));
+        let caption = if pushed.finished.is_empty() {
+            ear.caption_due(&activity)
+        } else {
+            None
+        };
         if let Some(audio) = pushed.pause {
             self.transcribe_pause(conn, audio, stt.clone());
+        }
+        if let Some((audio, leave)) = caption {
+            self.transcribe_caption(conn, audio, leave, stt.clone());
         }
         if let Some(missing) = gap {
             self.send_to(
@@ -239,8 +299,53 @@ impl Actor {
         }
         let mut early = pushed.early;
         for turn in pushed.finished {
-            self.answer_turn(conn, seq, turn, early.take(), &stt).await;
+            let ear = self.ear_for(conn);
+            let caption = ear.caption.id.take();
+            ear.caption.covered_ms = 0;
+            self.answer_turn(conn, seq, turn, early.take(), caption, &stt)
+                .await;
         }
+    }
+
+    /// Transcribes the turn so far beside the actor; the text comes back as [`Cmd::Caption`].
+    fn transcribe_caption(
+        &mut self,
+        conn: u64,
+        audio: Vec<f32>,
+        leave: Captioning,
+        whisper: Arc<Whisper>,
+    ) {
+        self.captions += 1;
+        let fresh = format!("caption-{}-{}", self.generation, self.captions);
+        let id = self.ear_for(conn).caption.id.get_or_insert(fresh).clone();
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            let text = match tokio::task::spawn_blocking(move || whisper.draft(&audio)).await {
+                Ok(Ok(t)) => t.text.trim().to_string(),
+                _ => String::new(),
+            };
+            drop(leave);
+            if let Some(me) = me.upgrade() {
+                let _ = me.send(Cmd::Caption { conn, id, text }).await;
+            }
+        });
+    }
+
+    /// A caption came back: shown to every connection if its turn is still being spoken.
+    pub(super) fn caption_done(&mut self, conn: u64, id: &str, text: String) {
+        let round = self.round_index();
+        let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) else {
+            return;
+        };
+        ear.caption.running = false;
+        if ear.caption.id.as_deref() == Some(id) && !text.is_empty() && !turns::is_filler(&text) {
+            self.broadcast(caption_frame(id.to_string(), text, false, round));
+        }
+    }
+
+    /// The index of the round being held.
+    fn round_index(&self) -> u32 {
+        self.engine.as_ref().map_or(0, |iv| iv.current as u32)
     }
 
     /// Speech-to-text, when this chunk may be heard; else the error frame is sent.
@@ -311,6 +416,7 @@ impl Actor {
                 job,
                 words,
                 judged: false,
+                _work: self.services.activity.reply_work(),
             });
         }
     }
@@ -325,15 +431,18 @@ impl Actor {
     }
 
     /// A finished turn: transcribed (or the transcription begun in its pause, when that heard the same audio),
-    /// stored as the candidate's answer unless it was only filler, and handed to the interviewer.
+    /// its caption withdrawn, stored as the candidate's answer unless it was only filler, and handed to the
+    /// interviewer.
     async fn answer_turn(
         &mut self,
         conn: u64,
         seq: u64,
         turn: Turn,
         early: Option<Early>,
+        caption: Option<String>,
         stt: &Arc<Whisper>,
     ) {
+        let _work = self.services.activity.reply_work();
         let decided = Instant::now();
         let speech_end = decided - Duration::from_millis(u64::from(turn.silence_ms));
         let speech_end_unix_ms = crate::clock::now_ms() - i64::from(turn.silence_ms);
@@ -349,6 +458,9 @@ impl Actor {
             }
         };
         let transcribed = Instant::now();
+        if let Some(id) = caption {
+            self.broadcast(caption_frame(id, String::new(), true, self.round_index()));
+        }
         let text = match heard {
             Ok(Ok((t, reply))) => {
                 self.prepared = reply;

@@ -3,6 +3,7 @@
 //! upgrades the WebSocket) and the per-interview actor ([`actor`]) that
 //! performs the engine's effects.
 
+pub mod activity;
 pub mod actor;
 mod code;
 mod code_run;

@@ -5,7 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::{hub::Hub, latency::VoiceStage};
+use super::{activity::Activity, hub::Hub, latency::VoiceStage};
 use crate::{
     catalog::Catalog,
     db::Db,
@@ -58,6 +58,8 @@ pub struct Services {
     pub options: Options,
     /// The running interview actors.
     pub hub: Arc<Hub>,
+    /// Work going on for replies, which captions give way to.
+    pub activity: Activity,
 }
 
 impl std::fmt::Debug for Services {

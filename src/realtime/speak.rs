@@ -37,6 +37,7 @@ pub(super) struct Line {
 impl Actor {
     /// Says a fixed line: streamed, stored and added to the round's turns like any other.
     pub(super) async fn say_line(&mut self, line: Line) {
+        let _work = self.services.activity.reply_work();
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
         let mut speech = self.speech(&turn_id, self.floor.epoch());
@@ -90,11 +91,14 @@ impl Actor {
     ) {
         self.waiting_since = (!self.ears.is_empty()).then(Instant::now);
         let services = self.services.clone();
+        // The voice goes on synthesising after the words are written: still work for the reply.
+        let work = self.services.activity.reply_work();
         tokio::spawn(async move {
             let spoken = match job {
                 Some(job) => job.await.unwrap_or_default(),
                 None => Spoken::default(),
             };
+            drop(work);
             if let (Some(heard), Some(turn)) = (spoken.heard, stored) {
                 let stored = services
                     .db
@@ -194,6 +198,7 @@ impl Actor {
     /// Says an utterance: its fixed wording as written and its model pieces once the guard passed them (or their
     /// scripted wording), streamed to every connection piece by piece and to the voice, then stored.
     pub(super) async fn say(&mut self, u: Utterance) {
+        let _work = self.services.activity.reply_work();
         self.live_turns += 1;
         let turn_id = format!("l{}-{}", self.generation, self.live_turns);
         self.enter_round(u.round).await;

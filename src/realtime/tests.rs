@@ -100,6 +100,7 @@ async fn interview(dir: &std::path::Path) -> (Arc<Services>, Session) {
             tts_name: "none".into(),
         },
         hub: Arc::new(Hub::default()),
+        activity: Default::default(),
     };
     (Arc::new(services), session)
 }

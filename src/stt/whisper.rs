@@ -150,6 +150,16 @@ impl Whisper {
 
     /// Transcribes one finished utterance: 16 kHz mono f32 samples in [-1, 1].
     pub fn transcribe(&self, samples: &[f32]) -> Result<Transcript> {
+        self.transcribe_with(samples, true)
+    }
+
+    /// A draft of an utterance still being spoken (a caption): one pass with the window trimmed to the audio, and
+    /// no second pass when it loops (the audio may end mid-word, and a caption must stay cheap).
+    pub fn draft(&self, samples: &[f32]) -> Result<Transcript> {
+        self.transcribe_with(samples, false)
+    }
+
+    fn transcribe_with(&self, samples: &[f32], retry: bool) -> Result<Transcript> {
         let started = Instant::now();
         let audio_ms =
             u32::try_from(samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE)).unwrap_or(u32::MAX);
@@ -160,7 +170,8 @@ impl Whisper {
                 audio_ctx_for(samples.len(), self.min_audio_ctx).min(self.max_audio_ctx);
             loop {
                 segments = self.run(&mut state, samples, audio_ctx, audio_ms)?;
-                if audio_ctx >= self.max_audio_ctx || !looks_runaway(&segments, audio_ms) {
+                if !retry || audio_ctx >= self.max_audio_ctx || !looks_runaway(&segments, audio_ms)
+                {
                     break;
                 }
                 let wider = if audio_ctx < RETRY_AUDIO_CTX {

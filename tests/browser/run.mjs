@@ -350,8 +350,11 @@ test("a spoken answer from the microphone becomes the candidate's turn, and spea
     await page.waitForFunction(() => document.querySelectorAll('#transcript li.interviewer[data-final="true"]').length >= 1);
     assert(await page.locator("#mic-toggle").isVisible(), "the server can listen, so the page offers the microphone");
     await page.check("#mic");
-    await page.waitForFunction(() => [...document.querySelectorAll("#transcript li.candidate")].some((li) => /billing|migration/i.test(li.textContent)), null, { timeout: 45000 });
-    const heard = await page.locator("#transcript li.candidate").first().innerText();
+    // While the candidate speaks, a caption of their words so far shows (not final yet), then gives way to the answer.
+    await page.waitForFunction(() => [...document.querySelectorAll('#transcript li.candidate[data-final="false"]')].some((li) => li.querySelector(".text").textContent.trim().length > 3), null, { timeout: 45000 });
+    await shoot(page, "spoken-answer-caption");
+    await page.waitForFunction(() => [...document.querySelectorAll('#transcript li.candidate[data-final="true"]')].some((li) => /billing|migration/i.test(li.textContent)), null, { timeout: 45000 });
+    const heard = await page.locator('#transcript li.candidate[data-final="true"]').first().innerText();
     await shoot(page, "spoken-answer");
     // While the microphone is on: its level shows, and the pill says who has the floor.
     assert(await page.locator("#mic-tools").isVisible(), "the microphone's tools show while it is on");
