@@ -1778,12 +1778,8 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     let heard = frames
         .iter()
         .find_map(|k| match k {
-            // The answer as stored (captions while speaking are not final, and are withdrawn with no text).
-            Kind::Transcript(t)
-                if t.speaker == pb::Speaker::Candidate as i32
-                    && t.is_final
-                    && !t.text.is_empty() =>
-            {
+            // The answer as stored (captions while speaking are not final).
+            Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32 && t.is_final => {
                 Some(t.text.clone())
             }
             _ => None,
@@ -1884,7 +1880,7 @@ async fn captions_of_a_spoken_answer_appear_while_speaking_and_give_way_to_the_a
         .collect();
     let captions: Vec<&&pb::TranscriptDelta> = candidate
         .iter()
-        .filter(|t| !t.is_final && t.turn_id.starts_with("caption-"))
+        .filter(|t| !t.is_final && t.turn_id.starts_with("caption-") && !t.text.is_empty())
         .collect();
     assert!(
         !captions.is_empty(),
@@ -1892,8 +1888,9 @@ async fn captions_of_a_spoken_answer_appear_while_speaking_and_give_way_to_the_a
     );
     let answer = candidate
         .iter()
-        .position(|t| t.is_final && !t.text.is_empty())
+        .position(|t| t.is_final)
         .expect("the answer as stored");
+    assert!(!candidate[answer].text.is_empty());
     assert!(
         candidate[..answer].iter().any(|t| !t.is_final),
         "a caption came before the answer: {candidate:?}"
@@ -1924,13 +1921,18 @@ async fn captions_of_a_spoken_answer_appear_while_speaking_and_give_way_to_the_a
             candidate[answer].text
         );
     }
-    // The caption is withdrawn: a final with its id and no text.
+    // The caption is withdrawn: its id with no text, not final (only the stored answer is).
     let id = &captions[0].turn_id;
     assert!(
         candidate
             .iter()
-            .any(|t| &t.turn_id == id && t.is_final && t.text.is_empty()),
+            .any(|t| &t.turn_id == id && !t.is_final && t.text.is_empty()),
         "the caption is withdrawn: {candidate:?}"
+    );
+    assert_eq!(
+        candidate.iter().filter(|t| t.is_final).count(),
+        1,
+        "one final candidate turn: {candidate:?}"
     );
     assert!(
         captions.iter().all(|c| &c.turn_id == id),

@@ -1,7 +1,11 @@
-//! The commands, as functions over resolved settings: `serve`, `seed`, `doctor`, `user` and `credits` here, `models` in
-//! [`models`]. Each prints for a person and returns an error with context for `main` to report.
+//! The commands, as functions over resolved settings: `serve`, `seed`, `user`, `credits` and `bench` here,
+//! `doctor` in [`doctor`] and `models` in [`models`]. Each prints for a person and returns an error with context
+//! for `main` to report.
 
+pub mod doctor;
 pub mod models;
+
+pub use doctor::doctor;
 
 use std::sync::Arc;
 
@@ -10,7 +14,7 @@ use anyhow::Context;
 use crate::{
     accounts::{UserRole, service},
     app::{self, AppState},
-    catalog::{self, SeedSource},
+    catalog::SeedSource,
     config::{BenchCommand, CreditsCommand, SandboxCommand, Settings, UserCommand},
     db::{self, Db, catalog::ImportOutcome},
 };
@@ -192,149 +196,11 @@ pub async fn score(settings: Settings, session_id: &str, markdown: bool) -> anyh
     Ok(())
 }
 
-async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+pub(crate) async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     let path = settings.db_path.clone();
     tokio::task::spawn_blocking(move || Db::open(&path))
         .await?
         .with_context(|| format!("opening the database {}", settings.db_path.display()))
-}
-
-/// Prints one line per component: what it is, whether it works, and what to do if not.
-pub async fn doctor(settings: Settings) -> anyhow::Result<()> {
-    let mut problems = 0;
-    let mut line = |ok: Option<bool>, what: &str, detail: String| {
-        let mark = match ok {
-            Some(true) => "ok  ",
-            Some(false) => {
-                problems += 1;
-                "FAIL"
-            }
-            None => "--  ",
-        };
-        println!("{mark}  {what:<14} {detail}");
-    };
-    println!("Rehearse {}", env!("CARGO_PKG_VERSION"));
-    match settings.prepare_data_dir() {
-        Ok(()) => line(
-            Some(true),
-            "data dir",
-            format!("{} (writable)", settings.data_dir.display()),
-        ),
-        Err(e) => line(Some(false), "data dir", format!("{e:#}")),
-    }
-    match open_db(&settings).await {
-        Ok(db) => {
-            let info = db
-                .call(|c| {
-                    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-                    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-                    let catalog = db::catalog::load(c)?;
-                    let users: i64 = c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
-                    Ok((version, mode, catalog, users))
-                })
-                .await;
-            match info {
-                Ok((version, mode, catalog, users)) => {
-                    line(
-                        Some(true),
-                        "database",
-                        format!(
-                            "{} (schema v{version}, {mode}, {users} users)",
-                            settings.db_path.display()
-                        ),
-                    );
-                    let seeded = !catalog.companies.is_empty();
-                    line(
-                        Some(seeded),
-                        "catalog",
-                        if seeded {
-                            format!(
-                                "{} companies, {} behavioral questions, {} design prompts, {} coding problems",
-                                catalog.companies.len(),
-                                catalog.behavioral.len(),
-                                catalog.design.len(),
-                                catalog.problems.len()
-                            )
-                        } else {
-                            "empty: run `rehearse seed`".into()
-                        },
-                    );
-                }
-                Err(e) => line(Some(false), "database", format!("{e:#}")),
-            }
-        }
-        Err(e) => line(Some(false), "database", format!("{e:#}")),
-    }
-    let source = SeedSource::from_setting(settings.seeds_dir.as_deref());
-    match catalog::load(&source) {
-        Ok(l) => line(
-            Some(true),
-            "seeds",
-            format!("{source}: valid (fingerprint {:.12})", l.fingerprint),
-        ),
-        Err(e) => line(Some(false), "seeds", format!("{source}: {e}")),
-    }
-    match &settings.tls {
-        Some(files) if files.cert.exists() => {
-            line(Some(true), "tls", format!("{}", files.cert.display()))
-        }
-        Some(files) => line(
-            None,
-            "tls",
-            format!("{} is made on the first `serve`", files.cert.display()),
-        ),
-        None => line(
-            None,
-            "tls",
-            "off: serve --tls for HTTPS (needed for microphones on a LAN)".into(),
-        ),
-    }
-    let manifest = crate::models::Manifest::builtin();
-    let installed: Vec<&str> = manifest
-        .models
-        .iter()
-        .filter(|m| m.state(&settings.models_dir, false) == crate::models::State::Installed)
-        .map(|m| m.name.as_str())
-        .collect();
-    line(
-        None,
-        "models",
-        format!(
-            "{}: {}",
-            settings.models_dir.display(),
-            if installed.is_empty() {
-                "none installed (`rehearse models fetch`)".to_string()
-            } else {
-                installed.join(", ")
-            }
-        ),
-    );
-    let (spec, dir) = (settings.llm.clone(), settings.models_dir.clone());
-    let (stt_spec, tts_spec, vad_spec) = (
-        settings.stt.clone(),
-        settings.tts.clone(),
-        settings.vad.clone(),
-    );
-    let statuses = tokio::task::spawn_blocking(move || {
-        [
-            crate::backends::open_llm(&spec, &dir, Default::default()).1,
-            crate::backends::open_stt(&stt_spec, &dir).1,
-            crate::backends::open_tts(&tts_spec, &dir).1,
-            crate::backends::open_vad(&vad_spec, &dir).1,
-        ]
-    })
-    .await?;
-    for s in statuses {
-        line(
-            Some(s.ok),
-            &s.role.to_string(),
-            format!("{} -> {}: {}", s.spec, s.running, s.detail),
-        );
-    }
-    if problems > 0 {
-        anyhow::bail!("{problems} problem(s) found");
-    }
-    Ok(())
 }
 
 pub async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {

@@ -398,8 +398,6 @@ fn grounded(turn: &str, candidate: &str, earlier: &[String]) -> bool {
 
 /// Every check the turn fails, with the reason.
 pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
-    let mut out = Vec::new();
-    let mut fail = |c: Check, why: String| out.push((c, why));
     let w = words(turn);
     let first = ctx
         .persona
@@ -407,50 +405,72 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
         .next()
         .unwrap_or("")
         .to_lowercase();
+    let qs = questions(turn);
+    [
+        speaks_as_candidate(turn, &w, &first),
+        wrong_name(turn, &w, &first),
+        answers_itself(turn),
+        question_count_fails(turn, &qs, ctx),
+        too_long(&w, ctx),
+        long_quote(&w, ctx),
+        ungrounded(turn, ctx),
+        repeats(&qs, ctx),
+        leaks(turn),
+        fails_the_request(turn, ctx),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
-    // Speaking as the candidate: claims of experience, or greeting its own persona by name.
-    // Claims inside quotation marks are the candidate's words named back, not the interviewer speaking.
+/// Speaking as the candidate: claims of experience, or greeting its own persona by name. Claims inside quotation
+/// marks are the candidate's words named back, not the interviewer speaking.
+fn speaks_as_candidate(turn: &str, w: &[String], first: &str) -> Option<(Check, String)> {
     let unquoted: String = turn.split('"').step_by(2).collect::<Vec<_>>().join(" ");
     let greets_self = !first.is_empty()
         && (w.windows(2).any(|p| {
             matches!(p[0].as_str(), "hi" | "hello" | "thanks" | "thank") && p[1] == first
         }));
-    if has(&unquoted, CANDIDATE_CLAIMS) || greets_self {
-        fail(Check::SpeaksAsInterviewer, "speaks as the candidate".into());
-    }
-    // A name given for itself that is not the persona's.
-    if let Some(i) = w
-        .windows(3)
-        .position(|p| p[0] == "i" && p[1] == "m" || p[0] == "name" && p[1] == "is")
-    {
-        let named = w.get(i + 2).cloned().unwrap_or_default();
-        let introduces = w.get(i + 1).is_some_and(|x| x == "m" || x == "is");
-        let capitalised = turn.split_whitespace().any(|t| {
-            t.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-                == named
-                && t.chars().next().is_some_and(char::is_uppercase)
-        });
-        if introduces && capitalised && named != first && named.len() > 1 {
-            fail(
-                Check::Persona,
-                format!("introduces itself as {named}, not {first}"),
-            );
-        }
-    }
+    (has(&unquoted, CANDIDATE_CLAIMS) || greets_self)
+        .then(|| (Check::SpeaksAsInterviewer, "speaks as the candidate".into()))
+}
 
-    let qs = questions(turn);
-    // A question followed by more than a short aside: the model answering what it just asked.
-    if let Some(pos) = turn.rfind('?') {
-        let after = words(&turn[pos + 1..]);
-        let first_person = after.iter().any(|x| x == "i" || x == "my");
-        if after.len() >= 8 && first_person || after.len() >= 20 {
-            fail(
-                Check::NoSelfAnswer,
-                format!("{} words follow its question", after.len()),
-            );
-        }
-    }
+/// A name given for itself that is not the persona's.
+fn wrong_name(turn: &str, w: &[String], first: &str) -> Option<(Check, String)> {
+    let i = w
+        .windows(3)
+        .position(|p| p[0] == "i" && p[1] == "m" || p[0] == "name" && p[1] == "is")?;
+    let named = w.get(i + 2).cloned().unwrap_or_default();
+    let introduces = w.get(i + 1).is_some_and(|x| x == "m" || x == "is");
+    let capitalised = turn.split_whitespace().any(|t| {
+        t.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+            == named
+            && t.chars().next().is_some_and(char::is_uppercase)
+    });
+    (introduces && capitalised && named != first && named.len() > 1).then(|| {
+        (
+            Check::Persona,
+            format!("introduces itself as {named}, not {first}"),
+        )
+    })
+}
+
+/// A question followed by more than a short aside: the model answering what it just asked.
+fn answers_itself(turn: &str) -> Option<(Check, String)> {
+    let pos = turn.rfind('?')?;
+    let after = words(&turn[pos + 1..]);
+    let first_person = after.iter().any(|x| x == "i" || x == "my");
+    (after.len() >= 8 && first_person || after.len() >= 20).then(|| {
+        (
+            Check::NoSelfAnswer,
+            format!("{} words follow its question", after.len()),
+        )
+    })
+}
+
+/// More than one question, or none where one is due.
+fn question_count_fails(turn: &str, qs: &[String], ctx: &Context) -> Option<(Check, String)> {
     let due = !ctx.closing
         && matches!(
             ctx.asked,
@@ -458,56 +478,75 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
         );
     let asked = question_count(turn);
     if asked > 1 {
-        fail(Check::OneQuestion, format!("{asked} questions"));
+        Some((Check::OneQuestion, format!("{asked} questions")))
     } else if due && qs.is_empty() {
-        fail(Check::OneQuestion, "no question where one is due".into());
+        Some((Check::OneQuestion, "no question where one is due".into()))
+    } else {
+        None
     }
+}
+
+fn too_long(w: &[String], ctx: &Context) -> Option<(Check, String)> {
     let limit = if ctx.asked == Asked::Opening { 90 } else { 60 };
-    if w.len() > limit {
-        fail(Check::Short, format!("{} words", w.len()));
-    }
-    let run = longest_shared_run(&w, &words(ctx.candidate));
-    if run >= 8 {
-        fail(
+    (w.len() > limit).then(|| (Check::Short, format!("{} words", w.len())))
+}
+
+fn long_quote(w: &[String], ctx: &Context) -> Option<(Check, String)> {
+    let run = longest_shared_run(w, &words(ctx.candidate));
+    (run >= 8).then(|| {
+        (
             Check::NoLongQuote,
             format!("copies {run} of the candidate's words in a row"),
-        );
-    }
-    if ctx.asked == Asked::Answer && !ctx.closing && !grounded(turn, ctx.candidate, ctx.earlier) {
-        fail(
-            Check::Grounded,
-            "takes up nothing specific the candidate said".into(),
-        );
-    }
-    // Asked to repeat, or back from a detour (a question about the process, "how am I doing?", an instruction to
-    // the model), the interviewer rightly puts the same question again.
+        )
+    })
+}
+
+fn ungrounded(turn: &str, ctx: &Context) -> Option<(Check, String)> {
+    (ctx.asked == Asked::Answer && !ctx.closing && !grounded(turn, ctx.candidate, ctx.earlier))
+        .then(|| {
+            (
+                Check::Grounded,
+                "takes up nothing specific the candidate said".into(),
+            )
+        })
+}
+
+/// A question asked before. Asked to repeat, or back from a detour (a question about the process, "how am I
+/// doing?", an instruction to the model), the interviewer rightly puts the same question again.
+fn repeats(qs: &[String], ctx: &Context) -> Option<(Check, String)> {
     let returning = matches!(
         ctx.asked,
         Asked::RepeatRequest | Asked::ProcessQuestion | Asked::FeedbackRequest | Asked::Injection
     );
-    if !returning {
-        let earlier_qs: Vec<Vec<String>> = ctx
-            .earlier
-            .iter()
-            .flat_map(|t| questions(t))
-            .map(|q| words(&q))
-            .collect();
-        for q in &qs {
+    if returning {
+        return None;
+    }
+    let earlier_qs: Vec<Vec<String>> = ctx
+        .earlier
+        .iter()
+        .flat_map(|t| questions(t))
+        .map(|q| words(&q))
+        .collect();
+    qs.iter()
+        .any(|q| {
             let q = words(q);
-            let same = earlier_qs.iter().any(|e| {
+            earlier_qs.iter().any(|e| {
                 let shared = q.iter().filter(|x| e.contains(x)).count();
                 q.len() >= 4 && shared * 10 >= q.len().max(e.len()) * 9
-            });
-            if same {
-                fail(Check::NoRepeat, "asks a question it asked before".into());
-                break;
-            }
-        }
-    }
+            })
+        })
+        .then(|| (Check::NoRepeat, "asks a question it asked before".into()))
+}
+
+fn leaks(turn: &str) -> Option<(Check, String)> {
     let lower = turn.to_lowercase();
-    if has(turn, LEAKS) || MARKUP.iter().any(|m| lower.contains(&m.to_lowercase())) {
-        fail(Check::NoLeak, "a verdict, rule, markup or refusal".into());
-    }
+    (has(turn, LEAKS) || MARKUP.iter().any(|m| lower.contains(&m.to_lowercase())))
+        .then(|| (Check::NoLeak, "a verdict, rule, markup or refusal".into()))
+}
+
+/// The checks of what the candidate asked for: an instruction to the model declined, no feedback given, a hint
+/// given when asked in a coding round, a question about the process answered.
+fn fails_the_request(turn: &str, ctx: &Context) -> Option<(Check, String)> {
     match ctx.asked {
         Asked::Injection
             if has(
@@ -520,25 +559,24 @@ pub fn failures(turn: &str, ctx: &Context) -> Vec<(Check, String)> {
                 ],
             ) =>
         {
-            fail(
+            Some((
                 Check::DeclinesInjection,
                 "complies with the instruction".into(),
-            )
+            ))
         }
-        Asked::FeedbackRequest if has(turn, FEEDBACK) => fail(
+        Asked::FeedbackRequest if has(turn, FEEDBACK) => Some((
             Check::DeclinesFeedback,
             "tells the candidate how they are doing".into(),
-        ),
+        )),
         Asked::HintRequest if ctx.round == RoundKind::Coding && !has(turn, HINT) => {
-            fail(Check::GivesHint, "no hint after a request for one".into())
+            Some((Check::GivesHint, "no hint after a request for one".into()))
         }
-        Asked::ProcessQuestion if !has(turn, PROCESS) => fail(
+        Asked::ProcessQuestion if !has(turn, PROCESS) => Some((
             Check::AnswersProcess,
             "no answer about the process or the role".into(),
-        ),
-        _ => {}
+        )),
+        _ => None,
     }
-    out
 }
 
 /// Which checks apply to a turn (the rest pass by not applying): the intent-specific ones only after that intent.

@@ -189,13 +189,14 @@ struct Pushed {
     pause: Option<Vec<f32>>,
 }
 
-/// A caption of the candidate's words: `done` with no text removes it.
-fn caption_frame(id: String, text: String, done: bool, round: u32) -> pb::ServerFrame {
+/// A caption of the candidate's words, never final (the answer is stored under a turn of its own); with no text
+/// it withdraws the caption.
+fn caption_frame(id: String, text: String, round: u32) -> pb::ServerFrame {
     frames::frame(pb::server_frame::Kind::Transcript(pb::TranscriptDelta {
         turn_id: id,
         speaker: pb::Speaker::Candidate as i32,
         text,
-        is_final: done,
+        is_final: false,
         round_index: round,
     }))
 }
@@ -339,7 +340,7 @@ impl Actor {
         };
         ear.caption.running = false;
         if ear.caption.id.as_deref() == Some(id) && !text.is_empty() && !turns::is_filler(&text) {
-            self.broadcast(caption_frame(id.to_string(), text, false, round));
+            self.broadcast(caption_frame(id.to_string(), text, round));
         }
     }
 
@@ -459,7 +460,7 @@ impl Actor {
         };
         let transcribed = Instant::now();
         if let Some(id) = caption {
-            self.broadcast(caption_frame(id, String::new(), true, self.round_index()));
+            self.broadcast(caption_frame(id, String::new(), self.round_index()));
         }
         let text = match heard {
             Ok(Ok((t, reply))) => {

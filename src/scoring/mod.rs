@@ -175,8 +175,39 @@ pub fn score_round(
     round: &Material,
 ) -> RoundReport {
     let rubric = rubric::for_kind(kind);
+    let mut report = unscored(position, kind, round);
+    if !round.held {
+        report.summary =
+            "Not scored: this round was skipped or never reached, with no answer given.".into();
+        return report;
+    }
+    let (judgments, substantive) = judgments(judge, rubric, round);
+    report.dimensions = dimension_scores(rubric, judgments);
+    if kind == RoundKind::Coding {
+        report.dimensions.push(correctness(round));
+        report.dimensions.extend(pace(round));
+    }
+    (report.strengths, report.improvements) =
+        strengths_and_improvements(rubric, &report.dimensions);
+    report.score = aggregate::round_score(&report.dimensions);
+    match report.score {
+        Some(score) => {
+            report.status = RoundStatus::Scored;
+            report.summary = summary(score, substantive, &report.dimensions);
+        }
+        None => {
+            report.status = RoundStatus::Incomplete;
+            report.summary =
+                "The judge could not score every dimension of this round; score it again.".into();
+        }
+    }
+    report
+}
+
+/// The round as recorded (questions, code runs, time), before any judgment.
+fn unscored(position: i64, kind: RoundKind, round: &Material) -> RoundReport {
     let minutes_used = (round.elapsed_ms as f64 / 60_000.0 * 10.0).round() / 10.0;
-    let mut report = RoundReport {
+    RoundReport {
         position,
         kind,
         title: round.title.clone(),
@@ -207,30 +238,33 @@ pub fn score_round(
         minutes_used,
         minutes: round.minutes,
         values: round.values.clone(),
-    };
-    if !round.held {
-        report.summary =
-            "Not scored: this round was skipped or never reached, with no answer given.".into();
-        return report;
     }
+}
+
+/// The judge's reading of each dimension, and whether the candidate gave a substantive answer: a round with none,
+/// or one where the judge finds evidence for nothing (a non-answer, however long), is at the bottom everywhere.
+fn judgments(judge: &dyn Judge, rubric: &Rubric, round: &Material) -> (Vec<Judgment>, bool) {
     let substantive = round
         .classified()
         .iter()
         .any(|(_, c)| *c == Reply::Substantive);
-    let mut judgments = if substantive {
+    let judgments = if substantive {
         judge.judge(rubric, round)
     } else {
         bottom(rubric, round)
     };
-    // A judge that finds evidence for nothing has been given a non-answer, however long.
     let evidence_for_nothing = judgments
         .iter()
         .all(|j| j.outcome == Outcome::NotEnoughEvidence);
     if evidence_for_nothing {
-        judgments = bottom(rubric, round);
+        return (bottom(rubric, round), false);
     }
-    let substantive = substantive && !evidence_for_nothing;
-    report.dimensions = rubric
+    (judgments, substantive)
+}
+
+/// Each rubric dimension with its judgment and the anchor of the level given.
+fn dimension_scores(rubric: &Rubric, judgments: Vec<Judgment>) -> Vec<DimensionScore> {
+    rubric
         .dimensions
         .iter()
         .zip(judgments)
@@ -246,12 +280,17 @@ pub fn score_round(
             evidence: j.evidence,
             reason: j.reason,
         })
-        .collect();
-    if kind == RoundKind::Coding {
-        report.dimensions.push(correctness(round));
-        report.dimensions.extend(pace(round));
-    }
-    for d in &report.dimensions {
+        .collect()
+}
+
+/// Strengths (a dimension at 4 or 5, with its first quote) and what to improve (the rubric's strong answer for the
+/// others that were judged).
+fn strengths_and_improvements(
+    rubric: &Rubric,
+    dimensions: &[DimensionScore],
+) -> (Vec<String>, Vec<String>) {
+    let (mut strengths, mut improvements) = (Vec::new(), Vec::new());
+    for d in dimensions {
         // A hint taken is never a strength: only working without one is.
         let strong_from = if d.id == "hints_time" { 5 } else { 4 };
         if d.level().is_some_and(|l| l >= strong_from) {
@@ -260,55 +299,37 @@ pub fn score_round(
                 .first()
                 .map(|e| format!(" (\"{}\")", e.quote))
                 .unwrap_or_default();
-            report
-                .strengths
-                .push(format!("{}: {}{quote}", d.name, d.anchor));
+            strengths.push(format!("{}: {}{quote}", d.name, d.anchor));
         } else if !matches!(d.outcome, Outcome::Unjudged { .. })
             // The objective dimensions (hidden tests) have no advice in the rubric.
             && let Some(r) = rubric.dimensions.iter().find(|r| r.id == d.id)
         {
-            report
-                .improvements
-                .push(format!("{}: {}", d.name, r.strong));
+            improvements.push(format!("{}: {}", d.name, r.strong));
         }
     }
-    report.score = aggregate::round_score(&report.dimensions);
-    match report.score {
-        Some(score) => {
-            report.status = RoundStatus::Scored;
-            let best = report
-                .dimensions
-                .iter()
-                .max_by_key(|d| d.level().unwrap_or(0));
-            let worst = report
-                .dimensions
-                .iter()
-                .min_by_key(|d| d.level().unwrap_or(0));
-            report.summary = format!("{} overall.", aggregate::level_name(score));
-            if !substantive {
-                report.summary.push_str(
-                    " No substantive answer was given, so every dimension is at the bottom.",
-                );
-            } else if let (Some(b), Some(w)) = (best, worst)
-                && b.id != w.id
-            {
-                report.summary.push_str(&format!(
-                    " Strongest: {} ({}); weakest: {} ({}).",
-                    b.name,
-                    b.level().map_or("no evidence".into(), |l| format!("{l}/5")),
-                    w.name,
-                    w.level()
-                        .map_or("not enough evidence".into(), |l| format!("{l}/5")),
-                ));
-            }
-        }
-        None => {
-            report.status = RoundStatus::Incomplete;
-            report.summary =
-                "The judge could not score every dimension of this round; score it again.".into();
-        }
+    (strengths, improvements)
+}
+
+/// The round's level, and its strongest and weakest dimensions (or why everything is at the bottom).
+fn summary(score: f64, substantive: bool, dimensions: &[DimensionScore]) -> String {
+    let best = dimensions.iter().max_by_key(|d| d.level().unwrap_or(0));
+    let worst = dimensions.iter().min_by_key(|d| d.level().unwrap_or(0));
+    let mut summary = format!("{} overall.", aggregate::level_name(score));
+    if !substantive {
+        summary.push_str(" No substantive answer was given, so every dimension is at the bottom.");
+    } else if let (Some(b), Some(w)) = (best, worst)
+        && b.id != w.id
+    {
+        summary.push_str(&format!(
+            " Strongest: {} ({}); weakest: {} ({}).",
+            b.name,
+            b.level().map_or("no evidence".into(), |l| format!("{l}/5")),
+            w.name,
+            w.level()
+                .map_or("not enough evidence".into(), |l| format!("{l}/5")),
+        ));
     }
-    report
+    summary
 }
 
 /// What is known about the interview besides its rounds.

@@ -83,8 +83,8 @@ export function createStore(sessionId) {
       } else if (frame.transcript) {
         const t = frame.transcript;
         const speaker = t.speaker === "SPEAKER_CANDIDATE" ? "candidate" : "interviewer";
-        // A final turn with no text withdraws one (the caption of a spoken answer, once the answer is stored).
-        if (t.isFinal && !t.text) state.transcript = state.transcript.filter((x) => x.id !== t.turnId);
+        // A delta with no text withdraws its turn (the caption of a spoken answer, once the answer is stored).
+        if (!t.text) state.transcript = state.transcript.filter((x) => x.id !== t.turnId);
         else upsertTurn(t.turnId, speaker, t.text, t.isFinal, false);
       } else if (frame.ack) {
         state.pending = state.pending.filter((p) => p.answerId !== frame.ack.answerId);
