@@ -460,28 +460,7 @@ impl Settings {
             _ => None,
         };
         let addr = serve.and_then(|a| a.addr);
-        let tls = match (
-            serve.and_then(|a| a.tls_cert.clone().zip(a.tls_key.clone())),
-            (&file.tls_cert, &file.tls_key),
-        ) {
-            (Some((cert, key)), _) => Some(TlsFiles {
-                cert: absolute(cwd, &cert),
-                key: absolute(cwd, &key),
-                self_signed: false,
-            }),
-            (None, (Some(cert), Some(key))) => Some(TlsFiles {
-                cert: absolute(&data_dir, cert),
-                key: absolute(&data_dir, key),
-                self_signed: false,
-            }),
-            (None, (Some(_), None) | (None, Some(_))) => {
-                bail!("rehearse.toml sets only one of tls_cert and tls_key")
-            }
-            (None, (None, None)) if serve.is_some_and(|a| a.tls) || file.tls == Some(true) => {
-                Some(TlsFiles::self_signed_in(&data_dir))
-            }
-            _ => None,
-        };
+        let tls = tls_files(cwd, &data_dir, serve, &file)?;
         // Relative paths in the file are relative to the data directory, on the command line to the cwd.
         let models_dir = match (&cli.models_dir, &file.models_dir) {
             (Some(p), _) => absolute(cwd, p),
@@ -513,80 +492,17 @@ impl Settings {
         let spec = |cli: &Option<String>, file: &Option<String>, role: Purpose| {
             Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
         };
-        let judge_llm = match cli.judge_llm.as_deref().or(file.judge_llm.as_deref()) {
-            Some(s) => Some(Spec::parse(s, Purpose::Llm)?),
-            None => None,
-        };
-        let judge_with_llm = match cli
-            .judge
-            .as_deref()
-            .or(file.judge.as_deref())
-            .unwrap_or(if judge_llm.is_some() { "llm" } else { "rules" })
-        {
-            "rules" => false,
-            "llm" => true,
-            other => bail!("judge must be rules or llm, not {other}"),
-        };
-        let end_of_turn_ms = file.end_of_turn_ms.unwrap_or(DEFAULT_END_OF_TURN_MS);
-        if !(500..=10_000).contains(&end_of_turn_ms) {
-            bail!("end_of_turn_ms must be between 500 and 10000, not {end_of_turn_ms}");
-        }
-        let end_of_turn_finished_ms = file
-            .end_of_turn_finished_ms
-            .unwrap_or(DEFAULT_END_OF_TURN_FINISHED_MS);
-        let end_of_turn_brief_ms = file
-            .end_of_turn_brief_ms
-            .unwrap_or(DEFAULT_END_OF_TURN_BRIEF_MS);
-        if !(end_of_turn_finished_ms..=end_of_turn_ms).contains(&end_of_turn_brief_ms) {
-            bail!(
-                "end_of_turn_brief_ms must be between end_of_turn_finished_ms and end_of_turn_ms, not {end_of_turn_brief_ms}"
-            );
-        }
-        if !(100..=end_of_turn_ms).contains(&end_of_turn_finished_ms) {
-            bail!(
-                "end_of_turn_finished_ms must be between 100 and end_of_turn_ms ({end_of_turn_ms}), not {end_of_turn_finished_ms}"
-            );
-        }
-        let silence_prompt = file
-            .silence_prompt_seconds
-            .map_or(DEFAULT_SILENCE_PROMPT, std::time::Duration::from_secs);
-        if silence_prompt < std::time::Duration::from_secs(5) {
-            bail!("silence_prompt_seconds must be at least 5");
-        }
-        let header_timeout = file
-            .header_timeout_seconds
-            .map_or(DEFAULT_HEADER_TIMEOUT, std::time::Duration::from_secs);
-        if !(2..=300).contains(&header_timeout.as_secs()) {
-            bail!("header_timeout_seconds must be between 2 and 300");
-        }
-        let connections_per_address = file
-            .connections_per_address
-            .unwrap_or(DEFAULT_CONNECTIONS_PER_ADDRESS);
-        if connections_per_address < 8 {
-            bail!("connections_per_address must be at least 8 (a browser opens several)");
-        }
-        let default_caches = crate::llm::local::CacheLimits::default();
-        let kv_caches = crate::llm::local::CacheLimits {
-            per_conversation: file
-                .kv_cache_conversation_mb
-                .map_or(default_caches.per_conversation, |mb| mb << 20),
-            total: file
-                .kv_cache_total_mb
-                .map_or(default_caches.total, |mb| mb << 20),
-        };
-        if kv_caches.per_conversation == 0 || kv_caches.total < kv_caches.per_conversation {
-            bail!(
-                "kv_cache_conversation_mb must be at least 1 and kv_cache_total_mb at least as large"
-            );
-        }
+        let (judge_llm, judge_with_llm) = judging(cli, &file)?;
+        let (end_of_turn_ms, end_of_turn_finished_ms, end_of_turn_brief_ms) = turn_waits(&file)?;
+        let limits = Limits::from_file(&file)?;
         Ok(Settings {
             end_of_turn_ms,
             end_of_turn_finished_ms,
             end_of_turn_brief_ms,
-            kv_caches,
-            silence_prompt,
-            header_timeout,
-            connections_per_address,
+            kv_caches: limits.kv_caches,
+            silence_prompt: limits.silence_prompt,
+            header_timeout: limits.header_timeout,
+            connections_per_address: limits.connections_per_address,
             llm: spec(&cli.llm, &file.llm, Purpose::Llm)?,
             judge_with_llm,
             judge_llm,
@@ -672,6 +588,140 @@ fn absolute(base: &Path, p: &Path) -> PathBuf {
         p.to_path_buf()
     } else {
         base.join(p)
+    }
+}
+
+/// The HTTPS files: given on the command line (relative to the working directory) or in `rehearse.toml`
+/// (relative to the data directory), or a self-signed pair made in the data directory when `--tls` asks for one.
+fn tls_files(
+    cwd: &Path,
+    data_dir: &Path,
+    serve: Option<&ServeArgs>,
+    file: &FileConfig,
+) -> anyhow::Result<Option<TlsFiles>> {
+    Ok(
+        match (
+            serve.and_then(|a| a.tls_cert.clone().zip(a.tls_key.clone())),
+            (&file.tls_cert, &file.tls_key),
+        ) {
+            (Some((cert, key)), _) => Some(TlsFiles {
+                cert: absolute(cwd, &cert),
+                key: absolute(cwd, &key),
+                self_signed: false,
+            }),
+            (None, (Some(cert), Some(key))) => Some(TlsFiles {
+                cert: absolute(data_dir, cert),
+                key: absolute(data_dir, key),
+                self_signed: false,
+            }),
+            (None, (Some(_), None) | (None, Some(_))) => {
+                bail!("rehearse.toml sets only one of tls_cert and tls_key")
+            }
+            (None, (None, None)) if serve.is_some_and(|a| a.tls) || file.tls == Some(true) => {
+                Some(TlsFiles::self_signed_in(data_dir))
+            }
+            _ => None,
+        },
+    )
+}
+
+/// The model a model judge asks, and whether a model judges at all (`--judge llm`, the default when
+/// `--judge-llm` names a model) or the rules do.
+fn judging(cli: &Cli, file: &FileConfig) -> anyhow::Result<(Option<Spec>, bool)> {
+    let judge_llm = match cli.judge_llm.as_deref().or(file.judge_llm.as_deref()) {
+        Some(s) => Some(Spec::parse(s, Purpose::Llm)?),
+        None => None,
+    };
+    let judge_with_llm = match cli
+        .judge
+        .as_deref()
+        .or(file.judge.as_deref())
+        .unwrap_or(if judge_llm.is_some() { "llm" } else { "rules" })
+    {
+        "rules" => false,
+        "llm" => true,
+        other => bail!("judge must be rules or llm, not {other}"),
+    };
+    Ok((judge_llm, judge_with_llm))
+}
+
+/// The end-of-turn silences: the longest, after a finished answer, and after a brief one.
+fn turn_waits(file: &FileConfig) -> anyhow::Result<(u32, u32, u32)> {
+    let end_of_turn_ms = file.end_of_turn_ms.unwrap_or(DEFAULT_END_OF_TURN_MS);
+    if !(500..=10_000).contains(&end_of_turn_ms) {
+        bail!("end_of_turn_ms must be between 500 and 10000, not {end_of_turn_ms}");
+    }
+    let end_of_turn_finished_ms = file
+        .end_of_turn_finished_ms
+        .unwrap_or(DEFAULT_END_OF_TURN_FINISHED_MS);
+    let end_of_turn_brief_ms = file
+        .end_of_turn_brief_ms
+        .unwrap_or(DEFAULT_END_OF_TURN_BRIEF_MS);
+    if !(end_of_turn_finished_ms..=end_of_turn_ms).contains(&end_of_turn_brief_ms) {
+        bail!(
+            "end_of_turn_brief_ms must be between end_of_turn_finished_ms and end_of_turn_ms, not {end_of_turn_brief_ms}"
+        );
+    }
+    if !(100..=end_of_turn_ms).contains(&end_of_turn_finished_ms) {
+        bail!(
+            "end_of_turn_finished_ms must be between 100 and end_of_turn_ms ({end_of_turn_ms}), not {end_of_turn_finished_ms}"
+        );
+    }
+    Ok((
+        end_of_turn_ms,
+        end_of_turn_finished_ms,
+        end_of_turn_brief_ms,
+    ))
+}
+
+/// The limits set in `rehearse.toml`, checked.
+struct Limits {
+    silence_prompt: std::time::Duration,
+    header_timeout: std::time::Duration,
+    connections_per_address: usize,
+    kv_caches: crate::llm::local::CacheLimits,
+}
+
+impl Limits {
+    fn from_file(file: &FileConfig) -> anyhow::Result<Limits> {
+        let silence_prompt = file
+            .silence_prompt_seconds
+            .map_or(DEFAULT_SILENCE_PROMPT, std::time::Duration::from_secs);
+        if silence_prompt < std::time::Duration::from_secs(5) {
+            bail!("silence_prompt_seconds must be at least 5");
+        }
+        let header_timeout = file
+            .header_timeout_seconds
+            .map_or(DEFAULT_HEADER_TIMEOUT, std::time::Duration::from_secs);
+        if !(2..=300).contains(&header_timeout.as_secs()) {
+            bail!("header_timeout_seconds must be between 2 and 300");
+        }
+        let connections_per_address = file
+            .connections_per_address
+            .unwrap_or(DEFAULT_CONNECTIONS_PER_ADDRESS);
+        if connections_per_address < 8 {
+            bail!("connections_per_address must be at least 8 (a browser opens several)");
+        }
+        let default_caches = crate::llm::local::CacheLimits::default();
+        let kv_caches = crate::llm::local::CacheLimits {
+            per_conversation: file
+                .kv_cache_conversation_mb
+                .map_or(default_caches.per_conversation, |mb| mb << 20),
+            total: file
+                .kv_cache_total_mb
+                .map_or(default_caches.total, |mb| mb << 20),
+        };
+        if kv_caches.per_conversation == 0 || kv_caches.total < kv_caches.per_conversation {
+            bail!(
+                "kv_cache_conversation_mb must be at least 1 and kv_cache_total_mb at least as large"
+            );
+        }
+        Ok(Limits {
+            silence_prompt,
+            header_timeout,
+            connections_per_address,
+            kv_caches,
+        })
     }
 }
 

@@ -67,6 +67,9 @@ type Heard = (Transcript, Option<Stream>);
 /// second while speaking. One caption is transcribed at a time per connection, never during a pause (when the
 /// transcription the reply waits for runs), so captions take only time the reply does not need.
 pub const CAPTION_EVERY_MS: u32 = 1000;
+/// The turn's audio (pre-roll included) before its first caption: whisper's draft of the first second alone was
+/// often wrong ("I will use the mic." for "I owned the migration").
+pub const FIRST_CAPTION_MS: u32 = 1500;
 
 /// The caption of the turn being spoken.
 #[derive(Debug, Default)]
@@ -125,7 +128,12 @@ impl Ear {
         }
         let audio = self.turns.speaking_audio()?;
         let ms = (audio.len() / 16) as u32;
-        if ms < self.caption.covered_ms + CAPTION_EVERY_MS {
+        let due = if self.caption.covered_ms == 0 {
+            FIRST_CAPTION_MS
+        } else {
+            self.caption.covered_ms + CAPTION_EVERY_MS
+        };
+        if ms < due {
             return None;
         }
         let leave = activity.caption()?;
