@@ -407,26 +407,40 @@ fn check_ggml_file(path: &Path) -> Result<()> {
 
 /// [`check_ggml_file`] over any reader of `len` bytes (the fuzzer feeds it altered headers in memory).
 pub fn check_ggml<R: Read + Seek>(r: &mut R, len: u64) -> Result<()> {
-    let truncated = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            anyhow!("file is truncated ({len} bytes)")
-        } else {
-            anyhow!(e)
-        }
-    };
-    let int = |r: &mut R| -> Result<i32> {
-        let mut b = [0; 4];
-        r.read_exact(&mut b).map_err(truncated)?;
-        Ok(i32::from_le_bytes(b))
-    };
     ensure!(
-        int(r)? as u32 == 0x6767_6d6c,
+        read_i32(r, len)? as u32 == 0x6767_6d6c,
         "not a ggml whisper model (bad magic)"
     );
     let mut h = [0i32; 11];
     for v in &mut h {
-        *v = int(r)?;
+        *v = read_i32(r, len)?;
     }
+    check_hyper_parameters(&h)?;
+    skip_filters_and_vocabulary(r, len, &h)?;
+    check_tensors(r, len, &h)
+}
+
+/// A little-endian `i32`; the end of the file is "truncated".
+fn read_i32<R: Read>(r: &mut R, len: u64) -> Result<i32> {
+    let mut b = [0; 4];
+    r.read_exact(&mut b).map_err(|e| truncated(e, len))?;
+    Ok(i32::from_le_bytes(b))
+}
+
+fn truncated(e: std::io::Error, len: u64) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        anyhow!("file is truncated ({len} bytes)")
+    } else {
+        anyhow!(e)
+    }
+}
+
+fn in_range(v: i32, lo: i32, hi: i32) -> bool {
+    (lo..=hi).contains(&v)
+}
+
+/// The ten hyper-parameters and the ftype are those of a Whisper model whisper.cpp can load.
+fn check_hyper_parameters(h: &[i32; 11]) -> Result<()> {
     let [
         n_vocab,
         n_audio_ctx,
@@ -439,8 +453,7 @@ pub fn check_ggml<R: Read + Seek>(r: &mut R, len: u64) -> Result<()> {
         n_text_layer,
         n_mels,
         ftype,
-    ] = h;
-    let in_range = |v: i32, lo: i32, hi: i32| (lo..=hi).contains(&v);
+    ] = *h;
     ensure!(
         in_range(n_vocab, 1, 1 << 20)
             && in_range(n_audio_ctx, 1, 1 << 16)
@@ -457,43 +470,52 @@ pub fn check_ggml<R: Read + Seek>(r: &mut R, len: u64) -> Result<()> {
             && matches!(ftype % 1000, 0..=3 | 7..=14),
         "not a whisper model: implausible hyper-parameters {h:?}"
     );
-    let (filter_rows, filter_cols) = (int(r)?, int(r)?);
+    Ok(())
+}
+
+/// Seeks over the mel filter bank and the vocabulary, checking their sizes.
+fn skip_filters_and_vocabulary<R: Read + Seek>(r: &mut R, len: u64, h: &[i32; 11]) -> Result<()> {
+    let (n_vocab, n_mels) = (h[0], h[9]);
+    let (filter_rows, filter_cols) = (read_i32(r, len)?, read_i32(r, len)?);
     ensure!(
         filter_rows == n_mels && filter_cols == 201,
         "not a whisper model: mel filter bank is {filter_rows}x{filter_cols}, expected {n_mels}x201"
     );
     r.seek(SeekFrom::Current(i64::from(filter_rows * filter_cols) * 4))?;
-    let n_tokens = int(r)?;
+    let n_tokens = read_i32(r, len)?;
     ensure!(
         in_range(n_tokens, 0, n_vocab),
         "not a whisper model: {n_tokens} tokens for a vocabulary of {n_vocab}"
     );
     for i in 0..n_tokens {
-        let token_len = int(r)?;
+        let token_len = read_i32(r, len)?;
         ensure!(
             in_range(token_len, 0, 1024),
             "not a whisper model: token {i} is {token_len} bytes long"
         );
         r.seek(SeekFrom::Current(token_len.into()))?;
     }
+    Ok(())
+}
 
-    // Tensor records until the end of the file: each one whisper.cpp expects, once, with the
-    // shape it expects. (whisper.cpp allocates from the hyper-parameters before it looks at the
-    // tensors, so this also bounds what it allocates by the file's size.)
-    let mut expected = expected_tensors(&h);
+/// Tensor records until the end of the file: each one whisper.cpp expects, once, with the shape it expects.
+/// (whisper.cpp allocates from the hyper-parameters before it looks at the tensors, so this also bounds what it
+/// allocates by the file's size.)
+fn check_tensors<R: Read + Seek>(r: &mut R, len: u64, h: &[i32; 11]) -> Result<()> {
+    let mut expected = expected_tensors(h);
     let mut pos = r.stream_position()?;
     while pos < len {
-        let (n_dims, name_len, ty) = (int(r)?, int(r)?, int(r)?);
+        let (n_dims, name_len, ty) = (read_i32(r, len)?, read_i32(r, len)?, read_i32(r, len)?);
         ensure!(
             in_range(n_dims, 1, 3) && in_range(name_len, 1, 256),
             "not a whisper model: a tensor has {n_dims} dims and a {name_len}-byte name"
         );
         let mut ne = [1i32; 3];
         for d in ne.iter_mut().take(n_dims as usize) {
-            *d = int(r)?;
+            *d = read_i32(r, len)?;
         }
         let mut name = vec![0; name_len as usize];
-        r.read_exact(&mut name).map_err(truncated)?;
+        r.read_exact(&mut name).map_err(|e| truncated(e, len))?;
         let name = String::from_utf8_lossy(&name).into_owned();
         let want = expected.remove(&name).ok_or_else(|| {
             anyhow!("not a whisper model of this size: unexpected or repeated tensor {name:?}")
