@@ -63,7 +63,6 @@ impl AppState {
         Ok(AppState::new(Parts {
             settings,
             signing_key,
-            backends: models.statuses,
             realtime,
             metrics,
         }))
@@ -101,7 +100,6 @@ struct Models {
     judge: Option<Arc<dyn Llm>>,
     /// Sentence embeddings for the rules judge, when installed.
     embed: Option<Arc<dyn Embed>>,
-    statuses: Vec<backends::Status>,
 }
 
 async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
@@ -154,7 +152,6 @@ async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
         vad,
         judge,
         embed,
-        statuses: vec![llm_status, stt_status, tts_status, vad_status],
     })
 }
 
@@ -194,7 +191,6 @@ fn options(settings: &Settings) -> Options {
     Options {
         interview_idle: settings.interview_idle,
         silence_prompt: settings.silence_prompt,
-        end_of_turn_ms: settings.end_of_turn_ms,
         turn_rules: settings.turn_rules(),
         stt_name: settings.stt.to_string(),
         llm_name: settings.llm.to_string(),

@@ -431,16 +431,8 @@ async fn killed_mid_code_run_and_mid_score_the_interview_goes_on_and_the_report_
     reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
 )]
 async fn killed_after_a_spoken_answer_it_is_kept_once_and_answered() {
-    use rehearse::models::Purpose;
     let _cpu = crate::util::exclusive_cpu();
-    let runtime = rehearse::models::Manifest::builtin()
-        .locate(&crate::util::models_dir(), "onnxruntime", Purpose::Runtime)
-        .expect("onnxruntime is installed with the tiny set");
-    let voice = rehearse::tts::piper::Piper::load(
-        &crate::util::tiny_model("piper-joe", Purpose::Tts),
-        &runtime,
-    )
-    .unwrap();
+    let voice = crate::util::tiny_voice();
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
     let speech = [

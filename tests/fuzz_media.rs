@@ -19,14 +19,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     fuzz::{budget, connect, fuzz, mutate, new_interview, random_string, rng, send_and_drain},
-    util::{Client, tiny_model},
+    util::{Client, onnxruntime, tiny_model},
 };
-
-fn onnxruntime() -> std::path::PathBuf {
-    rehearse::models::Manifest::builtin()
-        .locate(&crate::util::models_dir(), "onnxruntime", Purpose::Runtime)
-        .expect("onnxruntime is installed with the tiny set")
-}
 
 #[test]
 #[allow(
@@ -205,9 +199,7 @@ async fn answers_a_ping(ws: &mut crate::fuzz::Ws, seq: u64) -> bool {
 async fn microphone_audio_at_random_never_takes_down_a_spoken_interview() {
     let _cpu = crate::util::exclusive_cpu();
     // Real speech to distort, so that turns are heard and whisper transcribes bad audio, not only noise.
-    let voice =
-        rehearse::tts::piper::Piper::load(&tiny_model("piper-joe", Purpose::Tts), &onnxruntime())
-            .unwrap();
+    let voice = crate::util::tiny_voice();
     let mut speech = Vec::new();
     voice
         .speak(

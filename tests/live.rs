@@ -1691,18 +1691,7 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
     let _cpu = crate::util::exclusive_cpu();
     let sentence =
         "I owned the migration of our billing service and we shipped it two weeks early.";
-    let runtime = rehearse::models::Manifest::builtin()
-        .locate(
-            &crate::util::models_dir(),
-            "onnxruntime",
-            rehearse::models::Purpose::Runtime,
-        )
-        .unwrap();
-    let voice = rehearse::tts::piper::Piper::load(
-        &crate::util::tiny_model("piper-joe", rehearse::models::Purpose::Tts),
-        &runtime,
-    )
-    .unwrap();
+    let voice = crate::util::tiny_voice();
     // Said in two parts with a thinking pause between them: longer than the pause after which whisper starts on
     // the turn as it stands, shorter than the end of a turn. The early transcription and any reply begun to it
     // are dropped when the candidate speaks again, and the turn is the whole sentence.
@@ -1825,18 +1814,7 @@ async fn captions_of_a_spoken_answer_appear_while_speaking_and_give_way_to_the_a
     let _cpu = crate::util::exclusive_cpu();
     let sentence = "I owned the migration of our billing service from a monolith to three services, and we \
                     shipped it two weeks early with no downtime at all.";
-    let runtime = rehearse::models::Manifest::builtin()
-        .locate(
-            &crate::util::models_dir(),
-            "onnxruntime",
-            rehearse::models::Purpose::Runtime,
-        )
-        .unwrap();
-    let voice = rehearse::tts::piper::Piper::load(
-        &crate::util::tiny_model("piper-joe", rehearse::models::Purpose::Tts),
-        &runtime,
-    )
-    .unwrap();
+    let voice = crate::util::tiny_voice();
     let mut speech: Vec<i16> = Vec::new();
     voice
         .speak(sentence, 16_000, &mut |p| {

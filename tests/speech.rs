@@ -11,13 +11,13 @@ use std::{
 use rehearse::{
     bench::models::SENTENCES,
     engine::turns::{Rules, TurnTaker},
-    models::{Manifest, Purpose},
+    models::Purpose,
     stt::{whisper::Whisper, word_error_rate},
     tts::piper::Piper,
     vad::{Detector, Loudness, Silero, WINDOW},
 };
 
-use crate::util::{exclusive_cpu, models_dir, tiny_model};
+use crate::util::{exclusive_cpu, onnxruntime, tiny_model};
 
 fn whisper() -> Arc<Whisper> {
     static W: OnceLock<Arc<Whisper>> = OnceLock::new();
@@ -29,21 +29,10 @@ fn whisper() -> Arc<Whisper> {
     .clone()
 }
 
-fn onnxruntime() -> std::path::PathBuf {
-    Manifest::builtin()
-        .locate(&models_dir(), "onnxruntime", Purpose::Runtime)
-        .expect("onnxruntime is installed with the tiny set")
-}
-
 fn piper() -> Arc<Piper> {
     static P: OnceLock<Arc<Piper>> = OnceLock::new();
-    P.get_or_init(|| {
-        let runtime = onnxruntime();
-        Arc::new(
-            Piper::load(&tiny_model("piper-joe", Purpose::Tts), &runtime).expect("piper loads"),
-        )
-    })
-    .clone()
+    P.get_or_init(|| Arc::new(crate::util::tiny_voice()))
+        .clone()
 }
 
 fn silero() -> Arc<Silero> {

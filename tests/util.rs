@@ -53,6 +53,20 @@ pub fn tiny_model(name: &str, role: rehearse::models::Purpose) -> std::path::Pat
         .unwrap_or_else(|e| panic!("{e:#} (scripts/check.sh installs the tiny set)"))
 }
 
+/// The onnxruntime library the tiny set installs.
+pub fn onnxruntime() -> std::path::PathBuf {
+    tiny_model("onnxruntime", rehearse::models::Purpose::Runtime)
+}
+
+/// The tiny set's piper voice, loaded.
+pub fn tiny_voice() -> rehearse::tts::piper::Piper {
+    rehearse::tts::piper::Piper::load(
+        &tiny_model("piper-joe", rehearse::models::Purpose::Tts),
+        &onnxruntime(),
+    )
+    .expect("the tiny set's voice loads")
+}
+
 pub async fn app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_data_dir(dir.path());

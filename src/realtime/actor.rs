@@ -295,7 +295,7 @@ impl Actor {
             stt_available: self.services.stt.is_some(),
             tts_available: self.services.tts.is_some(),
             paused: false,
-            end_of_turn_ms: self.services.options.end_of_turn_ms,
+            end_of_turn_ms: self.services.options.turn_rules.end_silence_ms,
         }))
     }
 
@@ -358,13 +358,7 @@ impl Actor {
             };
             self.send_to(
                 conn,
-                frames::frame(Kind::Transcript(pb::TranscriptDelta {
-                    turn_id: format!("t{}", t.seq),
-                    speaker: speaker as i32,
-                    text: t.text,
-                    is_final: true,
-                    round_index: t.round as u32,
-                })),
+                frames::transcript(format!("t{}", t.seq), speaker, t.text, true, t.round as u32),
             );
         }
         let catalog = self.services.catalog.clone();
@@ -569,13 +563,13 @@ impl Actor {
             .await?;
         if new {
             self.last_candidate_turn = Some(turn.id);
-            self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
-                turn_id: format!("t{}", turn.seq),
-                speaker: pb::Speaker::Candidate as i32,
-                text: turn.text.clone(),
-                is_final: true,
-                round_index: round as u32,
-            })));
+            self.broadcast(frames::transcript(
+                format!("t{}", turn.seq),
+                pb::Speaker::Candidate,
+                turn.text.clone(),
+                true,
+                round as u32,
+            ));
         }
         Ok(new)
     }

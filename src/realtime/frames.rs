@@ -126,6 +126,24 @@ pub fn notice(message: impl Into<String>) -> pb::ServerFrame {
     }))
 }
 
+/// A turn of the transcript: final once stored; a candidate's caption while they speak is not, and one with no
+/// text withdraws it.
+pub fn transcript(
+    turn_id: String,
+    speaker: pb::Speaker,
+    text: String,
+    is_final: bool,
+    round: u32,
+) -> pb::ServerFrame {
+    frame(Kind::Transcript(pb::TranscriptDelta {
+        turn_id,
+        speaker: speaker as i32,
+        text,
+        is_final,
+        round_index: round,
+    }))
+}
+
 /// Where the spoken conversation stands; `interrupted` tells every page to stop the interviewer's audio now.
 pub fn voice_state(state: pb::voice_state::State, interrupted: bool) -> pb::ServerFrame {
     frame(Kind::VoiceState(pb::VoiceState {

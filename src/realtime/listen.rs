@@ -78,8 +78,6 @@ struct Caption {
     id: Option<String>,
     /// How much of the turn (ms of audio) the last caption covered.
     covered_ms: u32,
-    /// Whether a caption is being transcribed.
-    running: bool,
 }
 
 /// One connection's listening state.
@@ -123,7 +121,7 @@ impl Ear {
     /// no transcription of a pause is under way, [`CAPTION_EVERY_MS`] more was said since the last caption, and
     /// the server does no work for a reply (see [`Activity`]).
     fn caption_due(&mut self, activity: &Activity) -> Option<(Vec<f32>, Captioning)> {
-        if self.caption.running || self.early.is_some() {
+        if self.early.is_some() {
             return None;
         }
         let audio = self.turns.speaking_audio()?;
@@ -137,7 +135,6 @@ impl Ear {
             return None;
         }
         let leave = activity.caption()?;
-        self.caption.running = true;
         self.caption.covered_ms = ms;
         Some((audio.to_vec(), leave))
     }
@@ -200,13 +197,7 @@ struct Pushed {
 /// A caption of the candidate's words, never final (the answer is stored under a turn of its own); with no text
 /// it withdraws the caption.
 fn caption_frame(id: String, text: String, round: u32) -> pb::ServerFrame {
-    frames::frame(pb::server_frame::Kind::Transcript(pb::TranscriptDelta {
-        turn_id: id,
-        speaker: pb::Speaker::Candidate as i32,
-        text,
-        is_final: false,
-        round_index: round,
-    }))
+    frames::transcript(id, pb::Speaker::Candidate, text, false, round)
 }
 
 /// 16-bit little-endian PCM as samples in -1..1.
@@ -343,10 +334,9 @@ impl Actor {
     /// A caption came back: shown to every connection if its turn is still being spoken.
     pub(super) fn caption_done(&mut self, conn: u64, id: &str, text: String) {
         let round = self.round_index();
-        let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) else {
+        let Some((_, ear)) = self.ears.iter().find(|(c, _)| *c == conn) else {
             return;
         };
-        ear.caption.running = false;
         if ear.caption.id.as_deref() == Some(id) && !text.is_empty() && !turns::is_filler(&text) {
             self.broadcast(caption_frame(id.to_string(), text, round));
         }

@@ -33,8 +33,7 @@ pub struct Options {
     pub interview_idle: Duration,
     /// The gentle prompt comes after this long without an answer.
     pub silence_prompt: Duration,
-    /// The longest silence that ends a turn, told to clients.
-    pub end_of_turn_ms: u32,
+    /// When a spoken turn ends (its longest silence is told to clients).
     pub turn_rules: Rules,
     /// What runs speech-to-text, the interviewer and the voice, stored with each turn's latency.
     pub stt_name: String,

@@ -150,13 +150,13 @@ impl Actor {
                 done: true,
             },
         )));
-        self.broadcast(frames::frame(Kind::Transcript(pb::TranscriptDelta {
-            turn_id: turn_id.clone(),
-            speaker: pb::Speaker::Interviewer as i32,
-            text: text.clone(),
-            is_final: true,
-            round_index: round as u32,
-        })));
+        self.broadcast(frames::transcript(
+            turn_id.clone(),
+            pb::Speaker::Interviewer,
+            text.clone(),
+            true,
+            round as u32,
+        ));
         self.broadcast(frames::voice_state(
             pb::voice_state::State::Listening,
             false,

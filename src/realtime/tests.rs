@@ -4,7 +4,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures_util::{Sink, Stream};
 use prost::Message as _;
 use tokio::sync::mpsc;
 
@@ -93,7 +92,6 @@ async fn interview(dir: &std::path::Path) -> (Arc<Services>, Session) {
         options: Options {
             interview_idle: Duration::from_secs(60),
             silence_prompt: Duration::from_secs(60),
-            end_of_turn_ms: Rules::DEFAULT.end_silence_ms,
             turn_rules: Rules::DEFAULT,
             stt_name: "none".into(),
             llm_name: "scripted".into(),
@@ -112,11 +110,8 @@ struct Client {
     seq: u64,
 }
 
-fn transport() -> (
-    Client,
-    impl Sink<Outgoing> + Unpin + Send + 'static,
-    impl Stream<Item = Incoming> + Unpin,
-) {
+/// A client connected to `session`'s interview: the connection loop runs over two channels.
+fn connect(services: &Arc<Services>, session: &Session) -> Client {
     let (to_server, server_rx) = mpsc::unbounded_channel::<Incoming>();
     let (server_tx, from_server) = mpsc::unbounded_channel::<Outgoing>();
     let sink = Box::pin(futures_util::sink::unfold(
@@ -129,12 +124,17 @@ fn transport() -> (
     let stream = Box::pin(futures_util::stream::unfold(server_rx, |mut rx| async {
         rx.recv().await.map(|m| (m, rx))
     }));
-    let client = Client {
+    tokio::spawn(connection::run(
+        services.clone(),
+        session.clone(),
+        sink,
+        stream,
+    ));
+    Client {
         to_server,
         from_server,
         seq: 0,
-    };
-    (client, sink, stream)
+    }
 }
 
 impl Client {
@@ -186,13 +186,7 @@ fn hello() -> client_frame::Kind {
 async fn a_typed_answer_is_acknowledged_stored_and_answered_by_the_interviewer() {
     let dir = tempfile::tempdir().unwrap();
     let (services, session) = interview(dir.path()).await;
-    let (mut client, sink, stream) = transport();
-    tokio::spawn(connection::run(
-        services.clone(),
-        session.clone(),
-        sink,
-        stream,
-    ));
+    let mut client = connect(&services, &session);
     client.send(hello());
     let state = client
         .until(|k| match k {
@@ -248,8 +242,7 @@ async fn a_typed_answer_is_acknowledged_stored_and_answered_by_the_interviewer()
 async fn a_first_frame_that_is_not_hello_is_refused_and_closed() {
     let dir = tempfile::tempdir().unwrap();
     let (services, session) = interview(dir.path()).await;
-    let (mut client, sink, stream) = transport();
-    tokio::spawn(connection::run(services, session, sink, stream));
+    let mut client = connect(&services, &session);
     client.send(client_frame::Kind::Ping(pb::Ping {
         nonce: 1,
         client_time_ms: 1,
@@ -265,8 +258,7 @@ async fn a_first_frame_that_is_not_hello_is_refused_and_closed() {
 async fn bad_frames_get_one_error_each_until_the_connection_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let (services, session) = interview(dir.path()).await;
-    let (mut client, sink, stream) = transport();
-    tokio::spawn(connection::run(services, session, sink, stream));
+    let mut client = connect(&services, &session);
     client.send(hello());
     client
         .until(|k| matches!(k, Kind::SessionState(_)).then_some(()))

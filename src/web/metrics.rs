@@ -73,13 +73,6 @@ impl Histogram {
 const PIECES: [Ask; 2] = [Ask::FollowUp, Ask::Bridge];
 
 impl Metrics {
-    /// Counts what became of one model-written piece of an interviewer turn.
-    pub fn record_piece(&self, ask: Ask, outcome: Outcome) {
-        let p = PIECES.iter().position(|a| *a == ask).unwrap_or(0);
-        let o = Outcome::ALL.iter().position(|x| *x == outcome).unwrap_or(0);
-        self.pieces[p][o].fetch_add(1, Ordering::Relaxed);
-    }
-
     /// Model-written pieces so far, per kind of piece and outcome.
     pub fn pieces(&self) -> Vec<(Ask, Outcome, u64)> {
         let mut out = Vec::new();
@@ -111,7 +104,9 @@ impl Observe for Metrics {
     }
 
     fn piece(&self, ask: Ask, outcome: Outcome) {
-        self.record_piece(ask, outcome);
+        let p = PIECES.iter().position(|a| *a == ask).unwrap_or(0);
+        let o = Outcome::ALL.iter().position(|x| *x == outcome).unwrap_or(0);
+        self.pieces[p][o].fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -56,8 +56,7 @@ pub async fn upgrade(
             "The realtime token is not valid: its login has ended. Log in again.".into(),
         ));
     }
-    let session = session
-        .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
+    let session = session.ok_or_else(|| AppError::from(crate::sessions::Error::NotFound))?;
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| serve(state, session, socket)))

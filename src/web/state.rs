@@ -7,11 +7,9 @@ use std::{sync::Arc, time::Instant};
 use super::metrics::Metrics;
 use crate::{
     accounts::tokens::SigningKey,
-    backends,
     catalog::Catalog,
     config::Settings,
     db::Db,
-    embed::Embed,
     llm::Llm,
     realtime::{Services, hub::Hub},
     sandbox::pool::Pool,
@@ -30,8 +28,6 @@ pub struct AppState {
 pub struct Parts {
     pub settings: Settings,
     pub signing_key: SigningKey,
-    /// What each backend role runs, or why it fell back.
-    pub backends: Vec<backends::Status>,
     pub realtime: Arc<Services>,
     pub metrics: Arc<Metrics>,
 }
@@ -88,16 +84,6 @@ impl AppState {
         self.realtime().llm.clone()
     }
 
-    /// The sentence-embedding model the rules judge reads with, when installed.
-    pub fn embed(&self) -> Option<Arc<dyn Embed>> {
-        self.scorer().embed.clone()
-    }
-
-    /// The model a model judge asks: `--judge-llm`'s, else the interviewer's.
-    pub fn judge_llm(&self) -> Arc<dyn Llm> {
-        self.scorer().judge.clone()
-    }
-
     /// Speech-to-text; `None` when candidates type.
     pub fn stt(&self) -> Option<Arc<Whisper>> {
         self.realtime().stt.clone()
@@ -111,11 +97,6 @@ impl AppState {
     /// Voice activity detection; `None` when loudness decides what is speech.
     pub fn vad(&self) -> Option<Arc<Silero>> {
         self.realtime().vad.clone()
-    }
-
-    /// What each backend role runs, or why it fell back.
-    pub fn backends(&self) -> &[backends::Status] {
-        &self.inner.parts.backends
     }
 
     /// Signs and checks realtime tokens.

@@ -51,8 +51,8 @@ pub async fn page(
             Ok(Some((s, report, lines, latencies)))
         })
         .await?;
-    let (s, report, lines, latencies) = found
-        .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
+    let (s, report, lines, latencies) =
+        found.ok_or_else(|| AppError::from(crate::sessions::Error::NotFound))?;
     if !s.state.is_final() {
         return Ok(Redirect::to(&format!("/interview-prep/session/{}", s.id)).into_response());
     }

@@ -30,8 +30,7 @@ pub async fn page(
             Ok(Some((s, turns)))
         })
         .await?;
-    let (s, turns) = found
-        .ok_or_else(|| AppError::NotFound("There is no such interview in your account.".into()))?;
+    let (s, turns) = found.ok_or_else(|| AppError::from(crate::sessions::Error::NotFound))?;
     let title = format!("{} · {}", s.company_name, s.role_title);
     if !s.state.is_final() {
         return Ok(live_room(&viewer, &s, &title));
