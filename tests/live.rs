@@ -1874,23 +1874,9 @@ async fn captions_of_a_spoken_answer_appear_while_speaking_and_give_way_to_the_a
         "a caption came before the answer: {candidate:?}"
     );
     // Each caption is the answer so far: its words begin what was said.
-    let said: Vec<String> = candidate[answer]
-        .text
-        .split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .collect();
+    let said = rehearse::text::fold_words(&candidate[answer].text);
     for c in &captions {
-        let words: Vec<String> = c
-            .text
-            .split_whitespace()
-            .map(|w| {
-                w.trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_lowercase()
-            })
-            .collect();
+        let words = rehearse::text::fold_words(&c.text);
         let shared = words.iter().filter(|w| said.contains(w)).count();
         assert!(
             shared * 4 >= words.len() * 3,
