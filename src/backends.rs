@@ -10,7 +10,12 @@ use std::{
 use anyhow::bail;
 
 use crate::{
-    llm::{Llm, local::LocalLlm, scripted::Scripted},
+    llm::{
+        Llm,
+        local::LocalLlm,
+        remote::{self, Endpoint, RemoteLlm},
+        scripted::Scripted,
+    },
     models::{Manifest, Purpose},
     stt::whisper::Whisper,
     tts::piper::Piper,
@@ -30,6 +35,49 @@ pub enum Spec {
     Scripted,
     /// A manifest model's name, or a path to the user's own file.
     Local(String),
+    /// A model on another server (LLM role): `openai:MODEL` or `gemini:MODEL`.
+    Remote(Remote),
+}
+
+/// A model on another server, and where it is. The endpoint is the provider's own API until the settings say
+/// otherwise (`--llm-url`, `--judge-url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub provider: Provider,
+    /// Everything after the spec's first colon (Ollama's `qwen2.5:0.5b` keeps its own).
+    pub model: String,
+    pub endpoint: Endpoint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// OpenAI's chat completions: OpenAI, vLLM, llama.cpp's server, Ollama, LM Studio.
+    OpenAi,
+    Gemini,
+}
+
+impl Provider {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "openai",
+            Provider::Gemini => "gemini",
+        }
+    }
+
+    pub fn default_url(self) -> &'static str {
+        match self {
+            Provider::OpenAi => remote::openai::DEFAULT_URL,
+            Provider::Gemini => remote::gemini::DEFAULT_URL,
+        }
+    }
+
+    /// The environment variable the provider's own tools read the key from.
+    pub fn key_variable(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "OPENAI_API_KEY",
+            Provider::Gemini => "GEMINI_API_KEY",
+        }
+    }
 }
 
 impl Spec {
@@ -39,12 +87,33 @@ impl Spec {
             "auto" => Spec::Auto,
             "off" => Spec::Off,
             "scripted" => Spec::Scripted,
-            _ => match t.strip_prefix("local:") {
-                Some(rest) if !rest.trim().is_empty() => Spec::Local(rest.trim().to_string()),
+            _ => match t.split_once(':') {
+                Some(("local", rest)) if !rest.trim().is_empty() => {
+                    Spec::Local(rest.trim().to_string())
+                }
+                Some((prefix @ ("openai" | "gemini"), model)) if !model.trim().is_empty() => {
+                    if role != Purpose::Llm {
+                        bail!(
+                            "--{role} {t:?}: remote speech backends are not built yet; use auto, off or local:NAME"
+                        );
+                    }
+                    let provider = if prefix == "openai" {
+                        Provider::OpenAi
+                    } else {
+                        Provider::Gemini
+                    };
+                    let endpoint = Endpoint::new(provider.default_url(), None)
+                        .expect("the providers' own URLs are valid");
+                    Spec::Remote(Remote {
+                        provider,
+                        model: model.trim().to_string(),
+                        endpoint,
+                    })
+                }
                 _ => bail!(
                     "--{role} {t:?} is not a backend: use auto, {}or local:NAME",
                     if role == Purpose::Llm {
-                        "scripted, "
+                        "scripted, openai:MODEL, gemini:MODEL "
                     } else {
                         "off, "
                     }
@@ -68,6 +137,7 @@ impl std::fmt::Display for Spec {
             Spec::Off => f.write_str("off"),
             Spec::Scripted => f.write_str("scripted"),
             Spec::Local(s) => write!(f, "local:{s}"),
+            Spec::Remote(r) => write!(f, "{}:{}", r.provider.prefix(), r.model),
         }
     }
 }
@@ -93,7 +163,7 @@ pub fn choose(
 ) -> anyhow::Result<Option<(String, PathBuf)>> {
     let manifest = Manifest::builtin();
     match spec {
-        Spec::Off | Spec::Scripted => Ok(None),
+        Spec::Off | Spec::Scripted | Spec::Remote(_) => Ok(None),
         Spec::Local(name) => {
             let path = manifest.locate(models_dir, name, role)?;
             Ok(Some((name.clone(), path)))
@@ -148,6 +218,9 @@ pub fn open_llm(
     models_dir: &Path,
     caches: crate::llm::local::CacheLimits,
 ) -> (Arc<dyn Llm>, Status) {
+    if let Spec::Remote(r) = spec {
+        return open_remote(r);
+    }
     let (llm, mut status) = open(spec, Purpose::Llm, models_dir, |name, path| {
         let llm = LocalLlm::load(path, name)?;
         llm.set_cache_limits(caches);
@@ -172,6 +245,43 @@ pub fn open_llm(
             (Arc::new(Scripted), status)
         }
     }
+}
+
+/// A remote model needs nothing opened: whether its server answers is `rehearse doctor`'s to check, and a turn
+/// it fails falls back to the fixed wording.
+fn open_remote(r: &Remote) -> (Arc<dyn Llm>, Status) {
+    let protocol: Box<dyn remote::Protocol> = match r.provider {
+        Provider::OpenAi => Box::new(remote::openai::OpenAi),
+        Provider::Gemini => Box::new(remote::gemini::Gemini),
+    };
+    let llm = RemoteLlm::new(
+        protocol,
+        &r.model,
+        r.endpoint.clone(),
+        remote::Timeouts::default(),
+    );
+    let detail = format!(
+        "{} ({}{})",
+        r.endpoint.url,
+        if r.endpoint.is_loopback() {
+            "on this machine"
+        } else {
+            "another machine: the candidate's words are sent there"
+        },
+        if r.endpoint.key.is_some() {
+            ", with an API key"
+        } else {
+            ""
+        }
+    );
+    let status = Status {
+        role: Purpose::Llm,
+        spec: Spec::Remote(r.clone()),
+        running: llm.name().to_string(),
+        detail,
+        ok: true,
+    };
+    (Arc::new(llm), status)
 }
 
 /// Opens speech-to-text. `None`: candidates type their answers.
@@ -243,8 +353,30 @@ mod tests {
         assert!(Spec::parse("off", Purpose::Llm).is_err());
         assert!(Spec::parse("scripted", Purpose::Tts).is_err());
         let err = Spec::parse("gpt-4", Purpose::Llm).unwrap_err().to_string();
-        assert!(err.contains("local:NAME"), "{err}");
+        assert!(
+            err.contains("local:NAME") && err.contains("openai:MODEL"),
+            "{err}"
+        );
         assert!(Spec::parse("local:", Purpose::Llm).is_err());
+        let Spec::Remote(r) = Spec::parse("openai:qwen2.5:0.5b", Purpose::Llm).unwrap() else {
+            panic!("openai: is a remote spec");
+        };
+        assert_eq!(
+            (r.provider, r.model.as_str()),
+            (Provider::OpenAi, "qwen2.5:0.5b")
+        );
+        assert_eq!(r.endpoint.url, "https://api.openai.com/v1");
+        assert_eq!(
+            Spec::parse("gemini:gemini-2.5-flash", Purpose::Llm)
+                .unwrap()
+                .to_string(),
+            "gemini:gemini-2.5-flash"
+        );
+        assert!(Spec::parse("openai:", Purpose::Llm).is_err());
+        let err = Spec::parse("openai:whisper-1", Purpose::Stt)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not built yet"), "{err}");
     }
 
     #[test]

@@ -110,6 +110,18 @@ fn push_sentence(out: &mut Vec<String>, s: &str) {
     }
 }
 
+/// `s` cut to at most `n` characters, the last of them an ellipsis when it was cut.
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

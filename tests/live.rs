@@ -1116,10 +1116,12 @@ async fn the_soak_benchmark_runs_interview_after_interview_and_samples_memory() 
 async fn the_interviewer_grader_grades_every_turn_of_scripted_and_model_interviews() {
     let _cpu = crate::util::exclusive_cpu();
     let backends = ["scripted".to_string(), "local:smollm2-135m".to_string()];
-    let report =
-        rehearse::bench::interviewer::run(&crate::util::models_dir(), &backends, "dev", Some(2))
-            .await
-            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = rehearse::config::Settings::for_data_dir(dir.path());
+    settings.models_dir = crate::util::models_dir();
+    let report = rehearse::bench::interviewer::run(&settings, &backends, "dev", Some(2))
+        .await
+        .unwrap();
     assert_eq!(report.backends.len(), 2);
     assert_eq!(report.backends[1].backend, "local:smollm2-135m");
     use rehearse::engine::guard::Check;

@@ -199,14 +199,14 @@ async fn interviewer_turn(ws: &mut Ws) -> anyhow::Result<(String, bool)> {
 }
 
 async fn run_backend(
-    spec: &str,
+    spec: Spec,
     models_dir: &std::path::Path,
     scripts: &[&Script],
 ) -> anyhow::Result<BackendReport> {
     let dir = tempfile_dir()?;
     let mut settings = Settings::for_data_dir(&dir);
     settings.models_dir = models_dir.to_path_buf();
-    settings.llm = Spec::parse(spec, crate::models::Purpose::Llm)?;
+    settings.llm = spec;
     let state = AppState::open(settings).await?;
     let backend = state.llm().name().to_string();
     let catalog = state.catalog();
@@ -313,8 +313,9 @@ fn summarise(backend: String, turns: Vec<Graded>, errors: Vec<String>) -> Backen
 }
 
 /// Runs the scripts of `split` (the first `limit` of them) against each backend in turn.
+/// `backends` are specs as `--llm` takes them; remote ones go to the settings' `--llm-url`.
 pub async fn run(
-    models_dir: &std::path::Path,
+    settings: &Settings,
     backends: &[String],
     split: &str,
     limit: Option<usize>,
@@ -331,7 +332,8 @@ pub async fn run(
     );
     let mut reports = Vec::new();
     for spec in backends {
-        reports.push(run_backend(spec, models_dir, &chosen).await?);
+        let spec = settings.llm_spec(spec)?;
+        reports.push(run_backend(spec, &settings.models_dir, &chosen).await?);
     }
     Ok(Report {
         split: split.into(),

@@ -339,8 +339,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
                 backends
             };
             let report =
-                crate::bench::interviewer::run(&settings.models_dir, &backends, &split, limit)
-                    .await?;
+                crate::bench::interviewer::run(&settings, &backends, &split, limit).await?;
             crate::bench::interviewer::print(&report, show_turns);
             write_json(json.as_deref(), &report)?;
             return Ok(());

@@ -1,9 +1,11 @@
 //! The interviewer's language model behind one small object-safe trait: [`Llm::generate`] streams text pieces to a
 //! sink that can stop it between pieces (cancellation, barge-in). Backends: [`scripted::Scripted`], a
-//! deterministic interviewer that needs no model (tests, demos, machines without models), and the local candle
-//! models ([`local`]); remote backends are not built yet. Generation is blocking: call it on a dedicated thread.
+//! deterministic interviewer that needs no model (tests, demos, machines without models), the local candle models
+//! ([`local`]), and models on another server ([`remote`]: OpenAI-compatible servers and Gemini). Generation is
+//! blocking: call it on a dedicated thread.
 
 pub mod local;
+pub mod remote;
 pub mod scripted;
 
 use std::ops::ControlFlow;
@@ -70,6 +72,10 @@ pub enum LlmError {
     /// Too many requests wait already: asking again at once is refused the same way.
     #[error("the interviewer model is busy; try again in a moment")]
     Busy,
+    /// A model on another server could not be used for this request (down, refused, too slow, cut off); asking
+    /// again at once would most likely fail the same way.
+    #[error("the model server failed: {0}")]
+    Unavailable(String),
 }
 
 pub trait Llm: Send + Sync {

@@ -383,9 +383,15 @@ impl Actor {
             stream.pieces.close();
             let failed = match (&mut stream.job).await {
                 Ok(Ok(_)) => None,
-                // Its queue is full: a stricter try now would be refused the same way, so the fixed wording is
-                // said at once.
-                Ok(Err(LlmError::Busy)) => {
+                // Its queue is full, or its server failed: a stricter try now would most likely fail the same
+                // way, so the fixed wording is said at once.
+                Ok(Err(e @ (LlmError::Busy | LlmError::Unavailable(_)))) => {
+                    if matches!(e, LlmError::Unavailable(_)) {
+                        tracing::warn!(
+                            piece = ask.as_str(),
+                            "{e}; its fixed wording is said instead"
+                        );
+                    }
                     if self.floor.interrupted_since(epoch) {
                         return None;
                     }

@@ -42,7 +42,7 @@ pub fn bars(title: &str, rows: &[(String, Option<f64>, String)]) -> Markup {
             }
             @for (i, (label, score, note)) in rows.iter().enumerate() {
                 @let y = row_h * i as f64;
-                text x=(label_w - 8.0) y=(y + 18.0) text-anchor="end" font-size="13" fill="#111827" { (clip(label, 25)) }
+                text x=(label_w - 8.0) y=(y + 18.0) text-anchor="end" font-size="13" fill="#111827" { (crate::text::clip(label, 25)) }
                 rect x=(label_w) y=(y + 6.0) width=(bar_w) height="16" rx="4" fill="#f3f4f6" {}
                 @match score {
                     Some(s) => {
@@ -55,14 +55,6 @@ pub fn bars(title: &str, rows: &[(String, Option<f64>, String)]) -> Markup {
                 }
             }
         }
-    }
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
     }
 }
 

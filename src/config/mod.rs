@@ -12,6 +12,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+mod remote;
+
+pub use remote::{Access, Keys};
+
 use crate::{backends::Spec, models::Purpose, tls::TlsFiles};
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -54,8 +58,9 @@ pub struct Cli {
     /// Credits a new account starts with.
     #[arg(long, env = "REHEARSE_SIGNUP_CREDITS", global = true, value_name = "N")]
     pub signup_credits: Option<i64>,
-    /// The interviewer: `auto` (the best installed local model, else scripted), `scripted`, or
-    /// `local:NAME` (a model from `rehearse models list`) or `local:PATH` (your own GGUF file).
+    /// The interviewer: `auto` (the best installed local model, else scripted), `scripted`, `local:NAME` (a model
+    /// from `rehearse models list`), `local:PATH` (your own GGUF file), `openai:MODEL` (an OpenAI-compatible
+    /// server, see --llm-url) or `gemini:MODEL`.
     #[arg(long, env = "REHEARSE_LLM", global = true, value_name = "BACKEND")]
     pub llm: Option<String>,
     /// Who scores interviews: `rules` (substance signals read from the answers, no model; the default) or `llm` (a
@@ -71,6 +76,21 @@ pub struct Cli {
         value_name = "BACKEND"
     )]
     pub judge_llm: Option<String>,
+    /// The server of an `openai:` or `gemini:` interviewer: an OpenAI-compatible API's base URL, e.g.
+    /// `http://127.0.0.1:8000/v1` (llama.cpp's server, vLLM, Ollama, LM Studio). Default: the provider's own API. The
+    /// key comes from REHEARSE_LLM_API_KEY (or OPENAI_API_KEY, GEMINI_API_KEY) or `llm_api_key` in rehearse.toml.
+    #[arg(long, env = "REHEARSE_LLM_URL", global = true, value_name = "URL")]
+    pub llm_url: Option<String>,
+    /// The server of a remote `--judge-llm` (default: `--llm-url`'s); its key from REHEARSE_JUDGE_API_KEY or
+    /// `judge_api_key`, else the interviewer's.
+    #[arg(long, env = "REHEARSE_JUDGE_URL", global = true, value_name = "URL")]
+    pub judge_url: Option<String>,
+    /// Refuse to start with any backend whose server is not on this machine (loopback addresses are allowed).
+    #[arg(long, env = "REHEARSE_OFFLINE", global = true)]
+    pub offline: bool,
+    /// The API keys in the environment (never a flag: flags show in the process list).
+    #[arg(skip = remote::Keys::from_env())]
+    pub keys: remote::Keys,
     /// Speech-to-text: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a ggml whisper file).
     #[arg(long, env = "REHEARSE_STT", global = true, value_name = "BACKEND")]
     pub stt: Option<String>,
@@ -371,6 +391,11 @@ struct FileConfig {
     llm: Option<String>,
     judge: Option<String>,
     judge_llm: Option<String>,
+    llm_url: Option<String>,
+    judge_url: Option<String>,
+    llm_api_key: Option<String>,
+    judge_api_key: Option<String>,
+    offline: Option<bool>,
     stt: Option<String>,
     tts: Option<String>,
     vad: Option<String>,
@@ -425,6 +450,11 @@ pub struct Settings {
     pub judge_with_llm: bool,
     /// The judging model when it is not `llm`'s.
     pub judge_llm: Option<Spec>,
+    /// Where a remote interviewer is (`--llm-url`, its key), for specs named later (`bench interviewer
+    /// --backends`).
+    pub llm_access: Access,
+    /// The API keys the environment holds.
+    pub keys: Keys,
     pub stt: Spec,
     pub tts: Spec,
     /// `off`: loudness decides what is speech.
@@ -432,6 +462,12 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// An interviewer named after start-up (`bench interviewer --backends`), placed at `--llm-url` when remote.
+    pub fn llm_spec(&self, text: &str) -> anyhow::Result<Spec> {
+        self.llm_access
+            .place(Spec::parse(text, Purpose::Llm)?, &self.keys, "--llm-url")
+    }
+
     /// The end-of-turn rules these settings give a spoken interview.
     pub fn turn_rules(&self) -> crate::engine::turns::Rules {
         crate::engine::turns::Rules {
@@ -492,7 +528,48 @@ impl Settings {
         let spec = |cli: &Option<String>, file: &Option<String>, role: Purpose| {
             Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
         };
+        let llm_access = Access {
+            url: cli.llm_url.clone().or(file.llm_url.clone()),
+            key: cli.keys.llm.clone().or_else(|| {
+                file.llm_api_key
+                    .as_deref()
+                    .and_then(crate::llm::remote::ApiKey::new)
+            }),
+        };
+        let judge_access = Access {
+            url: cli.judge_url.clone().or(file.judge_url.clone()),
+            key: cli
+                .keys
+                .judge
+                .clone()
+                .or_else(|| {
+                    file.judge_api_key
+                        .as_deref()
+                        .and_then(crate::llm::remote::ApiKey::new)
+                })
+                .or(llm_access.key.clone()),
+        };
+        let llm = llm_access.place(
+            spec(&cli.llm, &file.llm, Purpose::Llm)?,
+            &cli.keys,
+            "--llm-url",
+        )?;
         let (judge_llm, judge_with_llm) = judging(cli, &file)?;
+        let judge_llm = match judge_llm {
+            // A remote judge without a URL of its own asks the interviewer's server.
+            Some(j @ Spec::Remote(_)) if judge_access.url.is_none() => Some(
+                Access {
+                    url: llm_access.url.clone(),
+                    ..judge_access
+                }
+                .place(j, &cli.keys, "--llm-url")?,
+            ),
+            Some(j) => Some(judge_access.place(j, &cli.keys, "--judge-url")?),
+            None => None,
+        };
+        if cli.offline || file.offline == Some(true) {
+            remote::refuse_remote(&[("--llm", Some(&llm)), ("--judge-llm", judge_llm.as_ref())])?;
+        }
         let (end_of_turn_ms, end_of_turn_finished_ms, end_of_turn_brief_ms) = turn_waits(&file)?;
         let limits = Limits::from_file(&file)?;
         Ok(Settings {
@@ -503,9 +580,11 @@ impl Settings {
             silence_prompt: limits.silence_prompt,
             header_timeout: limits.header_timeout,
             connections_per_address: limits.connections_per_address,
-            llm: spec(&cli.llm, &file.llm, Purpose::Llm)?,
+            llm,
             judge_with_llm,
             judge_llm,
+            llm_access,
+            keys: cli.keys.clone(),
             stt: spec(&cli.stt, &file.stt, Purpose::Stt)?,
             tts: spec(&cli.tts, &file.tts, Purpose::Tts)?,
             vad: spec(&cli.vad, &file.vad, Purpose::Vad)?,
@@ -552,6 +631,8 @@ impl Settings {
             llm: Spec::Scripted,
             judge_with_llm: false,
             judge_llm: None,
+            llm_access: Access::default(),
+            keys: Keys::default(),
             stt: Spec::Off,
             tts: Spec::Off,
             vad: Spec::Off,
@@ -866,5 +947,171 @@ mod tests {
         let err =
             Settings::build(Path::new("/"), "/d".into(), &c, FileConfig::default()).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/seeds"));
+    }
+
+    fn remote(spec: &Spec) -> &crate::backends::Remote {
+        match spec {
+            Spec::Remote(r) => r,
+            other => panic!("expected a remote backend, got {other}"),
+        }
+    }
+
+    fn build(args: &[&str], keys: Keys, file: FileConfig) -> anyhow::Result<Settings> {
+        let mut c = cli(args);
+        c.keys = keys;
+        Settings::build(Path::new("/w"), "/d".into(), &c, file)
+    }
+
+    #[test]
+    fn remote_backends_take_their_url_and_key_from_the_role_then_the_provider() {
+        let key = |k: &str| crate::llm::remote::ApiKey::new(k);
+        let keys = Keys {
+            llm: key("role-key"),
+            openai: key("openai-key"),
+            ..Keys::default()
+        };
+        let s = build(
+            &[
+                "--llm",
+                "openai:qwen2.5:0.5b",
+                "--llm-url",
+                "http://127.0.0.1:8000/v1/",
+                "seed",
+            ],
+            keys,
+            FileConfig::default(),
+        )
+        .unwrap();
+        let r = remote(&s.llm);
+        assert_eq!(r.model, "qwen2.5:0.5b");
+        assert_eq!(r.endpoint.url, "http://127.0.0.1:8000/v1");
+        assert_eq!(r.endpoint.key, key("role-key"));
+
+        // No URL: the provider's own API; no role key: the provider's variable, then rehearse.toml's.
+        let s = build(
+            &["--llm", "openai:gpt-4o-mini", "seed"],
+            Keys {
+                openai: key("openai-key"),
+                ..Keys::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(remote(&s.llm).endpoint.url, "https://api.openai.com/v1");
+        assert_eq!(remote(&s.llm).endpoint.key, key("openai-key"));
+        let file = FileConfig {
+            llm: Some("gemini:gemini-2.5-flash".into()),
+            llm_api_key: Some("file-key".into()),
+            ..FileConfig::default()
+        };
+        let s = build(&["seed"], Keys::default(), file).unwrap();
+        assert_eq!(remote(&s.llm).endpoint.key, key("file-key"));
+        assert!(remote(&s.llm).endpoint.url.contains("generativelanguage"));
+        assert!(
+            !format!("{s:?}").contains("file-key"),
+            "keys are redacted in Debug"
+        );
+
+        // A remote judge without a URL of its own asks the interviewer's server, with its key.
+        let s = build(
+            &[
+                "--llm",
+                "openai:small",
+                "--llm-url",
+                "http://127.0.0.1:8000/v1",
+                "--judge-llm",
+                "openai:big",
+                "seed",
+            ],
+            Keys {
+                llm: key("role-key"),
+                ..Keys::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        let judge = remote(s.judge_llm.as_ref().unwrap());
+        assert_eq!(judge.endpoint.url, "http://127.0.0.1:8000/v1");
+        assert_eq!(judge.endpoint.key, key("role-key"));
+        assert!(s.judge_with_llm);
+        // ...and a local judge beside a remote interviewer is no URL mistake.
+        build(
+            &[
+                "--llm",
+                "openai:small",
+                "--llm-url",
+                "http://127.0.0.1:8000/v1",
+                "--judge-llm",
+                "local:qwen2.5-coder-1.5b",
+                "seed",
+            ],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn remote_mistakes_and_offline_are_refused_before_anything_connects() {
+        // A URL beside a local interviewer is kept for the specs a benchmark names, and checked all the same.
+        let s = build(
+            &[
+                "--llm",
+                "scripted",
+                "--llm-url",
+                "http://127.0.0.1:8000/v1",
+                "seed",
+            ],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+        let placed = s.llm_spec("openai:m").unwrap();
+        assert_eq!(remote(&placed).endpoint.url, "http://127.0.0.1:8000/v1");
+        let err = build(
+            &["--llm", "openai:m", "--llm-url", "127.0.0.1:8000", "seed"],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not an http:// or https:// URL"), "{err}");
+
+        let err = build(
+            &["--offline", "--llm", "openai:gpt-4o-mini", "seed"],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--offline") && err.contains("api.openai.com"),
+            "{err}"
+        );
+        let offline_file = || FileConfig {
+            offline: Some(true),
+            ..FileConfig::default()
+        };
+        let err = build(
+            &["--llm", "scripted", "--judge-llm", "gemini:g", "seed"],
+            Keys::default(),
+            offline_file(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--judge-llm gemini:g"), "{err}");
+        // A model server on this machine is allowed offline.
+        build(
+            &[
+                "--llm",
+                "openai:m",
+                "--llm-url",
+                "http://localhost:8080/v1",
+                "seed",
+            ],
+            Keys::default(),
+            offline_file(),
+        )
+        .unwrap();
     }
 }

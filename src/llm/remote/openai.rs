@@ -1,0 +1,119 @@
+//! OpenAI's chat completions, streamed, as OpenAI and the servers that copy its API (vLLM, llama.cpp's server,
+//! Ollama, LM Studio) speak them.
+//!
+//! Rehearse sends `POST {url}/chat/completions` with `Authorization: Bearer KEY` (when a key is set) and the body
+//! `model`, `messages` (`role` system/user/assistant, `content`), `stream: true`, `max_tokens`, `temperature`,
+//! `seed`, `stop` (when any), and `stream_options.include_usage`. To a server that is not OpenAI's own it also
+//! sends `cache_prompt: true`, which llama.cpp's server reads to keep the conversation's cache between requests
+//! (the others ignore unknown fields; OpenAI refuses them, so it does not get it).
+//!
+//! It reads from each `data:` event `choices[0].delta.content` (the text), `choices[0].finish_reason` (the reply
+//! is complete), `usage.prompt_tokens`, `usage.completion_tokens` and `usage.prompt_tokens_details.cached_tokens`,
+//! and `error.message` (a failure inside the stream). `data: [DONE]` ends the stream.
+
+use serde_json::{Value, json};
+
+use super::{Chunk, Endpoint, Post, Protocol};
+use crate::llm::{Request, Role, Usage};
+
+/// OpenAI's own API, the default `--llm-url` for `openai:` specs.
+pub const DEFAULT_URL: &str = "https://api.openai.com/v1";
+
+pub struct OpenAi;
+
+impl Protocol for OpenAi {
+    fn prefix(&self) -> &'static str {
+        "openai"
+    }
+
+    fn post(&self, endpoint: &Endpoint, model: &str, req: &Request) -> Post {
+        let messages: Vec<Value> = req
+            .messages
+            .iter()
+            .map(|m| {
+                let role = match m.role {
+                    Role::System => "system",
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                };
+                json!({ "role": role, "content": m.content })
+            })
+            .collect();
+        let mut body = json!({
+            "model": model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": { "include_usage": true },
+            "max_tokens": req.max_tokens,
+            "temperature": req.temperature,
+            "seed": req.seed,
+        });
+        if !req.stop.is_empty() {
+            // OpenAI takes at most four stop sequences.
+            body["stop"] = json!(req.stop.iter().take(4).collect::<Vec<_>>());
+        }
+        if !endpoint.url.starts_with(DEFAULT_URL) {
+            body["cache_prompt"] = json!(true);
+        }
+        let headers = endpoint
+            .key
+            .iter()
+            .map(|k| ("Authorization", format!("Bearer {}", k.expose())))
+            .collect();
+        Post {
+            url: format!("{}/chat/completions", endpoint.url),
+            headers,
+            body,
+        }
+    }
+
+    fn read(&self, data: &str) -> Result<Chunk, String> {
+        if data.trim() == "[DONE]" {
+            return Ok(Chunk {
+                finished: true,
+                ..Chunk::default()
+            });
+        }
+        let event: Value = serde_json::from_str(data)
+            .map_err(|e| format!("the server sent an event that is not JSON ({e})"))?;
+        if let Some(error) = event.get("error") {
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .map_or_else(|| error.to_string(), str::to_string);
+            return Err(format!(
+                "the server failed mid-reply: {}",
+                crate::text::clip(&message, 200)
+            ));
+        }
+        let choice = event.pointer("/choices/0");
+        let text = choice
+            .and_then(|c| c.pointer("/delta/content"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let finished = choice
+            .and_then(|c| c.get("finish_reason"))
+            .is_some_and(|r| !r.is_null());
+        let usage = event.get("usage").filter(|u| !u.is_null()).map(|u| {
+            let n = |path: &str| u.pointer(path).and_then(Value::as_u64).unwrap_or(0) as u32;
+            Usage {
+                prompt_tokens: n("/prompt_tokens"),
+                cached_tokens: n("/prompt_tokens_details/cached_tokens"),
+                completion_tokens: n("/completion_tokens"),
+                ..Usage::default()
+            }
+        });
+        if event.get("choices").is_none() && usage.is_none() {
+            return Err(format!(
+                "the server sent an event with neither choices nor usage: {}",
+                crate::text::clip(data, 120)
+            ));
+        }
+        Ok(Chunk {
+            text,
+            finished,
+            usage,
+        })
+    }
+}
