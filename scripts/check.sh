@@ -13,6 +13,8 @@ say "building, then installing the tiny model set"
 cargo build --locked || { echo "build failed"; exit 1; }
 "$CARGO_TARGET_DIR/debug/rehearse" --models-dir "$models_dir" models fetch --set tiny ||
   { echo "fetching the tiny model set failed"; exit 1; }
+# llama.cpp's OpenAI-compatible server, which the remote backends' tests start (built once, shared by every clone).
+scripts/llama-server.sh install || { echo "installing llama.cpp's server failed"; exit 1; }
 
 passed=0
 failed=()
