@@ -250,16 +250,7 @@ pub fn open_llm(
 /// A remote model needs nothing opened: whether its server answers is `rehearse doctor`'s to check, and a turn
 /// it fails falls back to the fixed wording.
 fn open_remote(r: &Remote) -> (Arc<dyn Llm>, Status) {
-    let protocol: Box<dyn remote::Protocol> = match r.provider {
-        Provider::OpenAi => Box::new(remote::openai::OpenAi),
-        Provider::Gemini => Box::new(remote::gemini::Gemini),
-    };
-    let llm = RemoteLlm::new(
-        protocol,
-        &r.model,
-        r.endpoint.clone(),
-        remote::Timeouts::default(),
-    );
+    let llm = remote_llm(r);
     let detail = format!(
         "{} ({}{})",
         r.endpoint.url,
@@ -282,6 +273,25 @@ fn open_remote(r: &Remote) -> (Arc<dyn Llm>, Status) {
         ok: true,
     };
     (Arc::new(llm), status)
+}
+
+fn remote_llm(r: &Remote) -> RemoteLlm {
+    let protocol: Box<dyn remote::Protocol> = match r.provider {
+        Provider::OpenAi => Box::new(remote::openai::OpenAi),
+        Provider::Gemini => Box::new(remote::gemini::Gemini),
+    };
+    RemoteLlm::new(
+        protocol,
+        &r.model,
+        r.endpoint.clone(),
+        remote::Timeouts::default(),
+    )
+}
+
+/// Asks a remote model's server whether it answers, takes the key, knows the model and writes a token
+/// (`rehearse doctor`). Blocking.
+pub fn probe(r: &Remote) -> Result<String, String> {
+    remote_llm(r).probe()
 }
 
 /// Opens speech-to-text. `None`: candidates type their answers.

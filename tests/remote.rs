@@ -293,6 +293,15 @@ async fn a_model_server_killed_mid_interview_costs_its_pieces_and_no_answer() {
         let asked = Instant::now();
         answer(&mut ws, n, &format!("a{n}"), ANSWER).await;
         let frames = until(&mut ws, interviewer_final).await;
+        let notices = frames
+            .iter()
+            .filter(|k| matches!(k, Kind::Notice(x) if x.message.contains("not answering")))
+            .count();
+        assert_eq!(
+            notices,
+            usize::from(n == before + 1),
+            "the candidate is told once, at the first failure"
+        );
         let Some(Kind::Transcript(t)) = frames.last() else {
             panic!("no reply to answer {n}")
         };

@@ -177,7 +177,7 @@ async fn backends(settings: &Settings) -> anyhow::Result<Vec<Line>> {
         ]
     })
     .await?;
-    Ok(statuses
+    let mut lines: Vec<Line> = statuses
         .into_iter()
         .map(|s| {
             line(
@@ -186,5 +186,31 @@ async fn backends(settings: &Settings) -> anyhow::Result<Vec<Line>> {
                 format!("{} -> {}: {}", s.spec, s.running, s.detail),
             )
         })
-        .collect())
+        .collect();
+    lines.extend(servers(settings).await?);
+    Ok(lines)
+}
+
+/// Each remote model's server, asked as a turn would ask it: reachable, the key accepted, the model known, a
+/// one-token reply.
+async fn servers(settings: &Settings) -> anyhow::Result<Vec<Line>> {
+    let judge = settings
+        .judge_llm
+        .clone()
+        .filter(|_| settings.judge_with_llm);
+    let mut lines = Vec::new();
+    for (what, spec) in [
+        ("llm server", Some(settings.llm.clone())),
+        ("judge server", judge),
+    ] {
+        let Some(crate::backends::Spec::Remote(r)) = spec else {
+            continue;
+        };
+        let checked = tokio::task::spawn_blocking(move || crate::backends::probe(&r)).await?;
+        lines.push(match checked {
+            Ok(how) => line(Some(true), what, how),
+            Err(why) => line(Some(false), what, why),
+        });
+    }
+    Ok(lines)
 }

@@ -79,6 +79,8 @@ pub(super) struct Actor {
     /// The reply written during the pause that ended the answer being handled, for [`Actor::say`] to use if the
     /// engine asks for the same turn.
     pub(super) prepared: Option<super::reply::Stream>,
+    /// The model's server failed a piece and the candidate was told; cleared when a piece comes back.
+    pub(super) model_down: bool,
     /// Answers stored and acknowledged but never handed to the engine (the server stopped in between): handed over
     /// when the first connection joins, so an acknowledged answer is always answered.
     unheard: Vec<String>,
@@ -116,6 +118,7 @@ impl Actor {
             timing: None,
             waiting_since: None,
             prepared: None,
+            model_down: false,
             unheard: Vec::new(),
             me,
             code_runs: 0,

@@ -391,6 +391,13 @@ impl Actor {
                             piece = ask.as_str(),
                             "{e}; its fixed wording is said instead"
                         );
+                        if !self.model_down {
+                            self.model_down = true;
+                            self.broadcast(frames::notice(
+                                "The interviewer's model server is not answering, so the interviewer uses its \
+                                 fixed wording until it is back. Nothing you say is lost.",
+                            ));
+                        }
                     }
                     if self.floor.interrupted_since(epoch) {
                         return None;
@@ -415,6 +422,7 @@ impl Actor {
                     .collect(),
             };
             if reasons.is_empty() {
+                self.model_down = false;
                 self.services.observe.piece(
                     ask,
                     if strict {

@@ -63,19 +63,29 @@ impl Protocol for Gemini {
         if !system.is_empty() {
             body["systemInstruction"] = json!({ "parts": system });
         }
-        let headers = endpoint
-            .key
-            .iter()
-            .map(|k| ("x-goog-api-key", k.expose().to_string()))
-            .collect();
         Post {
             url: format!(
                 "{}/models/{model}:streamGenerateContent?alt=sse",
                 endpoint.url
             ),
-            headers,
+            headers: auth(endpoint),
             body,
         }
+    }
+
+    fn model_query(
+        &self,
+        endpoint: &Endpoint,
+        model: &str,
+    ) -> (String, Vec<(&'static str, String)>) {
+        (format!("{}/models/{model}", endpoint.url), auth(endpoint))
+    }
+
+    fn knows_model(&self, answer: &Value, model: &str) -> bool {
+        answer
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.trim_start_matches("models/") == model)
     }
 
     fn read(&self, data: &str) -> Result<Chunk, String> {
@@ -129,4 +139,13 @@ impl Protocol for Gemini {
             usage,
         })
     }
+}
+
+/// `x-goog-api-key: KEY`, when there is a key.
+fn auth(endpoint: &Endpoint) -> Vec<(&'static str, String)> {
+    endpoint
+        .key
+        .iter()
+        .map(|k| ("x-goog-api-key", k.expose().to_string()))
+        .collect()
 }

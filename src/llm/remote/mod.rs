@@ -157,6 +157,14 @@ pub trait Protocol: Send + Sync {
     fn post(&self, endpoint: &Endpoint, model: &str, req: &Request) -> Post;
     /// Reads one event's data.
     fn read(&self, data: &str) -> Result<Chunk, String>;
+    /// The request that asks the server about `model` (`rehearse doctor`): its URL and headers.
+    fn model_query(
+        &self,
+        endpoint: &Endpoint,
+        model: &str,
+    ) -> (String, Vec<(&'static str, String)>);
+    /// Whether the answer to [`Protocol::model_query`] names `model`.
+    fn knows_model(&self, answer: &serde_json::Value, model: &str) -> bool;
 }
 
 /// A model on another server, through a [`Protocol`].
@@ -195,6 +203,66 @@ impl RemoteLlm {
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// Checks the server as `rehearse doctor` does: it answers, takes the key, knows the model, and writes a
+    /// one-token reply. `Ok` says how it went; `Err` says what is wrong.
+    pub fn probe(&self) -> Result<String, String> {
+        let (url, headers) = self.protocol.model_query(&self.endpoint, &self.model);
+        let mut request = self.agent.get(&url);
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        let listed = match request.call() {
+            Ok(mut r) if r.status().is_success() => {
+                let body = r
+                    .body_mut()
+                    .with_config()
+                    .limit(1 << 20)
+                    .read_to_string()
+                    .unwrap_or_default();
+                serde_json::from_str(&body)
+                    .is_ok_and(|v| self.protocol.knows_model(&v, &self.model))
+            }
+            // A server that keeps no list of models (404 on the listing) may still serve; the reply says.
+            Ok(r) if r.status().as_u16() == 404 => false,
+            Ok(mut r) => return Err(refusal(r.status().as_u16(), &mut r, 0)),
+            Err(e) => return Err(format!("{}: {}", self.endpoint.url, transport(&e, 0))),
+        };
+        let request = Request {
+            messages: vec![super::Message {
+                role: super::Role::User,
+                content: "Say OK.".into(),
+            }],
+            scripted: String::new(),
+            max_tokens: 1,
+            temperature: 0.0,
+            seed: 0,
+            stop: Vec::new(),
+            session: None,
+            ignore_eos: false,
+        };
+        let started = Instant::now();
+        self.generate(&request, &mut |_| ControlFlow::Continue(()))
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} answers{}; {}; a one-token reply in {} ms",
+            self.endpoint.url,
+            if self.endpoint.key.is_some() {
+                ", the key is accepted"
+            } else {
+                ""
+            },
+            if listed {
+                format!("it lists {}", self.model)
+            } else {
+                format!(
+                    "it does not list {} (a one-model server such as llama.cpp's answers to any name)",
+                    self.model
+                )
+            },
+            started.elapsed().as_millis()
+        ))
     }
 }
 

@@ -55,16 +55,29 @@ impl Protocol for OpenAi {
         if !endpoint.url.starts_with(DEFAULT_URL) {
             body["cache_prompt"] = json!(true);
         }
-        let headers = endpoint
-            .key
-            .iter()
-            .map(|k| ("Authorization", format!("Bearer {}", k.expose())))
-            .collect();
         Post {
             url: format!("{}/chat/completions", endpoint.url),
-            headers,
+            headers: auth(endpoint),
             body,
         }
+    }
+
+    fn model_query(
+        &self,
+        endpoint: &Endpoint,
+        _model: &str,
+    ) -> (String, Vec<(&'static str, String)>) {
+        (format!("{}/models", endpoint.url), auth(endpoint))
+    }
+
+    fn knows_model(&self, answer: &Value, model: &str) -> bool {
+        answer
+            .get("data")
+            .and_then(Value::as_array)
+            .is_some_and(|d| {
+                d.iter()
+                    .any(|m| m.get("id").and_then(Value::as_str) == Some(model))
+            })
     }
 
     fn read(&self, data: &str) -> Result<Chunk, String> {
@@ -116,4 +129,13 @@ impl Protocol for OpenAi {
             usage,
         })
     }
+}
+
+/// `Authorization: Bearer KEY`, when there is a key.
+fn auth(endpoint: &Endpoint) -> Vec<(&'static str, String)> {
+    endpoint
+        .key
+        .iter()
+        .map(|k| ("Authorization", format!("Bearer {}", k.expose())))
+        .collect()
 }

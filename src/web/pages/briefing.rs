@@ -52,6 +52,7 @@ pub async fn page(
                 (the_loop(&viewer, &catalog, r, open.is_none()))
                 aside.side {
                     (start_card(&viewer, c, r, open.as_ref()))
+                    (super::privacy::notice(state.settings()))
                     (mic_test())
                     (persona_card(c))
                 }

@@ -40,7 +40,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Markup {
                 }
                 article.card {
                     h2 { "Private by default" }
-                    p { "Speech recognition, the interviewer and its voice run locally. Nothing you say or write leaves this machine unless you switch on a cloud model." }
+                    p { (super::privacy::promise(state.settings())) }
                 }
                 article.card {
                     h2 { "Coding that really runs" }

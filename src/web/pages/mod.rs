@@ -12,6 +12,7 @@ pub mod error;
 pub mod history;
 pub mod home;
 pub mod layout;
+pub mod privacy;
 pub mod profile;
 pub mod results;
 pub mod session;

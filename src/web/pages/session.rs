@@ -33,7 +33,7 @@ pub async fn page(
     let (s, turns) = found.ok_or_else(|| AppError::from(crate::sessions::Error::NotFound))?;
     let title = format!("{} · {}", s.company_name, s.role_title);
     if !s.state.is_final() {
-        return Ok(live_room(&viewer, &s, &title));
+        return Ok(live_room(&viewer, &s, &title, state.settings()));
     }
     Ok(layout::page(
         &viewer,
@@ -85,7 +85,12 @@ pub async fn page(
 }
 
 /// The live interview room; `static/js/live.js` connects it.
-fn live_room(viewer: &crate::web::auth::Viewer, s: &Session, title: &str) -> Markup {
+fn live_room(
+    viewer: &crate::web::auth::Viewer,
+    s: &Session,
+    title: &str,
+    settings: &crate::config::Settings,
+) -> Markup {
     layout::page(
         viewer,
         title,
@@ -138,6 +143,7 @@ fn live_room(viewer: &crate::web::auth::Viewer, s: &Session, title: &str) -> Mar
                         span #conn.conn data-state="connecting" { span.dot {} span #conn-label { "Connecting…" } }
                     }
                 }
+                (super::privacy::notice(settings))
                 p #notice.notice.notice-ok role="status" hidden {}
                 p #speech-note.muted hidden {}
                 div.live-grid {
