@@ -422,6 +422,25 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             );
             return Ok(());
         }
+        BenchCommand::Remote {
+            requests,
+            tokens,
+            json,
+        } => {
+            anyhow::ensure!(
+                (1..=100_000).contains(&requests) && (1..=4096).contains(&tokens),
+                "--requests must be between 1 and 100000 and --tokens between 1 and 4096"
+            );
+            let server = matches!(settings.llm, crate::backends::Spec::Remote(_))
+                .then(|| settings.llm.clone());
+            let report = tokio::task::spawn_blocking(move || {
+                crate::bench::remote::run(requests, tokens, server.as_ref())
+            })
+            .await??;
+            crate::bench::remote::print(&report);
+            write_json(json.as_deref(), &report)?;
+            return Ok(());
+        }
         BenchCommand::Sandbox { json } => {
             let dir = settings.runtimes_dir.clone();
             let report =

@@ -315,6 +315,19 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Rehearse's own overhead on the remote path (a stamping server on loopback); with `--llm openai:MODEL
+    /// --llm-url URL`, also that server's first token and pace.
+    Remote {
+        /// Requests to time.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Tokens in each reply.
+        #[arg(long, default_value_t = 24)]
+        tokens: usize,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Start-up and run times of the code sandbox, against native runtimes.
     Sandbox {
         /// Also write the report as JSON to this file.
