@@ -16,7 +16,8 @@
 //!   WebSocket upgrade, `/metrics`, and [`web::AppState`], the handles the handlers use.
 //!
 //! Settings and server
-//! - [`config`]: what the user typed (flags, `REHEARSE_*` variables, `rehearse.toml`) -> validated [`config::Settings`].
+//! - [`config`]: what the user typed (flags, `REHEARSE_*` variables, `rehearse.toml`) -> validated [`config::Settings`];
+//!   where remote models are, their keys, and `--offline`.
 //! - [`listener`]: accepting connections (HTTP or HTTPS) with header and idle deadlines and per-address limits.
 //! - [`tls`]: HTTPS for a LAN: a self-signed certificate made once, or the user's own.
 //!
@@ -39,7 +40,8 @@
 //! - [`accounts`]: roles, passwords, tokens and the login throttle.
 //!
 //! Models
-//! - [`llm`]: the language-model trait, the scripted interviewer and the local candle models.
+//! - [`llm`]: the language-model trait, the scripted interviewer, the local candle models, and models on another
+//!   server (OpenAI-compatible servers, Gemini).
 //! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
 //! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
 //! - [`vad`]: which audio frames are speech: loudness, or Silero VAD.

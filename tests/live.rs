@@ -878,6 +878,7 @@ async fn the_load_benchmark_runs_candidates_end_to_end_without_errors() {
         url: None,
         candidates: 4,
         answers: 3,
+        llm: None,
     };
     let report = rehearse::bench::load::run(&opts).await.unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -35,6 +35,9 @@ pub struct Options {
     pub url: Option<String>,
     pub candidates: usize,
     pub answers: usize,
+    /// The interviewer of the server started in this process: a remote model (`--llm openai:...`), else the
+    /// scripted one.
+    pub llm: Option<crate::backends::Spec>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -338,7 +341,11 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         }
         None => {
             let dir = tempfile_dir()?;
-            let state = AppState::open(Settings::for_data_dir(&dir)).await?;
+            let mut settings = Settings::for_data_dir(&dir);
+            if let Some(llm) = &opts.llm {
+                settings.llm = llm.clone();
+            }
+            let state = AppState::open(settings).await?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

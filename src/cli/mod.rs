@@ -462,6 +462,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
         url,
         candidates,
         answers,
+        llm: matches!(settings.llm, crate::backends::Spec::Remote(_)).then(|| settings.llm.clone()),
     })
     .await?;
     crate::bench::load::print(&report);
