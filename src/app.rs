@@ -37,12 +37,17 @@ impl AppState {
         let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
         let models = open_models(&settings).await?;
         let hub = Arc::new(Hub::default());
+        let intents = models.embed.clone().map(|e| {
+            Arc::new(crate::engine::intents::Semantic::new(e))
+                as Arc<dyn crate::engine::intents::Intents>
+        });
         let scorer = Scorer {
             db: db.clone(),
             catalog: catalog.clone(),
             judge: models.judge.unwrap_or_else(|| models.llm.clone()),
             with_llm: settings.judge_with_llm,
-            embed: models.embed,
+            // Only the rules judge reads with embeddings.
+            embed: models.embed.filter(|_| !settings.judge_with_llm),
             ready: report_ready(&hub),
         };
         let metrics = Arc::new(Metrics::default());
@@ -54,6 +59,7 @@ impl AppState {
             tts: models.tts,
             vad: models.vad,
             sandbox: Pool::new(settings.runtimes_dir.clone()),
+            intents,
             scorer,
             observe: metrics.clone(),
             options: options(&settings),
@@ -132,12 +138,8 @@ async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
         }
         _ => None,
     };
-    // Only the rules read with embeddings; a model judge never loads them.
-    let embed = if settings.judge_with_llm {
-        None
-    } else {
-        open_embeddings(settings.models_dir.clone()).await?
-    };
+    // The interviewer reads short replies with them, and the rules judge reads answers with them.
+    let embed = open_embeddings(settings.models_dir.clone()).await?;
     for s in [&llm_status, &stt_status, &tts_status, &vad_status] {
         if s.ok {
             tracing::info!("{}: {} ({})", s.role, s.running, s.detail);
@@ -160,11 +162,14 @@ async fn open_embeddings(dir: std::path::PathBuf) -> anyhow::Result<Option<Arc<d
     Ok(
         match tokio::task::spawn_blocking(move || crate::embed::open(&dir)).await? {
             Ok(e) => {
-                tracing::info!("judge embeddings: {}", e.name());
+                tracing::info!("sentence embeddings: {}", e.name());
                 Some(e)
             }
             Err(why) => {
-                tracing::warn!("judge embeddings: off ({why}); off-topic answers are not caught");
+                tracing::warn!(
+                    "sentence embeddings: off ({why}); the judge does not catch off-topic answers, and the \
+                     interviewer reads replies by their wording alone"
+                );
                 None
             }
         },

@@ -6,6 +6,7 @@ mod crash;
 mod fuzz;
 mod fuzz_media;
 mod http;
+mod intents;
 mod layers;
 mod live;
 mod local_llm;

@@ -34,8 +34,8 @@ use crate::{
 pub struct Options {
     /// The model set whose whisper, LLM and voice the server runs (`tiny`, `default`, `large`).
     pub set: String,
-    /// An interviewer model to run instead of the set's (`--llm local:NAME`).
-    pub llm: Option<String>,
+    /// An interviewer to run instead of the set's (`--llm local:NAME` or a remote `--llm openai:MODEL`).
+    pub llm: Option<Spec>,
     pub interviews: usize,
     pub turns: usize,
     /// Answers from a pause set instead of the built-in three (each said once, shared out among the interviews).
@@ -450,8 +450,8 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let (stt, llm, tts, vad) = (
         model(&opts.set, Purpose::Stt)?,
         match &opts.llm {
-            Some(name) => name.clone(),
-            None => model(&opts.set, Purpose::Llm)?,
+            Some(spec) => spec.clone(),
+            None => Spec::Local(model(&opts.set, Purpose::Llm)?),
         },
         model(&opts.set, Purpose::Tts)?,
         model(&opts.set, Purpose::Vad)?,
@@ -460,7 +460,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let mut settings = Settings::for_data_dir(&dir);
     settings.models_dir = models_dir.to_path_buf();
     settings.stt = Spec::Local(stt.clone());
-    settings.llm = Spec::Local(llm.clone());
+    settings.llm = llm.clone();
     settings.tts = Spec::Local(tts.clone());
     settings.vad = Spec::Local(vad.clone());
     // Nobody waits in silence here long enough for a prompt to matter, but the answers must not be prompted.
@@ -552,7 +552,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     Ok(Report {
         set: opts.set.clone(),
         stt,
-        llm,
+        llm: llm.to_string(),
         tts,
         vad,
         interviews: opts.interviews,

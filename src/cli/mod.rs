@@ -397,7 +397,9 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             let opts = crate::bench::voice::Options {
                 set,
                 llm: match &settings.llm {
-                    crate::backends::Spec::Local(name) => Some(name.clone()),
+                    spec @ (crate::backends::Spec::Local(_) | crate::backends::Spec::Remote(_)) => {
+                        Some(spec.clone())
+                    }
                     _ => None,
                 },
                 interviews,

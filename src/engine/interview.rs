@@ -224,6 +224,9 @@ pub struct Interview {
     /// was counted.
     #[serde(default)]
     pub answers: Option<u64>,
+    /// Reads short replies for their meaning where the rules are unsure (set by whoever runs the interview).
+    #[serde(skip)]
+    pub understanding: super::intents::Understanding,
 }
 
 impl Interview {
@@ -235,6 +238,7 @@ impl Interview {
             finished: false,
             turn: 0,
             answers: Some(0),
+            understanding: Default::default(),
         }
     }
 
@@ -317,7 +321,7 @@ impl Interview {
             round.heard.push_str(text.trim());
             round.heard.push('\n');
         }
-        match answers::classify(text, &question) {
+        match super::intents::classify(text, &question, self.understanding.get()) {
             Reply::RepeatRequest => out.push(Effect::Say(self.utterance(Intent::Repeat, None))),
             Reply::HintRequest if round.kind == RoundKind::Coding => out.push(Effect::Hint),
             Reply::HintRequest => out.push(Effect::Say(self.utterance(Intent::Nudge, None))),

@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod guard;
+pub mod intents;
 pub mod interview;
 pub mod lifecycle;
 pub mod plan;

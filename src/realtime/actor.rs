@@ -23,6 +23,7 @@ use super::{
 use crate::{
     db::{self, live, sessions::Session},
     engine::{
+        intents::Understanding,
         interview::{Effect, Input, Interview, RoundRun},
         lifecycle::{SessionState, Transition},
         plan,
@@ -207,6 +208,7 @@ impl Actor {
                     self.unheard.len()
                 );
             }
+            engine.understanding = Understanding::new(self.services.intents.clone());
             self.engine = Some(engine);
             return Ok(());
         }
@@ -233,7 +235,9 @@ impl Actor {
                 RoundRun::new(round.kind, &round.title, round.minutes, questions)
             })
             .collect();
-        self.engine = Some(Interview::new(rounds));
+        let mut engine = Interview::new(rounds);
+        engine.understanding = Understanding::new(self.services.intents.clone());
+        self.engine = Some(engine);
         Ok(())
     }
 

@@ -52,6 +52,8 @@ pub struct Services {
     /// Voice activity detection; `None` when loudness decides what is speech.
     pub vad: Option<Arc<Silero>>,
     pub sandbox: Pool,
+    /// Reads short replies for their meaning (with the sentence-embedding model, when installed).
+    pub intents: Option<Arc<dyn crate::engine::intents::Intents>>,
     pub scorer: Scorer,
     pub observe: Arc<dyn Observe>,
     pub options: Options,

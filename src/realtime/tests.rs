@@ -87,6 +87,7 @@ async fn interview(dir: &std::path::Path) -> (Arc<Services>, Session) {
         tts: None,
         vad: None,
         sandbox: Pool::new(dir.join("runtimes")),
+        intents: None,
         scorer,
         observe: Arc::new(Quiet),
         options: Options {
