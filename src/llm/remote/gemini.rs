@@ -89,14 +89,7 @@ impl Protocol for Gemini {
     }
 
     fn read(&self, data: &str) -> Result<Chunk, String> {
-        let event: Value = serde_json::from_str(data)
-            .map_err(|e| format!("the server sent an event that is not JSON ({e})"))?;
-        if let Some(message) = event.pointer("/error/message").and_then(Value::as_str) {
-            return Err(format!(
-                "the server failed mid-reply: {}",
-                crate::text::clip(message, 200)
-            ));
-        }
+        let event = super::event_json(data)?;
         if let Some(reason) = event
             .pointer("/promptFeedback/blockReason")
             .and_then(Value::as_str)
@@ -128,10 +121,7 @@ impl Protocol for Gemini {
             }
         });
         if candidate.is_none() && usage.is_none() {
-            return Err(format!(
-                "the server sent an event with no candidate: {}",
-                crate::text::clip(data, 120)
-            ));
+            return Err(super::unexpected_event(data, "no candidate"));
         }
         Ok(Chunk {
             text,
@@ -143,9 +133,5 @@ impl Protocol for Gemini {
 
 /// `x-goog-api-key: KEY`, when there is a key.
 fn auth(endpoint: &Endpoint) -> Vec<(&'static str, String)> {
-    endpoint
-        .key
-        .iter()
-        .map(|k| ("x-goog-api-key", k.expose().to_string()))
-        .collect()
+    endpoint.key_header("x-goog-api-key", str::to_string)
 }

@@ -66,6 +66,41 @@ impl Endpoint {
     pub fn host(&self) -> String {
         host(&self.url).unwrap_or_default().to_string()
     }
+
+    /// The key as one request header, `name: value(KEY)`; none without a key.
+    pub fn key_header(
+        &self,
+        name: &'static str,
+        value: impl Fn(&str) -> String,
+    ) -> Vec<(&'static str, String)> {
+        self.key.iter().map(|k| (name, value(k.expose()))).collect()
+    }
+}
+
+/// One event's JSON. An `error` object in it (`{"error": {"message": ...}}`, both providers' shape) is the server
+/// failing mid-reply.
+pub fn event_json(data: &str) -> Result<serde_json::Value, String> {
+    let event: serde_json::Value = serde_json::from_str(data)
+        .map_err(|e| format!("the server sent an event that is not JSON ({e})"))?;
+    if let Some(error) = event.get("error") {
+        let message = error
+            .get("message")
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| error.to_string(), str::to_string);
+        return Err(format!(
+            "the server failed mid-reply: {}",
+            crate::text::clip(&message, 200)
+        ));
+    }
+    Ok(event)
+}
+
+/// The error for an event that carries none of what the protocol's events carry.
+pub fn unexpected_event(data: &str, missing: &str) -> String {
+    format!(
+        "the server sent an event with {missing}: {}",
+        crate::text::clip(data, 120)
+    )
 }
 
 /// The host part of an http(s) URL, with its port: `127.0.0.1:8000`, `[::1]:8000`, `api.openai.com`.

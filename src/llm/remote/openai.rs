@@ -87,18 +87,7 @@ impl Protocol for OpenAi {
                 ..Chunk::default()
             });
         }
-        let event: Value = serde_json::from_str(data)
-            .map_err(|e| format!("the server sent an event that is not JSON ({e})"))?;
-        if let Some(error) = event.get("error") {
-            let message = error
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| error.to_string(), str::to_string);
-            return Err(format!(
-                "the server failed mid-reply: {}",
-                crate::text::clip(&message, 200)
-            ));
-        }
+        let event = super::event_json(data)?;
         let choice = event.pointer("/choices/0");
         let text = choice
             .and_then(|c| c.pointer("/delta/content"))
@@ -118,10 +107,7 @@ impl Protocol for OpenAi {
             }
         });
         if event.get("choices").is_none() && usage.is_none() {
-            return Err(format!(
-                "the server sent an event with neither choices nor usage: {}",
-                crate::text::clip(data, 120)
-            ));
+            return Err(super::unexpected_event(data, "neither choices nor usage"));
         }
         Ok(Chunk {
             text,
@@ -133,9 +119,5 @@ impl Protocol for OpenAi {
 
 /// `Authorization: Bearer KEY`, when there is a key.
 fn auth(endpoint: &Endpoint) -> Vec<(&'static str, String)> {
-    endpoint
-        .key
-        .iter()
-        .map(|k| ("Authorization", format!("Bearer {}", k.expose())))
-        .collect()
+    endpoint.key_header("Authorization", |k| format!("Bearer {k}"))
 }
