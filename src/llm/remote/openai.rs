@@ -5,7 +5,8 @@
 //! `model`, `messages` (`role` system/user/assistant, `content`), `stream: true`, `max_tokens`, `temperature`,
 //! `seed`, `stop` (when any), and `stream_options.include_usage`. To a server that is not OpenAI's own it also
 //! sends `cache_prompt: true`, which llama.cpp's server reads to keep the conversation's cache between requests
-//! (the others ignore unknown fields; OpenAI refuses them, so it does not get it).
+//! (the others ignore unknown fields; OpenAI refuses them, so it does not get it). OpenAI's own API gets
+//! `max_completion_tokens` in place of `max_tokens`, which its reasoning models refuse.
 //!
 //! It reads from each `data:` event `choices[0].delta.content` (the text), `choices[0].finish_reason` (the reply
 //! is complete), `usage.prompt_tokens`, `usage.completion_tokens` and `usage.prompt_tokens_details.cached_tokens`,
@@ -52,7 +53,14 @@ impl Protocol for OpenAi {
             // OpenAI takes at most four stop sequences.
             body["stop"] = json!(req.stop.iter().take(4).collect::<Vec<_>>());
         }
-        if !endpoint.url.starts_with(DEFAULT_URL) {
+        if endpoint.url.starts_with(DEFAULT_URL) {
+            // OpenAI's own API has replaced `max_tokens` with `max_completion_tokens`, and its reasoning models
+            // refuse the old name; compatible servers know only the old one.
+            if let Some(map) = body.as_object_mut() {
+                map.remove("max_tokens");
+                map.insert("max_completion_tokens".into(), json!(req.max_tokens));
+            }
+        } else {
             body["cache_prompt"] = json!(true);
         }
         Post {

@@ -243,6 +243,8 @@ fn openai_streams_the_reply_and_sends_what_the_protocol_says() {
         &request(),
     );
     assert!(to_openai.body.get("cache_prompt").is_none());
+    assert!(to_openai.body.get("max_tokens").is_none());
+    assert_eq!(to_openai.body["max_completion_tokens"], 40);
     assert!(to_openai.headers.is_empty(), "no key, no header");
 }
 
