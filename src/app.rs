@@ -22,9 +22,10 @@ use crate::{
     },
     sandbox::pool::Pool,
     scoring::service::{ReportReady, Scorer},
-    stt::whisper::Whisper,
-    tts::piper::Piper,
-    vad::Silero,
+    voice::{
+        SpeechToText, TextToSpeech, VoiceActivity, stt::whisper::Whisper, tts::piper::Piper,
+        vad::Silero,
+    },
     web::{self, Parts, metrics::Metrics},
 };
 
@@ -55,9 +56,9 @@ impl AppState {
             db,
             catalog,
             llm: models.llm,
-            stt: models.stt,
-            tts: models.tts,
-            vad: models.vad,
+            stt: models.stt.map(|s| s as Arc<dyn SpeechToText>),
+            tts: models.tts.map(|t| t as Arc<dyn TextToSpeech>),
+            vad: models.vad.map(|v| v as Arc<dyn VoiceActivity>),
             sandbox: Pool::new(settings.runtimes_dir.clone()),
             intents,
             scorer,

@@ -17,9 +17,9 @@ use crate::{
         scripted::Scripted,
     },
     models::{Manifest, Purpose},
-    stt::whisper::Whisper,
-    tts::piper::Piper,
-    vad::Silero,
+    voice::stt::whisper::Whisper,
+    voice::tts::piper::Piper,
+    voice::vad::Silero,
 };
 
 /// The sets `auto` looks in, best first.

@@ -42,9 +42,9 @@
 //! Models
 //! - [`llm`]: the language-model trait, the scripted interviewer, the local candle models, and models on another
 //!   server (OpenAI-compatible servers, Gemini).
-//! - [`stt`]: speech-to-text with whisper.cpp on a finished utterance.
-//! - [`tts`]: text-to-speech with piper voices (onnxruntime loaded at run time), sentence by sentence.
-//! - [`vad`]: which audio frames are speech: loudness, or Silero VAD.
+//! - [`voice`]: speech behind small traits: speech-to-text (whisper.cpp, `voice::stt`), text-to-speech (piper voices,
+//!   onnxruntime loaded at run time, `voice::tts`) and which audio frames are speech (loudness or Silero VAD,
+//!   `voice::vad`).
 //! - [`embed`]: sentence embeddings (all-MiniLM-L6-v2 on candle) behind the `Embed` trait, for the judge.
 //! - [`sandbox`]: running candidates' code in wasmtime: runtimes, limits, the per-language harnesses, grading.
 //! - [`models`]: the model manifest, fetching (pip downloads, checksums, the whisper converter), status.
@@ -74,9 +74,7 @@ pub mod sandbox;
 pub mod scoring;
 pub mod sessions;
 pub mod stats;
-pub mod stt;
 pub mod text;
 pub mod tls;
-pub mod tts;
-pub mod vad;
+pub mod voice;
 pub mod web;

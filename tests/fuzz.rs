@@ -164,7 +164,9 @@ fn ggml_whisper_headers_altered_at_random_are_checked_without_crashing() {
     fuzz("ggml", |rng, _| {
         let altered = mutate(rng, &bytes, head);
         let len = altered.len() as u64;
-        if rehearse::stt::whisper::check_ggml(&mut std::io::Cursor::new(altered), len).is_ok() {
+        if rehearse::voice::stt::whisper::check_ggml(&mut std::io::Cursor::new(altered), len)
+            .is_ok()
+        {
             passed += 1;
         }
     });

@@ -45,7 +45,7 @@ fn onnx_models_altered_at_random_are_refused_with_an_error_or_load() {
         }
         // What passes goes to onnxruntime, as a user's file would: an error is fine, a crash is not.
         std::fs::write(&altered, &b).unwrap();
-        match rehearse::vad::Silero::load(&altered, &runtime) {
+        match rehearse::voice::vad::Silero::load(&altered, &runtime) {
             Ok(_) => loaded += 1,
             Err(_) => failed += 1,
         }
@@ -74,14 +74,14 @@ fn wav_files_altered_at_random_are_read_or_refused() {
     wav.extend_from_slice(b"data");
     wav.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
     wav.extend_from_slice(&pcm);
-    let (rate, samples) = rehearse::stt::wav::read(&wav).expect("the real file reads");
+    let (rate, samples) = rehearse::voice::stt::wav::read(&wav).expect("the real file reads");
     assert_eq!((rate, samples.len()), (22_050, 22_050));
     let mut read = 0;
     fuzz("wav", |rng, _| {
         let b = mutate(rng, &wav, 64);
-        if let Some((rate, samples)) = rehearse::stt::wav::read(&b) {
+        if let Some((rate, samples)) = rehearse::voice::stt::wav::read(&b) {
             // What reads is resampled to whisper's rate, as the benchmarks do.
-            let out = rehearse::tts::resample::resample(&samples, rate, 16_000);
+            let out = rehearse::voice::tts::resample::resample(&samples, rate, 16_000);
             assert!(out.iter().all(|s| s.is_finite()));
             read += 1;
         }

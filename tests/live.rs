@@ -1468,13 +1468,13 @@ async fn the_interviewer_speaks_to_clients_that_ask_for_audio() {
         .flat_map(|a| a.pcm.chunks(2))
         .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
         .collect();
-    let whisper = rehearse::stt::whisper::Whisper::load(
+    let whisper = rehearse::voice::stt::whisper::Whisper::load(
         &crate::util::tiny_model("whisper-tiny.en", rehearse::models::Purpose::Stt),
         2,
     )
     .unwrap();
     let heard = whisper.transcribe(&samples).unwrap().text;
-    let wer = rehearse::stt::word_error_rate(&text, &heard);
+    let wer = rehearse::voice::stt::word_error_rate(&text, &heard);
     assert!(wer <= 0.25, "said {text:?}, heard {heard:?} (WER {wer:.2})");
 
     // A text-only connection to the same interview hears nothing.
@@ -1591,7 +1591,7 @@ async fn a_spoken_answer_becomes_the_candidates_turn() {
             _ => None,
         })
         .expect("the spoken answer is the candidate's turn");
-    let wer = rehearse::stt::word_error_rate(sentence, &heard);
+    let wer = rehearse::voice::stt::word_error_rate(sentence, &heard);
     assert!(wer <= 0.25, "said {sentence:?}, heard {heard:?}");
 
     // A repeated chunk is refused.

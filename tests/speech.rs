@@ -12,9 +12,9 @@ use rehearse::{
     bench::models::SENTENCES,
     engine::turns::{Rules, TurnTaker},
     models::Purpose,
-    stt::{whisper::Whisper, word_error_rate},
-    tts::piper::Piper,
-    vad::{Detector, Loudness, Silero, WINDOW},
+    voice::stt::{whisper::Whisper, word_error_rate},
+    voice::tts::piper::Piper,
+    voice::vad::{Detector, Loudness, Silero, WINDOW},
 };
 
 use crate::util::{exclusive_cpu, onnxruntime, tiny_model};

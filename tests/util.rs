@@ -59,8 +59,8 @@ pub fn onnxruntime() -> std::path::PathBuf {
 }
 
 /// The tiny set's piper voice, loaded.
-pub fn tiny_voice() -> rehearse::tts::piper::Piper {
-    rehearse::tts::piper::Piper::load(
+pub fn tiny_voice() -> rehearse::voice::tts::piper::Piper {
+    rehearse::voice::tts::piper::Piper::load(
         &tiny_model("piper-joe", rehearse::models::Purpose::Tts),
         &onnxruntime(),
     )

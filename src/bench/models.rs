@@ -21,8 +21,8 @@ use crate::{
     },
     llm::{Llm, Message, Request, local::LocalLlm},
     models::{Manifest, Purpose as ModelRole},
-    stt::{whisper::Whisper, word_error_rate},
-    tts::piper::Piper,
+    voice::stt::{whisper::Whisper, word_error_rate},
+    voice::tts::piper::Piper,
 };
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,8 +355,10 @@ fn espeak(text: &str) -> Option<Vec<f32>> {
     if !ok {
         return None;
     }
-    let (rate, samples) = crate::stt::wav::read(&std::fs::read(&wav).ok()?)?;
-    Some(crate::tts::resample::resample(&samples, rate, 16_000))
+    let (rate, samples) = crate::voice::stt::wav::read(&std::fs::read(&wav).ok()?)?;
+    Some(crate::voice::tts::resample::resample(
+        &samples, rate, 16_000,
+    ))
 }
 
 fn run_stt(
@@ -467,12 +469,12 @@ pub fn run(
             let path = manifest.locate(models_dir, &model.name, ModelRole::Vad)?;
             let runtime = manifest.locate(models_dir, "onnxruntime", ModelRole::Runtime)?;
             let started = Instant::now();
-            let silero = crate::vad::Silero::load(&path, &runtime)?;
+            let silero = crate::voice::vad::Silero::load(&path, &runtime)?;
             let load_seconds = started.elapsed().as_secs_f64();
             Some(VadReport {
                 model: model.name.clone(),
                 load_seconds,
-                window_ms: crate::vad::time_per_window(&silero, 500)?.as_secs_f64() * 1000.0,
+                window_ms: crate::voice::vad::time_per_window(&silero, 500)?.as_secs_f64() * 1000.0,
             })
         }
         None => None,

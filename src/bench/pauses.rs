@@ -77,9 +77,9 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<Clip>> {
             let wav = dir.join(&info.file);
             let bytes =
                 std::fs::read(&wav).with_context(|| format!("reading {}", wav.display()))?;
-            let (rate, samples) = crate::stt::wav::read(&bytes)
+            let (rate, samples) = crate::voice::stt::wav::read(&bytes)
                 .with_context(|| format!("{} is not a 16-bit mono PCM WAV file", wav.display()))?;
-            let samples = crate::tts::resample::resample(&samples, rate, RATE);
+            let samples = crate::voice::tts::resample::resample(&samples, rate, RATE);
             let seconds = samples.len() as f64 / f64::from(RATE);
             ensure!(
                 info.end > 0.0 && info.end <= seconds + 0.05,
@@ -94,7 +94,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<Clip>> {
                     info.file
                 );
             }
-            let pcm = crate::tts::piper::to_i16(&samples);
+            let pcm = crate::voice::tts::piper::to_i16(&samples);
             Ok(Clip { info, pcm })
         })
         .collect()
@@ -168,7 +168,7 @@ fn say(
     voice: &str,
     speed: f64,
     text: &str,
-    piper: Option<&crate::tts::piper::Piper>,
+    piper: Option<&crate::voice::tts::piper::Piper>,
 ) -> anyhow::Result<Vec<f32>> {
     let audio = if voice == "piper" {
         let piper =
@@ -190,9 +190,9 @@ fn say(
             .status()
             .context("running espeak-ng (apt-get install espeak-ng)")?;
         ensure!(status.success(), "espeak-ng failed on voice {name}");
-        let (rate, samples) = crate::stt::wav::read(&std::fs::read(&wav)?)
+        let (rate, samples) = crate::voice::stt::wav::read(&std::fs::read(&wav)?)
             .context("espeak-ng wrote no 16-bit WAV")?;
-        crate::tts::resample::resample(&samples, rate, RATE)
+        crate::voice::tts::resample::resample(&samples, rate, RATE)
     } else {
         bail!("unknown voice {voice:?}: piper or espeak:NAME");
     };
@@ -245,7 +245,7 @@ pub fn project_set(name: &str, cache: &Path, models_dir: &Path) -> anyhow::Resul
 pub fn make(
     text: &str,
     out: &Path,
-    piper: Option<&crate::tts::piper::Piper>,
+    piper: Option<&crate::voice::tts::piper::Piper>,
 ) -> anyhow::Result<PathBuf> {
     let stamp = out.join("spec.toml");
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == text)
@@ -284,8 +284,8 @@ pub fn make(
             *s += noise.next() * a.noise as f32;
         }
         let file = format!("{}.wav", a.id);
-        let pcm = crate::tts::piper::to_i16(&audio);
-        std::fs::write(out.join(&file), crate::stt::wav::write(RATE, &pcm))?;
+        let pcm = crate::voice::tts::piper::to_i16(&audio);
+        std::fs::write(out.join(&file), crate::voice::stt::wav::write(RATE, &pcm))?;
         clips.push(ClipInfo {
             file,
             end: (end * 1000.0).round() / 1000.0,
@@ -333,7 +333,7 @@ mod tests {
         let pcm = vec![1000i16; 32_000];
         std::fs::write(
             dir.path().join("a.wav"),
-            crate::stt::wav::write(16_000, &pcm),
+            crate::voice::stt::wav::write(16_000, &pcm),
         )
         .unwrap();
         let manifest = |end: f64| {

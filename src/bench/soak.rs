@@ -135,7 +135,7 @@ pub async fn run(
                 state.stt().is_some(),
                 "the tiny set's whisper does not load (rehearse models fetch --set tiny)"
             );
-            std::sync::Arc::new(voice::clips(&piper)?)
+            std::sync::Arc::new(voice::clips(piper.as_ref())?)
         }
         _ if spoken > 0 => {
             anyhow::bail!("the tiny set's voice does not load (rehearse models fetch --set tiny)")

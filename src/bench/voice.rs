@@ -425,7 +425,7 @@ pub(super) fn model(set: &str, role: Purpose) -> anyhow::Result<String> {
 }
 
 /// The candidate's answers, recorded at 16 kHz by `voice`.
-pub(super) fn clips(voice: &crate::tts::piper::Piper) -> anyhow::Result<Vec<Vec<i16>>> {
+pub(super) fn clips(voice: &dyn crate::voice::TextToSpeech) -> anyhow::Result<Vec<Vec<i16>>> {
     ANSWERS
         .iter()
         .map(|text| {
@@ -486,7 +486,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
             opts.set
         );
     }
-    let builtin = clips(&voice)?;
+    let builtin = clips(voice.as_ref())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,6 +1,6 @@
 //! When the candidate has finished speaking, decided from audio time alone (no wall clock, so the rules are
 //! testable and a slow network does not change them): each frame of 20 ms is speech or not, as a [`Detector`] says
-//! (Silero VAD when installed, else loudness; both in [`crate::vad`]); a turn starts after [`Rules::min_speech_ms`]
+//! (Silero VAD when installed, else loudness; both in [`crate::voice::vad`]); a turn starts after [`Rules::min_speech_ms`]
 //! of speech. How much silence ends it depends on what was said: the words of the turn so far (transcribed during
 //! the pause) are read by [`wait_after`], and a finished answer ends after a short silence while one that trails off ("and...",
 //! "um", a comma) waits up to [`Rules::end_silence_ms`], a pause long enough that a candidate thinking mid-answer
@@ -8,7 +8,7 @@
 //! audio from before it started so the first word is not clipped, and how long the silence that ended it was (so
 //! the moment speech ended is known).
 
-use crate::{catalog::RoundKind, vad::Detector};
+use crate::{catalog::RoundKind, voice::vad::Detector};
 
 /// 20 ms at 16 kHz.
 pub const FRAME: usize = 320;
@@ -364,7 +364,7 @@ pub fn is_filler(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vad::Loudness;
+    use crate::voice::vad::Loudness;
 
     fn tone(ms: usize) -> Vec<f32> {
         (0..ms * 16)

@@ -90,7 +90,7 @@ pub async fn run<S, R>(
         .send(Cmd::Join {
             conn,
             out: out_tx,
-            audio: super::voice::playback_rate(&hello),
+            audio: super::playback::playback_rate(&hello),
         })
         .await
         .is_err()

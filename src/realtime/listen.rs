@@ -30,8 +30,8 @@ use crate::{
         interview::Input,
         turns::{self, Rules, TRANSCRIBE_AFTER_MS, Turn, TurnTaker},
     },
-    stt::whisper::{Transcript, Whisper},
-    vad::{Detector, Loudness},
+    voice::vad::{Detector, Loudness},
+    voice::{SpeechToText, Transcript},
 };
 
 /// The only sample rate accepted from clients.
@@ -313,7 +313,7 @@ impl Actor {
         conn: u64,
         audio: Vec<f32>,
         leave: Captioning,
-        whisper: Arc<Whisper>,
+        whisper: Arc<dyn SpeechToText>,
     ) {
         self.captions += 1;
         let fresh = format!("caption-{}-{}", self.generation, self.captions);
@@ -348,7 +348,12 @@ impl Actor {
     }
 
     /// Speech-to-text, when this chunk may be heard; else the error frame is sent.
-    fn admit_audio(&mut self, conn: u64, seq: u64, chunk: &pb::AudioChunk) -> Option<Arc<Whisper>> {
+    fn admit_audio(
+        &mut self,
+        conn: u64,
+        seq: u64,
+        chunk: &pb::AudioChunk,
+    ) -> Option<Arc<dyn SpeechToText>> {
         if let Some(why) = self.closed_reason() {
             self.send_to(conn, frames::error("session_closed", why, seq));
             return None;
@@ -383,7 +388,7 @@ impl Actor {
     fn ear_for(&mut self, conn: u64) -> &mut Ear {
         if !self.ears.iter().any(|(c, _)| *c == conn) {
             let detector: Box<dyn Detector> = match self.services.vad.clone() {
-                Some(silero) => Box::new(silero.listener()),
+                Some(vad) => vad.detector(),
                 None => Box::new(Loudness::default()),
             };
             let ear = Ear::new(self.services.options.turn_rules, detector);
@@ -399,7 +404,7 @@ impl Actor {
     }
 
     /// Transcribes the pause so far beside the actor, and begins the reply to its words.
-    fn transcribe_pause(&mut self, conn: u64, audio: Vec<f32>, whisper: Arc<Whisper>) {
+    fn transcribe_pause(&mut self, conn: u64, audio: Vec<f32>, whisper: Arc<dyn SpeechToText>) {
         let (plan, clip) = (self.plan(), audio.clone());
         let words = Arc::new(std::sync::OnceLock::new());
         let heard = words.clone();
@@ -439,7 +444,7 @@ impl Actor {
         turn: Turn,
         early: Option<Early>,
         caption: Option<String>,
-        stt: &Arc<Whisper>,
+        stt: &Arc<dyn SpeechToText>,
     ) {
         let _work = self.services.activity.reply_work();
         let decided = Instant::now();

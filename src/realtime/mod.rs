@@ -13,12 +13,12 @@ pub mod frames;
 pub mod hub;
 mod latency;
 mod listen;
+mod playback;
 mod reply;
 pub mod services;
 mod speak;
 #[cfg(test)]
 mod tests;
-mod voice;
 pub use crate::engine::turns::TRANSCRIBE_AFTER_MS;
 pub use latency::VoiceStage;
 pub use services::{Observe, Options, Services};

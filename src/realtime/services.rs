@@ -13,9 +13,7 @@ use crate::{
     llm::Llm,
     sandbox::pool::Pool,
     scoring::service::Scorer,
-    stt::whisper::Whisper,
-    tts::piper::Piper,
-    vad::Silero,
+    voice::{SpeechToText, TextToSpeech, VoiceActivity},
 };
 
 /// Where the interviews' measurements go (the server's metrics).
@@ -46,11 +44,11 @@ pub struct Services {
     pub catalog: Arc<Catalog>,
     pub llm: Arc<dyn Llm>,
     /// Speech-to-text; `None` when candidates type.
-    pub stt: Option<Arc<Whisper>>,
+    pub stt: Option<Arc<dyn SpeechToText>>,
     /// The interviewer's voice; `None` when interviews are text only.
-    pub tts: Option<Arc<Piper>>,
+    pub tts: Option<Arc<dyn TextToSpeech>>,
     /// Voice activity detection; `None` when loudness decides what is speech.
-    pub vad: Option<Arc<Silero>>,
+    pub vad: Option<Arc<dyn VoiceActivity>>,
     pub sandbox: Pool,
     /// Reads short replies for their meaning (with the sentence-embedding model, when installed).
     pub intents: Option<Arc<dyn crate::engine::intents::Intents>>,

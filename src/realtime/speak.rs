@@ -13,8 +13,8 @@ use super::{
     frames,
     latency::Timing,
     pb::{self, server_frame::Kind},
+    playback::{Listeners, Speech, Spoken},
     reply::{Context, Stream},
-    voice::{Listeners, Speech, Spoken},
 };
 use crate::{
     db::{live, spoken},

@@ -14,9 +14,7 @@ use crate::{
     realtime::{Services, hub::Hub},
     sandbox::pool::Pool,
     scoring::service::Scorer,
-    stt::whisper::Whisper,
-    tts::piper::Piper,
-    vad::Silero,
+    voice::{SpeechToText, TextToSpeech, VoiceActivity},
 };
 
 #[derive(Clone)]
@@ -85,17 +83,17 @@ impl AppState {
     }
 
     /// Speech-to-text; `None` when candidates type.
-    pub fn stt(&self) -> Option<Arc<Whisper>> {
+    pub fn stt(&self) -> Option<Arc<dyn SpeechToText>> {
         self.realtime().stt.clone()
     }
 
     /// The interviewer's voice; `None` when interviews are text only.
-    pub fn tts(&self) -> Option<Arc<Piper>> {
+    pub fn tts(&self) -> Option<Arc<dyn TextToSpeech>> {
         self.realtime().tts.clone()
     }
 
     /// Voice activity detection; `None` when loudness decides what is speech.
-    pub fn vad(&self) -> Option<Arc<Silero>> {
+    pub fn vad(&self) -> Option<Arc<dyn VoiceActivity>> {
         self.realtime().vad.clone()
     }
 

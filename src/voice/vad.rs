@@ -79,7 +79,7 @@ impl Silero {
             bail!("Silero VAD model {} not found", model.display());
         }
         crate::models::onnx::check_file(model)?;
-        crate::tts::piper::init_onnxruntime(onnxruntime_lib)?;
+        crate::voice::tts::piper::init_onnxruntime(onnxruntime_lib)?;
         let session = Session::builder()
             .and_then(|b| {
                 Ok(b.with_intra_threads(1)?

@@ -19,7 +19,7 @@ use super::{
     frames,
     pb::{self, server_frame::Kind},
 };
-use crate::tts::piper::{self, Piper};
+use crate::voice::{TextToSpeech, tts::piper};
 
 /// The playback rate used when a client asks for audio without a usable rate.
 const DEFAULT_RATE: u32 = 48_000;
@@ -87,7 +87,7 @@ impl Speech {
     /// Starts speaking `turn_id` to `listeners` (nothing is said until text is pushed). The speech stops when the
     /// floor moves past `epoch`.
     pub fn start(
-        voice: Arc<Piper>,
+        voice: Arc<dyn TextToSpeech>,
         listeners: Vec<Listeners>,
         turn_id: String,
         floor: Arc<Floor>,
@@ -98,7 +98,7 @@ impl Speech {
         }
         let (tx, rx) = sync_mpsc::channel::<String>();
         let job = tokio::task::spawn_blocking(move || {
-            speak(&voice, &listeners, &turn_id, &floor, epoch, rx)
+            speak(voice.as_ref(), &listeners, &turn_id, &floor, epoch, rx)
         });
         Speech {
             tx: Some(tx),
@@ -147,7 +147,7 @@ impl Speech {
 
 /// The worker: synthesises each sentence it receives, for each playback rate, and sends the audio in frames.
 fn speak(
-    voice: &Piper,
+    voice: &dyn TextToSpeech,
     listeners: &[Listeners],
     turn_id: &str,
     floor: &Floor,
