@@ -22,10 +22,7 @@ use crate::{
     },
     sandbox::pool::Pool,
     scoring::service::{ReportReady, Scorer},
-    voice::{
-        SpeechToText, TextToSpeech, VoiceActivity, stt::whisper::Whisper, tts::piper::Piper,
-        vad::Silero,
-    },
+    voice::{SpeechToText, TextToSpeech, VoiceActivity, tts::piper::Piper, vad::Silero},
     web::{self, Parts, metrics::Metrics},
 };
 
@@ -56,7 +53,7 @@ impl AppState {
             db,
             catalog,
             llm: models.llm,
-            stt: models.stt.map(|s| s as Arc<dyn SpeechToText>),
+            stt: models.stt,
             tts: models.tts.map(|t| t as Arc<dyn TextToSpeech>),
             vad: models.vad.map(|v| v as Arc<dyn VoiceActivity>),
             sandbox: Pool::new(settings.runtimes_dir.clone()),
@@ -100,7 +97,7 @@ async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
 /// The models the settings name, opened (each falling back as `backends` says when it cannot load).
 struct Models {
     llm: Arc<dyn Llm>,
-    stt: Option<Arc<Whisper>>,
+    stt: Option<Arc<dyn SpeechToText>>,
     tts: Option<Arc<Piper>>,
     vad: Option<Arc<Silero>>,
     /// The judge's own model, when `--judge-llm` names one.

@@ -17,9 +17,12 @@ use crate::{
         scripted::Scripted,
     },
     models::{Manifest, Purpose},
-    voice::stt::whisper::Whisper,
     voice::tts::piper::Piper,
     voice::vad::Silero,
+    voice::{
+        SpeechToText,
+        stt::{remote::RemoteStt, whisper::Whisper},
+    },
 };
 
 /// The sets `auto` looks in, best first.
@@ -92,9 +95,11 @@ impl Spec {
                     Spec::Local(rest.trim().to_string())
                 }
                 Some((prefix @ ("openai" | "gemini"), model)) if !model.trim().is_empty() => {
-                    if role != Purpose::Llm {
+                    let remote_speech = role == Purpose::Stt && prefix == "openai";
+                    if role != Purpose::Llm && !remote_speech {
                         bail!(
-                            "--{role} {t:?}: remote speech backends are not built yet; use auto, off or local:NAME"
+                            "--{role} {t:?}: this remote backend is not built yet (built: openai:MODEL for --llm, \
+                             --judge-llm and --stt; gemini:MODEL for --llm and --judge-llm); use auto, off or local:NAME"
                         );
                     }
                     let provider = if prefix == "openai" {
@@ -295,7 +300,26 @@ pub fn probe(r: &Remote) -> Result<String, String> {
 }
 
 /// Opens speech-to-text. `None`: candidates type their answers.
-pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<Whisper>>, Status) {
+pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<dyn SpeechToText>>, Status) {
+    if let Spec::Remote(r) = spec {
+        let stt = RemoteStt::new(&r.model, r.endpoint.clone());
+        let status = Status {
+            role: Purpose::Stt,
+            spec: spec.clone(),
+            running: stt.name().to_string(),
+            detail: format!(
+                "{} ({})",
+                r.endpoint.url,
+                if r.endpoint.is_loopback() {
+                    "on this machine"
+                } else {
+                    "another machine: the candidate's voice is sent there"
+                }
+            ),
+            ok: true,
+        };
+        return (Some(Arc::new(stt)), status);
+    }
     let (stt, status) = open(spec, Purpose::Stt, models_dir, |_, path| {
         let started = std::time::Instant::now();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -307,7 +331,7 @@ pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<Whisper>>, Status
         );
         Ok((whisper, detail))
     });
-    (stt.map(Arc::new), status)
+    (stt.map(|w| Arc::new(w) as Arc<dyn SpeechToText>), status)
 }
 
 /// Opens the voice (with onnxruntime from the models directory). `None`: interviews are text only.
@@ -383,7 +407,11 @@ mod tests {
             "gemini:gemini-2.5-flash"
         );
         assert!(Spec::parse("openai:", Purpose::Llm).is_err());
-        let err = Spec::parse("openai:whisper-1", Purpose::Stt)
+        assert!(matches!(
+            Spec::parse("openai:whisper-1", Purpose::Stt).unwrap(),
+            Spec::Remote(_)
+        ));
+        let err = Spec::parse("openai:tts-1", Purpose::Tts)
             .unwrap_err()
             .to_string();
         assert!(err.contains("not built yet"), "{err}");

@@ -85,13 +85,18 @@ pub struct Cli {
     /// `judge_api_key`, else the interviewer's.
     #[arg(long, env = "REHEARSE_JUDGE_URL", global = true, value_name = "URL")]
     pub judge_url: Option<String>,
+    /// The server of an `openai:` speech-to-text (`/v1/audio/transcriptions`; default: OpenAI's API); its key from
+    /// REHEARSE_STT_API_KEY or `stt_api_key`, else OPENAI_API_KEY.
+    #[arg(long, env = "REHEARSE_STT_URL", global = true, value_name = "URL")]
+    pub stt_url: Option<String>,
     /// Refuse to start with any backend whose server is not on this machine (loopback addresses are allowed).
     #[arg(long, env = "REHEARSE_OFFLINE", global = true)]
     pub offline: bool,
     /// The API keys in the environment (never a flag: flags show in the process list).
     #[arg(skip = remote::Keys::from_env())]
     pub keys: remote::Keys,
-    /// Speech-to-text: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a ggml whisper file).
+    /// Speech-to-text: `auto`, `off` (text only), `local:NAME` / `local:PATH` (a ggml whisper file), or
+    /// `openai:MODEL` (a server with OpenAI's transcription API, see --stt-url).
     #[arg(long, env = "REHEARSE_STT", global = true, value_name = "BACKEND")]
     pub stt: Option<String>,
     /// Text-to-speech: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a piper voice `.onnx`).
@@ -408,6 +413,8 @@ struct FileConfig {
     judge_url: Option<String>,
     llm_api_key: Option<String>,
     judge_api_key: Option<String>,
+    stt_url: Option<String>,
+    stt_api_key: Option<String>,
     offline: Option<bool>,
     stt: Option<String>,
     tts: Option<String>,
@@ -580,8 +587,25 @@ impl Settings {
             Some(j) => Some(judge_access.place(j, &cli.keys, "--judge-url")?),
             None => None,
         };
+        let stt = Access {
+            url: cli.stt_url.clone().or(file.stt_url.clone()),
+            key: cli.keys.stt.clone().or_else(|| {
+                file.stt_api_key
+                    .as_deref()
+                    .and_then(crate::llm::remote::ApiKey::new)
+            }),
+        }
+        .place(
+            spec(&cli.stt, &file.stt, Purpose::Stt)?,
+            &cli.keys,
+            "--stt-url",
+        )?;
         if cli.offline || file.offline == Some(true) {
-            remote::refuse_remote(&[("--llm", Some(&llm)), ("--judge-llm", judge_llm.as_ref())])?;
+            remote::refuse_remote(&[
+                ("--llm", Some(&llm)),
+                ("--judge-llm", judge_llm.as_ref()),
+                ("--stt", Some(&stt)),
+            ])?;
         }
         let (end_of_turn_ms, end_of_turn_finished_ms, end_of_turn_brief_ms) = turn_waits(&file)?;
         let limits = Limits::from_file(&file)?;
@@ -598,7 +622,7 @@ impl Settings {
             judge_llm,
             llm_access,
             keys: cli.keys.clone(),
-            stt: spec(&cli.stt, &file.stt, Purpose::Stt)?,
+            stt,
             tts: spec(&cli.tts, &file.tts, Purpose::Tts)?,
             vad: spec(&cli.vad, &file.vad, Purpose::Vad)?,
             runtimes_dir,
@@ -1126,5 +1150,36 @@ mod tests {
             offline_file(),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn remote_speech_to_text_takes_its_own_url_and_key_and_offline_refuses_it() {
+        let key = |k: &str| crate::llm::remote::ApiKey::new(k);
+        let s = build(
+            &[
+                "--stt",
+                "openai:whisper-1",
+                "--stt-url",
+                "http://127.0.0.1:9000/v1",
+                "seed",
+            ],
+            Keys {
+                stt: key("stt-key"),
+                openai: key("openai-key"),
+                ..Keys::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(remote(&s.stt).endpoint.url, "http://127.0.0.1:9000/v1");
+        assert_eq!(remote(&s.stt).endpoint.key, key("stt-key"));
+        let err = build(
+            &["--offline", "--stt", "openai:whisper-1", "seed"],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--stt openai:whisper-1"), "{err}");
     }
 }

@@ -17,6 +17,8 @@ pub struct Keys {
     pub llm: Option<ApiKey>,
     /// `REHEARSE_JUDGE_API_KEY`.
     pub judge: Option<ApiKey>,
+    /// `REHEARSE_STT_API_KEY`.
+    pub stt: Option<ApiKey>,
     /// `OPENAI_API_KEY`.
     pub openai: Option<ApiKey>,
     /// `GEMINI_API_KEY`.
@@ -29,6 +31,7 @@ impl Keys {
         Keys {
             llm: var("REHEARSE_LLM_API_KEY"),
             judge: var("REHEARSE_JUDGE_API_KEY"),
+            stt: var("REHEARSE_STT_API_KEY"),
             openai: var(Provider::OpenAi.key_variable()),
             gemini: var(Provider::Gemini.key_variable()),
         }

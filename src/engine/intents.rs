@@ -216,6 +216,12 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     {
         return rules;
     }
+    // A statement of some length that the rules read as an answer stays one without asking the model: only short
+    // statements are ever read as requests ("Let's move on"), and this keeps the model off most answers.
+    let words = said.split_whitespace().count();
+    if Kind::of(rules) == Kind::Answer && !asks(said) && words >= answers::SHORT_WORDS {
+        return rules;
+    }
     let Some(Reading { kind: meant, sure }) = intents.intent(said) else {
         return rules;
     };

@@ -411,7 +411,14 @@ impl Actor {
         let job = tokio::spawn(async move {
             let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
             let _ = heard.set(t.text.clone());
-            let reply = plan.and_then(|p| p.start(&t.text));
+            // Off the async workers: the engine may read the words for their meaning with the embedding model.
+            let reply = match plan {
+                Some(p) => {
+                    let text = t.text.clone();
+                    tokio::task::spawn_blocking(move || p.start(&text)).await?
+                }
+                None => None,
+            };
             Ok((t, reply))
         });
         if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {

@@ -1,5 +1,7 @@
-//! Speech-to-text: whisper.cpp through whisper-rs, on ggml files converted from CTranslate2 by `models fetch`.
+//! Speech-to-text: whisper.cpp through whisper-rs, on ggml files converted from CTranslate2 by `models fetch`; or a
+//! server that speaks OpenAI's transcription API ([`remote`]).
 
+pub mod remote;
 pub mod wav;
 pub mod whisper;
 

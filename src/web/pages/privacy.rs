@@ -26,6 +26,7 @@ pub fn destinations(settings: &Settings) -> Vec<Destination> {
     [
         ("the interviewer", Some(&settings.llm)),
         ("the judge", judge),
+        ("speech recognition", Some(&settings.stt)),
     ]
     .into_iter()
     .filter_map(|(role, spec)| match spec {
@@ -52,13 +53,21 @@ pub fn notice(settings: &Settings) -> Markup {
                 strong { "Your words leave this machine. " }
                 @for (i, d) in away.iter().enumerate() {
                     @if i > 0 { " " }
-                    "The " (d.role.trim_start_matches("the ")) " runs on " strong { (d.host) } " (" (d.backend) ")"
+                    (capitalised(d.role)) " runs on " strong { (d.host) } " (" (d.backend) ")"
                     @if d.role == "the judge" { ": your answers are sent there to be scored." }
+                    @else if d.role == "speech recognition" { ": your spoken answers are sent there as audio." }
                     @else { ": what you say and write in this interview is sent there." }
                 }
             }
         }
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// The home page's promise, true to the settings.
@@ -125,5 +134,13 @@ mod tests {
         // A judge model that does not judge (the rules do) sends nothing.
         s.judge_with_llm = false;
         assert_eq!(destinations(&s).len(), 1);
+        // Speech recognition on another machine sends the candidate's voice.
+        s.stt = remote("https://api.openai.com/v1");
+        let shown = notice(&s).into_string();
+        assert!(shown.contains("Speech recognition runs on"), "{shown}");
+        assert!(
+            shown.contains("spoken answers are sent there as audio"),
+            "{shown}"
+        );
     }
 }
