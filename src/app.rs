@@ -36,8 +36,10 @@ impl AppState {
         let models = open_models(&settings).await?;
         let hub = Arc::new(Hub::default());
         let intents = models.embed.clone().map(|e| {
-            Arc::new(crate::engine::intents::Semantic::new(e))
-                as Arc<dyn crate::engine::intents::Intents>
+            let semantic = Arc::new(crate::engine::intents::Semantic::new(e));
+            let warm = semantic.clone();
+            tokio::task::spawn_blocking(move || warm.warm());
+            semantic as Arc<dyn crate::engine::intents::Intents>
         });
         let scorer = Scorer {
             db: db.clone(),

@@ -103,6 +103,13 @@ impl Semantic {
         }
     }
 
+    /// Embeds the examples now (at start-up, off the async workers) rather than on an interview's first reply.
+    pub fn warm(&self) {
+        if let Err(e) = self.examples() {
+            tracing::warn!("the intent examples could not be embedded: {e}");
+        }
+    }
+
     fn examples(&self) -> Result<&Embedded, &String> {
         self.examples
             .get_or_init(|| {
