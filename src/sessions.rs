@@ -45,8 +45,17 @@ fn capitalise(s: &str) -> String {
         .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
-/// Creates a PENDING interview for a role (the rounds `selection` names, or the whole loop) and charges its
-/// price, or refuses when the balance is short. The transaction takes SQLite's write lock first (IMMEDIATE), so
+/// A question chosen for one of the loop's rounds, instead of one drawn from its pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The round's position in the loop (from 0), as in the selection.
+    pub round: usize,
+    /// A question id from the pool of that round's kind.
+    pub question: String,
+}
+
+/// Creates a PENDING interview for a role (the rounds `selection` names, or the whole loop, asking the questions
+/// `pins` choose) and charges its price, or refuses when the balance is short. The transaction takes SQLite's write lock first (IMMEDIATE), so
 /// concurrent creations cannot overdraw.
 pub async fn create(
     db: &Db,
@@ -55,6 +64,7 @@ pub async fn create(
     company_id: &str,
     role_id: &str,
     selection: Option<&[usize]>,
+    pins: &[Pin],
 ) -> Result<Session, Error> {
     let (company, role) = catalog
         .role(company_id, role_id)
@@ -68,7 +78,7 @@ pub async fn create(
         company_id: company.id.clone(),
         role_id: role.id.clone(),
         price: i64::from(role.price),
-        rounds: chosen_rounds(role, selection)?,
+        rounds: chosen_rounds(catalog, role, selection, pins)?,
         now: crate::clock::now_ms(),
     };
     db.call(move |c| {
@@ -101,11 +111,47 @@ pub async fn create(
     .await?
 }
 
-/// The rounds a candidate chose to practise, in loop order; the whole loop when they chose nothing in particular.
-fn chosen_rounds(role: &Role, selection: Option<&[usize]>) -> Result<Vec<Round>, Error> {
-    let Some(chosen) = selection else {
-        return Ok(role.rounds.clone());
-    };
+/// The rounds a candidate chose to practise, in loop order (the whole loop when they chose nothing in
+/// particular), each asking the question pinned to it.
+fn chosen_rounds(
+    catalog: &Catalog,
+    role: &Role,
+    selection: Option<&[usize]>,
+    pins: &[Pin],
+) -> Result<Vec<Round>, Error> {
+    let all: Vec<usize> = (0..role.rounds.len()).collect();
+    let chosen = selected(role, selection.unwrap_or(&all))?;
+    let mut rounds: Vec<Round> = chosen.iter().map(|&i| role.rounds[i].clone()).collect();
+    for pin in pins {
+        let Some(at) = chosen.iter().position(|&i| i == pin.round) else {
+            return Err(Error::BadSelection(format!(
+                "A question is chosen for round {}, which is not among the rounds to practise.",
+                pin.round
+            )));
+        };
+        let round = &mut rounds[at];
+        if round.question.is_some() && round.question.as_deref() != Some(&pin.question) {
+            return Err(Error::BadSelection(format!(
+                "Round {} ({}) always asks its own question.",
+                pin.round, round.title
+            )));
+        }
+        if !catalog.has_question(round.kind, &pin.question) {
+            return Err(Error::BadSelection(format!(
+                "There is no {} question `{}` for round {} ({}).",
+                round.kind.label().to_lowercase(),
+                pin.question,
+                pin.round,
+                round.title
+            )));
+        }
+        round.question = Some(pin.question.clone());
+    }
+    Ok(rounds)
+}
+
+/// The positions chosen, checked against the loop and sorted into its order.
+fn selected(role: &Role, chosen: &[usize]) -> Result<Vec<usize>, Error> {
     if chosen.is_empty() {
         return Err(Error::BadSelection(
             "Choose at least one round to practise.".into(),
@@ -117,17 +163,13 @@ fn chosen_rounds(role: &Role, selection: Option<&[usize]>) -> Result<Vec<Round>,
     if sorted.len() != chosen.len() {
         return Err(Error::BadSelection("Each round can be chosen once.".into()));
     }
-    sorted
-        .into_iter()
-        .map(|i| {
-            role.rounds.get(i).cloned().ok_or_else(|| {
-                Error::BadSelection(format!(
-                    "This loop has {} rounds; there is no round {i}.",
-                    role.rounds.len()
-                ))
-            })
-        })
-        .collect()
+    if let Some(i) = sorted.iter().find(|&&i| i >= role.rounds.len()) {
+        return Err(Error::BadSelection(format!(
+            "This loop has {} rounds; there is no round {i}.",
+            role.rounds.len()
+        )));
+    }
+    Ok(sorted)
 }
 
 /// What became of a transition asked for.

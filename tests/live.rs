@@ -259,6 +259,97 @@ async fn check_report(client: &Client, id: &str, story: &str) {
 }
 
 #[tokio::test]
+async fn a_candidate_can_choose_the_questions_a_round_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let router = rehearse::app::router(server.state.clone());
+    let client = Client::signup(&router, "ada@example.com").await;
+    let create = |questions: serde_json::Value| {
+        let client = &client;
+        async move {
+            client
+                .send(
+                    Method::POST,
+                    "/api/v1/sessions",
+                    Some(json!({"company_id": "testco", "role_id": "two-rounds", "questions": questions})),
+                )
+                .await
+        }
+    };
+    for (bad, why) in [
+        (
+            json!([{"round": 0, "question": "payment-ledger"}]),
+            "no behavioral question `payment-ledger`",
+        ),
+        (
+            json!([{"round": 5, "question": "payment-ledger"}]),
+            "not among the rounds",
+        ),
+        (
+            json!([{"round": 1, "question": "nonexistent"}]),
+            "no system design question",
+        ),
+    ] {
+        let r = create(bad.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
+        assert!(
+            r.json()["error"]["message"].as_str().unwrap().contains(why),
+            "{}",
+            r.body
+        );
+    }
+    let r = create(json!([
+        {"round": 0, "question": "disagreed-with-your-manager"},
+        {"round": 1, "question": "payment-ledger"}
+    ]))
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let mut ws = connect(&server, &client, &id).await;
+    let Some(Kind::Transcript(opening)) = until(&mut ws, interviewer_final).await.pop() else {
+        panic!("no opening")
+    };
+    assert!(
+        opening
+            .text
+            .contains("you and your manager, or a senior leader, have disagreed on"),
+        "{}",
+        opening.text
+    );
+    // Moving on reaches the design round, which opens with the chosen prompt.
+    answer(&mut ws, 1, "a1", "Can we skip to the next round please?").await;
+    let mut seq = 2;
+    let prompt = loop {
+        let turn = until(&mut ws, interviewer_final).await;
+        if turn
+            .iter()
+            .any(|k| matches!(k, Kind::RoundStarted(r) if r.round.as_ref().unwrap().index == 1))
+        {
+            let Some(Kind::Transcript(t)) = turn.last() else {
+                panic!()
+            };
+            break t.text.clone();
+        }
+        assert!(seq < 12, "the design round never started");
+        answer(
+            &mut ws,
+            seq,
+            &format!("a{seq}"),
+            "Let's move on to the next one.",
+        )
+        .await;
+        seq += 1;
+    };
+    assert!(prompt.contains("5 million payments a day"), "{prompt}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_unfinished_interview_has_no_report_yet() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(catalog_with_testco(dir.path())).await;

@@ -38,6 +38,7 @@ pub struct Script {
     pub company: String,
     pub role: String,
     pub round: RoundKind,
+    /// The question its answers are about (the interview is asked to ask it).
     #[serde(default)]
     pub question: Option<String>,
     #[serde(rename = "turn")]
@@ -65,6 +66,7 @@ fn asked(turn: &Turn) -> Asked {
         "injection" => Asked::Injection,
         "move_on" => Asked::MoveOn,
         "clarifying_question" => Asked::ClarifyingQuestion,
+        "off_topic" => Asked::Aside,
         _ => Asked::Little,
     }
 }
@@ -77,6 +79,9 @@ pub struct Graded {
     pub round: String,
     /// What the candidate's turn before it was (`opening` for the first).
     pub after: String,
+    /// What the candidate said before it (empty for the opening): with `text`, the JSON report holds whole
+    /// interviews to read through.
+    pub candidate: String,
     pub text: String,
     pub failed: Vec<(Check, String)>,
     pub applicable: Vec<Check>,
@@ -139,6 +144,7 @@ async fn play(ws: &mut Ws, script: &Script, persona: &str) -> anyhow::Result<Vec
             split: script.split.clone(),
             round: script.round.as_str().into(),
             after: after.into(),
+            candidate: candidate.into(),
             text: text.clone(),
             failed,
             applicable,
@@ -247,15 +253,19 @@ async fn run_backend(
             ..Default::default()
         };
         let result = async {
-            let mut ws = open_interview_at(
-                addr,
-                &email,
-                &script.company,
-                &script.role,
-                json!([index]),
-                hello,
-            )
-            .await?;
+            // The script's answers are about its question: the interview asks that one.
+            let questions: Vec<_> = script
+                .question
+                .iter()
+                .map(|q| json!({"round": index, "question": q}))
+                .collect();
+            let interview = json!({
+                "company_id": script.company,
+                "role_id": script.role,
+                "rounds": [index],
+                "questions": questions,
+            });
+            let mut ws = open_interview_at(addr, &email, interview, hello).await?;
             let graded = play(&mut ws, script, &company.persona.name).await;
             let _ = ws.close(None).await;
             graded
@@ -433,6 +443,15 @@ mod tests {
                 .unwrap_or_else(|| panic!("{}: no role {}/{}", s.id, s.company, s.role));
             assert!(role.rounds.iter().any(|r| r.kind == s.round), "{}", s.id);
             assert!(["dev", "test"].contains(&s.split.as_str()), "{}", s.id);
+            let q = s
+                .question
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}: no question", s.id));
+            assert!(
+                catalog.has_question(s.round, q),
+                "{}: no question {q}",
+                s.id
+            );
         }
         for split in ["dev", "test"] {
             for kind in [
@@ -460,6 +479,7 @@ mod tests {
             split: "dev".into(),
             round: "coding".into(),
             after: "answer".into(),
+            candidate: "I split the work into two queues.".into(),
             text: text.into(),
             failed,
             applicable: vec![Check::Short, Check::Grounded],

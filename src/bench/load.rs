@@ -174,7 +174,13 @@ pub(super) async fn open_interview(
     rounds: Value,
     hello: pb::Hello,
 ) -> anyhow::Result<Ws> {
-    open_interview_at(addr, email, "amazon", "sde-ii", rounds, hello).await
+    open_interview_at(
+        addr,
+        email,
+        json!({"company_id": "amazon", "role_id": "sde-ii", "rounds": rounds}),
+        hello,
+    )
+    .await
 }
 
 /// Signs a new candidate up as `email`, starts an interview of `rounds` of a company's role, opens its WebSocket
@@ -182,9 +188,7 @@ pub(super) async fn open_interview(
 pub(super) async fn open_interview_at(
     addr: SocketAddr,
     email: &str,
-    company: &str,
-    role: &str,
-    rounds: Value,
+    interview: Value,
     hello: pb::Hello,
 ) -> anyhow::Result<Ws> {
     let mut http = Http::new(addr);
@@ -200,11 +204,7 @@ pub(super) async fn open_interview_at(
         bail!("sign-up answered {status}: {body}");
     }
     let (status, body) = http
-        .call(
-            "POST",
-            "/api/v1/sessions",
-            Some(json!({"company_id": company, "role_id": role, "rounds": rounds})),
-        )
+        .call("POST", "/api/v1/sessions", Some(interview))
         .await?;
     if status != 201 {
         bail!("creating an interview answered {status}: {body}");

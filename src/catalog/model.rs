@@ -102,6 +102,10 @@ pub struct Round {
     pub focus: Vec<String>,
     #[serde(default)]
     pub bar_raiser: bool,
+    /// The question this round asks (an id from the pool of its kind: a coding problem, a design prompt or a
+    /// behavioral question); drawn from the pool when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
 }
 
 fn one() -> u32 {
@@ -334,6 +338,17 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Whether `id` names a question that a round of `kind` can ask.
+    pub fn has_question(&self, kind: RoundKind, id: &str) -> bool {
+        match kind {
+            RoundKind::Coding => self.problems.iter().any(|p| p.id == id),
+            RoundKind::SystemDesign => self.design.iter().any(|p| p.id == id),
+            RoundKind::RecruiterScreen | RoundKind::Behavioral | RoundKind::HiringManager => {
+                self.behavioral.iter().any(|q| q.id == id)
+            }
+        }
+    }
+
     pub fn company(&self, id: &str) -> Option<&Company> {
         self.companies.iter().find(|c| c.id == id)
     }

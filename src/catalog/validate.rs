@@ -169,9 +169,32 @@ pub fn validate(catalog: &Catalog, errors: &mut Vec<SeedError>) {
     }
     for c in &catalog.companies {
         validate_company(errors, &known, c);
+        check_pinned_questions(errors, catalog, c);
     }
     for p in &catalog.problems {
         validate_problem(errors, p);
+    }
+}
+
+/// A round that always asks one question must name one of its kind's pool.
+fn check_pinned_questions(errors: &mut Vec<SeedError>, catalog: &Catalog, c: &Company) {
+    let file = format!("companies/{}.toml", c.id);
+    for role in &c.roles {
+        for (i, round) in role.rounds.iter().enumerate() {
+            if let Some(q) = &round.question
+                && !catalog.has_question(round.kind, q)
+            {
+                errors.push(SeedError::at(
+                    &file,
+                    &format!("roles.{}.rounds[{i}]", role.id),
+                    "question",
+                    format!(
+                        "`{q}` is not a question of the {} pool",
+                        round.kind.as_str()
+                    ),
+                ));
+            }
+        }
     }
 }
 
@@ -459,6 +482,39 @@ mod tests {
         for bad in ["", "Amazon", "sde_ii", "-a", "a-", "a--b", "a b"] {
             assert!(!is_slug(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_round_may_pin_a_question_of_its_own_pool_only() {
+        let mut catalog = crate::catalog::load(&crate::catalog::SeedSource::Embedded)
+            .unwrap()
+            .catalog;
+        let (c, r) = catalog
+            .companies
+            .iter()
+            .enumerate()
+            .find_map(|(c, co)| {
+                co.roles[0]
+                    .rounds
+                    .iter()
+                    .position(|r| r.kind == RoundKind::Coding)
+                    .map(|r| (c, r))
+            })
+            .unwrap();
+        catalog.companies[c].roles[0].rounds[r].question = Some("coin-change".into());
+        let mut errors = Vec::new();
+        validate(&catalog, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        catalog.companies[c].roles[0].rounds[r].question = Some("payment-ledger".into());
+        validate(&catalog, &mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].to_string().contains(
+                "field `question`: `payment-ledger` is not a question of the coding pool"
+            ),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

@@ -134,8 +134,8 @@ fn import_company(tx: &Transaction, pos: usize, c: &Company) -> Result<(), DbErr
         )?;
         for (i, round) in r.rounds.iter().enumerate() {
             tx.execute(
-                "INSERT INTO rounds (company_id, role_id, position, kind, title, minutes, description, focus_json, bar_raiser)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO rounds (company_id, role_id, position, kind, title, minutes, description, focus_json, bar_raiser, question)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     c.id,
                     r.id,
@@ -145,7 +145,8 @@ fn import_company(tx: &Transaction, pos: usize, c: &Company) -> Result<(), DbErr
                     round.minutes,
                     round.description,
                     json(&round.focus),
-                    round.bar_raiser
+                    round.bar_raiser,
+                    round.question
                 ],
             )?;
         }
@@ -344,12 +345,13 @@ fn load_roles(conn: &Connection, company_id: &str) -> Result<Vec<Role>, DbError>
         })?
         .collect::<Result<_, _>>()?;
     let mut round_stmt = conn.prepare(
-        "SELECT kind, title, minutes, description, focus_json, bar_raiser FROM rounds
+        "SELECT kind, title, minutes, description, focus_json, bar_raiser, question FROM rounds
          WHERE company_id = ?1 AND role_id = ?2 ORDER BY position",
     )?;
     let mut roles = Vec::new();
     for (id, title, level, summary, diff, price) in rows {
-        let raw: Vec<(String, String, u32, String, String, bool)> = round_stmt
+        type Raw = (String, String, u32, String, String, bool, Option<String>);
+        let raw: Vec<Raw> = round_stmt
             .query_map([company_id, id.as_str()], |r| {
                 Ok((
                     r.get(0)?,
@@ -358,22 +360,26 @@ fn load_roles(conn: &Connection, company_id: &str) -> Result<Vec<Role>, DbError>
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })?
             .collect::<Result<_, _>>()?;
         let rounds = raw
             .into_iter()
-            .map(|(kind, title, minutes, description, focus, bar_raiser)| {
-                Ok(Round {
-                    kind: RoundKind::parse(&kind)
-                        .ok_or_else(|| DbError::Corrupt(format!("round kind `{kind}`")))?,
-                    title,
-                    minutes,
-                    description,
-                    focus: from_json(&focus)?,
-                    bar_raiser,
-                })
-            })
+            .map(
+                |(kind, title, minutes, description, focus, bar_raiser, question)| {
+                    Ok(Round {
+                        kind: RoundKind::parse(&kind)
+                            .ok_or_else(|| DbError::Corrupt(format!("round kind `{kind}`")))?,
+                        title,
+                        minutes,
+                        description,
+                        focus: from_json(&focus)?,
+                        bar_raiser,
+                        question,
+                    })
+                },
+            )
             .collect::<Result<_, DbError>>()?;
         roles.push(Role {
             id,

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_engine_state.sql"),
     include_str!("migrations/0003_reply_ahead.sql"),
     include_str!("migrations/0004_signup_address.sql"),
+    include_str!("migrations/0005_round_question.sql"),
 ];
 
 /// The schema version this build writes.

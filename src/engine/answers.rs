@@ -323,6 +323,9 @@ pub fn about_the_job(text: &str) -> bool {
     .any(|w| text.contains(w))
 }
 
+/// How many of [`REPEAT`]'s phrases ask for the question again in any short question of a reply.
+const REPEAT_ANYWHERE: usize = 7;
+
 const REPEAT: &[&str] = &[
     "repeat the question",
     "repeat that",
@@ -330,10 +333,43 @@ const REPEAT: &[&str] = &[
     "can you repeat",
     "could you repeat",
     "what was the question",
+    "come again",
+    // The phrases above ask for the question again wherever they stand; those below only in a very short reply
+    // ("Sorry, what do you mean by scale?" asks about the question).
     "sorry, what",
     "pardon",
-    "come again",
 ];
+
+/// Whether a short question of the reply asks for the question again, whatever the reply adds around it ("Sorry,
+/// can you repeat that? I think I lost the first part.").
+fn asks_to_repeat(text: &str) -> bool {
+    text.split_inclusive(['.', '?', '!'])
+        .map(str::trim)
+        .filter(|s| s.ends_with('?') && s.split(' ').count() <= 10)
+        .any(|s| any(s, &REPEAT[..REPEAT_ANYWHERE]))
+}
+
+/// Phrases that announce an aside when a reply opens with them.
+const DIGRESSION: &[&str] = &[
+    "side note",
+    "off topic",
+    "off-topic",
+    "funny thing",
+    "fun fact",
+    "random thought",
+    "by the way,",
+    "speaking of which",
+    "on a personal note",
+    "totally unrelated",
+    "completely unrelated",
+];
+
+/// Whether a reply opens by announcing an aside: one of [`DIGRESSION`]'s phrases within its first eight words.
+pub fn announces_aside(answer: &str) -> bool {
+    let text = normalized(answer);
+    let opening: Vec<&str> = text.split(' ').take(8).collect();
+    any(&opening.join(" "), DIGRESSION)
+}
 
 /// Words that carry no topic (for the off-topic test).
 const STOP: &[&str] = &[
@@ -405,7 +441,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if any(&text, MANIPULATION) {
         return Reply::Manipulation;
     }
-    if words <= 8 && any(&text, REPEAT) {
+    if (words <= 8 && any(&text, REPEAT)) || (words <= 25 && asks_to_repeat(&text)) {
         return Reply::RepeatRequest;
     }
     // "I'm not sure how to structure it, any pointers?" asks for a hint, whatever else it says.
@@ -432,6 +468,10 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     }
     if words < SHORT_WORDS {
         return Reply::Short;
+    }
+    // An aside announced as one ("Side note, ...", "Funny thing, ...") is off the question, however it is told.
+    if announces_aside(&text) {
+        return Reply::OffTopic;
     }
     // An answer of some length that shares no topic word with the question, and tells no story of its own
     // (no first person), is off-topic. A story in the first person is given the benefit of the doubt.
@@ -582,6 +622,55 @@ mod tests {
             ),
             Reply::Substantive
         );
+    }
+
+    #[test]
+    fn a_request_to_repeat_is_heard_with_a_reason_around_it() {
+        for said in [
+            "Sorry, can you repeat that? I think I lost the first part.",
+            "Sorry, could you repeat that? I want to make sure I answer the right thing.",
+            "The line dropped for a second there. Could you say that again, please?",
+        ] {
+            assert_eq!(
+                classify(said, "Tell me about a conflict."),
+                Reply::RepeatRequest,
+                "{said}"
+            );
+        }
+        // A question about the question, and an answer that mentions repeating, are not requests to repeat.
+        assert_eq!(
+            classify(
+                "Sorry, what do you mean by peak traffic here? Is it per region or global?",
+                "Design a rate limiter."
+            ),
+            Reply::Clarifying
+        );
+        assert_eq!(
+            classify(
+                "I asked the vendor to repeat that test on their side, and the failure showed up in their logs too.",
+                "Tell me about an outage."
+            ),
+            Reply::Substantive
+        );
+    }
+
+    #[test]
+    fn an_aside_announced_as_one_is_off_topic() {
+        let q = "Tell me about a time you disagreed with your manager.";
+        for said in [
+            "Side note, that VP was a big fan of Formula One, and every staff meeting started with a race recap.",
+            "Funny thing, I actually drove for a rideshare company one summer in college and loved it.",
+            "By the way, I've been training for a marathon and my long runs are on Sundays now.",
+        ] {
+            assert_eq!(classify(said, q), Reply::OffTopic, "{said}");
+        }
+        // The same words further in, or used in passing, are part of an answer.
+        for said in [
+            "I disagreed with my manager about the launch date, and by the way, I turned out to be right about it.",
+            "By the way we structured the rollout, my manager and I could each own half of the risk we argued over.",
+        ] {
+            assert_eq!(classify(said, q), Reply::Substantive, "{said}");
+        }
     }
 
     #[test]

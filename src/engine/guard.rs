@@ -13,8 +13,12 @@ pub enum Asked {
     Opening,
     /// An answer (strong or vague, long enough to follow up on).
     Answer,
-    /// A short reply, silence, "I don't know", an off-topic ramble: no follow-up on its words is expected.
+    /// A short reply, silence, "I don't know", a vague answer too short to take up: no follow-up on its words is
+    /// expected.
     Little,
+    /// An aside about something else: bringing the candidate back to the question is right, and no follow-up
+    /// on its words is expected.
+    Aside,
     HintRequest,
     ProcessQuestion,
     FeedbackRequest,
@@ -474,7 +478,7 @@ fn question_count_fails(turn: &str, qs: &[String], ctx: &Context) -> Option<(Che
     let due = !ctx.closing
         && matches!(
             ctx.asked,
-            Asked::Opening | Asked::Answer | Asked::Little | Asked::MoveOn
+            Asked::Opening | Asked::Answer | Asked::Little | Asked::Aside | Asked::MoveOn
         );
     let asked = question_count(turn);
     if asked > 1 {
@@ -512,11 +516,16 @@ fn ungrounded(turn: &str, ctx: &Context) -> Option<(Check, String)> {
 }
 
 /// A question asked before. Asked to repeat, or back from a detour (a question about the process, "how am I
-/// doing?", an instruction to the model), the interviewer rightly puts the same question again.
+/// doing?", an instruction to the model, an aside about something else), the interviewer rightly puts the same
+/// question again.
 fn repeats(qs: &[String], ctx: &Context) -> Option<(Check, String)> {
     let returning = matches!(
         ctx.asked,
-        Asked::RepeatRequest | Asked::ProcessQuestion | Asked::FeedbackRequest | Asked::Injection
+        Asked::RepeatRequest
+            | Asked::ProcessQuestion
+            | Asked::FeedbackRequest
+            | Asked::Injection
+            | Asked::Aside
     );
     if returning {
         return None;
@@ -891,6 +900,9 @@ mod tests {
         ];
         let again = "Tell me about a time you disagreed with your manager. What happened?";
         assert!(failed(again, &ctx(Asked::Little, "Fine.", &earlier)).contains(&Check::NoRepeat));
+        let aside =
+            "Side note, my manager was a huge Formula One fan and we talked about races a lot.";
+        assert!(!failed(again, &ctx(Asked::Aside, aside, &earlier)).contains(&Check::NoRepeat));
         assert!(
             !failed(
                 again,

@@ -344,17 +344,17 @@ impl Interview {
                     out.push(Effect::Say(self.utterance(Intent::Nudge, None)));
                 } else {
                     out.push(Effect::Note("Gave no answer to this question.".into()));
-                    self.next_question(Intent::MoveOn, None, now, out);
+                    self.move_past(Intent::MoveOn, now, out);
                 }
             }
             Reply::DontKnow => {
                 out.push(Effect::Note("Said they did not know.".into()));
-                self.next_question(Intent::MoveOn, None, now, out);
+                self.move_past(Intent::MoveOn, now, out);
             }
             Reply::Clarifying => out.push(Effect::Say(self.utterance(Intent::Clarify, None))),
             Reply::MoveOn => {
                 out.push(Effect::Note("Asked to move on.".into()));
-                self.next_question(Intent::MoveOn, None, now, out);
+                self.move_past(Intent::MoveOn, now, out);
             }
             Reply::OffTopic if round.follow_ups == 0 => {
                 round.follow_ups += 1;
@@ -379,7 +379,21 @@ impl Interview {
                     out.push(Effect::Say(self.utterance(Intent::FollowUp, said)));
                 }
             }
-            _ => self.next_question(Intent::Ask, None, now, out),
+            _ => self.move_past(Intent::Ask, now, out),
+        }
+    }
+
+    /// Past what the candidate cannot or will not answer: a coding or design round (one question worked through
+    /// in phases) goes on to its next phase, a round of several questions to its next question; either ends the
+    /// round when nothing is left.
+    fn move_past(&mut self, intent: Intent, now: u64, out: &mut Vec<Effect>) {
+        if matches!(
+            self.rounds[self.current].kind,
+            RoundKind::Coding | RoundKind::SystemDesign
+        ) {
+            self.advance(None, now, out);
+        } else {
+            self.next_question(intent, None, now, out);
         }
     }
 
@@ -975,6 +989,35 @@ mod tests {
             index: 0,
             reason: EndReason::Completed
         }));
+    }
+
+    #[test]
+    fn a_design_round_moves_past_a_part_to_its_next_phase_not_its_end() {
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::SystemDesign,
+            "Design",
+            45,
+            vec![q("d")],
+        )]);
+        iv.handle(Input::Start, 0);
+        assert_eq!(
+            says(&iv.handle(
+                Input::Answer("Honestly, I don't know how that part works. I haven't done it."),
+                MIN
+            )),
+            [Intent::Probe],
+            "the next phase, not the round's end"
+        );
+        assert_eq!(
+            says(&iv.handle(Input::Answer("Can we move on to the next part?"), 2 * MIN)),
+            [Intent::Probe]
+        );
+        // With every phase done, moving on ends the round (and, here, the interview).
+        let fx = iv.handle(Input::Answer("Can we move on to the next part?"), 3 * MIN);
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::RoundEnded { .. })),
+            "{fx:?}"
+        );
     }
 
     #[test]

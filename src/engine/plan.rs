@@ -6,7 +6,9 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Company, Difficulty, Role, Round, RoundKind};
+use crate::catalog::{
+    BehavioralQuestion, Catalog, Company, DesignPrompt, Difficulty, Problem, Role, Round, RoundKind,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,8 +57,77 @@ fn distance(a: Difficulty, b: Difficulty) -> u64 {
     (a as i64 - b as i64).unsigned_abs()
 }
 
-/// The questions for `round`, best first.
+/// The questions for `round`, best first: the question pinned to it (when it names one of its pool) first, the
+/// rest drawn.
 pub fn draw(
+    catalog: &Catalog,
+    company: &Company,
+    role: &Role,
+    round: &Round,
+    asked: &HashSet<String>,
+    seed: u64,
+) -> Vec<Question> {
+    let Some(first) = round
+        .question
+        .as_deref()
+        .and_then(|id| pinned(catalog, round.kind, id))
+    else {
+        return drawn(catalog, company, role, round, asked, seed);
+    };
+    if matches!(round.kind, RoundKind::Coding | RoundKind::SystemDesign) {
+        return vec![first];
+    }
+    // The rest are drawn as if the pinned one had been asked already.
+    let mut asked = asked.clone();
+    asked.insert(first.id.clone());
+    let mut rest = drawn(catalog, company, role, round, &asked, seed);
+    rest.retain(|q| q.id != first.id);
+    rest.truncate(behavioral_count(round.minutes).saturating_sub(1));
+    std::iter::once(first).chain(rest).collect()
+}
+
+/// The question `id` of the pool a round of `kind` draws from.
+fn pinned(catalog: &Catalog, kind: RoundKind, id: &str) -> Option<Question> {
+    match kind {
+        RoundKind::Coding => catalog.problems.iter().find(|p| p.id == id).map(problem),
+        RoundKind::SystemDesign => catalog.design.iter().find(|p| p.id == id).map(design),
+        RoundKind::RecruiterScreen | RoundKind::Behavioral | RoundKind::HiringManager => catalog
+            .behavioral
+            .iter()
+            .find(|q| q.id == id)
+            .map(behavioral),
+    }
+}
+
+fn behavioral(q: &BehavioralQuestion) -> Question {
+    Question {
+        id: q.id.clone(),
+        pool: QuestionPool::Behavioral,
+        text: q.text.clone(),
+        follow_ups: q.follow_ups.clone(),
+    }
+}
+
+fn problem(p: &Problem) -> Question {
+    Question {
+        id: p.id.clone(),
+        pool: QuestionPool::Problem,
+        text: problem_text(p),
+        follow_ups: CODING_PHASES.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn design(p: &DesignPrompt) -> Question {
+    Question {
+        id: p.id.clone(),
+        pool: QuestionPool::Design,
+        text: p.prompt.clone(),
+        follow_ups: design_phases(&p.follow_ups),
+    }
+}
+
+/// The questions drawn from `round`'s pool, best first.
+fn drawn(
     catalog: &Catalog,
     company: &Company,
     role: &Role,
@@ -95,36 +166,21 @@ pub fn draw(
             scored
                 .into_iter()
                 .take(behavioral_count(round.minutes))
-                .map(|(_, q)| Question {
-                    id: q.id.clone(),
-                    pool: QuestionPool::Behavioral,
-                    text: q.text.clone(),
-                    follow_ups: q.follow_ups.clone(),
-                })
+                .map(|(_, q)| behavioral(q))
                 .collect()
         }
         RoundKind::Coding => catalog
             .problems
             .iter()
             .max_by_key(|p| rank(asked, &p.id, p.difficulty, role.difficulty, seed))
-            .map(|p| Question {
-                id: p.id.clone(),
-                pool: QuestionPool::Problem,
-                text: problem_text(p),
-                follow_ups: CODING_PHASES.iter().map(|s| s.to_string()).collect(),
-            })
+            .map(problem)
             .into_iter()
             .collect(),
         RoundKind::SystemDesign => catalog
             .design
             .iter()
             .max_by_key(|p| rank(asked, &p.id, p.difficulty, role.difficulty, seed))
-            .map(|p| Question {
-                id: p.id.clone(),
-                pool: QuestionPool::Design,
-                text: p.prompt.clone(),
-                follow_ups: design_phases(&p.follow_ups),
-            })
+            .map(design)
             .into_iter()
             .collect(),
     }
@@ -248,6 +304,41 @@ mod tests {
                     RoundKind::SystemDesign => assert_eq!(drawn[0].pool, QuestionPool::Design),
                     _ => assert!(drawn.len() >= 2),
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_pinned_question_is_asked_first_even_when_asked_before() {
+        let c = catalog();
+        let google = c.company("google").unwrap();
+        for role in &google.roles {
+            for round in &role.rounds {
+                let id = match round.kind {
+                    RoundKind::Coding => "coin-change",
+                    RoundKind::SystemDesign => c.design[2].id.as_str(),
+                    _ => c.behavioral[5].id.as_str(),
+                };
+                let mut pinned = round.clone();
+                pinned.question = Some(id.to_string());
+                let asked = HashSet::from([id.to_string()]);
+                let drawn = draw(&c, google, role, &pinned, &asked, 1);
+                assert_eq!(drawn[0].id, id);
+                let unpinned = draw(&c, google, role, round, &HashSet::new(), 1);
+                assert_eq!(drawn.len(), unpinned.len(), "{}", round.title);
+                let ids: HashSet<&str> = drawn.iter().map(|q| q.id.as_str()).collect();
+                assert_eq!(
+                    ids.len(),
+                    drawn.len(),
+                    "a question twice in {}",
+                    round.title
+                );
+                // A question of another pool, or none, draws as before.
+                pinned.question = Some("no-such-question".into());
+                assert_eq!(
+                    draw(&c, google, role, &pinned, &HashSet::new(), 1),
+                    unpinned
+                );
             }
         }
     }

@@ -310,6 +310,42 @@ pub fn scripted(u: &Utterance, names: &Names, earlier: &[String]) -> String {
         .join(" ")
 }
 
+/// Back to the question after an answer about something else: an aside announced as one is left with the
+/// question put again; a general answer that takes up none of the question's words is asked to be made concrete.
+fn redirect(u: &Utterance, ask: &str) -> String {
+    let said = u.candidate_said.as_deref().unwrap_or("");
+    let quote = short_quote(said, &[]);
+    if super::answers::announces_aside(said) {
+        return match (u.round_kind, quote) {
+            (RoundKind::Coding, _) => format!("Let's keep to the problem. {ask}"),
+            (RoundKind::SystemDesign, _) => format!("Let's bring it back to the design. {ask}"),
+            (_, Some(q)) => {
+                format!("You mentioned \"{q}\", but I'd like to stay with the question. {ask}")
+            }
+            (_, None) => format!("Let's bring it back to the question. {ask}"),
+        };
+    }
+    let concrete = match u.round_kind {
+        RoundKind::Coding => Some("Could you make that concrete: what exactly would your code do?"),
+        RoundKind::SystemDesign => Some(
+            "Could you make that concrete: which components would you use, and what does each one do?",
+        ),
+        _ => None,
+    };
+    match (concrete, quote) {
+        (Some(ask), Some(q)) => format!("You mentioned \"{q}\". {ask}"),
+        (Some(ask), None) => ask.to_string(),
+        (None, Some(q)) => format!(
+            "You mentioned \"{q}\", but I'd like something specific. Could you give me a concrete example from \
+             your own work?"
+        ),
+        (None, None) => {
+            "I'd like something specific there. Could you give me a concrete example from your own work?"
+                .to_string()
+        }
+    }
+}
+
 /// The fixed wording of a turn that has no model piece.
 fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
     let question = spoken_question(u);
@@ -332,22 +368,27 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
         Intent::Ask => format!("{} {question}", pick(&["Thank you.", "Okay, thanks.", "Got it, thanks."], t)),
         Intent::Probe => format!("{} {ask}", pick(&["Okay.", "Thanks.", "Got it."], t)),
         Intent::FollowUp => follow_up_fallback(u, earlier),
-        Intent::Expand => format!(
-            "{} Could you walk me through a specific example: the situation, what you did, and how it turned out?",
-            pick(&["That's a short answer.", "I'd like more detail there."], t)
-        ),
+        Intent::Expand => match u.round_kind {
+            RoundKind::Coding | RoundKind::SystemDesign => pick(
+                &[
+                    "Could you say more about that? Walk me through your reasoning, step by step.",
+                    "I'd like a bit more detail there. How did you get to that?",
+                ],
+                t,
+            )
+            .to_string(),
+            _ => format!(
+                "{} Could you walk me through a specific example: the situation, what you did, and how it turned \
+                 out?",
+                pick(&["That's a short answer.", "I'd like more detail there."], t)
+            ),
+        },
         Intent::Nudge => format!("Take your time; it's fine to think for a moment. {ask}"),
         Intent::Repeat => format!("Of course. {ask}"),
         Intent::Deflect => {
             format!("I can't change how this interview is run or what it records, so let's keep going. {ask}")
         }
-        Intent::Redirect => match u.candidate_said.as_deref().and_then(|s| short_quote(s, &[])) {
-            Some(q) => format!(
-                "You mentioned \"{q}\", but I'd like to stay with the question. Could you give me a concrete \
-                 example from your own work?"
-            ),
-            None => format!("Let's bring it back to the question. {ask}"),
-        },
+        Intent::Redirect => redirect(u, &ask),
         Intent::MoveOn => format!("That's all right; let's try a different one. {question}"),
         Intent::Transition => format!(
             "Thanks, that's the end of that round. Next is the {} round. {} {question}",
@@ -423,6 +464,36 @@ mod tests {
     }
 
     const STORY: &str = "It was hard. I convinced my manager to delay the launch by a week to fix 40 failing tests.";
+
+    #[test]
+    fn an_aside_is_brought_back_to_the_question_and_a_general_answer_asked_for_specifics() {
+        let aside = "Side note, that VP was a big fan of Formula One and every meeting opened with a race recap.";
+        let general =
+            "Things generally went well and everyone was aligned in the end after some discussion.";
+        let said = |text: &str, kind: RoundKind| {
+            let mut u = utterance(Intent::Redirect, Some(text));
+            u.round_kind = kind;
+            scripted(&u, &names(), &[])
+        };
+        let back = said(aside, RoundKind::Behavioral);
+        assert!(back.contains("stay with the question"), "{back}");
+        assert!(
+            back.ends_with("but I'd like to stay with the question. Tell me about a time you disagreed with your manager."),
+            "{back}"
+        );
+        assert!(said(aside, RoundKind::Coding).starts_with("Let's keep to the problem."));
+        let concrete = said(general, RoundKind::Behavioral);
+        assert!(
+            concrete.contains("concrete example from your own work"),
+            "{concrete}"
+        );
+        assert!(!concrete.contains("disagreed"), "{concrete}");
+        let design = said(general, RoundKind::SystemDesign);
+        assert!(
+            design.contains("which components would you use"),
+            "{design}"
+        );
+    }
 
     #[test]
     fn a_follow_up_is_the_model_s_with_a_grounded_scripted_fallback() {

@@ -67,9 +67,10 @@ async fn interview(dir: &std::path::Path) -> (Arc<Services>, Session) {
             Some((c.id.clone(), r.id.clone(), i))
         })
         .expect("a behavioral round");
-    let session = crate::sessions::create(&db, &catalog, user.id, &company, &role, Some(&[round]))
-        .await
-        .expect("interview");
+    let session =
+        crate::sessions::create(&db, &catalog, user.id, &company, &role, Some(&[round]), &[])
+            .await
+            .expect("interview");
     let llm: Arc<dyn Llm> = Arc::new(Scripted);
     let scorer = Scorer {
         db: db.clone(),

@@ -33,6 +33,20 @@ pub struct CreateSessionRequest {
     /// The loop's rounds to practise, by position (from 0); all of them when absent.
     #[serde(default)]
     pub rounds: Option<Vec<usize>>,
+    /// Questions to ask instead of drawing them: a round's position and a question id from the catalog's pool
+    /// of its kind (`GET /api/v1/catalog/problems`, the design prompts and behavioral questions). Each pinned
+    /// round must be among those practised.
+    #[serde(default)]
+    pub questions: Vec<PinnedQuestion>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedQuestion {
+    /// The round's position in the loop, from 0.
+    pub round: usize,
+    /// The question's id, e.g. `coin-change`.
+    pub question: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,6 +165,13 @@ pub async fn create(
         &req.company_id,
         &req.role_id,
         req.rounds.as_deref(),
+        &req.questions
+            .into_iter()
+            .map(|p| sessions::Pin {
+                round: p.round,
+                question: p.question,
+            })
+            .collect::<Vec<_>>(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(s.into())))

@@ -210,6 +210,7 @@ pub async fn start(
         &company_id,
         &role_id,
         chosen.as_deref(),
+        &[],
     )
     .await
     {
