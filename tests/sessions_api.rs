@@ -625,6 +625,44 @@ async fn a_candidate_can_practise_chosen_rounds_of_a_loop() {
             .body
             .contains("name=\"rounds\" value=\"0\" checked form=\"start-form\"")
     );
+    // A question chosen for a practised coding round is asked; one chosen for a round left out is ignored.
+    let catalog = rehearse::catalog::load(&rehearse::catalog::SeedSource::Embedded)
+        .unwrap()
+        .catalog;
+    let loop_ = &catalog.role("google", "swe-l5").unwrap().1.rounds;
+    let coding = loop_
+        .iter()
+        .position(|r| r.kind == rehearse::catalog::RoundKind::Coding)
+        .unwrap();
+    assert!(
+        briefing
+            .body
+            .contains(&format!("name=\"question-{coding}\" form=\"start-form\"")),
+        "a coding round offers a choice of question"
+    );
+    let r = c
+        .form(
+            "/interview-prep/google/swe-l5/start",
+            &[
+                ("choose", "1"),
+                ("rounds", &coding.to_string()),
+                (&format!("question-{coding}"), "coin-change"),
+                (&format!("question-{}", coding + 1), "two-sum"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = r.headers["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let view = c.get(&format!("/api/v1/sessions/{id}")).await.json();
+    assert_eq!(view["rounds"].as_array().unwrap().len(), 1, "{view}");
+    assert_eq!(view["rounds"][0]["question"], "coin-change", "{view}");
+
     let r = c
         .form(
             "/interview-prep/google/swe-l5/start",

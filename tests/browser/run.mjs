@@ -150,6 +150,30 @@ test("a new user signs up, sees their credits, starts an interview and finds it 
   await context.close();
 });
 
+test("a candidate chooses the problem of a coding round on the briefing and is asked it", async (browser) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(BASE + "/signup?next=/interview-prep/google/swe-l5");
+  await page.fill("#email", `choose.${Date.now()}@example.com`);
+  await page.fill("#password", "correct horse battery");
+  await Promise.all([page.waitForURL("**/interview-prep/google/swe-l5"), page.click("button[type=submit]")]);
+  const choice = page.locator('select[name^="question-"]').first();
+  const round = (await choice.getAttribute("name")).slice("question-".length);
+  await choice.selectOption("coin-change");
+  // Only that round is practised.
+  for (const box of await page.locator('input[name="rounds"]').all()) {
+    if ((await box.getAttribute("value")) !== round) await box.uncheck();
+  }
+  await choice.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: SHOTS + "briefing-question-choice.png" });
+  await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
+  await page.click("#begin");
+  await page.waitForSelector('#transcript li.interviewer[data-final="true"]', { timeout: 10000 });
+  const opening = await page.locator('#transcript li.interviewer[data-final="true"]').first().innerText();
+  assert(opening.includes("Coin Change"), `the chosen problem is asked: ${opening}`);
+  await context.close();
+});
+
 test("a whole text interview runs in the live page, survives going offline, and ends COMPLETED", async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();

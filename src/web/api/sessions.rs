@@ -54,6 +54,9 @@ pub struct RoundView {
     pub kind: RoundKind,
     pub title: String,
     pub minutes: u32,
+    /// The question chosen for this round, when one was; a drawn question is not named before it is asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -87,6 +90,7 @@ impl From<Session> for SessionView {
                     kind: r.kind,
                     title: r.title.clone(),
                     minutes: r.minutes,
+                    question: r.question.clone(),
                 })
                 .collect(),
             id: s.id,

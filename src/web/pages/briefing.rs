@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::layout;
 use crate::{
-    catalog::{Catalog, Company, Role},
+    catalog::{Catalog, Company, Role, Round, RoundKind},
     db::sessions::Session,
     sessions,
     web::{
@@ -112,9 +112,49 @@ fn the_loop(viewer: &Viewer, catalog: &Catalog, r: &Role, choosable: bool) -> Ma
                                     input type="checkbox" name="rounds" value=(i) checked form="start-form";
                                     " Practise this round"
                                 }
+                                (question_choice(catalog, i, round))
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// For a coding or design round that draws its question: a choice of the question (drawn when left alone).
+fn question_choice(catalog: &Catalog, i: usize, round: &Round) -> Markup {
+    let choices: Vec<(&str, String)> = match round.kind {
+        _ if round.question.is_some() => Vec::new(),
+        RoundKind::Coding => catalog
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.id.as_str(),
+                    format!("{} ({})", p.title, p.difficulty.as_str()),
+                )
+            })
+            .collect(),
+        RoundKind::SystemDesign => catalog
+            .design
+            .iter()
+            .map(|p| {
+                (
+                    p.id.as_str(),
+                    format!("{} ({})", p.title, p.difficulty.as_str()),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    html! {
+        @if !choices.is_empty() {
+            label.question-choice {
+                span { "Question" }
+                select name={ "question-" (i) } form="start-form" {
+                    option value="" selected { "Drawn for you" }
+                    @for (id, label) in &choices { option value=(id) { (label) } }
                 }
             }
         }
@@ -202,6 +242,18 @@ pub async fn start(
             .filter_map(|(_, v)| v.parse().ok())
             .collect()
     });
+    // A question chosen for a round that is not practised is left out, not refused: the choice stays on the page.
+    let pins: Vec<sessions::Pin> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let round: usize = k.strip_prefix("question-")?.parse().ok()?;
+            let practised = chosen.as_ref().is_none_or(|c| c.contains(&round));
+            (practised && !v.is_empty()).then(|| sessions::Pin {
+                round,
+                question: v.clone(),
+            })
+        })
+        .collect();
     let catalog = state.catalog();
     match sessions::create(
         state.db(),
@@ -210,7 +262,7 @@ pub async fn start(
         &company_id,
         &role_id,
         chosen.as_deref(),
-        &[],
+        &pins,
     )
     .await
     {
