@@ -34,6 +34,11 @@ impl AppState {
         let catalog = Arc::new(db.call(|c| db::catalog::load(c)).await?);
         let signing_key = db.call(|c| db::meta::signing_key(c)).await?;
         let models = open_models(&settings).await?;
+        // The models are loaded: from here on the interviewer's kept caches pay for whatever else the process
+        // holds, so that its resident memory stays within the models and the caches' bound.
+        if let Some(rss) = crate::llm::local::resident_bytes() {
+            models.llm.bound_resident(rss + settings.kv_caches.total);
+        }
         let hub = Arc::new(Hub::default());
         let intents = models.embed.clone().map(|e| {
             let semantic = Arc::new(crate::engine::intents::Semantic::new(e));

@@ -828,6 +828,7 @@ impl Limits {
             total: file
                 .kv_cache_total_mb
                 .map_or(default_caches.total, |mb| mb << 20),
+            resident: None,
         };
         if kv_caches.per_conversation == 0 || kv_caches.total < kv_caches.per_conversation {
             bail!(

@@ -96,4 +96,8 @@ pub trait Llm: Send + Sync {
     fn cache_bytes(&self) -> Option<usize> {
         None
     }
+
+    /// Bounds this process's resident memory for a backend that keeps caches in it: they hold only what stays
+    /// below `resident` bytes. Other backends keep nothing here and ignore it.
+    fn bound_resident(&self, _resident: usize) {}
 }

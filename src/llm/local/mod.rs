@@ -50,10 +50,16 @@ const PREFILL_CHUNK: usize = 256;
 /// a running one grows or a finished one is kept past it, the least recently used idle ones are dropped (a dropped
 /// conversation's next turn runs its whole prompt again). A cache over `per_conversation` is not kept at all once
 /// its turn ends.
+///
+/// `resident`, when set, bounds the whole process: the caches may hold only what the process's resident memory
+/// leaves below it, so that speech recognition's and the voice's working memory, the prefill's temporaries and
+/// the rest of the server are paid for by idle caches rather than added on top. The server sets it to its resident
+/// memory with the models loaded plus `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheLimits {
     pub per_conversation: usize,
     pub total: usize,
+    pub resident: Option<usize>,
 }
 
 impl Default for CacheLimits {
@@ -61,7 +67,44 @@ impl Default for CacheLimits {
         CacheLimits {
             per_conversation: 64 << 20,
             total: 2 << 30,
+            resident: None,
         }
+    }
+}
+
+/// How often at most the scheduler reads the process's resident memory.
+const RESIDENT_EVERY: Duration = Duration::from_millis(250);
+
+/// The process's resident memory in bytes, from `/proc/self/status` (Linux); `None` elsewhere.
+pub fn resident_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb << 10)
+}
+
+/// What the caches may hold now: `total`, or less when the rest of the process leaves less below `resident`.
+#[derive(Debug, Default)]
+struct Budget {
+    /// Resident bytes besides the caches, at the last reading.
+    other: usize,
+    read: Option<Instant>,
+}
+
+impl Budget {
+    /// `held`: what the caches hold now. `settled`: whether no dropped cache's memory still waits to be handed
+    /// back (memory freed but still resident would read as the rest of the process's).
+    fn of(&mut self, limits: CacheLimits, held: usize, settled: bool) -> usize {
+        let Some(resident) = limits.resident else {
+            return limits.total;
+        };
+        if settled && self.read.is_none_or(|t| t.elapsed() >= RESIDENT_EVERY) {
+            if let Some(rss) = resident_bytes() {
+                self.other = rss.saturating_sub(held);
+            }
+            self.read = Some(Instant::now());
+        }
+        limits.total.min(resident.saturating_sub(self.other))
     }
 }
 /// How often a caller waiting for its first piece is asked whether it still wants it.
@@ -202,6 +245,11 @@ impl LocalLlm {
         *self.shared.caches.lock().unwrap_or_else(|p| p.into_inner()) = limits;
     }
 
+    /// What conversations' caches may hold now.
+    pub fn cache_limits(&self) -> CacheLimits {
+        *self.shared.caches.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The prompt text for `messages` in this model's chat template.
     pub fn render(&self, messages: &[super::Message]) -> String {
         self.shared.template.render(messages)
@@ -252,6 +300,12 @@ impl Llm for LocalLlm {
 
     fn cache_bytes(&self) -> Option<usize> {
         Some(LocalLlm::cache_bytes(self))
+    }
+
+    fn bound_resident(&self, resident: usize) {
+        let mut limits = self.cache_limits();
+        limits.resident = Some(resident);
+        self.set_cache_limits(limits);
     }
 
     fn generate(
@@ -357,6 +411,7 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
     let mut waiting: VecDeque<Job> = VecDeque::new();
     // Cache bytes dropped since freed memory was last handed back.
     let (mut freed, mut last_trim) = (0usize, Instant::now());
+    let mut budget = Budget::default();
     loop {
         if active.is_empty() {
             match waiting.pop_front() {
@@ -382,7 +437,8 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
             // The cache grew: idle ones make room for it.
             let limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
             let in_use = a.conv.cache.bytes() + in_use_bytes(&active);
-            freed += make_room(&mut idle, in_use, limits.total);
+            let total = budget.of(limits, in_use + kept_bytes(&idle), freed == 0);
+            freed += make_room(&mut idle, in_use, total);
             shared
                 .held
                 .store(in_use + kept_bytes(&idle), Ordering::Relaxed);
@@ -404,8 +460,14 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                     cancelled,
                 });
                 let key = a.conv.key.clone();
-                let limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
-                freed += keep(&mut idle, a.conv, limits, in_use_bytes(&active));
+                let mut limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
+                let in_use = in_use_bytes(&active);
+                limits.total = budget.of(
+                    limits,
+                    in_use + a.conv.cache.bytes() + kept_bytes(&idle),
+                    freed == 0,
+                );
+                freed += keep(&mut idle, a.conv, limits, in_use);
                 key
             }
             Err(e) => {
@@ -675,6 +737,7 @@ mod tests {
         let limits = CacheLimits {
             per_conversation: 8 << 20,
             total: 20 << 20,
+            resident: None,
         };
         let mut idle = VecDeque::new();
         for key in ["a", "b", "c"] {
@@ -704,10 +767,50 @@ mod tests {
     }
 
     #[test]
+    fn a_resident_bound_leaves_the_caches_what_the_rest_of_the_process_does_not_hold() {
+        let limits = CacheLimits {
+            per_conversation: 8 << 20,
+            total: 20 << 20,
+            resident: None,
+        };
+        let mut budget = Budget::default();
+        assert_eq!(budget.of(limits, 0, true), limits.total, "unbounded");
+        let rss = resident_bytes().expect("Linux reports resident memory");
+        assert!(rss > 1 << 20, "{rss}");
+        // A bound far above the process leaves the caches their total.
+        let roomy = CacheLimits {
+            resident: Some(rss + (1 << 30)),
+            ..limits
+        };
+        assert_eq!(Budget::default().of(roomy, 0, true), limits.total);
+        // A bound the process already passes leaves them nothing: every idle cache goes.
+        let tight = CacheLimits {
+            resident: Some(rss / 2),
+            ..limits
+        };
+        let mut idle = VecDeque::new();
+        for key in ["a", "b"] {
+            keep(&mut idle, conversation(key, 6), limits, 0);
+        }
+        let nothing = Budget::default().of(tight, 0, true);
+        assert_eq!(nothing, 0);
+        assert_eq!(make_room(&mut idle, 0, nothing), 12 << 20);
+        assert!(idle.is_empty());
+        // Until freed memory is handed back nothing is read (freed memory would read as the rest's): with no
+        // reading yet, the rest counts as nothing.
+        let ten = CacheLimits {
+            resident: Some(10 << 20),
+            ..limits
+        };
+        assert_eq!(Budget::default().of(ten, 0, false), 10 << 20);
+    }
+
+    #[test]
     fn caches_in_use_count_against_the_total_and_push_idle_ones_out() {
         let limits = CacheLimits {
             per_conversation: 8 << 20,
             total: 20 << 20,
+            resident: None,
         };
         let mut idle = VecDeque::new();
         for key in ["a", "b", "c"] {
