@@ -316,9 +316,23 @@ fn redirect(u: &Utterance, ask: &str) -> String {
     let said = u.candidate_said.as_deref().unwrap_or("");
     let quote = short_quote(said, &[]);
     if super::answers::announces_aside(said) {
+        // The problem's or design's opening is read from the screen, not asked: a question is put in its place.
+        let again = |question: &'static str| {
+            if ask.contains('?') {
+                ask.to_string()
+            } else {
+                question.to_string()
+            }
+        };
         return match (u.round_kind, quote) {
-            (RoundKind::Coding, _) => format!("Let's keep to the problem. {ask}"),
-            (RoundKind::SystemDesign, _) => format!("Let's bring it back to the design. {ask}"),
+            (RoundKind::Coding, _) => format!(
+                "Let's keep to the problem. {}",
+                again("How would you approach it?")
+            ),
+            (RoundKind::SystemDesign, _) => format!(
+                "Let's bring it back to the design. {}",
+                again("Where would you like to start?")
+            ),
             (_, Some(q)) => {
                 format!("You mentioned \"{q}\", but I'd like to stay with the question. {ask}")
             }
@@ -482,6 +496,21 @@ mod tests {
             "{back}"
         );
         assert!(said(aside, RoundKind::Coding).starts_with("Let's keep to the problem."));
+        // At the opening of a design or a problem, what is on the screen is not put again as a statement: a
+        // question is.
+        let mut opening = utterance(Intent::Redirect, Some(aside));
+        opening.round_kind = RoundKind::SystemDesign;
+        opening.question.as_mut().unwrap().text =
+            "Design a URL shortener for 100 million links.".into();
+        assert_eq!(
+            scripted(&opening, &names(), &[]),
+            "Let's bring it back to the design. Where would you like to start?"
+        );
+        opening.suggested_follow_up = Some("What API would clients call?".into());
+        assert_eq!(
+            scripted(&opening, &names(), &[]),
+            "Let's bring it back to the design. What API would clients call?"
+        );
         let concrete = said(general, RoundKind::Behavioral);
         assert!(
             concrete.contains("concrete example from your own work"),
