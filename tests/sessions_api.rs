@@ -576,6 +576,12 @@ async fn the_openapi_document_lists_every_route() {
     assert!(doc["components"]["schemas"]["Report"].is_object());
 }
 
+/// The interview a form's redirect leads to.
+fn session_of(r: &crate::util::Reply) -> String {
+    let to = r.headers["location"].to_str().unwrap();
+    to.rsplit('/').next().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn a_candidate_can_practise_chosen_rounds_of_a_loop() {
     let t = app().await;
@@ -652,13 +658,7 @@ async fn a_candidate_can_practise_chosen_rounds_of_a_loop() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let id = r.headers["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = session_of(&r);
     let view = c.get(&format!("/api/v1/sessions/{id}")).await.json();
     assert_eq!(view["rounds"].as_array().unwrap().len(), 1, "{view}");
     assert_eq!(view["rounds"][0]["question"], "coin-change", "{view}");
@@ -670,13 +670,7 @@ async fn a_candidate_can_practise_chosen_rounds_of_a_loop() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let id = r.headers["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = session_of(&r);
     assert_eq!(
         c.get(&format!("/api/v1/sessions/{id}")).await.json()["rounds"]
             .as_array()

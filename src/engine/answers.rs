@@ -366,7 +366,11 @@ const DIGRESSION: &[&str] = &[
 
 /// Whether a reply opens by announcing an aside: one of [`DIGRESSION`]'s phrases within its first eight words.
 pub fn announces_aside(answer: &str) -> bool {
-    let text = normalized(answer);
+    opens_aside(&normalized(answer))
+}
+
+/// [`announces_aside`] of a text already [`normalized`].
+fn opens_aside(text: &str) -> bool {
     let opening: Vec<&str> = text.split(' ').take(8).collect();
     any(&opening.join(" "), DIGRESSION)
 }
@@ -470,7 +474,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
         return Reply::Short;
     }
     // An aside announced as one ("Side note, ...", "Funny thing, ...") is off the question, however it is told.
-    if announces_aside(&text) {
+    if opens_aside(&text) {
         return Reply::OffTopic;
     }
     // An answer of some length that shares no topic word with the question, and tells no story of its own

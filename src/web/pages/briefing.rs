@@ -123,28 +123,21 @@ fn the_loop(viewer: &Viewer, catalog: &Catalog, r: &Role, choosable: bool) -> Ma
 }
 
 /// For a coding or design round that draws its question: a choice of the question (drawn when left alone).
-fn question_choice(catalog: &Catalog, i: usize, round: &Round) -> Markup {
+fn question_choice<'a>(catalog: &'a Catalog, i: usize, round: &Round) -> Markup {
+    let label = |id: &'a str, title: &str, difficulty: crate::catalog::Difficulty| {
+        (id, format!("{title} ({})", difficulty.as_str()))
+    };
     let choices: Vec<(&str, String)> = match round.kind {
         _ if round.question.is_some() => Vec::new(),
         RoundKind::Coding => catalog
             .problems
             .iter()
-            .map(|p| {
-                (
-                    p.id.as_str(),
-                    format!("{} ({})", p.title, p.difficulty.as_str()),
-                )
-            })
+            .map(|p| label(&p.id, &p.title, p.difficulty))
             .collect(),
         RoundKind::SystemDesign => catalog
             .design
             .iter()
-            .map(|p| {
-                (
-                    p.id.as_str(),
-                    format!("{} ({})", p.title, p.difficulty.as_str()),
-                )
-            })
+            .map(|p| label(&p.id, &p.title, p.difficulty))
             .collect(),
         _ => Vec::new(),
     };
