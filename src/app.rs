@@ -22,7 +22,7 @@ use crate::{
     },
     sandbox::pool::Pool,
     scoring::service::{ReportReady, Scorer},
-    voice::{SpeechToText, TextToSpeech, VoiceActivity, tts::piper::Piper, vad::Silero},
+    voice::{SpeechToText, TextToSpeech, VoiceActivity, vad::Silero},
     web::{self, Parts, metrics::Metrics},
 };
 
@@ -61,7 +61,7 @@ impl AppState {
             catalog,
             llm: models.llm,
             stt: models.stt,
-            tts: models.tts.map(|t| t as Arc<dyn TextToSpeech>),
+            tts: models.tts,
             vad: models.vad.map(|v| v as Arc<dyn VoiceActivity>),
             sandbox: Pool::new(settings.runtimes_dir.clone()),
             intents,
@@ -105,7 +105,7 @@ async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
 struct Models {
     llm: Arc<dyn Llm>,
     stt: Option<Arc<dyn SpeechToText>>,
-    tts: Option<Arc<Piper>>,
+    tts: Option<Arc<dyn TextToSpeech>>,
     vad: Option<Arc<Silero>>,
     /// The judge's own model, when `--judge-llm` names one.
     judge: Option<Arc<dyn Llm>>,
@@ -115,10 +115,11 @@ struct Models {
 
 async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
     let caches = settings.kv_caches;
-    let (llm_spec, stt_spec, tts_spec, vad_spec, models_dir) = (
+    let (llm_spec, stt_spec, tts_spec, tts_voice, vad_spec, models_dir) = (
         settings.llm.clone(),
         settings.stt.clone(),
         settings.tts.clone(),
+        settings.tts_voice.clone(),
         settings.vad.clone(),
         settings.models_dir.clone(),
     );
@@ -127,7 +128,7 @@ async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
             (
                 backends::open_llm(&llm_spec, &models_dir, caches),
                 backends::open_stt(&stt_spec, &models_dir),
-                backends::open_tts(&tts_spec, &models_dir),
+                backends::open_tts(&tts_spec, &tts_voice, &models_dir),
                 backends::open_vad(&vad_spec, &models_dir),
             )
         })

@@ -17,11 +17,11 @@ use crate::{
         scripted::Scripted,
     },
     models::{Manifest, Purpose},
-    voice::tts::piper::Piper,
     voice::vad::Silero,
     voice::{
-        SpeechToText,
+        SpeechToText, TextToSpeech,
         stt::{remote::RemoteStt, whisper::Whisper},
+        tts::{piper::Piper, remote::RemoteTts},
     },
 };
 
@@ -95,11 +95,13 @@ impl Spec {
                     Spec::Local(rest.trim().to_string())
                 }
                 Some((prefix @ ("openai" | "gemini"), model)) if !model.trim().is_empty() => {
-                    let remote_speech = role == Purpose::Stt && prefix == "openai";
+                    let remote_speech =
+                        matches!(role, Purpose::Stt | Purpose::Tts) && prefix == "openai";
                     if role != Purpose::Llm && !remote_speech {
                         bail!(
                             "--{role} {t:?}: this remote backend is not built yet (built: openai:MODEL for --llm, \
-                             --judge-llm and --stt; gemini:MODEL for --llm and --judge-llm); use auto, off or local:NAME"
+                             --judge-llm, --stt and --tts; gemini:MODEL for --llm and --judge-llm); use auto, off or \
+                             local:NAME"
                         );
                     }
                     let provider = if prefix == "openai" {
@@ -299,6 +301,34 @@ pub fn probe(r: &Remote) -> Result<String, String> {
     remote_llm(r).probe()
 }
 
+/// Asks a remote voice's server to say a word (`rehearse doctor`): how soon the audio began and how much came.
+/// Blocking.
+pub fn probe_tts(r: &Remote, voice: &str) -> Result<String, String> {
+    let tts = RemoteTts::new(&r.model, voice, r.endpoint.clone());
+    let started = std::time::Instant::now();
+    let (mut first, mut samples) = (None, 0usize);
+    tts.speak("Hello.", 24_000, &mut |pcm| {
+        first.get_or_insert_with(|| started.elapsed());
+        samples += pcm.len();
+        std::ops::ControlFlow::Continue(())
+    })
+    .map_err(|e| format!("{e:#}"))?;
+    match first {
+        Some(first) if samples >= 2_400 => Ok(format!(
+            "{}: said \"Hello.\" as {} voice {voice:?} (first audio after {} ms, {:.1} s of it)",
+            r.endpoint.url,
+            r.model,
+            first.as_millis(),
+            samples as f64 / 24_000.0
+        )),
+        _ => Err(format!(
+            "{}: answered, but with {:.2} s of audio for \"Hello.\"",
+            r.endpoint.url,
+            samples as f64 / 24_000.0
+        )),
+    }
+}
+
 /// Opens speech-to-text. `None`: candidates type their answers.
 pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<dyn SpeechToText>>, Status) {
     if let Spec::Remote(r) = spec {
@@ -334,8 +364,32 @@ pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<dyn SpeechToText>
     (stt.map(|w| Arc::new(w) as Arc<dyn SpeechToText>), status)
 }
 
-/// Opens the voice (with onnxruntime from the models directory). `None`: interviews are text only.
-pub fn open_tts(spec: &Spec, models_dir: &Path) -> (Option<Arc<Piper>>, Status) {
+/// Opens the voice: a piper voice (with onnxruntime from the models directory), or a server's speaking with
+/// `voice` (`--tts-voice`). `None`: interviews are text only.
+pub fn open_tts(
+    spec: &Spec,
+    voice: &str,
+    models_dir: &Path,
+) -> (Option<Arc<dyn TextToSpeech>>, Status) {
+    if let Spec::Remote(r) = spec {
+        let tts = RemoteTts::new(&r.model, voice, r.endpoint.clone());
+        let status = Status {
+            role: Purpose::Tts,
+            spec: spec.clone(),
+            running: tts.name().to_string(),
+            detail: format!(
+                "{} ({})",
+                r.endpoint.url,
+                if r.endpoint.is_loopback() {
+                    "on this machine"
+                } else {
+                    "another machine: the interviewer's words are sent there to be spoken"
+                }
+            ),
+            ok: true,
+        };
+        return (Some(Arc::new(tts)), status);
+    }
     let (tts, status) = open(spec, Purpose::Tts, models_dir, |_, path| {
         let runtime = Manifest::builtin().locate(models_dir, "onnxruntime", Purpose::Runtime)?;
         let started = std::time::Instant::now();
@@ -348,7 +402,7 @@ pub fn open_tts(spec: &Spec, models_dir: &Path) -> (Option<Arc<Piper>>, Status) 
         );
         Ok((piper, detail))
     });
-    (tts.map(Arc::new), status)
+    (tts.map(|p| Arc::new(p) as Arc<dyn TextToSpeech>), status)
 }
 
 /// Opens voice activity detection (with onnxruntime from the models directory). `None`: loudness decides what
@@ -411,7 +465,11 @@ mod tests {
             Spec::parse("openai:whisper-1", Purpose::Stt).unwrap(),
             Spec::Remote(_)
         ));
-        let err = Spec::parse("openai:tts-1", Purpose::Tts)
+        assert!(matches!(
+            Spec::parse("openai:tts-1", Purpose::Tts).unwrap(),
+            Spec::Remote(_)
+        ));
+        let err = Spec::parse("gemini:gemini-2.5-flash-tts", Purpose::Tts)
             .unwrap_err()
             .to_string();
         assert!(err.contains("not built yet"), "{err}");

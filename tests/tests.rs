@@ -12,6 +12,7 @@ mod live;
 mod local_llm;
 mod proto;
 mod remote;
+mod remote_voice;
 mod sandbox;
 mod server;
 mod sessions_api;

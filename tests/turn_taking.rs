@@ -41,10 +41,10 @@ async fn thinking_pauses_are_not_cut_into_and_finished_answers_end_on_their_word
         .unwrap()
         .name
         .clone();
-    let (piper, status) = open_tts(&Spec::Local(name), &models);
+    let (piper, status) = open_tts(&Spec::Local(name), "", &models);
     let piper = piper.unwrap_or_else(|| panic!("the tiny set's voice: {status:?}"));
     let dir = tempfile::tempdir().unwrap();
-    let folder = pauses::make(SPEC, dir.path(), Some(&piper)).unwrap();
+    let folder = pauses::make(SPEC, dir.path(), Some(piper.as_ref())).unwrap();
     let clips = pauses::load(&folder).unwrap();
     assert_eq!(clips.len(), 3);
     assert_eq!(
@@ -72,12 +72,16 @@ async fn thinking_pauses_are_not_cut_into_and_finished_answers_end_on_their_word
     );
     assert_eq!(report.turns, 3);
     // Each answer's end of turn came from its words (2.5 s for these brief behavioural answers, 0.6 s for the
-    // recruiter's), not from the longest wait of 4 s.
+    // recruiter's), not from the longest wait of 4 s. The words count once whisper has them, so on a busy machine
+    // a turn can end later than its wait (2.96 s was seen once in CI), but never at the longest wait.
     let (_, silence) = report
         .stages
         .iter()
         .find(|(name, _)| name == "end-of-turn silence")
         .unwrap();
     assert_eq!(silence.count, 3);
-    assert!(silence.max_ms <= 2_600.0, "{silence:?}");
+    assert!(
+        silence.max_ms < f64::from(rehearse::config::DEFAULT_END_OF_TURN_MS) - 100.0,
+        "{silence:?}"
+    );
 }

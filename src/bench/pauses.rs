@@ -168,7 +168,7 @@ fn say(
     voice: &str,
     speed: f64,
     text: &str,
-    piper: Option<&crate::voice::tts::piper::Piper>,
+    piper: Option<&dyn crate::voice::TextToSpeech>,
 ) -> anyhow::Result<Vec<f32>> {
     let audio = if voice == "piper" {
         let piper =
@@ -232,11 +232,11 @@ pub fn project_set(name: &str, cache: &Path, models_dir: &Path) -> anyhow::Resul
         .1;
     let voice = super::voice::model("tiny", crate::models::Purpose::Tts)?;
     let (piper, status) =
-        crate::backends::open_tts(&crate::backends::Spec::Local(voice), models_dir);
+        crate::backends::open_tts(&crate::backends::Spec::Local(voice), "", models_dir);
     let piper = piper.with_context(|| {
         format!("the piper voice does not load (rehearse models fetch --set tiny): {status:?}")
     })?;
-    let dir = make(spec, &cache.join(name), Some(&piper))?;
+    let dir = make(spec, &cache.join(name), Some(piper.as_ref()))?;
     load(&dir)
 }
 
@@ -245,7 +245,7 @@ pub fn project_set(name: &str, cache: &Path, models_dir: &Path) -> anyhow::Resul
 pub fn make(
     text: &str,
     out: &Path,
-    piper: Option<&crate::voice::tts::piper::Piper>,
+    piper: Option<&dyn crate::voice::TextToSpeech>,
 ) -> anyhow::Result<PathBuf> {
     let stamp = out.join("spec.toml");
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == text)

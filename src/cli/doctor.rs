@@ -163,16 +163,17 @@ fn models(settings: &Settings) -> Line {
 /// What each backend role would run, opened as `serve` opens it.
 async fn backends(settings: &Settings) -> anyhow::Result<Vec<Line>> {
     let (spec, dir) = (settings.llm.clone(), settings.models_dir.clone());
-    let (stt_spec, tts_spec, vad_spec) = (
+    let (stt_spec, tts_spec, tts_voice, vad_spec) = (
         settings.stt.clone(),
         settings.tts.clone(),
+        settings.tts_voice.clone(),
         settings.vad.clone(),
     );
     let statuses = tokio::task::spawn_blocking(move || {
         [
             crate::backends::open_llm(&spec, &dir, Default::default()).1,
             crate::backends::open_stt(&stt_spec, &dir).1,
-            crate::backends::open_tts(&tts_spec, &dir).1,
+            crate::backends::open_tts(&tts_spec, &tts_voice, &dir).1,
             crate::backends::open_vad(&vad_spec, &dir).1,
         ]
     })
@@ -210,6 +211,15 @@ async fn servers(settings: &Settings) -> anyhow::Result<Vec<Line>> {
         lines.push(match checked {
             Ok(how) => line(Some(true), what, how),
             Err(why) => line(Some(false), what, why),
+        });
+    }
+    if let crate::backends::Spec::Remote(r) = settings.tts.clone() {
+        let voice = settings.tts_voice.clone();
+        let checked =
+            tokio::task::spawn_blocking(move || crate::backends::probe_tts(&r, &voice)).await?;
+        lines.push(match checked {
+            Ok(how) => line(Some(true), "voice server", how),
+            Err(why) => line(Some(false), "voice server", why),
         });
     }
     Ok(lines)

@@ -30,6 +30,8 @@ pub const DEFAULT_END_OF_TURN_FINISHED_MS: u32 =
     crate::engine::turns::Rules::DEFAULT.finished_silence_ms;
 /// The silence that ends a finished-sounding answer that is brief for its round.
 pub const DEFAULT_END_OF_TURN_BRIEF_MS: u32 = crate::engine::turns::Rules::DEFAULT.brief_silence_ms;
+/// The voice of a remote `--tts` unless `--tts-voice` names another (one of OpenAI's).
+pub const DEFAULT_TTS_VOICE: &str = "alloy";
 pub const DEFAULT_SILENCE_PROMPT: std::time::Duration = std::time::Duration::from_secs(20);
 pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A classroom of 40 behind one NAT, each browser with its page's connections and the interview's WebSocket.
@@ -89,6 +91,14 @@ pub struct Cli {
     /// REHEARSE_STT_API_KEY or `stt_api_key`, else OPENAI_API_KEY.
     #[arg(long, env = "REHEARSE_STT_URL", global = true, value_name = "URL")]
     pub stt_url: Option<String>,
+    /// The server of an `openai:` voice (`/v1/audio/speech`; default: OpenAI's API); its key from
+    /// REHEARSE_TTS_API_KEY or `tts_api_key`, else OPENAI_API_KEY.
+    #[arg(long, env = "REHEARSE_TTS_URL", global = true, value_name = "URL")]
+    pub tts_url: Option<String>,
+    /// The voice an `openai:` voice speaks with (OpenAI's: alloy, ash, coral, echo, fable, nova, onyx, sage,
+    /// shimmer; another server's own names). Default: alloy.
+    #[arg(long, env = "REHEARSE_TTS_VOICE", global = true, value_name = "NAME")]
+    pub tts_voice: Option<String>,
     /// Refuse to start with any backend whose server is not on this machine (loopback addresses are allowed).
     #[arg(long, env = "REHEARSE_OFFLINE", global = true)]
     pub offline: bool,
@@ -99,7 +109,8 @@ pub struct Cli {
     /// `openai:MODEL` (a server with OpenAI's transcription API, see --stt-url).
     #[arg(long, env = "REHEARSE_STT", global = true, value_name = "BACKEND")]
     pub stt: Option<String>,
-    /// Text-to-speech: `auto`, `off` (text only), or `local:NAME` / `local:PATH` (a piper voice `.onnx`).
+    /// Text-to-speech: `auto`, `off` (text only), `local:NAME` / `local:PATH` (a piper voice `.onnx`), or
+    /// `openai:MODEL` (a server with OpenAI's speech API, see --tts-url and --tts-voice).
     #[arg(long, env = "REHEARSE_TTS", global = true, value_name = "BACKEND")]
     pub tts: Option<String>,
     /// What hears speech in voice answers: `auto` (Silero VAD when installed), `off` (loudness alone), or
@@ -415,6 +426,9 @@ struct FileConfig {
     judge_api_key: Option<String>,
     stt_url: Option<String>,
     stt_api_key: Option<String>,
+    tts_url: Option<String>,
+    tts_api_key: Option<String>,
+    tts_voice: Option<String>,
     offline: Option<bool>,
     stt: Option<String>,
     tts: Option<String>,
@@ -477,6 +491,8 @@ pub struct Settings {
     pub keys: Keys,
     pub stt: Spec,
     pub tts: Spec,
+    /// The voice a remote `tts` speaks with (`--tts-voice`).
+    pub tts_voice: String,
     /// `off`: loudness decides what is speech.
     pub vad: Spec,
 }
@@ -600,11 +616,34 @@ impl Settings {
             &cli.keys,
             "--stt-url",
         )?;
+        let tts = Access {
+            url: cli.tts_url.clone().or(file.tts_url.clone()),
+            key: cli.keys.tts.clone().or_else(|| {
+                file.tts_api_key
+                    .as_deref()
+                    .and_then(crate::llm::remote::ApiKey::new)
+            }),
+        }
+        .place(
+            spec(&cli.tts, &file.tts, Purpose::Tts)?,
+            &cli.keys,
+            "--tts-url",
+        )?;
+        let tts_voice = cli
+            .tts_voice
+            .clone()
+            .or(file.tts_voice.clone())
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| DEFAULT_TTS_VOICE.to_string());
+        if tts_voice.is_empty() || tts_voice.len() > 64 || tts_voice.chars().any(char::is_control) {
+            bail!("--tts-voice {tts_voice:?}: give a voice's name (at most 64 characters)");
+        }
         if cli.offline || file.offline == Some(true) {
             remote::refuse_remote(&[
                 ("--llm", Some(&llm)),
                 ("--judge-llm", judge_llm.as_ref()),
                 ("--stt", Some(&stt)),
+                ("--tts", Some(&tts)),
             ])?;
         }
         let (end_of_turn_ms, end_of_turn_finished_ms, end_of_turn_brief_ms) = turn_waits(&file)?;
@@ -623,7 +662,8 @@ impl Settings {
             llm_access,
             keys: cli.keys.clone(),
             stt,
-            tts: spec(&cli.tts, &file.tts, Purpose::Tts)?,
+            tts,
+            tts_voice,
             vad: spec(&cli.vad, &file.vad, Purpose::Vad)?,
             runtimes_dir,
             signup_credits,
@@ -672,6 +712,7 @@ impl Settings {
             keys: Keys::default(),
             stt: Spec::Off,
             tts: Spec::Off,
+            tts_voice: DEFAULT_TTS_VOICE.to_string(),
             vad: Spec::Off,
         }
     }
@@ -1182,5 +1223,60 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("--stt openai:whisper-1"), "{err}");
+    }
+
+    #[test]
+    fn a_remote_voice_takes_its_own_url_key_and_voice_and_offline_refuses_it() {
+        let key = |k: &str| crate::llm::remote::ApiKey::new(k);
+        let s = build(
+            &[
+                "--tts",
+                "openai:kokoro",
+                "--tts-url",
+                "http://127.0.0.1:8880/v1",
+                "--tts-voice",
+                "af_heart",
+                "seed",
+            ],
+            Keys {
+                tts: key("tts-key"),
+                openai: key("openai-key"),
+                ..Keys::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(remote(&s.tts).endpoint.url, "http://127.0.0.1:8880/v1");
+        assert_eq!(remote(&s.tts).endpoint.key, key("tts-key"));
+        assert_eq!(s.tts_voice, "af_heart");
+        // Without its own, OpenAI's key and voice.
+        let s = build(
+            &["--tts", "openai:gpt-4o-mini-tts", "seed"],
+            Keys {
+                openai: key("openai-key"),
+                ..Keys::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(remote(&s.tts).endpoint.url, "https://api.openai.com/v1");
+        assert_eq!(remote(&s.tts).endpoint.key, key("openai-key"));
+        assert_eq!(s.tts_voice, DEFAULT_TTS_VOICE);
+        let err = build(
+            &["--offline", "--tts", "openai:tts-1", "seed"],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--tts openai:tts-1"), "{err}");
+        let err = build(
+            &["--tts", "openai:tts-1", "--tts-voice", " ", "seed"],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--tts-voice"), "{err}");
     }
 }

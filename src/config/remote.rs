@@ -19,6 +19,8 @@ pub struct Keys {
     pub judge: Option<ApiKey>,
     /// `REHEARSE_STT_API_KEY`.
     pub stt: Option<ApiKey>,
+    /// `REHEARSE_TTS_API_KEY`.
+    pub tts: Option<ApiKey>,
     /// `OPENAI_API_KEY`.
     pub openai: Option<ApiKey>,
     /// `GEMINI_API_KEY`.
@@ -32,6 +34,7 @@ impl Keys {
             llm: var("REHEARSE_LLM_API_KEY"),
             judge: var("REHEARSE_JUDGE_API_KEY"),
             stt: var("REHEARSE_STT_API_KEY"),
+            tts: var("REHEARSE_TTS_API_KEY"),
             openai: var(Provider::OpenAi.key_variable()),
             gemini: var(Provider::Gemini.key_variable()),
         }
@@ -79,7 +82,7 @@ pub fn refuse_remote(specs: &[(&str, Option<&Spec>)]) -> anyhow::Result<()> {
             && !r.endpoint.is_loopback()
         {
             bail!(
-                "--offline: {flag} {}:{} would send the candidate's words to {} (not this machine); \
+                "--offline: {flag} {}:{} would send the interview's words to {} (not this machine); \
                  use a local model, a model server on 127.0.0.1, or leave --offline out",
                 r.provider.prefix(),
                 r.model,

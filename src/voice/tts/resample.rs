@@ -2,7 +2,8 @@
 //! 22050 Hz voice can go out at 16, 24 or 48 kHz without the aliasing that linear interpolation leaves.
 //!
 //! The signal is taken as silent outside the given slice, which suits audio cut at pauses (a TTS sentence
-//! starts and ends in near-silence); a continuous stream cut anywhere would need a stateful resampler.
+//! starts and ends in near-silence); audio that arrives in pieces goes through a [`Stream`], which gives the
+//! same output without seams.
 
 /// Zero crossings of the sinc on each side of the centre: the filter's length, and its sharpness.
 const ZERO_CROSSINGS: f64 = 16.0;
@@ -17,39 +18,117 @@ const MAX_TABLE_PHASES: u64 = 4096;
 /// its sample `j` is the band-limited signal at time `j / to`. Equal rates, a zero rate or empty input return
 /// the input unchanged.
 pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to || from == 0 || to == 0 || input.is_empty() {
-        return input.to_vec();
-    }
-    let g = gcd(u64::from(from), u64::from(to));
-    let (up, down) = (u64::from(to) / g, u64::from(from) / g);
-    let out_len = (input.len() as u64 * up).div_ceil(down) as usize;
-    let kernel = Kernel::new(up, down);
-    let reach = kernel.reach as i64;
-    let taps = 2 * kernel.reach + 1;
-    let table = (up <= MAX_TABLE_PHASES).then(|| kernel.table(up, taps));
-    let mut out = Vec::with_capacity(out_len);
-    let mut weights = vec![0.0f64; taps];
-    for j in 0..out_len as u64 {
-        let base = (j * down / up) as i64;
-        let phase = j * down % up;
-        let w: &[f64] = match &table {
-            Some(t) => &t[phase as usize * taps..(phase as usize + 1) * taps],
-            None => {
-                kernel.weights(phase as f64 / up as f64, &mut weights);
-                &weights
-            }
-        };
-        let first = base - reach;
-        let mut acc = 0.0f64;
-        // Only the taps that land inside the input contribute (the rest multiply silence).
-        let lo = (-first).max(0) as usize;
-        let hi = (input.len() as i64 - first).clamp(0, taps as i64) as usize;
-        for t in lo..hi {
-            acc += f64::from(input[(first + t as i64) as usize]) * w[t];
-        }
-        out.push(acc as f32);
-    }
+    let mut stream = Stream::new(from, to);
+    let mut out = stream.push(input);
+    out.extend(stream.finish());
     out
+}
+
+/// A resampler for audio that arrives in pieces (a voice streamed from a server): the output is exactly what
+/// [`resample`] gives for the whole input, handed out as soon as each sample's filter has the input it reads.
+pub struct Stream {
+    /// Output and input steps per common unit of time: output `j` sits at input position `j * down / up`.
+    up: u64,
+    down: u64,
+    kernel: Option<Kernel>,
+    table: Option<Vec<f64>>,
+    weights: Vec<f64>,
+    /// Input kept, from input index `start` on.
+    input: Vec<f32>,
+    start: u64,
+    /// Input samples pushed so far.
+    seen: u64,
+    /// The next output sample's index.
+    next: u64,
+}
+
+impl Stream {
+    /// Equal or zero rates pass the input through.
+    pub fn new(from: u32, to: u32) -> Stream {
+        let passthrough = from == to || from == 0 || to == 0;
+        let g = gcd(u64::from(from), u64::from(to)).max(1);
+        let (up, down) = (u64::from(to) / g, u64::from(from) / g);
+        let kernel = (!passthrough).then(|| Kernel::new(up, down));
+        let taps = kernel.as_ref().map_or(0, |k| 2 * k.reach + 1);
+        let table = kernel
+            .as_ref()
+            .filter(|_| up <= MAX_TABLE_PHASES)
+            .map(|k| k.table(up, taps));
+        Stream {
+            up,
+            down,
+            kernel,
+            table,
+            weights: vec![0.0; taps],
+            input: Vec::new(),
+            start: 0,
+            seen: 0,
+            next: 0,
+        }
+    }
+
+    /// More input; returns the output it completes.
+    pub fn push(&mut self, input: &[f32]) -> Vec<f32> {
+        if self.kernel.is_none() {
+            return input.to_vec();
+        }
+        self.input.extend_from_slice(input);
+        self.seen += input.len() as u64;
+        self.emit(false)
+    }
+
+    /// The input has ended (silence after it): the rest of the output.
+    pub fn finish(mut self) -> Vec<f32> {
+        if self.kernel.is_none() {
+            return Vec::new();
+        }
+        self.emit(true)
+    }
+
+    fn emit(&mut self, last: bool) -> Vec<f32> {
+        let Some(kernel) = &self.kernel else {
+            return Vec::new();
+        };
+        let reach = kernel.reach as u64;
+        let taps = self.weights.len();
+        let total = (self.seen * self.up).div_ceil(self.down);
+        let mut out = Vec::new();
+        loop {
+            let j = self.next;
+            let base = j * self.down / self.up;
+            // Every tap of a sample before the end must have arrived; at the end, what is missing is silence.
+            if (last && j >= total) || (!last && base + reach >= self.seen) {
+                break;
+            }
+            let phase = j * self.down % self.up;
+            let w: &[f64] = match &self.table {
+                Some(t) => &t[phase as usize * taps..(phase as usize + 1) * taps],
+                None => {
+                    kernel.weights(phase as f64 / self.up as f64, &mut self.weights);
+                    &self.weights
+                }
+            };
+            let first = base as i64 - reach as i64;
+            let mut acc = 0.0f64;
+            // Only the taps that land inside the input contribute (the rest multiply silence).
+            let lo = (-first).max(0) as usize;
+            let hi = (self.seen as i64 - first).clamp(0, taps as i64) as usize;
+            for (t, w) in w.iter().enumerate().take(hi).skip(lo) {
+                let at = (first + t as i64) as u64 - self.start;
+                acc += f64::from(self.input[at as usize]) * w;
+            }
+            out.push(acc as f32);
+            self.next += 1;
+        }
+        // Input no later output reads again.
+        let needed = (self.next * self.down / self.up).saturating_sub(reach);
+        if needed > self.start {
+            let drop = ((needed - self.start) as usize).min(self.input.len());
+            self.input.drain(..drop);
+            self.start += drop as u64;
+        }
+        out
+    }
 }
 
 /// The low-pass interpolation filter, in units of input samples.
@@ -206,6 +285,35 @@ mod tests {
         let y = resample(&sine(10000.0, 22050, 22050), 22050, 16000);
         let n = y.len();
         assert!(rms(&y[n / 10..9 * n / 10]) < 0.01, "rms {}", rms(&y));
+    }
+
+    #[test]
+    fn a_stream_in_pieces_gives_what_the_whole_gives() {
+        let x = sine(440.0, 24_000, 24_000);
+        for to in [16_000, 22_050, 48_000] {
+            let whole = resample(&x, 24_000, to);
+            let mut stream = Stream::new(24_000, to);
+            let mut pieces = Vec::new();
+            for piece in x.chunks(997) {
+                let out = stream.push(piece);
+                pieces.extend(out);
+            }
+            assert!(
+                pieces.len() < whole.len(),
+                "the last samples wait for the end"
+            );
+            pieces.extend(stream.finish());
+            assert_eq!(pieces.len(), whole.len(), "{to} Hz");
+            let worst = pieces
+                .iter()
+                .zip(&whole)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-6, "{to} Hz: {worst}");
+        }
+        let mut same = Stream::new(24_000, 24_000);
+        assert_eq!(same.push(&[0.5, 0.25]), vec![0.5, 0.25]);
+        assert!(same.finish().is_empty());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub fn destinations(settings: &Settings) -> Vec<Destination> {
         ("the interviewer", Some(&settings.llm)),
         ("the judge", judge),
         ("speech recognition", Some(&settings.stt)),
+        ("the voice", Some(&settings.tts)),
     ]
     .into_iter()
     .filter_map(|(role, spec)| match spec {
@@ -56,6 +57,7 @@ pub fn notice(settings: &Settings) -> Markup {
                     (capitalised(d.role)) " runs on " strong { (d.host) } " (" (d.backend) ")"
                     @if d.role == "the judge" { ": your answers are sent there to be scored." }
                     @else if d.role == "speech recognition" { ": your spoken answers are sent there as audio." }
+                    @else if d.role == "the voice" { ": the interviewer's words are sent there to be spoken (yours are not)." }
                     @else { ": what you say and write in this interview is sent there." }
                 }
             }
@@ -77,12 +79,12 @@ pub fn promise(settings: &Settings) -> Markup {
         @if away.is_empty() {
             "Speech recognition, the interviewer and its voice run locally. Nothing you say or write leaves this machine unless the operator switches on a cloud model, and then every interview page says so."
         } @else {
-            "Speech recognition and the voice run locally. This appliance's operator has switched on a model on another machine: "
+            "This appliance's operator has switched on a model on another machine: "
             @for (i, d) in away.iter().enumerate() {
                 @if i > 0 { "; " }
                 (d.role) " runs on " strong { (d.host) }
             }
-            ". Every interview page says so before you start."
+            ". The rest runs locally, and every interview page says so before you start."
         }
     }
 }
@@ -141,6 +143,19 @@ mod tests {
         assert!(
             shown.contains("spoken answers are sent there as audio"),
             "{shown}"
+        );
+        // A voice on another machine gets the interviewer's words, not the candidate's.
+        s.tts = remote("https://api.openai.com/v1");
+        let shown = notice(&s).into_string();
+        assert!(
+            shown.contains("The voice runs on")
+                && shown.contains("the interviewer's words are sent there to be spoken"),
+            "{shown}"
+        );
+        let promised = promise(&s).into_string();
+        assert!(
+            promised.contains("the voice runs on") && !promised.contains("the voice run locally"),
+            "{promised}"
         );
     }
 }
