@@ -55,24 +55,9 @@ impl RemoteTts {
     }
 }
 
-impl TextToSpeech for RemoteTts {
-    fn sample_rate(&self) -> u32 {
-        PCM_RATE
-    }
-
-    fn speak(
-        &self,
-        text: &str,
-        rate: u32,
-        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
-    ) -> anyhow::Result<()> {
-        if rate == 0 {
-            bail!("cannot speak at 0 Hz");
-        }
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !text.chars().any(char::is_alphanumeric) {
-            return Ok(());
-        }
+impl RemoteTts {
+    /// Asks for `text` to be spoken: the answer, once it says it is audio.
+    fn request(&self, text: &str) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         let body = serde_json::json!({
             "model": self.model,
             "input": text,
@@ -120,29 +105,41 @@ impl TextToSpeech for RemoteTts {
                 self.endpoint.url
             );
         }
-        let mut reader = response
-            .into_body()
-            .into_with_config()
-            .limit(MAX_BYTES)
-            .reader();
-        let mut first = [0u8; 4];
-        let got = read_full(&mut reader, &mut first)?;
-        if got == 4 && &first == b"RIFF" {
-            let mut wav = first.to_vec();
-            reader
-                .read_to_end(&mut wav)
-                .with_context(|| format!("{}: the speech was cut off", self.endpoint.url))?;
-            let (native, samples) = crate::voice::stt::wav::read(&wav).with_context(|| {
-                format!("{}: the speech is not a 16-bit PCM WAV", self.endpoint.url)
-            })?;
-            let pcm = to_i16(&resample::resample(&samples, native, rate));
-            if !pcm.is_empty() {
-                let _ = sink(&pcm);
-            }
-            return Ok(());
+        Ok(response)
+    }
+
+    /// A WAV answer (`head` is its start): read whole, then handed on at `rate`.
+    fn play_wav(
+        &self,
+        head: &[u8],
+        mut reader: impl Read,
+        rate: u32,
+        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
+    ) -> anyhow::Result<()> {
+        let mut wav = head.to_vec();
+        reader
+            .read_to_end(&mut wav)
+            .with_context(|| format!("{}: the speech was cut off", self.endpoint.url))?;
+        let (native, samples) = crate::voice::stt::wav::read(&wav).with_context(|| {
+            format!("{}: the speech is not a 16-bit PCM WAV", self.endpoint.url)
+        })?;
+        let pcm = to_i16(&resample::resample(&samples, native, rate));
+        if !pcm.is_empty() {
+            let _ = sink(&pcm);
         }
+        Ok(())
+    }
+
+    /// Raw PCM at [`PCM_RATE`] (`head` is its start): handed on at `rate` as it arrives, until the sink says stop.
+    fn play_pcm(
+        &self,
+        head: &[u8],
+        mut reader: impl Read,
+        rate: u32,
+        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
+    ) -> anyhow::Result<()> {
         let mut stream = resample::Stream::new(PCM_RATE, rate);
-        let mut carry: Vec<u8> = first[..got].to_vec();
+        let mut carry: Vec<u8> = head.to_vec();
         let mut buf = vec![0u8; READ_BYTES];
         loop {
             let n = reader
@@ -160,7 +157,8 @@ impl TextToSpeech for RemoteTts {
                 .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0)
                 .collect();
             let pcm = to_i16(&stream.push(&samples));
-            // Dropping the response closes the connection: the server stops making speech nobody hears.
+            // Returning drops the response, which closes the connection: the server stops making speech nobody
+            // hears.
             if !pcm.is_empty() && sink(&pcm).is_break() {
                 return Ok(());
             }
@@ -170,6 +168,40 @@ impl TextToSpeech for RemoteTts {
             let _ = sink(&pcm);
         }
         Ok(())
+    }
+}
+
+impl TextToSpeech for RemoteTts {
+    fn sample_rate(&self) -> u32 {
+        PCM_RATE
+    }
+
+    fn speak(
+        &self,
+        text: &str,
+        rate: u32,
+        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
+    ) -> anyhow::Result<()> {
+        if rate == 0 {
+            bail!("cannot speak at 0 Hz");
+        }
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.chars().any(char::is_alphanumeric) {
+            return Ok(());
+        }
+        let mut reader = self
+            .request(&text)?
+            .into_body()
+            .into_with_config()
+            .limit(MAX_BYTES)
+            .reader();
+        let mut head = [0u8; 4];
+        let got = read_full(&mut reader, &mut head)?;
+        if &head[..got] == b"RIFF" {
+            self.play_wav(&head, reader, rate, sink)
+        } else {
+            self.play_pcm(&head[..got], reader, rate, sink)
+        }
     }
 }
 
