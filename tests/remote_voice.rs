@@ -1,11 +1,15 @@
 //! The interviewer's voice from another server (`--tts openai:MODEL --tts-url URL --tts-voice NAME`): a server that
 //! follows OpenAI's speech API (`POST /v1/audio/speech`, raw 24 kHz PCM streamed in chunks) speaks with the real
-//! piper voice of the tiny set, and a live interview's listener hears, at its own rate, what the interviewer wrote.
+//! piper voice of the tiny set, and a live interview's listener hears, at its own rate, what the interviewer wrote;
+//! when the server fails, the listener is told and reads the turn instead.
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpListener,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -27,8 +31,8 @@ struct Request {
 }
 
 /// A speech server on port 0 that speaks each request's `input` with `voice` at 24 kHz and streams it in chunks of
-/// 100 ms; every request is kept.
-fn speech_server(voice: Piper) -> (String, Arc<Mutex<Vec<Request>>>) {
+/// 100 ms (or answers 503 while `failing` is set); every request is kept.
+fn speech_server(voice: Piper, failing: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<Request>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -37,7 +41,7 @@ fn speech_server(voice: Piper) -> (String, Arc<Mutex<Vec<Request>>>) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
-            let (voice, kept) = (voice.clone(), kept.clone());
+            let (voice, kept, failing) = (voice.clone(), kept.clone(), failing.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut head = Vec::new();
@@ -68,6 +72,14 @@ fn speech_server(voice: Piper) -> (String, Arc<Mutex<Vec<Request>>>) {
                     authorization: header("authorization"),
                     json: json.clone(),
                 });
+                let mut stream = stream;
+                if failing.load(Ordering::SeqCst) {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 503 Busy\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+                    );
+                    return;
+                }
                 let mut pcm = Vec::new();
                 voice
                     .speak(json["input"].as_str().unwrap(), 24_000, &mut |p| {
@@ -76,7 +88,6 @@ fn speech_server(voice: Piper) -> (String, Arc<Mutex<Vec<Request>>>) {
                     })
                     .unwrap();
                 let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
-                let mut stream = stream;
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Type: audio/pcm\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -103,7 +114,8 @@ fn speech_server(voice: Piper) -> (String, Arc<Mutex<Vec<Request>>>) {
 )]
 async fn the_interviewer_speaks_through_a_remote_voice() {
     let _cpu = crate::util::exclusive_cpu();
-    let (url, seen) = speech_server(crate::util::tiny_voice());
+    let failing = Arc::new(AtomicBool::new(false));
+    let (url, seen) = speech_server(crate::util::tiny_voice(), failing.clone());
     let dir = tempfile::tempdir().unwrap();
     let mut settings = with_models(dir.path());
     settings.tts = Spec::Remote(Remote {
@@ -183,6 +195,34 @@ async fn the_interviewer_speaks_through_a_remote_voice() {
         rehearse::text::fold_words(&asked.join(" ")),
         rehearse::text::fold_words(&text),
         "{asked:?}"
+    );
+
+    // The server fails: the reply comes as text, and the listener is told why it hears nothing.
+    failing.store(true, Ordering::SeqCst);
+    answer(
+        &mut ws,
+        1,
+        "a1",
+        "I led the migration of our billing service to a new queue, split the work into four pieces, wrote the \
+         runbook myself, and we shipped two weeks early with zero data loss.",
+    )
+    .await;
+    let reply = until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await;
+    assert!(
+        reply.iter().any(interviewer_final),
+        "the reply is on the page"
+    );
+    assert!(
+        reply
+            .iter()
+            .any(|k| matches!(k, Kind::Notice(n) if n.message.contains("voice could not speak"))),
+        "{reply:?}"
+    );
+    assert!(
+        !reply
+            .iter()
+            .any(|k| matches!(k, Kind::Audio(a) if !a.pcm.is_empty())),
+        "no audio from a failing server"
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
     server.stop().await;

@@ -159,6 +159,7 @@ fn speak(
     // Each sentence sent, with the audio time (ms) at which it ends.
     let mut said: Vec<(String, u64)> = Vec::new();
     let mut audio_ms = 0u64;
+    let mut told = false;
     'turn: while let Ok(text) = rx.recv() {
         for sentence in piper::sentences(&text) {
             if floor.interrupted_since(epoch) {
@@ -185,6 +186,15 @@ fn speak(
                 });
                 if let Err(e) = result {
                     tracing::warn!("the voice could not speak {sentence:?}: {e:#}");
+                    // Once a turn, the listeners are told why they hear nothing; the words are on the page.
+                    if !told {
+                        told = true;
+                        tell(
+                            listeners,
+                            "The voice could not speak this turn (its server failed); the interviewer's words \
+                             are on the page.",
+                        );
+                    }
                 }
             }
             said.push((sentence, audio_ms));
@@ -202,6 +212,14 @@ fn speak(
         spoken.heard = Some(floor::heard(&said, heard_ms));
     }
     spoken
+}
+
+/// A notice to every listening connection.
+fn tell(listeners: &[Listeners], message: &str) {
+    let frame = frames::notice(message);
+    for conn in listeners.iter().flat_map(|g| &g.conns) {
+        let _ = conn.try_send(frame.clone());
+    }
 }
 
 fn send(group: &Listeners, turn_id: &str, sequence: u64, pcm: Vec<u8>, last: bool) {
