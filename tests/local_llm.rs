@@ -7,7 +7,7 @@ use std::{
 };
 
 use rehearse::{
-    llm::{Llm, Message, Request, Role, local::LocalLlm},
+    llm::{Llm, Message, MessageRole, Request, local::LocalLlm},
     models,
 };
 
@@ -26,13 +26,13 @@ fn request(user: &str, temperature: f32, seed: u64, session: Option<&str>) -> Re
     Request {
         messages: vec![
             Message {
-                role: Role::System,
+                role: MessageRole::System,
                 content:
                     "You are an interviewer at a software company. Answer in one or two sentences."
                         .into(),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: user.into(),
             },
         ],
@@ -137,11 +137,11 @@ fn a_follow_up_turn_reuses_the_conversation_cache() {
     assert_eq!(a.usage.cached_tokens, 0, "a new conversation starts cold");
     let mut second = first.clone();
     second.messages.push(Message {
-        role: Role::Assistant,
+        role: MessageRole::Assistant,
         content: a.text.clone(),
     });
     second.messages.push(Message {
-        role: Role::User,
+        role: MessageRole::User,
         content: "I led the migration of our billing system to a new queue.".into(),
     });
     let (_, b) = collect(&*llm, &second);
@@ -188,7 +188,7 @@ fn a_turn_sent_while_its_conversation_runs_waits_for_it_and_reuses_its_cache() {
     // The next turn arrives while the first is still being written (a reply begun during the pause, say).
     let mut next = first.clone();
     next.messages.push(Message {
-        role: Role::User,
+        role: MessageRole::User,
         content: "It was a race between two writers to the same cache entry.".into(),
     });
     let (_, b) = collect(&*llm, &next);

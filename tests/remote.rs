@@ -13,7 +13,7 @@ use std::{
 
 use rehearse::{
     backends::{Provider, Remote, Spec},
-    llm::{Message, Request, Role, remote::Endpoint},
+    llm::{Message, MessageRole, Request, remote::Endpoint},
     realtime::pb::{self, server_frame::Kind},
 };
 
@@ -183,11 +183,11 @@ async fn a_whole_interview_and_its_scoring_run_on_llama_cpps_server() {
     let request = Request {
         messages: vec![
             Message {
-                role: Role::System,
+                role: MessageRole::System,
                 content: "You are an interviewer. Ask one short question.".into(),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: "The candidate said they built a queue consumer.".into(),
             },
         ],

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::{
     backends::Spec,
     llm::{
-        Llm, Message, Request, Role,
+        Llm, Message, MessageRole, Request,
         remote::{Endpoint, RemoteLlm, Timeouts, openai::OpenAi},
     },
     stats::Stats,
@@ -125,12 +125,12 @@ fn request(n: usize) -> Request {
     Request {
         messages: vec![
             Message {
-                role: Role::System,
+                role: MessageRole::System,
                 content: "You are Rebecca, a principal engineer interviewing a candidate. "
                     .repeat(12),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: format!(
                     "Question: Tell me about a migration you led.\nAnswer {n}: I led the move of our billing jobs \
                      onto a queue, wrote the design doc and cut the nightly run from four hours to forty minutes."

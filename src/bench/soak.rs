@@ -89,7 +89,7 @@ async fn warm_up(state: &AppState, clips: &[Vec<i16>]) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let req = crate::llm::Request {
             messages: vec![crate::llm::Message {
-                role: crate::llm::Role::User,
+                role: crate::llm::MessageRole::User,
                 content: "Ask me one question about a project I led.".repeat(20),
             }],
             scripted: "Tell me about a project you led.".into(),

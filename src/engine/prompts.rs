@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{interview::Utterance, wording::Ask};
 use crate::{
     catalog::Company,
-    llm::{Message, Role},
+    llm::{Message, MessageRole},
 };
 
 const PIECES: &str = include_str!("prompts/pieces.toml");
@@ -99,7 +99,7 @@ pub fn prefix(company: &Company, role_title: &str, round_title: &str) -> Vec<Mes
         ],
     );
     let mut out = vec![Message {
-        role: Role::System,
+        role: MessageRole::System,
         content: system,
     }];
     for e in &FILE.example {
@@ -109,7 +109,7 @@ pub fn prefix(company: &Company, role_title: &str, round_title: &str) -> Vec<Mes
             Ask::FollowUp
         };
         out.push(Message {
-            role: Role::User,
+            role: MessageRole::User,
             content: fill(
                 template(ask, false).trim(),
                 &[
@@ -120,7 +120,7 @@ pub fn prefix(company: &Company, role_title: &str, round_title: &str) -> Vec<Mes
             ),
         });
         out.push(Message {
-            role: Role::Assistant,
+            role: MessageRole::Assistant,
             content: e.line.clone(),
         });
     }
@@ -145,7 +145,7 @@ pub fn piece(
         true,
     );
     out.push(Message {
-        role: Role::User,
+        role: MessageRole::User,
         content: fill(
             template(ask, strict).trim(),
             &[

@@ -10,8 +10,9 @@ pub mod scripted;
 
 use std::ops::ControlFlow;
 
+/// Who a message of a conversation with a model is from: the instructions, the user, or the model itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum MessageRole {
     System,
     User,
     Assistant,
@@ -19,7 +20,7 @@ pub enum Role {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub role: Role,
+    pub role: MessageRole,
     pub content: String,
 }
 

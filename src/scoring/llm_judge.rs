@@ -14,7 +14,7 @@ use super::{
     rubric::{Dimension, Rubric},
     validate,
 };
-use crate::llm::{Llm, Message, Request, Role};
+use crate::llm::{Llm, Message, MessageRole, Request};
 
 /// Attempts per round, the first included.
 pub const ATTEMPTS: usize = 3;
@@ -160,11 +160,11 @@ impl Judge for LlmJudge {
     fn judge(&self, rubric: &Rubric, round: &Material) -> Vec<Judgment> {
         let mut messages = vec![
             Message {
-                role: Role::System,
+                role: MessageRole::System,
                 content: SYSTEM.into(),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: prompt(rubric, round),
             },
         ];
@@ -184,11 +184,11 @@ impl Judge for LlmJudge {
                         break;
                     }
                     messages.push(Message {
-                        role: Role::Assistant,
+                        role: MessageRole::Assistant,
                         content: reply,
                     });
                     messages.push(Message {
-                        role: Role::User,
+                        role: MessageRole::User,
                         content: format!(
                             "Your reply had problems: {}.\nAnswer again for these dimensions only. {}",
                             checked.problems.join("; "),

@@ -3,7 +3,7 @@
 //! families it knows and keeps the prompt a plain, cacheable prefix. Each family also names the tokens that end
 //! an assistant turn.
 
-use crate::llm::{Message, Role};
+use crate::llm::{Message, MessageRole};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Template {
@@ -97,11 +97,11 @@ impl Template {
                 }
                 for m in messages {
                     match m.role {
-                        Role::System => {
+                        MessageRole::System => {
                             system += m.content.trim();
                             system += "\n\n";
                         }
-                        Role::User => {
+                        MessageRole::User => {
                             let content = if first_user {
                                 format!("{system}{}", m.content.trim())
                             } else {
@@ -114,7 +114,7 @@ impl Template {
                                 out += &format!("[INST] {content} [/INST]");
                             }
                         }
-                        Role::Assistant => {
+                        MessageRole::Assistant => {
                             if self == Template::Gemma {
                                 out += &format!(
                                     "<start_of_turn>model\n{}<end_of_turn>\n",
@@ -135,11 +135,11 @@ impl Template {
     }
 }
 
-fn role(r: Role) -> &'static str {
+fn role(r: MessageRole) -> &'static str {
     match r {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
+        MessageRole::System => "system",
+        MessageRole::User => "user",
+        MessageRole::Assistant => "assistant",
     }
 }
 
@@ -150,19 +150,19 @@ mod tests {
     fn chat() -> Vec<Message> {
         vec![
             Message {
-                role: Role::System,
+                role: MessageRole::System,
                 content: "Be brief.".into(),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: "Hi".into(),
             },
             Message {
-                role: Role::Assistant,
+                role: MessageRole::Assistant,
                 content: "Hello.".into(),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: "Ask me".into(),
             },
         ]

@@ -14,7 +14,7 @@
 use serde_json::{Value, json};
 
 use super::{Chunk, Endpoint, Post, Protocol};
-use crate::llm::{Request, Role, Usage};
+use crate::llm::{MessageRole, Request, Usage};
 
 pub const DEFAULT_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 
@@ -29,12 +29,16 @@ impl Protocol for Gemini {
         let system: Vec<Value> = req
             .messages
             .iter()
-            .filter(|m| m.role == Role::System)
+            .filter(|m| m.role == MessageRole::System)
             .map(|m| json!({ "text": m.content }))
             .collect();
         let mut contents: Vec<(&str, String)> = Vec::new();
-        for m in req.messages.iter().filter(|m| m.role != Role::System) {
-            let role = if m.role == Role::Assistant {
+        for m in req
+            .messages
+            .iter()
+            .filter(|m| m.role != MessageRole::System)
+        {
+            let role = if m.role == MessageRole::Assistant {
                 "model"
             } else {
                 "user"

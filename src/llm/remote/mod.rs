@@ -266,7 +266,7 @@ impl RemoteLlm {
         };
         let request = Request {
             messages: vec![super::Message {
-                role: super::Role::User,
+                role: super::MessageRole::User,
                 content: "Say OK.".into(),
             }],
             scripted: String::new(),

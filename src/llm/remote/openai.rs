@@ -15,7 +15,7 @@
 use serde_json::{Value, json};
 
 use super::{Chunk, Endpoint, Post, Protocol};
-use crate::llm::{Request, Role, Usage};
+use crate::llm::{MessageRole, Request, Usage};
 
 /// OpenAI's own API, the default `--llm-url` for `openai:` specs.
 pub const DEFAULT_URL: &str = "https://api.openai.com/v1";
@@ -33,9 +33,9 @@ impl Protocol for OpenAi {
             .iter()
             .map(|m| {
                 let role = match m.role {
-                    Role::System => "system",
-                    Role::User => "user",
-                    Role::Assistant => "assistant",
+                    MessageRole::System => "system",
+                    MessageRole::User => "user",
+                    MessageRole::Assistant => "assistant",
                 };
                 json!({ "role": role, "content": m.content })
             })

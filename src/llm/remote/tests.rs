@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::{gemini::Gemini, openai::OpenAi, *};
-use crate::llm::{Message, Role};
+use crate::llm::{Message, MessageRole};
 
 /// What the fake answers one request with.
 #[derive(Clone)]
@@ -131,11 +131,11 @@ fn request() -> Request {
     Request {
         messages: vec![
             Message {
-                role: Role::System,
+                role: MessageRole::System,
                 content: "You are Rebecca, an interviewer.".into(),
             },
             Message {
-                role: Role::User,
+                role: MessageRole::User,
                 content: "Candidate: I built the Kafka consumer.".into(),
             },
         ],
@@ -434,7 +434,7 @@ fn gemini_sends_its_own_shape_and_reads_its_events() {
     assert_eq!(llm.name(), "gemini:gemini-2.5-flash");
     let mut req = request();
     req.messages.push(Message {
-        role: Role::User,
+        role: MessageRole::User,
         content: "Ask one question.".into(),
     });
     let done = llm
