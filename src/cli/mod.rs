@@ -1,10 +1,12 @@
-//! The commands, as functions over resolved settings: `serve`, `seed`, `user`, `credits` and `bench` here,
-//! `doctor` in [`doctor`] and `models` in [`models`]. Each prints for a person and returns an error with context
+//! The commands, as functions over resolved settings: `serve`, `seed`, `user` and `credits` here, `bench` in
+//! [`bench`], `doctor` in [`doctor`] and `models` in [`models`]. Each prints for a person and returns an error with context
 //! for `main` to report.
 
+mod bench;
 pub mod doctor;
 pub mod models;
 
+pub use bench::bench;
 pub use doctor::doctor;
 
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use crate::{
     accounts::{UserRole, service},
     app::{self, AppState},
     catalog::SeedSource,
-    config::{BenchCommand, CreditsCommand, SandboxCommand, Settings, UserCommand},
+    config::{CreditsCommand, SandboxCommand, Settings, UserCommand},
     db::{self, Db, catalog::ImportOutcome},
 };
 
@@ -130,7 +132,7 @@ async fn open_embed(settings: &Settings) -> Option<Arc<dyn crate::embed::Embed>>
 
 /// What judges: with `--judge llm`, the model of `--judge-llm` (else `--llm`), said on standard error; otherwise
 /// the rules (the scripted backend stands in for the model they never ask) with the embeddings when installed.
-async fn open_judge(
+pub(super) async fn open_judge(
     settings: &Settings,
 ) -> anyhow::Result<(
     Arc<dyn crate::llm::Llm>,
@@ -259,233 +261,6 @@ pub async fn credits(settings: Settings, cmd: CreditsCommand) -> anyhow::Result<
         .await?;
     let (_, balance) = granted.ok_or_else(|| anyhow::anyhow!("there is no account for {email}"))?;
     println!("Granted {amount} credits to {email}; the balance is now {balance}.");
-    Ok(())
-}
-
-pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
-    let (url, candidates, answers, json) = match cmd {
-        BenchCommand::Soak {
-            concurrent,
-            seconds,
-            spoken,
-            json,
-        } => {
-            let report = crate::bench::soak::run(
-                &settings,
-                concurrent.max(1),
-                spoken.min(concurrent.max(1)),
-                std::time::Duration::from_secs(seconds),
-            )
-            .await?;
-            crate::bench::soak::print(&report);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-        BenchCommand::Load {
-            url,
-            candidates,
-            answers,
-            json,
-        } => (url, candidates, answers, json),
-        BenchCommand::Models {
-            set,
-            llm_model,
-            llama_cpp,
-            json,
-        } => {
-            let dir = settings.models_dir.clone();
-            let report = tokio::task::spawn_blocking(move || {
-                crate::bench::models::run(&dir, &set, llm_model.as_deref(), llama_cpp)
-            })
-            .await??;
-            crate::bench::models::print(&report);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-        BenchCommand::Scoring {
-            calibration,
-            show_pairs,
-            dump_signals,
-            limit,
-            json,
-        } => {
-            let set =
-                crate::scoring::calibration::load(&calibration).map_err(|e| anyhow::anyhow!(e))?;
-            let with_llm = settings.judge_with_llm;
-            let (llm, embed) = open_judge(&settings).await?;
-            if let Some(path) = dump_signals {
-                std::fs::write(&path, crate::scoring::rules::dump(&set, embed.as_deref()))
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            let report = tokio::task::spawn_blocking(move || {
-                let judge = crate::scoring::judge_for(llm, with_llm, embed, "bench-scoring");
-                crate::bench::scoring::run(judge.as_ref(), &set, &calibration, limit, show_pairs)
-            })
-            .await?;
-            crate::bench::scoring::print(&report, show_pairs);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-        BenchCommand::Interviewer {
-            backends,
-            split,
-            show_turns,
-            limit,
-            json,
-        } => {
-            let backends = if backends.is_empty() {
-                vec![settings.llm.to_string()]
-            } else {
-                backends
-            };
-            let report =
-                crate::bench::interviewer::run(&settings, &backends, &split, limit).await?;
-            crate::bench::interviewer::print(&report, show_turns);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-        BenchCommand::Turns {
-            set,
-            clips,
-            pauses,
-            finished_ms,
-            longest_ms,
-            brief_ms,
-            verbose,
-            json,
-        } => {
-            let clips = match clips {
-                Some(dir) => crate::bench::pauses::load(&dir)?,
-                None => crate::bench::pauses::project_set(
-                    &pauses,
-                    &settings.data_dir.join("pauses"),
-                    &settings.models_dir,
-                )?,
-            };
-            let set_rules = settings.turn_rules();
-            let rules = crate::engine::turns::Rules {
-                end_silence_ms: longest_ms.unwrap_or(set_rules.end_silence_ms),
-                finished_silence_ms: finished_ms.unwrap_or(set_rules.finished_silence_ms),
-                brief_silence_ms: brief_ms.unwrap_or(set_rules.brief_silence_ms),
-                ..set_rules
-            };
-            let models_dir = settings.models_dir.clone();
-            let report = tokio::task::spawn_blocking(move || {
-                crate::bench::turns::run(&models_dir, &set, rules, &clips)
-            })
-            .await??;
-            crate::bench::turns::print(&report, verbose);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-        BenchCommand::Voice {
-            set,
-            interviews,
-            turns,
-            clips,
-            pauses,
-            json,
-        } => {
-            anyhow::ensure!(
-                (1..=20).contains(&interviews),
-                "--interviews must be between 1 and 20"
-            );
-            anyhow::ensure!(
-                (1..=12).contains(&turns),
-                "--turns must be between 1 and 12"
-            );
-            let opts = crate::bench::voice::Options {
-                set,
-                llm: match &settings.llm {
-                    spec @ (crate::backends::Spec::Local(_) | crate::backends::Spec::Remote(_)) => {
-                        Some(spec.clone())
-                    }
-                    _ => None,
-                },
-                interviews,
-                turns,
-                clips: match (clips, pauses) {
-                    (Some(dir), _) => Some(crate::bench::pauses::load(&dir)?),
-                    (None, Some(name)) => Some(crate::bench::pauses::project_set(
-                        &name,
-                        &settings.data_dir.join("pauses"),
-                        &settings.models_dir,
-                    )?),
-                    (None, None) => None,
-                },
-            };
-            let report = crate::bench::voice::run(&settings.models_dir, &opts).await?;
-            crate::bench::voice::print(&report);
-            write_json(json.as_deref(), &report)?;
-            anyhow::ensure!(
-                report.errors.is_empty(),
-                "{} interview(s) failed",
-                report.errors.len()
-            );
-            return Ok(());
-        }
-        BenchCommand::Remote {
-            requests,
-            tokens,
-            json,
-        } => {
-            anyhow::ensure!(
-                (1..=100_000).contains(&requests) && (1..=4096).contains(&tokens),
-                "--requests must be between 1 and 100000 and --tokens between 1 and 4096"
-            );
-            let server = matches!(settings.llm, crate::backends::Spec::Remote(_))
-                .then(|| settings.llm.clone());
-            let report = tokio::task::spawn_blocking(move || {
-                crate::bench::remote::run(requests, tokens, server.as_ref())
-            })
-            .await??;
-            crate::bench::remote::print(&report);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-        BenchCommand::Sandbox { json } => {
-            let dir = settings.runtimes_dir.clone();
-            let report =
-                tokio::task::spawn_blocking(move || crate::bench::sandbox::run(&dir)).await??;
-            crate::bench::sandbox::print(&report);
-            write_json(json.as_deref(), &report)?;
-            return Ok(());
-        }
-    };
-    anyhow::ensure!(
-        (1..=1000).contains(&candidates),
-        "--candidates must be between 1 and 1000"
-    );
-    anyhow::ensure!(
-        (1..=15).contains(&answers),
-        "--answers must be between 1 and 15 (one round's worth)"
-    );
-    let report = crate::bench::load::run(&crate::bench::load::Options {
-        url,
-        candidates,
-        answers,
-        llm: matches!(settings.llm, crate::backends::Spec::Remote(_)).then(|| settings.llm.clone()),
-    })
-    .await?;
-    crate::bench::load::print(&report);
-    write_json(json.as_deref(), &report)?;
-    anyhow::ensure!(
-        report.errors.is_empty(),
-        "{} candidate(s) failed",
-        report.errors.len()
-    );
-    Ok(())
-}
-
-/// Writes a benchmark's report as JSON to `path`, when one is given.
-fn write_json(
-    path: Option<&std::path::Path>,
-    report: &impl serde::Serialize,
-) -> anyhow::Result<()> {
-    if let Some(path) = path {
-        std::fs::write(path, serde_json::to_string_pretty(report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
     Ok(())
 }
 
