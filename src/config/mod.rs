@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+mod backends;
 mod remote;
 
 pub use remote::{Access, Keys};
@@ -561,91 +562,7 @@ impl Settings {
             .runtimes_dir
             .as_ref()
             .map_or_else(|| data_dir.join("runtimes"), |p| absolute(cwd, p));
-        let spec = |cli: &Option<String>, file: &Option<String>, role: Purpose| {
-            Spec::parse(cli.as_deref().or(file.as_deref()).unwrap_or("auto"), role)
-        };
-        let llm_access = Access {
-            url: cli.llm_url.clone().or(file.llm_url.clone()),
-            key: cli.keys.llm.clone().or_else(|| {
-                file.llm_api_key
-                    .as_deref()
-                    .and_then(crate::llm::remote::ApiKey::new)
-            }),
-        };
-        let judge_access = Access {
-            url: cli.judge_url.clone().or(file.judge_url.clone()),
-            key: cli
-                .keys
-                .judge
-                .clone()
-                .or_else(|| {
-                    file.judge_api_key
-                        .as_deref()
-                        .and_then(crate::llm::remote::ApiKey::new)
-                })
-                .or(llm_access.key.clone()),
-        };
-        let llm = llm_access.place(
-            spec(&cli.llm, &file.llm, Purpose::Llm)?,
-            &cli.keys,
-            "--llm-url",
-        )?;
-        let (judge_llm, judge_with_llm) = judging(cli, &file)?;
-        let judge_llm = match judge_llm {
-            // A remote judge without a URL of its own asks the interviewer's server.
-            Some(j @ Spec::Remote(_)) if judge_access.url.is_none() => Some(
-                Access {
-                    url: llm_access.url.clone(),
-                    ..judge_access
-                }
-                .place(j, &cli.keys, "--llm-url")?,
-            ),
-            Some(j) => Some(judge_access.place(j, &cli.keys, "--judge-url")?),
-            None => None,
-        };
-        let stt = Access {
-            url: cli.stt_url.clone().or(file.stt_url.clone()),
-            key: cli.keys.stt.clone().or_else(|| {
-                file.stt_api_key
-                    .as_deref()
-                    .and_then(crate::llm::remote::ApiKey::new)
-            }),
-        }
-        .place(
-            spec(&cli.stt, &file.stt, Purpose::Stt)?,
-            &cli.keys,
-            "--stt-url",
-        )?;
-        let tts = Access {
-            url: cli.tts_url.clone().or(file.tts_url.clone()),
-            key: cli.keys.tts.clone().or_else(|| {
-                file.tts_api_key
-                    .as_deref()
-                    .and_then(crate::llm::remote::ApiKey::new)
-            }),
-        }
-        .place(
-            spec(&cli.tts, &file.tts, Purpose::Tts)?,
-            &cli.keys,
-            "--tts-url",
-        )?;
-        let tts_voice = cli
-            .tts_voice
-            .clone()
-            .or(file.tts_voice.clone())
-            .map(|v| v.trim().to_string())
-            .unwrap_or_else(|| DEFAULT_TTS_VOICE.to_string());
-        if tts_voice.is_empty() || tts_voice.len() > 64 || tts_voice.chars().any(char::is_control) {
-            bail!("--tts-voice {tts_voice:?}: give a voice's name (at most 64 characters)");
-        }
-        if cli.offline || file.offline == Some(true) {
-            remote::refuse_remote(&[
-                ("--llm", Some(&llm)),
-                ("--judge-llm", judge_llm.as_ref()),
-                ("--stt", Some(&stt)),
-                ("--tts", Some(&tts)),
-            ])?;
-        }
+        let backends = backends::resolve(cli, &file)?;
         let (end_of_turn_ms, end_of_turn_finished_ms, end_of_turn_brief_ms) = turn_waits(&file)?;
         let limits = Limits::from_file(&file)?;
         Ok(Settings {
@@ -656,15 +573,15 @@ impl Settings {
             silence_prompt: limits.silence_prompt,
             header_timeout: limits.header_timeout,
             connections_per_address: limits.connections_per_address,
-            llm,
-            judge_with_llm,
-            judge_llm,
-            llm_access,
+            llm: backends.llm,
+            judge_with_llm: backends.judge_with_llm,
+            judge_llm: backends.judge_llm,
+            llm_access: backends.llm_access,
             keys: cli.keys.clone(),
-            stt,
-            tts,
-            tts_voice,
-            vad: spec(&cli.vad, &file.vad, Purpose::Vad)?,
+            stt: backends.stt,
+            tts: backends.tts,
+            tts_voice: backends.tts_voice,
+            vad: backends.vad,
             runtimes_dir,
             signup_credits,
             tls,
@@ -782,26 +699,6 @@ fn tls_files(
             _ => None,
         },
     )
-}
-
-/// The model a model judge asks, and whether a model judges at all (`--judge llm`, the default when
-/// `--judge-llm` names a model) or the rules do.
-fn judging(cli: &Cli, file: &FileConfig) -> anyhow::Result<(Option<Spec>, bool)> {
-    let judge_llm = match cli.judge_llm.as_deref().or(file.judge_llm.as_deref()) {
-        Some(s) => Some(Spec::parse(s, Purpose::Llm)?),
-        None => None,
-    };
-    let judge_with_llm = match cli
-        .judge
-        .as_deref()
-        .or(file.judge.as_deref())
-        .unwrap_or(if judge_llm.is_some() { "llm" } else { "rules" })
-    {
-        "rules" => false,
-        "llm" => true,
-        other => bail!("judge must be rules or llm, not {other}"),
-    };
-    Ok((judge_llm, judge_with_llm))
 }
 
 /// The end-of-turn silences: the longest, after a finished answer, and after a brief one.
