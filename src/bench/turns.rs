@@ -60,83 +60,22 @@ pub fn run(
     let whisper = whisper.with_context(|| format!("whisper does not load: {status:?}"))?;
     let (silero, status) = open_vad(&Spec::Local(vad_name.clone()), models_dir);
     let silero = silero.with_context(|| format!("the VAD does not load: {status:?}"))?;
-    let ms_per_frame = (FRAME * 1000 / 16_000) as u32;
     let (mut decisions, mut cut_ins, mut ends, mut stuck, mut cut_into) =
         (Vec::new(), Vec::new(), Vec::new(), 0, 0);
     for clip in clips {
         let mut taker = TurnTaker::new(rules, Box::new(silero.listener()));
-        let kind = clip.info.kind;
-        let audio: Vec<f32> = clip
-            .pcm
-            .iter()
-            .map(|&s| f32::from(s) / 32_768.0)
-            .chain(std::iter::repeat_n(0.0, 16_000 * 10))
-            .collect();
-        // The transcription of this pause: its words and the audio time at which whisper has them.
-        let mut early: Option<(String, u32)> = None;
-        let mut judged = false;
-        let mut t_ms = 0u32;
-        let mut ended_after_end = false;
-        let mut was_cut = false;
-        for frame in audio.chunks(FRAME) {
-            t_ms += ms_per_frame;
-            if let Some((words, ready)) = &early
-                && !judged
-                && *ready <= t_ms
-            {
-                taker.end_after(turns::wait_after(words, kind, &rules));
-                judged = true;
-            }
-            let done = taker.push(frame);
-            for _turn in done {
-                let at = f64::from(t_ms) / 1000.0;
-                let d = Decision {
-                    file: clip.info.file.clone(),
-                    at,
-                    before_end: clip.info.end - at,
-                    words: early.as_ref().map(|(w, _)| w.clone()),
-                    wait_ms: early
-                        .as_ref()
-                        .filter(|_| judged)
-                        .map(|(w, _)| turns::wait_after(w, kind, &rules)),
-                };
-                early = None;
-                judged = false;
-                if d.before_end > 0.0 {
-                    was_cut = true;
-                    cut_ins.push(d.clone());
-                } else if !ended_after_end {
-                    ended_after_end = true;
-                    if !was_cut {
-                        ends.push(-d.before_end * 1000.0);
-                    }
-                }
-                decisions.push(d);
-            }
-            match taker.pending(TRANSCRIBE_AFTER_MS) {
-                Some(turn) if early.is_none() => {
-                    let started = Instant::now();
-                    let words = whisper.transcribe(&turn)?.text;
-                    let took = started.elapsed().as_millis() as u32;
-                    early = Some((words, t_ms + took));
-                    judged = false;
-                }
-                Some(_) => {}
-                None => {
-                    early = None;
-                    judged = false;
-                }
-            }
-            if ended_after_end {
-                break;
-            }
+        let heard = decide(clip, &mut taker, whisper.as_ref(), &rules)?;
+        let was_cut = heard.iter().any(|d| d.before_end > 0.0);
+        match heard.iter().find(|d| d.before_end <= 0.0) {
+            Some(end) if !was_cut => ends.push(-end.before_end * 1000.0),
+            Some(_) => {}
+            None => stuck += 1,
         }
         if was_cut {
             cut_into += 1;
         }
-        if !ended_after_end {
-            stuck += 1;
-        }
+        cut_ins.extend(heard.iter().filter(|d| d.before_end > 0.0).cloned());
+        decisions.extend(heard);
     }
     Ok(Report {
         stt: stt_name,
@@ -152,6 +91,72 @@ pub fn run(
         stuck,
         decisions,
     })
+}
+
+/// Follows one clip (and 10 s of silence after it) frame by frame on audio time until its turn ends after the
+/// true end: every turn that ended, with the words whisper heard in the pause that ended it.
+fn decide(
+    clip: &Clip,
+    taker: &mut TurnTaker,
+    whisper: &dyn crate::voice::SpeechToText,
+    rules: &Rules,
+) -> anyhow::Result<Vec<Decision>> {
+    let ms_per_frame = (FRAME * 1000 / 16_000) as u32;
+    let kind = clip.info.kind;
+    let audio: Vec<f32> = clip
+        .pcm
+        .iter()
+        .map(|&s| f32::from(s) / 32_768.0)
+        .chain(std::iter::repeat_n(0.0, 16_000 * 10))
+        .collect();
+    let mut decisions = Vec::new();
+    // The transcription of this pause: its words and the audio time at which whisper has them.
+    let mut early: Option<(String, u32)> = None;
+    let mut judged = false;
+    let mut t_ms = 0u32;
+    for frame in audio.chunks(FRAME) {
+        t_ms += ms_per_frame;
+        if let Some((words, ready)) = &early
+            && !judged
+            && *ready <= t_ms
+        {
+            taker.end_after(turns::wait_after(words, kind, rules));
+            judged = true;
+        }
+        for _turn in taker.push(frame) {
+            let at = f64::from(t_ms) / 1000.0;
+            decisions.push(Decision {
+                file: clip.info.file.clone(),
+                at,
+                before_end: clip.info.end - at,
+                words: early.as_ref().map(|(w, _)| w.clone()),
+                wait_ms: early
+                    .as_ref()
+                    .filter(|_| judged)
+                    .map(|(w, _)| turns::wait_after(w, kind, rules)),
+            });
+            early = None;
+            judged = false;
+        }
+        match taker.pending(TRANSCRIBE_AFTER_MS) {
+            Some(turn) if early.is_none() => {
+                let started = Instant::now();
+                let words = whisper.transcribe(&turn)?.text;
+                let took = started.elapsed().as_millis() as u32;
+                early = Some((words, t_ms + took));
+                judged = false;
+            }
+            Some(_) => {}
+            None => {
+                early = None;
+                judged = false;
+            }
+        }
+        if decisions.last().is_some_and(|d| d.before_end <= 0.0) {
+            break;
+        }
+    }
+    Ok(decisions)
 }
 
 pub fn print(r: &Report, verbose: bool) {
