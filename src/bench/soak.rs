@@ -118,7 +118,60 @@ pub async fn run(
     duration: Duration,
 ) -> anyhow::Result<Report> {
     let dir = tempfile_dir()?;
-    let mut server_settings = Settings::for_data_dir(&dir);
+    let (state, clips) = open(settings, &dir, spoken).await?;
+    warm_up(&state, &clips).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, state.clone(), async {
+        stopped.await.ok();
+    }));
+    let loaded = rss_mb();
+    let began = Instant::now();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers = candidates(addr, concurrent, spoken, began + duration, &clips, &done);
+    let (samples, peak) = watch(&state, &workers, began, &done).await;
+    let mut totals = Totals::default();
+    for w in workers {
+        totals.add(w.await?);
+    }
+    let interviewer = state.llm().name().to_string();
+    let pieces = pieces(&state);
+    let _ = stop.send(());
+    let _ = server.await;
+    state.hub().stop_all().await;
+    let _ = std::fs::remove_dir_all(dir);
+    let peak_caches_mb = samples.iter().filter_map(|s| s.caches_mb).reduce(f64::max);
+    Ok(Report {
+        interviewer,
+        concurrent,
+        spoken,
+        spoken_interviews: totals.spoken_interviews,
+        spoken_answers: totals.spoken_answers,
+        spoken_first_audio: Stats::of(totals.first_audio),
+        seconds: began.elapsed().as_secs_f64(),
+        interviews: totals.interviews,
+        answers: totals.answers,
+        errors: totals.errors,
+        ack: Stats::of(totals.ack),
+        full_turn: Stats::of(totals.turn),
+        samples,
+        peak_rss_mb: peak.max(rss_mb()),
+        kv_cache_total_mb: settings.kv_caches.total >> 20,
+        loaded_rss_mb: loaded,
+        peak_caches_mb,
+        pieces,
+    })
+}
+
+/// The server's state with `settings`' interviewer (and, when some candidates speak, the tiny set's speech), and
+/// the clips spoken candidates say.
+async fn open(
+    settings: &Settings,
+    dir: &std::path::Path,
+    spoken: usize,
+) -> anyhow::Result<(AppState, std::sync::Arc<Vec<Vec<i16>>>)> {
+    let mut server_settings = Settings::for_data_dir(dir);
     server_settings.llm = settings.llm.clone();
     server_settings.models_dir = settings.models_dir.clone();
     server_settings.kv_caches = settings.kv_caches;
@@ -135,32 +188,35 @@ pub async fn run(
                 state.stt().is_some(),
                 "the tiny set's whisper does not load (rehearse models fetch --set tiny)"
             );
-            std::sync::Arc::new(voice::clips(piper.as_ref())?)
+            voice::clips(piper.as_ref())?
         }
         _ if spoken > 0 => {
             anyhow::bail!("the tiny set's voice does not load (rehearse models fetch --set tiny)")
         }
-        _ => std::sync::Arc::new(Vec::new()),
+        _ => Vec::new(),
     };
-    warm_up(&state, &clips).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(listener, state.clone(), async {
-        stopped.await.ok();
-    }));
-    let loaded = rss_mb();
-    let began = Instant::now();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Ok((state, std::sync::Arc::new(clips)))
+}
+
+/// `concurrent` candidates, the first `spoken` of them aloud, each starting a new interview when one ends, until
+/// `until`.
+fn candidates(
+    addr: std::net::SocketAddr,
+    concurrent: usize,
+    spoken: usize,
+    until: Instant,
+    clips: &std::sync::Arc<Vec<Vec<i16>>>,
+    done: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<tokio::task::JoinHandle<Worker>> {
     let run_id = crate::db::now_ms() as u64;
-    let workers: Vec<_> = (0..concurrent)
+    (0..concurrent)
         .map(|w| {
             let done = done.clone();
             let clips = clips.clone();
             tokio::spawn(async move {
                 let mut out = Worker::default();
                 let mut k = 0;
-                while began.elapsed() < duration {
+                while Instant::now() < until {
                     let n = w * 1_000_000 + k;
                     let result = if w < spoken {
                         voice::candidate(addr, n, SPOKEN_ANSWERS, &clips)
@@ -180,7 +236,16 @@ pub async fn run(
                 out
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Samples the process every 10 s until every candidate has stopped: the samples and the peak resident memory.
+async fn watch(
+    state: &AppState,
+    workers: &[tokio::task::JoinHandle<Worker>],
+    began: Instant,
+    done: &std::sync::atomic::AtomicUsize,
+) -> (Vec<Sample>, f64) {
     let mut samples = Vec::new();
     let mut peak: f64 = 0.0;
     while workers.iter().any(|w| !w.is_finished()) {
@@ -199,26 +264,42 @@ pub async fn run(
         });
         tokio::time::sleep(Duration::from_secs(10)).await;
     }
-    let (mut ack, mut turn, mut errors, mut answers, mut interviews) =
-        (Vec::new(), Vec::new(), Vec::new(), 0, 0);
-    let (mut first_audio, mut spoken_answers, mut spoken_interviews) = (Vec::new(), 0, 0);
-    for w in workers {
-        let w = w.await?;
+    (samples, peak)
+}
+
+/// What the candidates measured, added up.
+#[derive(Default)]
+struct Totals {
+    ack: Vec<f64>,
+    turn: Vec<f64>,
+    errors: Vec<String>,
+    answers: usize,
+    interviews: usize,
+    first_audio: Vec<f64>,
+    spoken_answers: usize,
+    spoken_interviews: usize,
+}
+
+impl Totals {
+    fn add(&mut self, w: Worker) {
         for one in w.text {
-            ack.extend(one.ack);
-            turn.extend(one.turn);
-            answers += one.answers;
-            interviews += 1;
+            self.ack.extend(one.ack);
+            self.turn.extend(one.turn);
+            self.answers += one.answers;
+            self.interviews += 1;
         }
         for one in w.spoken {
-            first_audio.extend(one.to_first_audio);
-            spoken_answers += one.turns;
-            spoken_interviews += 1;
+            self.first_audio.extend(one.to_first_audio);
+            self.spoken_answers += one.turns;
+            self.spoken_interviews += 1;
         }
-        interviews += w.errors.len();
-        errors.extend(w.errors);
+        self.interviews += w.errors.len();
+        self.errors.extend(w.errors);
     }
-    let interviewer = state.llm().name().to_string();
+}
+
+/// How many of the interviewer's pieces ended each way (model words, fixed wording, ...).
+fn pieces(state: &AppState) -> Vec<(String, u64)> {
     let mut pieces: Vec<(String, u64)> = Vec::new();
     for (_, outcome, n) in state.metrics().pieces() {
         match pieces.iter_mut().find(|(o, _)| o == outcome.as_str()) {
@@ -226,31 +307,7 @@ pub async fn run(
             None => pieces.push((outcome.as_str().to_string(), n)),
         }
     }
-    let _ = stop.send(());
-    let _ = server.await;
-    state.hub().stop_all().await;
-    let _ = std::fs::remove_dir_all(dir);
-    let peak_caches_mb = samples.iter().filter_map(|s| s.caches_mb).reduce(f64::max);
-    Ok(Report {
-        interviewer,
-        concurrent,
-        spoken,
-        spoken_interviews,
-        spoken_answers,
-        spoken_first_audio: Stats::of(first_audio),
-        seconds: began.elapsed().as_secs_f64(),
-        interviews,
-        answers,
-        errors,
-        ack: Stats::of(ack),
-        full_turn: Stats::of(turn),
-        samples,
-        peak_rss_mb: peak.max(rss_mb()),
-        kv_cache_total_mb: settings.kv_caches.total >> 20,
-        loaded_rss_mb: loaded,
-        peak_caches_mb,
-        pieces,
-    })
+    pieces
 }
 
 pub fn print(r: &Report) {
