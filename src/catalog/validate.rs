@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::model::{Catalog, Checker, Company, Problem, RoundKind};
+use super::model::{Catalog, Checker, Company, Problem, Role};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedError {
@@ -281,72 +281,80 @@ fn validate_company(errors: &mut Vec<SeedError>, known: &HashSet<&str>, c: &Comp
     }
     let mut role_ids = HashSet::new();
     for role in &c.roles {
-        let entry = format!("roles.{}", role.id);
-        if !is_slug(&role.id) {
-            errors.push(SeedError::at(
-                file,
-                &entry,
-                "id",
-                "must be a lowercase slug like `sde-ii`",
-            ));
-        }
-        if !role_ids.insert(role.id.as_str()) {
-            errors.push(SeedError::at(
-                file,
-                &entry,
-                "id",
-                "is used twice in this company",
-            ));
-        }
+        let first = role_ids.insert(role.id.as_str());
+        validate_role(errors, known, file, role, first);
+    }
+}
+
+/// `first`: no earlier role of the company has this role's id.
+fn validate_role(
+    errors: &mut Vec<SeedError>,
+    known: &HashSet<&str>,
+    file: &str,
+    role: &Role,
+    first: bool,
+) {
+    let entry = format!("roles.{}", role.id);
+    if !is_slug(&role.id) {
+        errors.push(SeedError::at(
+            file,
+            &entry,
+            "id",
+            "must be a lowercase slug like `sde-ii`",
+        ));
+    }
+    if !first {
+        errors.push(SeedError::at(
+            file,
+            &entry,
+            "id",
+            "is used twice in this company",
+        ));
+    }
+    require_text(
+        errors,
+        file,
+        &entry,
+        &[
+            ("title", &role.title),
+            ("level", &role.level),
+            ("summary", &role.summary),
+        ],
+    );
+    if role.price > 100 {
+        errors.push(SeedError::at(
+            file,
+            &entry,
+            "price",
+            "must be at most 100 credits",
+        ));
+    }
+    if role.rounds.len() < 2 {
+        errors.push(SeedError::at(
+            file,
+            &entry,
+            "rounds",
+            "a role needs at least two rounds",
+        ));
+    }
+    for (i, round) in role.rounds.iter().enumerate() {
+        let entry = format!("roles.{}.rounds[{i}]", role.id);
         require_text(
             errors,
             file,
             &entry,
-            &[
-                ("title", &role.title),
-                ("level", &role.level),
-                ("summary", &role.summary),
-            ],
+            &[("title", &round.title), ("description", &round.description)],
         );
-        if role.price > 100 {
+        if !(5..=240).contains(&round.minutes) {
             errors.push(SeedError::at(
                 file,
                 &entry,
-                "price",
-                "must be at most 100 credits",
+                "minutes",
+                "must be between 5 and 240",
             ));
         }
-        if role.rounds.len() < 2 {
-            errors.push(SeedError::at(
-                file,
-                &entry,
-                "rounds",
-                "a role needs at least two rounds",
-            ));
-        }
-        for (i, round) in role.rounds.iter().enumerate() {
-            let entry = format!("roles.{}.rounds[{i}]", role.id);
-            require_text(
-                errors,
-                file,
-                &entry,
-                &[("title", &round.title), ("description", &round.description)],
-            );
-            if !(5..=240).contains(&round.minutes) {
-                errors.push(SeedError::at(
-                    file,
-                    &entry,
-                    "minutes",
-                    "must be between 5 and 240",
-                ));
-            }
-            check_competencies(errors, known, file, &entry, "focus", &round.focus);
-            if !round.focus.is_empty()
-                && matches!(round.kind, RoundKind::Coding | RoundKind::SystemDesign)
-            {
-                // Allowed: a coding round can still probe a value, but the engine draws from the problem pool.
-            }
-        }
+        // A coding or design round may still name values to probe; its question comes from its own pool.
+        check_competencies(errors, known, file, &entry, "focus", &round.focus);
     }
 }
 
@@ -473,6 +481,7 @@ fn validate_problem(errors: &mut Vec<SeedError>, p: &Problem) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::model::RoundKind;
 
     #[test]
     fn slugs_are_lowercase_words_joined_by_single_hyphens() {
