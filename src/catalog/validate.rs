@@ -383,6 +383,14 @@ fn validate_problem(errors: &mut Vec<SeedError>, p: &Problem) {
             "must be a snake_case identifier like `two_sum`",
         ));
     }
+    check_params(errors, file, p);
+    check_checker_and_counts(errors, file, p);
+    check_cases(errors, file, p);
+}
+
+/// The parameters: snake_case names, none twice, at least one.
+fn check_params(errors: &mut Vec<SeedError>, file: &str, p: &Problem) {
+    let id = p.id.as_str();
     let mut names = HashSet::new();
     for param in &p.params {
         if !is_snake_identifier(&param.name) {
@@ -410,6 +418,11 @@ fn validate_problem(errors: &mut Vec<SeedError>, p: &Problem) {
             "needs at least one parameter",
         ));
     }
+}
+
+/// The checker fits the return type; enough hints, samples and hidden tests.
+fn check_checker_and_counts(errors: &mut Vec<SeedError>, file: &str, p: &Problem) {
+    let id = p.id.as_str();
     if p.returns.has_double() != (p.checker == Checker::Float) {
         errors.push(SeedError::at(
             file,
@@ -445,6 +458,12 @@ fn validate_problem(errors: &mut Vec<SeedError>, p: &Problem) {
             "needs at least eight hidden tests",
         ));
     }
+}
+
+/// Every sample and hidden test: one argument per parameter, each of its type, and an expected value of the
+/// return type.
+fn check_cases(errors: &mut Vec<SeedError>, file: &str, p: &Problem) {
+    let id = p.id.as_str();
     for (field, cases) in [("samples", &p.samples), ("tests", &p.tests)] {
         for (i, case) in cases.iter().enumerate() {
             let field = format!("{field}[{i}]");
