@@ -468,25 +468,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let (end_of_turn_ms, end_of_turn_finished_ms) =
         (settings.end_of_turn_ms, settings.end_of_turn_finished_ms);
     let state = AppState::open(settings).await?;
-    let voice = state.tts().with_context(|| {
-        format!(
-            "the voice {tts} does not load (rehearse models fetch --set {})",
-            opts.set
-        )
-    })?;
-    if state.stt().is_none() {
-        bail!(
-            "whisper {stt} does not load (rehearse models fetch --set {})",
-            opts.set
-        );
-    }
-    if state.llm().name() == "scripted" {
-        bail!(
-            "the LLM {llm} does not load (rehearse models fetch --set {})",
-            opts.set
-        );
-    }
-    let builtin = clips(voice.as_ref())?;
+    let builtin = std::sync::Arc::new(check_loaded(&state, opts, &stt, &llm, &tts)?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -495,45 +477,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     }));
 
     let began = Instant::now();
-    let builtin = std::sync::Arc::new(builtin);
-    let tasks: Vec<_> = (0..opts.interviews)
-        .map(|n| {
-            let builtin = builtin.clone();
-            let turns = opts.turns;
-            // A pause set is shared out: interview n says every n-th answer.
-            let mine: Option<Vec<super::pauses::Clip>> = opts.clips.as_ref().map(|all| {
-                all.iter()
-                    .skip(n)
-                    .step_by(opts.interviews)
-                    .cloned()
-                    .collect()
-            });
-            tokio::spawn(async move {
-                match mine {
-                    Some(clips) => clips_candidate(addr, n, turns, &clips).await,
-                    None => candidate(addr, n, turns, &builtin).await,
-                }
-            })
-        })
-        .collect();
-    let mut to_first_audio = Vec::new();
-    let mut errors = Vec::new();
-    let mut cut_ins = Vec::new();
-    let mut turns = 0;
-    let (mut captions, mut answers_captioned) = (0, 0);
-    for t in tasks {
-        match t.await {
-            Ok(Ok(s)) => {
-                to_first_audio.extend(s.to_first_audio);
-                turns += s.turns;
-                cut_ins.extend(s.cut_ins);
-                captions += s.captions;
-                answers_captioned += s.captioned;
-            }
-            Ok(Err(e)) => errors.push(format!("{e:#}")),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
+    let heard = gather(interviews(addr, opts, &builtin)).await;
     let wall_seconds = began.elapsed().as_secs_f64();
     let records = state
         .db()
@@ -556,20 +500,107 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         tts,
         vad,
         interviews: opts.interviews,
-        turns,
-        errors,
+        turns: heard.turns,
+        errors: heard.errors,
         end_of_turn_ms,
         end_of_turn_finished_ms,
-        speech_end_to_first_audio: Stats::of(to_first_audio),
+        speech_end_to_first_audio: Stats::of(heard.to_first_audio),
         stages,
         replies_ahead: records.iter().filter(|r| r.reply_ahead).count(),
         wall_seconds,
         peak_rss_mb: peak,
         clips: opts.clips.as_ref().map_or(0, Vec::len),
-        cut_ins,
-        captions,
-        answers_captioned,
+        cut_ins: heard.cut_ins,
+        captions: heard.captions,
+        answers_captioned: heard.answers_captioned,
     })
+}
+
+/// Every model of the set loaded (the benchmark measures them, not the fallbacks): the built-in answers, spoken
+/// by its voice.
+fn check_loaded(
+    state: &AppState,
+    opts: &Options,
+    stt: &str,
+    llm: &Spec,
+    tts: &str,
+) -> anyhow::Result<Vec<Vec<i16>>> {
+    let voice = state.tts().with_context(|| {
+        format!(
+            "the voice {tts} does not load (rehearse models fetch --set {})",
+            opts.set
+        )
+    })?;
+    if state.stt().is_none() {
+        bail!(
+            "whisper {stt} does not load (rehearse models fetch --set {})",
+            opts.set
+        );
+    }
+    if state.llm().name() == "scripted" {
+        bail!(
+            "the LLM {llm} does not load (rehearse models fetch --set {})",
+            opts.set
+        );
+    }
+    clips(voice.as_ref())
+}
+
+/// The interviews at once, each answering aloud: the built-in answers, or its share of a pause set (interview n
+/// says every n-th answer).
+fn interviews(
+    addr: SocketAddr,
+    opts: &Options,
+    builtin: &std::sync::Arc<Vec<Vec<i16>>>,
+) -> Vec<tokio::task::JoinHandle<anyhow::Result<Samples>>> {
+    (0..opts.interviews)
+        .map(|n| {
+            let builtin = builtin.clone();
+            let turns = opts.turns;
+            let mine: Option<Vec<super::pauses::Clip>> = opts.clips.as_ref().map(|all| {
+                all.iter()
+                    .skip(n)
+                    .step_by(opts.interviews)
+                    .cloned()
+                    .collect()
+            });
+            tokio::spawn(async move {
+                match mine {
+                    Some(clips) => clips_candidate(addr, n, turns, &clips).await,
+                    None => candidate(addr, n, turns, &builtin).await,
+                }
+            })
+        })
+        .collect()
+}
+
+/// What the interviews heard, added up.
+#[derive(Default)]
+struct Heard {
+    to_first_audio: Vec<f64>,
+    errors: Vec<String>,
+    cut_ins: Vec<CutIn>,
+    turns: usize,
+    captions: usize,
+    answers_captioned: usize,
+}
+
+async fn gather(tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Samples>>>) -> Heard {
+    let mut heard = Heard::default();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(s)) => {
+                heard.to_first_audio.extend(s.to_first_audio);
+                heard.turns += s.turns;
+                heard.cut_ins.extend(s.cut_ins);
+                heard.captions += s.captions;
+                heard.answers_captioned += s.captioned;
+            }
+            Ok(Err(e)) => heard.errors.push(format!("{e:#}")),
+            Err(e) => heard.errors.push(e.to_string()),
+        }
+    }
+    heard
 }
 
 /// The report as a table for people.
