@@ -218,9 +218,26 @@ fn difficulty(s: String) -> Result<Difficulty, DbError> {
 
 /// Reads the active catalog, in seed order.
 pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
-    let mut catalog = Catalog::default();
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM problems WHERE active = 1 ORDER BY position")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut problems = Vec::with_capacity(ids.len());
+    for id in ids {
+        problems.push(load_problem(conn, &id)?.expect("listed problem exists"));
+    }
+    Ok(Catalog {
+        competencies: load_competencies(conn)?,
+        companies: load_companies(conn)?,
+        behavioral: load_behavioral(conn)?,
+        design: load_design(conn)?,
+        problems,
+    })
+}
+
+fn load_competencies(conn: &Connection) -> Result<Vec<Competency>, DbError> {
     let mut stmt = conn.prepare("SELECT id, name, description FROM competencies ORDER BY id")?;
-    catalog.competencies = stmt
+    let competencies = stmt
         .query_map([], |r| {
             Ok(Competency {
                 id: r.get(0)?,
@@ -229,7 +246,11 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
             })
         })?
         .collect::<Result<_, _>>()?;
+    Ok(competencies)
+}
 
+fn load_companies(conn: &Connection) -> Result<Vec<Company>, DbError> {
+    let mut companies = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT id, name, tagline, description, brand_color, values_json, persona_json
          FROM companies WHERE active = 1 ORDER BY position",
@@ -250,7 +271,7 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
     for (id, name, tagline, description, brand_color, values, persona) in rows {
         let roles = load_roles(conn, &id)?;
         let persona: Persona = from_json(&persona)?;
-        catalog.companies.push(Company {
+        companies.push(Company {
             id,
             name,
             tagline,
@@ -262,6 +283,11 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
         });
     }
 
+    Ok(companies)
+}
+
+fn load_behavioral(conn: &Connection) -> Result<Vec<BehavioralQuestion>, DbError> {
+    let mut behavioral = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT id, text, difficulty, follow_ups_json, signals_json FROM behavioral_questions
          WHERE active = 1 ORDER BY position",
@@ -278,7 +304,7 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
         let competencies = comp_stmt
             .query_map([&id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        catalog.behavioral.push(BehavioralQuestion {
+        behavioral.push(BehavioralQuestion {
             id,
             text,
             competencies,
@@ -288,6 +314,11 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
         });
     }
 
+    Ok(behavioral)
+}
+
+fn load_design(conn: &Connection) -> Result<Vec<DesignPrompt>, DbError> {
+    let mut design = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT id, title, prompt, difficulty, strong_answer_json, follow_ups_json FROM design_prompts
          WHERE active = 1 ORDER BY position",
@@ -305,7 +336,7 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
         })?
         .collect::<Result<_, _>>()?;
     for (id, title, prompt, diff, strong, follow_ups) in rows {
-        catalog.design.push(DesignPrompt {
+        design.push(DesignPrompt {
             id,
             title,
             prompt,
@@ -315,16 +346,7 @@ pub fn load(conn: &Connection) -> Result<Catalog, DbError> {
         });
     }
 
-    let ids: Vec<String> = conn
-        .prepare("SELECT id FROM problems WHERE active = 1 ORDER BY position")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in ids {
-        catalog
-            .problems
-            .push(load_problem(conn, &id)?.expect("listed problem exists"));
-    }
-    Ok(catalog)
+    Ok(design)
 }
 
 fn load_roles(conn: &Connection, company_id: &str) -> Result<Vec<Role>, DbError> {
