@@ -99,18 +99,8 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
     let sandbox = Arc::new(Sandbox::load(fresh.path())?);
     let cached_load_seconds = t.elapsed().as_secs_f64();
     let limits = Limits::default();
-    let hello = |language: Language, source: &str| -> anyhow::Result<f64> {
-        sandbox.run(language, source, b"", &limits)?; // the first run warms caches
-        let times = (0..20)
-            .map(|_| {
-                let t = Instant::now();
-                sandbox
-                    .run(language, source, b"", &limits)
-                    .map(|_| ms(t.elapsed()))
-            })
-            .collect::<anyhow::Result<Vec<f64>>>()?;
-        Ok(median(times))
-    };
+    let hello = |language, source| hello_ms(&sandbox, language, source, &limits);
+    let timed = |language, source| once_ms(&sandbox, language, source, &limits);
     let python_hello_ms = hello(Language::Python, "print('hello')")?;
     let javascript_hello_ms = hello(Language::Javascript, "console.log('hello')")?;
     let c_hello_ms = hello(
@@ -129,21 +119,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
         .take(10)
         .enumerate()
         .collect();
-    let judge = |language: Language, source: &str| -> anyhow::Result<f64> {
-        let times = (0..10)
-            .map(|_| {
-                let t = Instant::now();
-                grade(&sandbox, problem, language, source, &cases, &limits).map(|_| ms(t.elapsed()))
-            })
-            .collect::<anyhow::Result<Vec<f64>>>()?;
-        Ok(median(times))
-    };
-
-    let timed = |language: Language, source: &str| -> anyhow::Result<f64> {
-        let t = Instant::now();
-        sandbox.run(language, source, b"", &limits)?;
-        Ok(ms(t.elapsed()))
-    };
+    let judge = |language, source| judge_ms(&sandbox, problem, &cases, language, source, &limits);
     let python_loop = Native {
         sandbox_ms: timed(Language::Python, PY_LOOP)?,
         native_ms: native(PY_LOOP, "python3", "py"),
@@ -155,23 +131,6 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
     let c_loop = Native {
         sandbox_ms: timed(Language::C, C_LOOP)?,
         native_ms: native(C_LOOP, "cc", "c"),
-    };
-
-    let throughput = |language: Language, source: &'static str, runs: usize| -> f64 {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let t = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                let sandbox = sandbox.clone();
-                let limits = limits.clone();
-                s.spawn(move || {
-                    for _ in 0..runs / threads {
-                        let _ = sandbox.run(language, source, b"", &limits);
-                    }
-                });
-            }
-        });
-        (runs / threads * threads) as f64 / t.elapsed().as_secs_f64()
     };
     Ok(Report {
         compile_seconds,
@@ -185,9 +144,83 @@ pub fn run(dir: &Path) -> anyhow::Result<Report> {
         python_loop,
         javascript_loop,
         c_loop,
-        javascript_runs_per_second: throughput(Language::Javascript, "console.log(1)", 200),
-        python_runs_per_second: throughput(Language::Python, "print(1)", 40),
+        javascript_runs_per_second: throughput(
+            &sandbox,
+            &limits,
+            Language::Javascript,
+            "console.log(1)",
+            200,
+        ),
+        python_runs_per_second: throughput(&sandbox, &limits, Language::Python, "print(1)", 40),
     })
+}
+
+/// The median of 20 runs of `source`, after one that warms the caches.
+fn hello_ms(
+    sandbox: &Sandbox,
+    language: Language,
+    source: &str,
+    limits: &Limits,
+) -> anyhow::Result<f64> {
+    sandbox.run(language, source, b"", limits)?;
+    let times = (0..20)
+        .map(|_| once_ms(sandbox, language, source, limits))
+        .collect::<anyhow::Result<Vec<f64>>>()?;
+    Ok(median(times))
+}
+
+/// One run of `source`.
+fn once_ms(
+    sandbox: &Sandbox,
+    language: Language,
+    source: &str,
+    limits: &Limits,
+) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    sandbox.run(language, source, b"", limits)?;
+    Ok(ms(t.elapsed()))
+}
+
+/// The median of 10 gradings of `source` against `cases`.
+fn judge_ms(
+    sandbox: &Sandbox,
+    problem: &catalog::Problem,
+    cases: &[(usize, &catalog::TestCase)],
+    language: Language,
+    source: &str,
+    limits: &Limits,
+) -> anyhow::Result<f64> {
+    let times = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            grade(sandbox, problem, language, source, cases, limits).map(|_| ms(t.elapsed()))
+        })
+        .collect::<anyhow::Result<Vec<f64>>>()?;
+    Ok(median(times))
+}
+
+/// Runs of `source` a second, on every core at once.
+fn throughput(
+    sandbox: &Arc<Sandbox>,
+    limits: &Limits,
+    language: Language,
+    source: &'static str,
+    runs: usize,
+) -> f64 {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let sandbox = sandbox.clone();
+            let limits = limits.clone();
+            s.spawn(move || {
+                for _ in 0..runs / threads {
+                    let _ = sandbox.run(language, source, b"", &limits);
+                }
+            });
+        }
+    });
+    (runs / threads * threads) as f64 / t.elapsed().as_secs_f64()
 }
 
 /// Copies the installed runtimes (files and folders, not the compiled cache) from `from` into `to`.
