@@ -329,25 +329,36 @@ pub fn probe_tts(r: &Remote, voice: &str) -> Result<String, String> {
     }
 }
 
+/// The status of speech on another server: nothing to open, so it is ok; where it is, and what goes there when
+/// that is off this machine.
+fn remote_speech(role: Purpose, r: &Remote, running: &str, sent: &str) -> Status {
+    Status {
+        role,
+        spec: Spec::Remote(r.clone()),
+        running: running.to_string(),
+        detail: format!(
+            "{} ({})",
+            r.endpoint.url,
+            if r.endpoint.is_loopback() {
+                "on this machine".to_string()
+            } else {
+                format!("another machine: {sent}")
+            }
+        ),
+        ok: true,
+    }
+}
+
 /// Opens speech-to-text. `None`: candidates type their answers.
 pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<dyn SpeechToText>>, Status) {
     if let Spec::Remote(r) = spec {
         let stt = RemoteStt::new(&r.model, r.endpoint.clone());
-        let status = Status {
-            role: Purpose::Stt,
-            spec: spec.clone(),
-            running: stt.name().to_string(),
-            detail: format!(
-                "{} ({})",
-                r.endpoint.url,
-                if r.endpoint.is_loopback() {
-                    "on this machine"
-                } else {
-                    "another machine: the candidate's voice is sent there"
-                }
-            ),
-            ok: true,
-        };
+        let status = remote_speech(
+            Purpose::Stt,
+            r,
+            stt.name(),
+            "the candidate's voice is sent there",
+        );
         return (Some(Arc::new(stt)), status);
     }
     let (stt, status) = open(spec, Purpose::Stt, models_dir, |_, path| {
@@ -373,21 +384,12 @@ pub fn open_tts(
 ) -> (Option<Arc<dyn TextToSpeech>>, Status) {
     if let Spec::Remote(r) = spec {
         let tts = RemoteTts::new(&r.model, voice, r.endpoint.clone());
-        let status = Status {
-            role: Purpose::Tts,
-            spec: spec.clone(),
-            running: tts.name().to_string(),
-            detail: format!(
-                "{} ({})",
-                r.endpoint.url,
-                if r.endpoint.is_loopback() {
-                    "on this machine"
-                } else {
-                    "another machine: the interviewer's words are sent there to be spoken"
-                }
-            ),
-            ok: true,
-        };
+        let status = remote_speech(
+            Purpose::Tts,
+            r,
+            tts.name(),
+            "the interviewer's words are sent there to be spoken",
+        );
         return (Some(Arc::new(tts)), status);
     }
     let (tts, status) = open(spec, Purpose::Tts, models_dir, |_, path| {

@@ -16,7 +16,7 @@ use std::{
 use rehearse::{
     backends::{Provider, Remote, Spec},
     llm::remote::{ApiKey, Endpoint},
-    realtime::pb::{self, server_frame::Kind},
+    realtime::pb::server_frame::Kind,
     voice::tts::piper::Piper,
 };
 
@@ -130,47 +130,9 @@ async fn the_interviewer_speaks_through_a_remote_voice() {
         "a remote voice needs nothing loaded"
     );
     let (client, id) = new_interview(&server.state, "ada@example.com").await;
-    let mut ws = connect_with(&server, &client, &id, Some(16_000)).await;
-    let opening = until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await;
-    assert!(
-        opening
-            .iter()
-            .any(|k| matches!(k, Kind::SessionState(s) if s.tts_available)),
-        "the session says a voice is there"
-    );
-    let text = opening
-        .iter()
-        .find_map(|k| match k {
-            Kind::Transcript(t) if t.speaker == pb::Speaker::Interviewer as i32 && t.is_final => {
-                Some(t.text.clone())
-            }
-            _ => None,
-        })
-        .expect("the opening's text comes first");
-    let audio: Vec<&pb::AudioOut> = opening
-        .iter()
-        .filter_map(|k| match k {
-            Kind::Audio(a) => Some(a),
-            _ => None,
-        })
-        .collect();
-    assert!(audio.len() > 5, "spoken in many small frames, not one");
-    for (i, a) in audio.iter().enumerate() {
-        assert_eq!((a.sample_rate, a.sequence), (16_000, i as u64));
-    }
-    let samples: Vec<f32> = audio
-        .iter()
-        .flat_map(|a| a.pcm.chunks(2))
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-        .collect();
-    let whisper = rehearse::voice::stt::whisper::Whisper::load(
-        &crate::util::tiny_model("whisper-tiny.en", rehearse::models::Purpose::Stt),
-        2,
-    )
-    .unwrap();
-    let heard = whisper.transcribe(&samples).unwrap().text;
-    let wer = rehearse::voice::stt::word_error_rate(&text, &heard);
-    assert!(wer <= 0.25, "said {text:?}, heard {heard:?} (WER {wer:.2})");
+    let (mut ws, opening) = hear_opening(&server, &client, &id, 16_000).await;
+    let (text, samples) = spoken_turn(&opening, 16_000);
+    assert_heard(&text, &samples);
 
     // The server was asked for exactly what the interviewer wrote, sentence by sentence, in the voice named.
     let requests = seen.lock().unwrap().clone();

@@ -202,3 +202,66 @@ pub fn status(k: &Kind) -> Option<pb::SessionStatus> {
         None
     }
 }
+
+/// Connects a client that listens at `rate` and waits for the spoken opening: the connection and the opening's
+/// frames, which say a voice is there.
+pub async fn hear_opening(
+    server: &Server,
+    client: &Client,
+    id: &str,
+    rate: u32,
+) -> (Ws, Vec<Kind>) {
+    let mut ws = connect_with(server, client, id, Some(rate)).await;
+    let opening = until(&mut ws, |k| matches!(k, Kind::Audio(a) if a.last)).await;
+    assert!(
+        opening
+            .iter()
+            .any(|k| matches!(k, Kind::SessionState(s) if s.tts_available)),
+        "the session says a voice is there"
+    );
+    (ws, opening)
+}
+
+/// A spoken interviewer turn as a listener got it: the turn's final text, and its audio frames, checked to come in
+/// many small frames at `rate` numbered from 0, as samples.
+pub fn spoken_turn(frames: &[Kind], rate: u32) -> (String, Vec<f32>) {
+    let text = frames
+        .iter()
+        .find_map(|k| match k {
+            Kind::Transcript(t) if t.speaker == pb::Speaker::Interviewer as i32 && t.is_final => {
+                Some(t.text.clone())
+            }
+            _ => None,
+        })
+        .expect("the turn's text comes first");
+    let audio: Vec<&pb::AudioOut> = frames
+        .iter()
+        .filter_map(|k| match k {
+            Kind::Audio(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert!(audio.len() > 5, "spoken in many small frames, not one");
+    for (i, a) in audio.iter().enumerate() {
+        assert_eq!((a.sample_rate, a.sequence), (rate, i as u64));
+        assert!(a.pcm.len() % 2 == 0 && a.pcm.len() <= rate as usize * 2 / 5 + 2);
+    }
+    let samples = audio
+        .iter()
+        .flat_map(|a| a.pcm.chunks(2))
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    (text, samples)
+}
+
+/// What the tiny set's whisper hears in `samples` (16 kHz) is `text`, within a word error rate of 0.25.
+pub fn assert_heard(text: &str, samples: &[f32]) {
+    let whisper = rehearse::voice::stt::whisper::Whisper::load(
+        &crate::util::tiny_model("whisper-tiny.en", rehearse::models::Purpose::Stt),
+        2,
+    )
+    .unwrap();
+    let heard = whisper.transcribe(samples).unwrap().text;
+    let wer = rehearse::voice::stt::word_error_rate(text, &heard);
+    assert!(wer <= 0.25, "said {text:?}, heard {heard:?} (WER {wer:.2})");
+}

@@ -3,6 +3,8 @@
 //! voices, [`tts`]) and [`VoiceActivity`] (Silero VAD, [`vad`]; without one, loudness decides). Each has a
 //! deterministic test double in [`double`]. All calls are blocking: run them off the async workers.
 
+#[cfg(test)]
+pub(crate) mod fake_server;
 pub mod stt;
 pub mod tts;
 pub mod vad;

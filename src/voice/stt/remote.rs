@@ -135,54 +135,21 @@ impl SpeechToText for RemoteStt {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        io::{BufRead, BufReader, Read, Write},
-        net::TcpListener,
-        sync::mpsc,
-    };
+    use std::{io::Write, net::TcpListener, sync::mpsc};
 
     use super::*;
-
-    /// A request's header lines and body, as the fake server received them.
-    type Received = (Vec<String>, Vec<u8>);
+    use crate::voice::fake_server::{Received, one_request};
 
     /// A one-request server that answers `status` and `body`, and hands back what it received.
     fn server(status: u16, body: &'static str) -> (String, mpsc::Receiver<Received>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = Vec::new();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                head.push(line.trim_end().to_string());
-            }
-            let length: usize = head
-                .iter()
-                .find_map(|h| {
-                    h.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            let mut received = vec![0; length];
-            reader.read_exact(&mut received).unwrap();
-            let mut stream = stream;
+        one_request(move |mut stream| {
             write!(
                 stream,
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             )
             .unwrap();
-            tx.send((head, received)).unwrap();
-        });
-        (url, rx)
+        })
     }
 
     #[test]

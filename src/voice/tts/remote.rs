@@ -222,17 +222,13 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> anyhow::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        io::{BufRead, BufReader, Write},
-        net::TcpListener,
-        sync::mpsc,
-    };
+    use std::{io::Write, net::TcpListener, sync::mpsc};
 
     use super::*;
-    use crate::llm::remote::ApiKey;
-
-    /// What the fake server received: the request line and headers, and the body.
-    type Received = (Vec<String>, Vec<u8>);
+    use crate::{
+        llm::remote::ApiKey,
+        voice::fake_server::{Received, one_request},
+    };
 
     /// How the fake server answers.
     enum Answer {
@@ -244,67 +240,39 @@ mod tests {
 
     /// A one-request server; hands back what it received, then whether the client hung up before the end.
     fn server(answer: Answer) -> (String, mpsc::Receiver<Received>, mpsc::Receiver<bool>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let (tx, rx) = mpsc::channel();
         let (hung_tx, hung_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = Vec::new();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                head.push(line.trim_end().to_string());
+        let (url, rx) = one_request(move |mut stream| match answer {
+            Answer::Whole(status, kind, body) => {
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .unwrap();
+                stream.write_all(&body).unwrap();
             }
-            let length: usize = head
-                .iter()
-                .find_map(|h| {
-                    h.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            let mut received = vec![0; length];
-            reader.read_exact(&mut received).unwrap();
-            tx.send((head, received)).unwrap();
-            let mut stream = stream;
-            match answer {
-                Answer::Whole(status, kind, body) => {
-                    write!(
-                        stream,
-                        "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .unwrap();
-                    stream.write_all(&body).unwrap();
-                }
-                Answer::Chunked(body, piece) => {
-                    write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Type: audio/pcm\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    )
-                    .unwrap();
-                    let mut hung_up = false;
-                    for chunk in body.chunks(piece) {
-                        let sent = write!(stream, "{:x}\r\n", chunk.len())
-                            .and_then(|()| stream.write_all(chunk))
-                            .and_then(|()| stream.write_all(b"\r\n"))
-                            .and_then(|()| stream.flush());
-                        if sent.is_err() {
-                            hung_up = true;
-                            break;
-                        }
-                        std::thread::sleep(Duration::from_millis(5));
+            Answer::Chunked(body, piece) => {
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: audio/pcm\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
+                .unwrap();
+                let mut hung_up = false;
+                for chunk in body.chunks(piece) {
+                    let sent = write!(stream, "{:x}\r\n", chunk.len())
+                        .and_then(|()| stream.write_all(chunk))
+                        .and_then(|()| stream.write_all(b"\r\n"))
+                        .and_then(|()| stream.flush());
+                    if sent.is_err() {
+                        hung_up = true;
+                        break;
                     }
-                    if !hung_up {
-                        let _ = stream.write_all(b"0\r\n\r\n");
-                    }
-                    let _ = hung_tx.send(hung_up);
+                    std::thread::sleep(Duration::from_millis(5));
                 }
+                if !hung_up {
+                    let _ = stream.write_all(b"0\r\n\r\n");
+                }
+                let _ = hung_tx.send(hung_up);
             }
         });
         (url, rx, hung_rx)
@@ -412,45 +380,30 @@ mod tests {
 
     #[test]
     fn refusals_and_answers_that_are_not_audio_are_clear_errors() {
-        let (url, _rx, _) = server(Answer::Whole(
-            401,
-            "application/json",
-            br#"{"error":{"message":"Incorrect API key"}}"#.to_vec(),
-        ));
-        let tts = RemoteTts::new("tts-1", "alloy", Endpoint::new(&url, None).unwrap());
-        let e = format!(
-            "{:#}",
-            tts.speak("Hi.", 24_000, &mut |_| ControlFlow::Continue(()))
-                .unwrap_err()
-        );
-        assert!(
-            e.contains("HTTP 401") && e.contains("Incorrect API key"),
-            "{e}"
-        );
-        let (url, _rx, _) = server(Answer::Whole(
-            200,
-            "application/json",
-            br#"{"ok":true}"#.to_vec(),
-        ));
-        let tts = RemoteTts::new("tts-1", "alloy", Endpoint::new(&url, None).unwrap());
-        let e = format!(
-            "{:#}",
-            tts.speak("Hi.", 24_000, &mut |_| ControlFlow::Continue(()))
-                .unwrap_err()
-        );
-        assert!(e.contains("not audio"), "{e}");
-        let (url, _rx, _) = server(Answer::Whole(
-            200,
-            "audio/wav",
-            b"RIFF1234WAVEjunk".to_vec(),
-        ));
-        let tts = RemoteTts::new("tts-1", "alloy", Endpoint::new(&url, None).unwrap());
-        let e = format!(
-            "{:#}",
-            tts.speak("Hi.", 24_000, &mut |_| ControlFlow::Continue(()))
-                .unwrap_err()
-        );
-        assert!(e.contains("not a 16-bit PCM WAV"), "{e}");
+        let error = |url: &str| {
+            let tts = RemoteTts::new("tts-1", "alloy", Endpoint::new(url, None).unwrap());
+            let said = tts.speak("Hi.", 24_000, &mut |_| ControlFlow::Continue(()));
+            format!("{:#}", said.unwrap_err())
+        };
+        for (status, kind, body, want) in [
+            (
+                401,
+                "application/json",
+                &br#"{"error":{"message":"Incorrect API key"}}"#[..],
+                "HTTP 401: {\"error\":{\"message\":\"Incorrect API key\"}}",
+            ),
+            (200, "application/json", br#"{"ok":true}"#, "not audio"),
+            (
+                200,
+                "audio/wav",
+                b"RIFF1234WAVEjunk",
+                "not a 16-bit PCM WAV",
+            ),
+        ] {
+            let (url, _rx, _) = server(Answer::Whole(status, kind, body.to_vec()));
+            let e = error(&url);
+            assert!(e.contains(want), "{e}");
+        }
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -461,11 +414,7 @@ mod tests {
             "alloy",
             Endpoint::new(&format!("http://127.0.0.1:{port}/v1"), None).unwrap(),
         );
-        let e = format!(
-            "{:#}",
-            tts.speak("Hi.", 24_000, &mut |_| ControlFlow::Continue(()))
-                .unwrap_err()
-        );
+        let e = error(&format!("http://127.0.0.1:{port}/v1"));
         assert!(e.contains("cannot reach"), "{e}");
         // Nothing speakable: no request at all.
         tts.speak(" ... ", 24_000, &mut |_| panic!("no audio for punctuation"))
