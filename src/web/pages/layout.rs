@@ -57,7 +57,8 @@ pub fn page(viewer: &Viewer, title: &str, scripts: &[&str], body: Markup) -> Mar
                     div.wrap {
                         p {
                             "Rehearse " (env!("CARGO_PKG_VERSION"))
-                            " · Runs on your own machine: your answers, voice and code stay here."
+                            " · Self-hosted: your answers, voice and code stay on this server unless its operator \
+                             switches on a model elsewhere, and then every interview page says so."
                         }
                     }
                 }
