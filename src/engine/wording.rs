@@ -52,8 +52,9 @@ fn pick<'a>(options: &[&'a str], turn: u64) -> &'a str {
 const QUOTE_WORDS: usize = 5;
 
 /// A few words of the candidate's answer worth naming: the run of at most [`QUOTE_WORDS`] words, within one
-/// sentence, with the most specific content (numbers count double), so what is named is what they said, not "a
-/// result list". `None` when nothing specific was said.
+/// clause (a quote that runs across a comma, "three streams, wrote the runbook", reads as a fragment), with the
+/// most specific content (numbers count double), so what is named is what they said, not "a result list". `None`
+/// when nothing specific was said.
 /// Words the interviewer already used in `earlier` do not count: naming them takes up nothing new.
 pub fn short_quote(answer: &str, earlier: &[String]) -> Option<String> {
     let used: std::collections::HashSet<String> = earlier
@@ -62,15 +63,35 @@ pub fn short_quote(answer: &str, earlier: &[String]) -> Option<String> {
         .collect();
     crate::text::sentences(answer)
         .iter()
-        .filter_map(|s| best_run(s, &used))
+        .flat_map(|s| clauses(s))
+        .filter_map(|c| best_run(c, &used))
         .max_by_key(|(score, _)| *score)
         .map(|(_, quote)| quote)
+}
+
+/// A sentence's clauses: split where a comma, semicolon or colon is followed by a space (so "1,000" stays whole).
+fn clauses(sentence: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in sentence.char_indices() {
+        let next = i + c.len_utf8();
+        if matches!(c, ',' | ';' | ':') && sentence[next..].starts_with(char::is_whitespace) {
+            out.push(sentence[start..next].trim());
+            start = next;
+        }
+    }
+    out.push(sentence[start..].trim());
+    out.retain(|c| !c.is_empty());
+    out
 }
 
 /// The most specific run of a sentence, and its score.
 fn best_run(sentence: &str, used: &std::collections::HashSet<String>) -> Option<(usize, String)> {
     let words: Vec<&str> = sentence.split_whitespace().collect();
     let folded: Vec<Vec<String>> = words.iter().map(|w| crate::text::fold_words(w)).collect();
+    // A run reads as a phrase when it starts and ends on words that say something ("wrote the runbook myself",
+    // not "and the runbook"): words that do not are trimmed off its ends, down to two words.
+    let content = |w: &Vec<String>| w.iter().any(|w| guard::specific(w));
     let mut best: Option<(usize, usize, usize)> = None;
     for start in 0..words.len() {
         let (mut end, mut n) = (start, 0);
@@ -78,7 +99,14 @@ fn best_run(sentence: &str, used: &std::collections::HashSet<String>) -> Option<
             n += folded[end].len();
             end += 1;
         }
-        let score: usize = folded[start..end]
+        let mut from = start;
+        while end - from > 2 && !content(&folded[from]) {
+            from += 1;
+        }
+        while end - from > 2 && !content(&folded[end - 1]) {
+            end -= 1;
+        }
+        let score: usize = folded[from..end]
             .iter()
             .flatten()
             .filter(|w| guard::specific(w) && !used.contains(*w))
@@ -90,8 +118,8 @@ fn best_run(sentence: &str, used: &std::collections::HashSet<String>) -> Option<
                 }
             })
             .sum();
-        if end - start >= 2 && best.is_none_or(|(s, _, _)| score > s) {
-            best = Some((score, start, end));
+        if end - from >= 2 && best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, from, end));
         }
     }
     let (score, start, end) = best?;
@@ -480,6 +508,22 @@ mod tests {
     const STORY: &str = "It was hard. I convinced my manager to delay the launch by a week to fix 40 failing tests.";
 
     #[test]
+    fn a_quote_stays_within_one_clause() {
+        let said = "I split the work into three streams, wrote the runbook myself, and we shipped on time.";
+        let q = short_quote(said, &[]).unwrap();
+        assert!(!q.contains(','), "{q}");
+        assert_eq!(
+            clauses("We cut 1,000 requests to 12; then, at 10:30, it held."),
+            [
+                "We cut 1,000 requests to 12;",
+                "then,",
+                "at 10:30,",
+                "it held."
+            ]
+        );
+    }
+
+    #[test]
     fn an_aside_is_brought_back_to_the_question_and_a_general_answer_asked_for_specifics() {
         let aside = "Side note, that VP was a big fan of Formula One and every meeting opened with a race recap.";
         let general =
@@ -537,10 +581,7 @@ mod tests {
             panic!("{pieces:?}")
         };
         // A few words named, not the answer read back (the grader fails a run of 8 of the candidate's words).
-        assert!(
-            fallback.contains("\"to fix 40 failing tests\""),
-            "{fallback}"
-        );
+        assert!(fallback.contains("\"40 failing tests\""), "{fallback}");
         assert!(fallback.ends_with('?'), "{fallback}");
     }
 
