@@ -163,6 +163,15 @@ fn drawn(
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+            // A recruiter opens with the candidate and what they want; a values question, if any, comes after.
+            if round.kind == RoundKind::RecruiterScreen
+                && let Some(at) = scored.iter().position(|(score, q)| {
+                    *score >= 1_000_000 && q.competencies.iter().any(|c| c == "motivation")
+                })
+            {
+                let opening = scored.remove(at);
+                scored.insert(0, opening);
+            }
             scored
                 .into_iter()
                 .take(behavioral_count(round.minutes))
@@ -286,6 +295,37 @@ mod tests {
             first,
             "the same seed draws the same questions"
         );
+    }
+
+    #[test]
+    fn a_recruiter_call_opens_on_the_candidate_not_a_values_question() {
+        let c = catalog();
+        let motivation = |id: &str| {
+            c.behavioral
+                .iter()
+                .find(|b| b.id == id)
+                .is_some_and(|b| b.competencies.iter().any(|x| x == "motivation"))
+        };
+        for company in &c.companies {
+            for role in &company.roles {
+                for round in role
+                    .rounds
+                    .iter()
+                    .filter(|r| r.kind == RoundKind::RecruiterScreen)
+                {
+                    for seed in 0..20 {
+                        let drawn = draw(&c, company, role, round, &HashSet::new(), seed);
+                        assert!(
+                            motivation(&drawn[0].id),
+                            "{} {}: opens with {}",
+                            company.id,
+                            role.id,
+                            drawn[0].id
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
