@@ -75,6 +75,48 @@ impl Endpoint {
     ) -> Vec<(&'static str, String)> {
         self.key.iter().map(|k| (name, value(k.expose()))).collect()
     }
+
+    /// `Authorization: Bearer KEY`, OpenAI's way, when there is a key.
+    pub fn bearer(&self) -> Vec<(&'static str, String)> {
+        self.key_header("Authorization", |k| format!("Bearer {k}"))
+    }
+
+    /// A POST to `path` under the base URL, with the key as a bearer token (OpenAI's speech APIs).
+    pub fn post_bearer(
+        &self,
+        agent: &ureq::Agent,
+        path: &str,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        self.bearer().into_iter().fold(
+            agent.post(format!("{}{path}", self.url)),
+            |r, (name, value)| r.header(name, value),
+        )
+    }
+}
+
+/// The HTTP client of one remote backend: Rehearse's user agent, every status read as an answer, and these
+/// limits (to connect, to the answer's start, in all).
+pub fn agent(connect: Duration, first_byte: Option<Duration>, total: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_recv_response(first_byte)
+        .timeout_global(Some(total))
+        .http_status_as_error(false)
+        .user_agent(concat!("rehearse/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// What a server that refused a request said, on one line (see [`server_message`]).
+pub fn refused_with(response: &mut ureq::http::Response<ureq::Body>) -> String {
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(8 << 10)
+        .lossy_utf8(true)
+        .read_to_string()
+        .unwrap_or_default();
+    server_message(&body)
 }
 
 /// One event's JSON. An `error` object in it (`{"error": {"message": ...}}`, both providers' shape) is the server
@@ -219,20 +261,14 @@ impl RemoteLlm {
         endpoint: Endpoint,
         timeouts: Timeouts,
     ) -> RemoteLlm {
-        let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(timeouts.connect))
-            .timeout_recv_response(Some(timeouts.first_token))
-            .timeout_global(Some(timeouts.total))
-            .http_status_as_error(false)
-            .user_agent(concat!("rehearse/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let agent = agent(timeouts.connect, Some(timeouts.first_token), timeouts.total);
         RemoteLlm {
             name: format!("{}:{model}", protocol.prefix()),
             model: model.to_string(),
             endpoint,
             protocol,
             timeouts,
-            agent: config.into(),
+            agent,
         }
     }
 
@@ -518,14 +554,7 @@ fn retry_after(response: &ureq::http::Response<ureq::Body>) -> Option<Duration> 
 
 /// What a server that said no said, in one line.
 fn refusal(status: u16, response: &mut ureq::http::Response<ureq::Body>, attempt: u32) -> String {
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(8 << 10)
-        .lossy_utf8(true)
-        .read_to_string()
-        .unwrap_or_default();
-    let said = server_message(&body);
+    let said = refused_with(response);
     let what = match status {
         401 | 403 => "the server refused the API key (set REHEARSE_LLM_API_KEY or llm_api_key)",
         404 => "no such model or API path on this server",

@@ -65,7 +65,7 @@ impl Protocol for OpenAi {
         }
         Post {
             url: format!("{}/chat/completions", endpoint.url),
-            headers: auth(endpoint),
+            headers: endpoint.bearer(),
             body,
         }
     }
@@ -75,7 +75,7 @@ impl Protocol for OpenAi {
         endpoint: &Endpoint,
         _model: &str,
     ) -> (String, Vec<(&'static str, String)>) {
-        (format!("{}/models", endpoint.url), auth(endpoint))
+        (format!("{}/models", endpoint.url), endpoint.bearer())
     }
 
     fn knows_model(&self, answer: &Value, model: &str) -> bool {
@@ -123,9 +123,4 @@ impl Protocol for OpenAi {
             usage,
         })
     }
-}
-
-/// `Authorization: Bearer KEY`, when there is a key.
-fn auth(endpoint: &Endpoint) -> Vec<(&'static str, String)> {
-    endpoint.key_header("Authorization", |k| format!("Bearer {k}"))
 }

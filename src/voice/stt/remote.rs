@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::{
-    llm::remote::Endpoint,
+    llm::remote::{self, Endpoint},
     voice::{SpeechToText, Transcript, tts::piper::to_i16},
 };
 
@@ -27,17 +27,11 @@ pub struct RemoteStt {
 
 impl RemoteStt {
     pub fn new(model: &str, endpoint: Endpoint) -> RemoteStt {
-        let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .user_agent(concat!("rehearse/", env!("CARGO_PKG_VERSION")))
-            .build();
         RemoteStt {
             name: format!("openai:{model}"),
             model: model.to_string(),
             endpoint,
-            agent: config.into(),
+            agent: remote::agent(Duration::from_secs(5), None, TIMEOUT),
         }
     }
 
@@ -83,23 +77,23 @@ impl SpeechToText for RemoteStt {
         let started = Instant::now();
         let wav = super::wav::write(16_000, &to_i16(samples));
         let (boundary, body) = self.body(&wav);
-        let mut request = self
-            .agent
-            .post(format!("{}/audio/transcriptions", self.endpoint.url))
+        let mut response = self
+            .endpoint
+            .post_bearer(&self.agent, "/audio/transcriptions")
             .header(
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
-            );
-        for (name, value) in self
-            .endpoint
-            .key_header("Authorization", |k| format!("Bearer {k}"))
-        {
-            request = request.header(name, value);
-        }
-        let mut response = request
+            )
             .send(&body[..])
             .with_context(|| format!("{}: cannot reach the server", self.endpoint.url))?;
         let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            bail!(
+                "{}: the transcription server answered HTTP {status}: {}",
+                self.endpoint.url,
+                remote::refused_with(&mut response)
+            );
+        }
         let answer = response
             .body_mut()
             .with_config()
@@ -107,13 +101,6 @@ impl SpeechToText for RemoteStt {
             .lossy_utf8(true)
             .read_to_string()
             .unwrap_or_default();
-        if !(200..300).contains(&status) {
-            bail!(
-                "{}: the transcription server answered HTTP {status}: {}",
-                self.endpoint.url,
-                crate::text::clip(answer.trim(), 200)
-            );
-        }
         let json: serde_json::Value = serde_json::from_str(&answer).with_context(|| {
             format!(
                 "{}: the transcription is not JSON: {}",

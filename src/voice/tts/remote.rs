@@ -14,7 +14,10 @@ use std::{io::Read, ops::ControlFlow, time::Duration};
 use anyhow::{Context, bail};
 
 use super::{piper::to_i16, resample};
-use crate::{llm::remote::Endpoint, voice::TextToSpeech};
+use crate::{
+    llm::remote::{self, Endpoint},
+    voice::TextToSpeech,
+};
 
 /// The rate of OpenAI's `pcm` answers.
 const PCM_RATE: u32 = 24_000;
@@ -34,28 +37,23 @@ pub struct RemoteTts {
 impl RemoteTts {
     /// `voice` is the provider's voice name (OpenAI's: alloy, ash, coral, echo, fable, nova, onyx, sage, shimmer).
     pub fn new(model: &str, voice: &str, endpoint: Endpoint) -> RemoteTts {
-        let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_recv_response(Some(Duration::from_secs(20)))
-            .timeout_global(Some(Duration::from_secs(60)))
-            .http_status_as_error(false)
-            .user_agent(concat!("rehearse/", env!("CARGO_PKG_VERSION")))
-            .build();
         RemoteTts {
             name: format!("openai:{model} ({voice})"),
             model: model.to_string(),
             voice: voice.to_string(),
             endpoint,
-            agent: config.into(),
+            agent: remote::agent(
+                Duration::from_secs(5),
+                Some(Duration::from_secs(20)),
+                Duration::from_secs(60),
+            ),
         }
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
-}
 
-impl RemoteTts {
     /// Asks for `text` to be spoken: the answer, once it says it is audio.
     fn request(&self, text: &str) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         let body = serde_json::json!({
@@ -65,32 +63,18 @@ impl RemoteTts {
             "response_format": "pcm",
         })
         .to_string();
-        let mut request = self
-            .agent
-            .post(format!("{}/audio/speech", self.endpoint.url))
-            .header("Content-Type", "application/json");
-        for (name, value) in self
+        let mut response = self
             .endpoint
-            .key_header("Authorization", |k| format!("Bearer {k}"))
-        {
-            request = request.header(name, value);
-        }
-        let mut response = request
+            .post_bearer(&self.agent, "/audio/speech")
+            .header("Content-Type", "application/json")
             .send(body.as_bytes())
             .with_context(|| format!("{}: cannot reach the speech server", self.endpoint.url))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            let answer = response
-                .body_mut()
-                .with_config()
-                .limit(1 << 16)
-                .lossy_utf8(true)
-                .read_to_string()
-                .unwrap_or_default();
             bail!(
                 "{}: the speech server answered HTTP {status}: {}",
                 self.endpoint.url,
-                crate::text::clip(answer.trim(), 200)
+                remote::refused_with(&mut response)
             );
         }
         let content_type = response
@@ -390,7 +374,7 @@ mod tests {
                 401,
                 "application/json",
                 &br#"{"error":{"message":"Incorrect API key"}}"#[..],
-                "HTTP 401: {\"error\":{\"message\":\"Incorrect API key\"}}",
+                "HTTP 401: Incorrect API key",
             ),
             (200, "application/json", br#"{"ok":true}"#, "not audio"),
             (
