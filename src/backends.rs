@@ -258,27 +258,12 @@ pub fn open_llm(
 /// it fails falls back to the fixed wording.
 fn open_remote(r: &Remote) -> (Arc<dyn Llm>, Status) {
     let llm = remote_llm(r);
-    let detail = format!(
-        "{} ({}{})",
-        r.endpoint.url,
-        if r.endpoint.is_loopback() {
-            "on this machine"
-        } else {
-            "another machine: the candidate's words are sent there"
-        },
-        if r.endpoint.key.is_some() {
-            ", with an API key"
-        } else {
-            ""
-        }
+    let status = remote_status(
+        Purpose::Llm,
+        r,
+        llm.name(),
+        "the candidate's words are sent there",
     );
-    let status = Status {
-        role: Purpose::Llm,
-        spec: Spec::Remote(r.clone()),
-        running: llm.name().to_string(),
-        detail,
-        ok: true,
-    };
     (Arc::new(llm), status)
 }
 
@@ -329,20 +314,25 @@ pub fn probe_tts(r: &Remote, voice: &str) -> Result<String, String> {
     }
 }
 
-/// The status of speech on another server: nothing to open, so it is ok; where it is, and what goes there when
-/// that is off this machine.
-fn remote_speech(role: Purpose, r: &Remote, running: &str, sent: &str) -> Status {
+/// The status of a backend on another server: nothing to open, so it is ok; where it is, what goes there when
+/// that is off this machine, and whether a key goes with it.
+fn remote_status(role: Purpose, r: &Remote, running: &str, sent: &str) -> Status {
     Status {
         role,
         spec: Spec::Remote(r.clone()),
         running: running.to_string(),
         detail: format!(
-            "{} ({})",
+            "{} ({}{})",
             r.endpoint.url,
             if r.endpoint.is_loopback() {
                 "on this machine".to_string()
             } else {
                 format!("another machine: {sent}")
+            },
+            if r.endpoint.key.is_some() {
+                ", with an API key"
+            } else {
+                ""
             }
         ),
         ok: true,
@@ -353,7 +343,7 @@ fn remote_speech(role: Purpose, r: &Remote, running: &str, sent: &str) -> Status
 pub fn open_stt(spec: &Spec, models_dir: &Path) -> (Option<Arc<dyn SpeechToText>>, Status) {
     if let Spec::Remote(r) = spec {
         let stt = RemoteStt::new(&r.model, r.endpoint.clone());
-        let status = remote_speech(
+        let status = remote_status(
             Purpose::Stt,
             r,
             stt.name(),
@@ -384,7 +374,7 @@ pub fn open_tts(
 ) -> (Option<Arc<dyn TextToSpeech>>, Status) {
     if let Spec::Remote(r) = spec {
         let tts = RemoteTts::new(&r.model, voice, r.endpoint.clone());
-        let status = remote_speech(
+        let status = remote_status(
             Purpose::Tts,
             r,
             tts.name(),

@@ -165,8 +165,8 @@ fn drawn(
             scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
             // A recruiter opens with the candidate and what they want; a values question, if any, comes after.
             if round.kind == RoundKind::RecruiterScreen
-                && let Some(at) = scored.iter().position(|(score, q)| {
-                    *score >= 1_000_000 && q.competencies.iter().any(|c| c == "motivation")
+                && let Some(at) = scored.iter().position(|(_, q)| {
+                    !asked.contains(&q.id) && q.competencies.iter().any(|c| c == "motivation")
                 })
             {
                 let opening = scored.remove(at);
