@@ -476,6 +476,52 @@ fn no_module_refers_to_a_higher_layer_and_no_layer_has_a_cycle() {
     assert!(f.cycles.is_empty(), "cycles within a layer: {:?}", f.cycles);
 }
 
+/// HTTP's crates: only the web layer, the server (`listener`, `tls`) and the entry points name them, so the
+/// services, the domain and its types (which carry no OpenAPI annotation) know no HTTP.
+const HTTP_CRATES: [&str; 5] = ["axum", "utoipa", "utoipa_axum", "hyper", "tower_http"];
+const HTTP_MODULES: [&str; 6] = ["web", "listener", "tls", "app", "cli", "bench"];
+
+fn http_crates_named(code: &str) -> BTreeSet<String> {
+    tokens(&code_only(code))
+        .into_iter()
+        .filter_map(|t| match t {
+            Tok::Ident(w) if HTTP_CRATES.contains(&w.as_str()) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_web_layer_the_server_and_the_entry_points_name_an_http_crate() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    rust_files(&src, &mut paths);
+    let mut found = Vec::new();
+    for p in &paths {
+        let module = module_of(&src, p);
+        if module
+            .first()
+            .is_some_and(|m| HTTP_MODULES.contains(&m.as_str()))
+        {
+            continue;
+        }
+        let named = http_crates_named(&std::fs::read_to_string(p).expect("readable"));
+        if !named.is_empty() {
+            found.push(format!("{}: {named:?}", p.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "HTTP crates below the web layer:\n{}",
+        found.join("\n")
+    );
+    assert_eq!(
+        http_crates_named("// axum\nfn f() -> utoipa::openapi::OpenApi { \"hyper\" }"),
+        BTreeSet::from(["utoipa".to_string()]),
+        "the check reads code, not comments or strings"
+    );
+}
+
 #[cfg(test)]
 mod the_check {
     use super::*;

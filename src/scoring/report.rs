@@ -1,7 +1,6 @@
 //! A scored interview as stored, served as JSON, rendered on the results page and exported as Markdown.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::judge::{Evidence, Outcome};
 use crate::catalog::RoundKind;
@@ -9,7 +8,7 @@ use crate::catalog::RoundKind;
 /// Bumped when the report's shape changes.
 pub const VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Recommendation {
     NoHire,
@@ -41,7 +40,7 @@ impl Recommendation {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportStatus {
     /// Every round that was held is scored.
@@ -50,7 +49,7 @@ pub enum ReportStatus {
     Incomplete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundStatus {
     Scored,
@@ -60,17 +59,15 @@ pub enum RoundStatus {
     NotHeld,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DimensionScore {
     pub id: String,
     pub name: String,
     pub weight: f64,
     /// `level` (1-5), `not_enough_evidence` or `unjudged`.
-    #[schema(value_type = Object)]
     pub outcome: Outcome,
     /// The anchor text of the level given.
     pub anchor: String,
-    #[schema(value_type = Vec<Object>)]
     pub evidence: Vec<Evidence>,
     pub reason: String,
 }
@@ -84,14 +81,14 @@ impl DimensionScore {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuestionOutcome {
     pub question: String,
     /// Whether the candidate gave a substantive answer (not silence, "I don't know" or a one-liner).
     pub answered: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeOutcome {
     pub mode: String,
     pub language: String,
@@ -100,7 +97,7 @@ pub struct CodeOutcome {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundReport {
     pub position: i64,
     pub kind: RoundKind,
@@ -123,7 +120,7 @@ pub struct RoundReport {
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub version: u32,
     /// The stored report's id (several reports per interview when it is re-scored).

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod catalog;
 pub mod health;
 pub mod sandbox;
+mod schemas;
 pub mod sessions;
 
 use std::sync::Arc;
