@@ -187,6 +187,15 @@ impl Report {
     /// The report as a Markdown document. Everything not written by this function passes through
     /// [`markdown_text`].
     pub fn to_markdown(&self) -> String {
+        let mut md = self.markdown_head();
+        for r in &self.rounds {
+            push_round_markdown(&mut md, r);
+        }
+        md
+    }
+
+    /// The document's title, recommendation, rationale and judge.
+    fn markdown_head(&self) -> String {
         let t = markdown_text;
         let mut md = format!(
             "# {} · {}: interview report\n\n",
@@ -205,70 +214,91 @@ impl Report {
             t(&self.rationale),
             t(&self.judge)
         ));
-        for r in &self.rounds {
-            md.push_str(&format!(
-                "\n## Round {}: {} ({})\n\n",
-                r.position + 1,
-                t(&r.title),
-                r.kind.label()
-            ));
-            match (r.status, r.score) {
-                (RoundStatus::Scored, Some(s)) => {
-                    md.push_str(&format!("Score: **{s:.2} / 5**. {}\n\n", t(&r.summary)))
-                }
-                (RoundStatus::NotHeld, _) => {
-                    md.push_str("Not scored: skipped or never reached, with no answer given.\n");
-                    continue;
-                }
-                _ => md.push_str(&format!("Not scored: {}\n\n", t(&r.summary))),
-            }
-            md.push_str("| Dimension | Level | Evidence |\n| --- | --- | --- |\n");
-            for d in &r.dimensions {
-                let quotes: Vec<String> = d
-                    .evidence
-                    .iter()
-                    .map(|e| format!("\"{}\"", t(&e.quote)))
-                    .collect();
-                md.push_str(&format!(
-                    "| {} | {} | {} |\n",
-                    t(&d.name),
-                    t(&level_text(d)),
-                    quotes.join("<br>")
-                ));
-            }
-            for (title, items) in [
-                ("Strengths", &r.strengths),
-                ("To improve", &r.improvements),
-                ("A strong answer would include", &r.strong_answer),
-            ] {
-                if !items.is_empty() {
-                    md.push_str(&format!("\n**{title}**\n\n"));
-                    for i in items {
-                        md.push_str(&format!("- {}\n", t(i)));
-                    }
-                }
-            }
-            if !r.questions.is_empty() {
-                let answered = r.questions.iter().filter(|q| q.answered).count();
-                md.push_str(&format!(
-                    "\nQuestions answered: {answered} of {}.\n",
-                    r.questions.len()
-                ));
-            }
-            for c in &r.code {
-                md.push_str(&format!(
-                    "- Code ({}, {}): {} {}/{}\n",
-                    t(&c.mode),
-                    t(&c.language),
-                    t(&c.verdict),
-                    c.passed,
-                    c.total
-                ));
-            }
-            if r.kind == RoundKind::Coding {
-                md.push_str(&format!("\nHints used: {}.\n", r.hints));
+        md
+    }
+}
+
+/// Appends one round's section: its heading and score, then (unless it was not held) its dimensions, lists and
+/// facts.
+fn push_round_markdown(md: &mut String, r: &RoundReport) {
+    let t = markdown_text;
+    md.push_str(&format!(
+        "\n## Round {}: {} ({})\n\n",
+        r.position + 1,
+        t(&r.title),
+        r.kind.label()
+    ));
+    match (r.status, r.score) {
+        (RoundStatus::Scored, Some(s)) => {
+            md.push_str(&format!("Score: **{s:.2} / 5**. {}\n\n", t(&r.summary)))
+        }
+        (RoundStatus::NotHeld, _) => {
+            md.push_str("Not scored: skipped or never reached, with no answer given.\n");
+            return;
+        }
+        _ => md.push_str(&format!("Not scored: {}\n\n", t(&r.summary))),
+    }
+    push_dimension_table(md, r);
+    push_round_lists(md, r);
+    push_round_facts(md, r);
+}
+
+/// Appends the table of the round's dimensions: name, level and quoted evidence.
+fn push_dimension_table(md: &mut String, r: &RoundReport) {
+    let t = markdown_text;
+    md.push_str("| Dimension | Level | Evidence |\n| --- | --- | --- |\n");
+    for d in &r.dimensions {
+        let quotes: Vec<String> = d
+            .evidence
+            .iter()
+            .map(|e| format!("\"{}\"", t(&e.quote)))
+            .collect();
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            t(&d.name),
+            t(&level_text(d)),
+            quotes.join("<br>")
+        ));
+    }
+}
+
+/// Appends the round's strengths, improvements and strong-answer points, each list only when it has items.
+fn push_round_lists(md: &mut String, r: &RoundReport) {
+    for (title, items) in [
+        ("Strengths", &r.strengths),
+        ("To improve", &r.improvements),
+        ("A strong answer would include", &r.strong_answer),
+    ] {
+        if !items.is_empty() {
+            md.push_str(&format!("\n**{title}**\n\n"));
+            for i in items {
+                md.push_str(&format!("- {}\n", markdown_text(i)));
             }
         }
-        md
+    }
+}
+
+/// Appends the questions answered, the code runs and (for a coding round) the hints used.
+fn push_round_facts(md: &mut String, r: &RoundReport) {
+    let t = markdown_text;
+    if !r.questions.is_empty() {
+        let answered = r.questions.iter().filter(|q| q.answered).count();
+        md.push_str(&format!(
+            "\nQuestions answered: {answered} of {}.\n",
+            r.questions.len()
+        ));
+    }
+    for c in &r.code {
+        md.push_str(&format!(
+            "- Code ({}, {}): {} {}/{}\n",
+            t(&c.mode),
+            t(&c.language),
+            t(&c.verdict),
+            c.passed,
+            c.total
+        ));
+    }
+    if r.kind == RoundKind::Coding {
+        md.push_str(&format!("\nHints used: {}.\n", r.hints));
     }
 }

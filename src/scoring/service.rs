@@ -17,7 +17,7 @@ use crate::{
     catalog::{Catalog, RoundKind},
     db::{
         Db, DbError,
-        scores::{self, Recorded},
+        scores::{self, Recorded, RoundRow},
         sessions::Session,
     },
     embed::Embed,
@@ -64,72 +64,87 @@ pub fn materials(
                 minutes: r.minutes as u32,
                 ..Material::default()
             };
-            let mut seen = HashSet::new();
-            for t in rec.turns.iter().filter(|t| t.round == r.position) {
-                match (t.speaker.as_str(), t.kind.as_str()) {
-                    ("interviewer", "question") => {
-                        let resolved = t
-                            .question_id
-                            .as_deref()
-                            .and_then(|id| question(catalog, id));
-                        let text = resolved.as_ref().map_or(t.text.clone(), |(q, _)| q.clone());
-                        if let Some((_, strong)) = resolved
-                            && seen.insert(t.question_id.clone())
-                        {
-                            m.strong_answer.extend(strong);
-                        }
-                        m.exchanges.push(Exchange {
-                            question: text,
-                            answers: Vec::new(),
-                        });
-                    }
-                    ("interviewer", "hint") => m.hints += 1,
-                    ("candidate", _) => {
-                        if m.exchanges.is_empty() {
-                            m.exchanges.push(Exchange {
-                                question: String::new(),
-                                answers: Vec::new(),
-                            });
-                        }
-                        m.exchanges
-                            .last_mut()
-                            .expect("just ensured")
-                            .answers
-                            .push(t.text.clone());
-                    }
-                    _ => {}
-                }
-            }
+            add_turns(&mut m, rec, r, catalog);
             // A round counts when the candidate said something in it, or sat it to its end (the last question or
             // the clock); one skipped or cut short before any answer was not held, so it is not scored.
             let answered = m.exchanges.iter().any(|e| !e.answers.is_empty());
             m.held = answered
                 || (r.state == "DONE" && matches!(r.end_reason.as_str(), "completed" | "time_up"));
-            for id in &r.question_ids {
-                if let Some(q) = catalog.behavioral.iter().find(|q| &q.id == id) {
-                    for c in &q.competencies {
-                        if values.contains(&c)
-                            && let Some(comp) = catalog.competency(c)
-                            && !m.values.contains(&comp.name)
-                        {
-                            m.values.push(comp.name.clone());
-                        }
-                    }
+            add_values(&mut m, r, catalog, &values);
+            m.code = code_runs(rec, r);
+            (kind, m)
+        })
+        .collect()
+}
+
+/// Folds the round's turns into exchanges (questions resolved through the catalog, with what a strong answer
+/// covers), the candidate's answers and the hints given.
+fn add_turns(m: &mut Material, rec: &Recorded, r: &RoundRow, catalog: &Catalog) {
+    let mut seen = HashSet::new();
+    for t in rec.turns.iter().filter(|t| t.round == r.position) {
+        match (t.speaker.as_str(), t.kind.as_str()) {
+            ("interviewer", "question") => {
+                let resolved = t
+                    .question_id
+                    .as_deref()
+                    .and_then(|id| question(catalog, id));
+                let text = resolved.as_ref().map_or(t.text.clone(), |(q, _)| q.clone());
+                if let Some((_, strong)) = resolved
+                    && seen.insert(t.question_id.clone())
+                {
+                    m.strong_answer.extend(strong);
+                }
+                m.exchanges.push(Exchange {
+                    question: text,
+                    answers: Vec::new(),
+                });
+            }
+            ("interviewer", "hint") => m.hints += 1,
+            ("candidate", _) => {
+                if m.exchanges.is_empty() {
+                    m.exchanges.push(Exchange {
+                        question: String::new(),
+                        answers: Vec::new(),
+                    });
+                }
+                m.exchanges
+                    .last_mut()
+                    .expect("just ensured")
+                    .answers
+                    .push(t.text.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Adds the names of the company's values that the round's behavioral questions probe, each once.
+fn add_values(m: &mut Material, r: &RoundRow, catalog: &Catalog, values: &[&String]) {
+    for id in &r.question_ids {
+        if let Some(q) = catalog.behavioral.iter().find(|q| &q.id == id) {
+            for c in &q.competencies {
+                if values.contains(&c)
+                    && let Some(comp) = catalog.competency(c)
+                    && !m.values.contains(&comp.name)
+                {
+                    m.values.push(comp.name.clone());
                 }
             }
-            m.code = rec
-                .code
-                .iter()
-                .filter(|c| c.round == r.position)
-                .map(|c| CodeRun {
-                    mode: c.mode.clone(),
-                    language: c.language.clone(),
-                    verdict: c.verdict.clone(),
-                    passed: c.passed,
-                    total: c.total,
-                })
-                .collect();
-            (kind, m)
+        }
+    }
+}
+
+/// The code runs recorded in the round.
+fn code_runs(rec: &Recorded, r: &RoundRow) -> Vec<CodeRun> {
+    rec.code
+        .iter()
+        .filter(|c| c.round == r.position)
+        .map(|c| CodeRun {
+            mode: c.mode.clone(),
+            language: c.language.clone(),
+            verdict: c.verdict.clone(),
+            passed: c.passed,
+            total: c.total,
         })
         .collect()
 }

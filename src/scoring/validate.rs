@@ -100,102 +100,22 @@ enum Problem {
     Other(String),
 }
 
+/// Checks one dimension's value: its shape, its reason, its level, then its evidence.
 fn check_one(
     value: Option<&Value>,
     sentences: &[Citable],
     code: &[Citable],
     said: &str,
 ) -> Result<Judgment, Problem> {
-    let other = |s: String| Problem::Other(s);
-    let value = value.ok_or_else(|| other("missing".into()))?;
-    // A bare number is accepted as the level with no evidence (and refused below for that).
-    let (level, evidence, reason) = match value {
-        Value::Object(o) => (
-            o.get("level").cloned().unwrap_or(Value::Null),
-            o.get("evidence").cloned().unwrap_or(Value::Array(vec![])),
-            o.get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .trim()
-                .to_string(),
-        ),
-        Value::Number(_) | Value::Null => (value.clone(), Value::Array(vec![]), String::new()),
-        _ => return Err(other(format!("expected an object, got {value}"))),
-    };
+    let value = value.ok_or_else(|| Problem::Other("missing".into()))?;
+    let (level, evidence, reason) = fields(value)?;
     if let Some(word) = banned_word(&reason) {
-        return Err(other(format!(
+        return Err(Problem::Other(format!(
             "the reason mentions \"{word}\"; judge only what the candidate said and did"
         )));
     }
-    let level = match &level {
-        Value::Null => None,
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && (1.0..=5.0).contains(&f) => Some(f as u8),
-            _ => {
-                return Err(other(format!(
-                    "level {n} is not a whole number from 1 to 5"
-                )));
-            }
-        },
-        Value::String(s) => match s.trim().parse::<u8>() {
-            Ok(l) if (1..=5).contains(&l) => Some(l),
-            _ => {
-                return Err(other(format!(
-                    "level \"{s}\" is not a whole number from 1 to 5"
-                )));
-            }
-        },
-        v => {
-            return Err(other(format!(
-                "level {v} is not a whole number from 1 to 5"
-            )));
-        }
-    };
-    let items: Vec<&Value> = match &evidence {
-        Value::Array(a) => a.iter().collect(),
-        Value::String(_) => vec![&evidence],
-        Value::Null => vec![],
-        v => return Err(other(format!("evidence {v} is not a list"))),
-    };
-    let mut cited = Vec::new();
-    for item in items {
-        let Some(s) = item.as_str() else {
-            return Err(other(format!("evidence item {item} is not a string")));
-        };
-        let s = s.trim().trim_matches('"');
-        if s.is_empty() {
-            continue;
-        }
-        let id = s
-            .trim_start_matches(['[', '('])
-            .trim_end_matches([']', ')'])
-            .to_uppercase();
-        if let Some(c) = sentences.iter().find(|c| c.id == id) {
-            cited.push(Evidence {
-                source: Source::Candidate,
-                quote: c.text.clone(),
-            });
-        } else if let Some(c) = code.iter().find(|c| c.id == id) {
-            cited.push(Evidence {
-                source: Source::Code,
-                quote: c.text.clone(),
-            });
-        } else if id.len() <= 4
-            && id.starts_with(['S', 'C'])
-            && id[1..].chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(other(format!("cites {id}, which does not exist")));
-        } else if fold(s).split(' ').count() >= 3 && said.contains(&fold(s)) {
-            cited.push(Evidence {
-                source: Source::Candidate,
-                quote: s.to_string(),
-            });
-        } else {
-            return Err(other(format!(
-                "the quote \"{s}\" is not in what the candidate said"
-            )));
-        }
-    }
+    let level = parse_level(&level)?;
+    let mut cited = cite_all(&evidence, sentences, code, said)?;
     cited.dedup();
     match level {
         None => Ok(Judgment {
@@ -211,6 +131,116 @@ fn check_one(
             evidence: cited,
             reason,
         }),
+    }
+}
+
+/// Splits one dimension's value into its level, evidence and trimmed reason.
+fn fields(value: &Value) -> Result<(Value, Value, String), Problem> {
+    // A bare number is accepted as the level with no evidence (and refused later for that).
+    match value {
+        Value::Object(o) => Ok((
+            o.get("level").cloned().unwrap_or(Value::Null),
+            o.get("evidence").cloned().unwrap_or(Value::Array(vec![])),
+            o.get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        )),
+        Value::Number(_) | Value::Null => Ok((value.clone(), Value::Array(vec![]), String::new())),
+        _ => Err(Problem::Other(format!("expected an object, got {value}"))),
+    }
+}
+
+/// Reads the level: null for "not enough evidence", else a whole number from 1 to 5 (as a number or a string).
+fn parse_level(level: &Value) -> Result<Option<u8>, Problem> {
+    let other = |s: String| Problem::Other(s);
+    match level {
+        Value::Null => Ok(None),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && (1.0..=5.0).contains(&f) => Ok(Some(f as u8)),
+            _ => Err(other(format!(
+                "level {n} is not a whole number from 1 to 5"
+            ))),
+        },
+        Value::String(s) => match s.trim().parse::<u8>() {
+            Ok(l) if (1..=5).contains(&l) => Ok(Some(l)),
+            _ => Err(other(format!(
+                "level \"{s}\" is not a whole number from 1 to 5"
+            ))),
+        },
+        v => Err(other(format!(
+            "level {v} is not a whole number from 1 to 5"
+        ))),
+    }
+}
+
+/// Resolves every evidence item (a list, one string or null) to what it cites, refusing the first bad one.
+fn cite_all(
+    evidence: &Value,
+    sentences: &[Citable],
+    code: &[Citable],
+    said: &str,
+) -> Result<Vec<Evidence>, Problem> {
+    let items: Vec<&Value> = match evidence {
+        Value::Array(a) => a.iter().collect(),
+        Value::String(_) => vec![evidence],
+        Value::Null => vec![],
+        v => return Err(Problem::Other(format!("evidence {v} is not a list"))),
+    };
+    let mut cited = Vec::new();
+    for item in items {
+        if let Some(e) = cite_one(item, sentences, code, said)? {
+            cited.push(e);
+        }
+    }
+    Ok(cited)
+}
+
+/// Resolves one evidence item: a sentence or code-run id, or a quote of three words or more found in what the
+/// candidate said; `None` for an empty item.
+fn cite_one(
+    item: &Value,
+    sentences: &[Citable],
+    code: &[Citable],
+    said: &str,
+) -> Result<Option<Evidence>, Problem> {
+    let other = |s: String| Problem::Other(s);
+    let Some(s) = item.as_str() else {
+        return Err(other(format!("evidence item {item} is not a string")));
+    };
+    let s = s.trim().trim_matches('"');
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let id = s
+        .trim_start_matches(['[', '('])
+        .trim_end_matches([']', ')'])
+        .to_uppercase();
+    if let Some(c) = sentences.iter().find(|c| c.id == id) {
+        Ok(Some(Evidence {
+            source: Source::Candidate,
+            quote: c.text.clone(),
+        }))
+    } else if let Some(c) = code.iter().find(|c| c.id == id) {
+        Ok(Some(Evidence {
+            source: Source::Code,
+            quote: c.text.clone(),
+        }))
+    } else if id.len() <= 4
+        && id.starts_with(['S', 'C'])
+        && id[1..].chars().all(|c| c.is_ascii_digit())
+    {
+        Err(other(format!("cites {id}, which does not exist")))
+    } else if fold(s).split(' ').count() >= 3 && said.contains(&fold(s)) {
+        Ok(Some(Evidence {
+            source: Source::Candidate,
+            quote: s.to_string(),
+        }))
+    } else {
+        Err(other(format!(
+            "the quote \"{s}\" is not in what the candidate said"
+        )))
     }
 }
 
