@@ -413,20 +413,8 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
     let (mut freed, mut last_trim) = (0usize, Instant::now());
     let mut budget = Budget::default();
     loop {
-        if active.is_empty() {
-            match waiting.pop_front() {
-                Some(job) => active.push_back(admit(shared, job, &mut idle)),
-                None => match rx.recv() {
-                    Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle, shared),
-                    Err(_) => return,
-                },
-            }
-        }
-        while active.len() < MAX_ACTIVE && waiting.len() < QUEUE {
-            match rx.try_recv() {
-                Ok(job) => schedule(job, &mut active, &mut waiting, &mut idle, shared),
-                Err(_) => break,
-            }
+        if !take_jobs(shared, rx, &mut active, &mut waiting, &mut idle) {
+            return;
         }
         let Some(mut a) = active.pop_front() else {
             continue;
@@ -434,14 +422,14 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
         let before = a.conv.cache.bytes();
         let stepped = step(shared, &mut a);
         if a.conv.cache.bytes() > before {
-            // The cache grew: idle ones make room for it.
-            let limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
-            let in_use = a.conv.cache.bytes() + in_use_bytes(&active);
-            let total = budget.of(limits, in_use + kept_bytes(&idle), freed == 0);
-            freed += make_room(&mut idle, in_use, total);
-            shared
-                .held
-                .store(in_use + kept_bytes(&idle), Ordering::Relaxed);
+            freed += room_for_growth(
+                shared,
+                &a.conv.cache,
+                &active,
+                &mut idle,
+                &mut budget,
+                freed == 0,
+            );
         }
         let key = match stepped {
             Ok(Step::Continue) => {
@@ -449,25 +437,9 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
                 continue;
             }
             Ok(Step::Finished { cancelled }) => {
-                let rest = a.utf8.finish();
-                a.held.push_str(&rest);
-                if !a.held.is_empty() && !cancelled {
-                    let _ = a.job.events.send(Event::Piece(std::mem::take(&mut a.held)));
-                }
-                a.usage.total = a.job.queued.elapsed();
-                let _ = a.job.events.send(Event::Done {
-                    usage: a.usage,
-                    cancelled,
-                });
+                send_end(&mut a, cancelled);
                 let key = a.conv.key.clone();
-                let mut limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
-                let in_use = in_use_bytes(&active);
-                limits.total = budget.of(
-                    limits,
-                    in_use + a.conv.cache.bytes() + kept_bytes(&idle),
-                    freed == 0,
-                );
-                freed += keep(&mut idle, a.conv, limits, in_use);
+                freed += keep_finished(shared, a.conv, &active, &mut idle, &mut budget, freed == 0);
                 key
             }
             Err(e) => {
@@ -484,14 +456,104 @@ fn run(shared: &Shared, rx: &mpsc::Receiver<Job>) {
             give_back_freed_memory();
             (freed, last_trim) = (0, Instant::now());
         }
-        // The conversation is free: the next job waiting for it goes on from its cache.
-        if let Some(i) = waiting
-            .iter()
-            .position(|j| j.session.as_deref() == Some(&key))
-        {
-            let job = waiting.remove(i).expect("found");
-            active.push_back(admit(shared, job, &mut idle));
+        resume_waiting(shared, &key, &mut waiting, &mut active, &mut idle);
+    }
+}
+
+/// Takes new jobs: blocks for one when nothing runs, then takes what is queued while there is room. Returns false
+/// when the channel has closed and nothing runs.
+fn take_jobs(
+    shared: &Shared,
+    rx: &mpsc::Receiver<Job>,
+    active: &mut VecDeque<Active>,
+    waiting: &mut VecDeque<Job>,
+    idle: &mut VecDeque<Conversation>,
+) -> bool {
+    if active.is_empty() {
+        match waiting.pop_front() {
+            Some(job) => active.push_back(admit(shared, job, idle)),
+            None => match rx.recv() {
+                Ok(job) => schedule(job, active, waiting, idle, shared),
+                Err(_) => return false,
+            },
         }
+    }
+    while active.len() < MAX_ACTIVE && waiting.len() < QUEUE {
+        match rx.try_recv() {
+            Ok(job) => schedule(job, active, waiting, idle, shared),
+            Err(_) => break,
+        }
+    }
+    true
+}
+
+/// After a step grew the cache `grown`: idle caches make room for it, and the bytes held are updated. Returns the
+/// bytes dropped.
+fn room_for_growth(
+    shared: &Shared,
+    grown: &Cache,
+    active: &VecDeque<Active>,
+    idle: &mut VecDeque<Conversation>,
+    budget: &mut Budget,
+    settled: bool,
+) -> usize {
+    let limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
+    let in_use = grown.bytes() + in_use_bytes(active);
+    let total = budget.of(limits, in_use + kept_bytes(idle), settled);
+    let dropped = make_room(idle, in_use, total);
+    shared
+        .held
+        .store(in_use + kept_bytes(idle), Ordering::Relaxed);
+    dropped
+}
+
+/// Sends a finished job's last held text (unless cancelled) and its usage.
+fn send_end(a: &mut Active, cancelled: bool) {
+    let rest = a.utf8.finish();
+    a.held.push_str(&rest);
+    if !a.held.is_empty() && !cancelled {
+        let _ = a.job.events.send(Event::Piece(std::mem::take(&mut a.held)));
+    }
+    a.usage.total = a.job.queued.elapsed();
+    let _ = a.job.events.send(Event::Done {
+        usage: a.usage,
+        cancelled,
+    });
+}
+
+/// Keeps a finished conversation's cache among the idle ones, within the budget. Returns the bytes dropped.
+fn keep_finished(
+    shared: &Shared,
+    conv: Conversation,
+    active: &VecDeque<Active>,
+    idle: &mut VecDeque<Conversation>,
+    budget: &mut Budget,
+    settled: bool,
+) -> usize {
+    let mut limits = *shared.caches.lock().unwrap_or_else(|p| p.into_inner());
+    let in_use = in_use_bytes(active);
+    limits.total = budget.of(
+        limits,
+        in_use + conv.cache.bytes() + kept_bytes(idle),
+        settled,
+    );
+    keep(idle, conv, limits, in_use)
+}
+
+/// The conversation `key` is free: the next job waiting for it goes on from its cache.
+fn resume_waiting(
+    shared: &Shared,
+    key: &str,
+    waiting: &mut VecDeque<Job>,
+    active: &mut VecDeque<Active>,
+    idle: &mut VecDeque<Conversation>,
+) {
+    if let Some(i) = waiting
+        .iter()
+        .position(|j| j.session.as_deref() == Some(key))
+    {
+        let job = waiting.remove(i).expect("found");
+        active.push_back(admit(shared, job, idle));
     }
 }
 

@@ -176,6 +176,18 @@ impl Cache {
     }
 }
 
+/// The hyperparameters `load` reads from a GGUF's metadata.
+struct Hyper {
+    n_head: usize,
+    n_kv_head: usize,
+    n_embd: usize,
+    n_layer: usize,
+    eps: f64,
+    rope_base: f32,
+    /// The trained context, capped at the server's limit.
+    context: usize,
+}
+
 impl Weights {
     pub fn load<R: std::io::Read + std::io::Seek>(
         content: &gguf_file::Content,
@@ -183,109 +195,19 @@ impl Weights {
         device: &Device,
         max_context: usize,
     ) -> anyhow::Result<Arc<Weights>> {
-        let arch_name = content
-            .metadata
-            .get("general.architecture")
-            .and_then(|v| v.to_string().ok())
-            .cloned()
-            .unwrap_or_default();
-        let arch = match arch_name.as_str() {
-            "llama" => Arch::Llama,
-            "qwen2" => Arch::Qwen2,
-            other => bail!(
-                "unsupported model architecture {other:?}: Rehearse runs llama and qwen2 GGUF files"
-            ),
-        };
-        let key = arch.key();
-        let md = |k: &str| {
-            content
-                .metadata
-                .get(&format!("{key}.{k}"))
-                .with_context(|| format!("the GGUF has no {key}.{k}"))
-        };
-        let n_head = md("attention.head_count")?.to_u32()? as usize;
-        let n_kv_head = md("attention.head_count_kv")?.to_u32()? as usize;
-        let n_embd = md("embedding_length")?.to_u32()? as usize;
-        let n_layer = md("block_count")?.to_u32()? as usize;
-        let eps = md("attention.layer_norm_rms_epsilon")?.to_f32()? as f64;
-        let rope_base = md("rope.freq_base")
-            .and_then(|v| Ok(v.to_f32()?))
-            .unwrap_or(10_000.0);
-        let trained_context = md("context_length")
-            .and_then(|v| Ok(v.to_u32()? as usize))
-            .unwrap_or(4096);
-        let context = trained_context.min(max_context);
-        if n_head == 0
-            || n_kv_head == 0
-            || !n_embd.is_multiple_of(n_head)
-            || !n_head.is_multiple_of(n_kv_head)
-        {
-            bail!(
-                "the GGUF's attention shape is inconsistent ({n_head} heads, {n_kv_head} kv heads, {n_embd} wide)"
-            );
+        let arch = read_arch(content)?;
+        let hyper = read_hyper(content, arch, max_context)?;
+        let head_dim = hyper.n_embd / hyper.n_head;
+        let (output, embeddings, width) = load_embeddings(content, reader, device, hyper.n_embd)?;
+        let norm = RmsNorm::from_qtensor(
+            read_tensor(content, reader, "output_norm.weight", device)?,
+            hyper.eps,
+        )?;
+        let mut layers = Vec::with_capacity(hyper.n_layer);
+        for i in 0..hyper.n_layer {
+            layers.push(load_layer(content, reader, device, arch, i, hyper.eps)?);
         }
-        let head_dim = n_embd / n_head;
-
-        let tensor = |name: &str, r: &mut R| {
-            content
-                .tensor(r, name, device)
-                .with_context(|| format!("reading tensor {name}"))
-        };
-        let table = Arc::new(tensor("token_embd.weight", reader)?);
-        let (rows, width) = table.shape().dims2()?;
-        let dtype = table.dtype();
-        if width != n_embd || width % dtype.block_size() != 0 {
-            bail!("token_embd.weight is {rows}x{width}, which does not fit a model {n_embd} wide");
-        }
-        let row_bytes = width / dtype.block_size() * dtype.type_size();
-        let (output, embeddings) = match content.tensor(reader, "output.weight", device) {
-            Ok(t) => (Linear::new(t)?, Table::Quantized { table, row_bytes }),
-            // Tied embeddings: the output head is the embedding table, held once when the kernels take it.
-            Err(_) => {
-                let head = Linear::shared(table.clone())?;
-                let embeddings = match &head {
-                    Linear::Packed(packed) => Table::Head(packed.clone()),
-                    Linear::Candle(_) => Table::Quantized { table, row_bytes },
-                };
-                (head, embeddings)
-            }
-        };
-        let norm = RmsNorm::from_qtensor(tensor("output_norm.weight", reader)?, eps)?;
-        let mut layers = Vec::with_capacity(n_layer);
-        for i in 0..n_layer {
-            let p = format!("blk.{i}");
-            let mut w = |n: &str| tensor(&format!("{p}.{n}.weight"), reader);
-            let qkv = Group::new(vec![w("attn_q")?, w("attn_k")?, w("attn_v")?])?;
-            let gate_up = Group::new(vec![w("ffn_gate")?, w("ffn_up")?])?;
-            let (wo, down) = (
-                Linear::new(w("attn_output")?)?,
-                Linear::new(w("ffn_down")?)?,
-            );
-            let mut bias = |n: &str| -> anyhow::Result<Option<Tensor>> {
-                match content.tensor(reader, &format!("{p}.{n}.bias"), device) {
-                    Ok(t) => Ok(Some(t.dequantize(device)?)),
-                    Err(_) if arch == Arch::Llama => Ok(None),
-                    Err(e) => Err(e).with_context(|| format!("reading tensor {p}.{n}.bias")),
-                }
-            };
-            let (bq, bk, bv) = (bias("attn_q")?, bias("attn_k")?, bias("attn_v")?);
-            let attn_norm =
-                RmsNorm::from_qtensor(tensor(&format!("{p}.attn_norm.weight"), reader)?, eps)?;
-            let ffn_norm =
-                RmsNorm::from_qtensor(tensor(&format!("{p}.ffn_norm.weight"), reader)?, eps)?;
-            layers.push(Layer {
-                qkv,
-                wo,
-                bq,
-                bk,
-                bv,
-                attn_norm,
-                ffn_norm,
-                gate_up,
-                down,
-            });
-        }
-        let (cos, sin) = rope_tables(head_dim, rope_base, context, device)?;
+        let (cos, sin) = rope_tables(head_dim, hyper.rope_base, hyper.context, device)?;
         Ok(Arc::new(Weights {
             arch,
             embeddings,
@@ -296,12 +218,12 @@ impl Weights {
             cos,
             sin,
             heads: Heads {
-                query: n_head,
-                kv: n_kv_head,
+                query: hyper.n_head,
+                kv: hyper.n_kv_head,
                 dim: head_dim,
             },
             neox: arch == Arch::Qwen2,
-            context,
+            context: hyper.context,
             device: device.clone(),
         }))
     }
@@ -432,6 +354,156 @@ impl Weights {
         debug_assert_eq!(y.dims3()?, (b, seq, width));
         Ok(layer.wo.forward(&y)?)
     }
+}
+
+/// Reads the GGUF's architecture: llama or qwen2, anything else refused.
+fn read_arch(content: &gguf_file::Content) -> anyhow::Result<Arch> {
+    let arch_name = content
+        .metadata
+        .get("general.architecture")
+        .and_then(|v| v.to_string().ok())
+        .cloned()
+        .unwrap_or_default();
+    Ok(match arch_name.as_str() {
+        "llama" => Arch::Llama,
+        "qwen2" => Arch::Qwen2,
+        other => bail!(
+            "unsupported model architecture {other:?}: Rehearse runs llama and qwen2 GGUF files"
+        ),
+    })
+}
+
+/// Reads the attention shape, depth, norm epsilon, rope base and context from the metadata, and checks the shape.
+fn read_hyper(
+    content: &gguf_file::Content,
+    arch: Arch,
+    max_context: usize,
+) -> anyhow::Result<Hyper> {
+    let key = arch.key();
+    let md = |k: &str| {
+        content
+            .metadata
+            .get(&format!("{key}.{k}"))
+            .with_context(|| format!("the GGUF has no {key}.{k}"))
+    };
+    let n_head = md("attention.head_count")?.to_u32()? as usize;
+    let n_kv_head = md("attention.head_count_kv")?.to_u32()? as usize;
+    let n_embd = md("embedding_length")?.to_u32()? as usize;
+    let n_layer = md("block_count")?.to_u32()? as usize;
+    let eps = md("attention.layer_norm_rms_epsilon")?.to_f32()? as f64;
+    let rope_base = md("rope.freq_base")
+        .and_then(|v| Ok(v.to_f32()?))
+        .unwrap_or(10_000.0);
+    let trained_context = md("context_length")
+        .and_then(|v| Ok(v.to_u32()? as usize))
+        .unwrap_or(4096);
+    let context = trained_context.min(max_context);
+    if n_head == 0
+        || n_kv_head == 0
+        || !n_embd.is_multiple_of(n_head)
+        || !n_head.is_multiple_of(n_kv_head)
+    {
+        bail!(
+            "the GGUF's attention shape is inconsistent ({n_head} heads, {n_kv_head} kv heads, {n_embd} wide)"
+        );
+    }
+    Ok(Hyper {
+        n_head,
+        n_kv_head,
+        n_embd,
+        n_layer,
+        eps,
+        rope_base,
+        context,
+    })
+}
+
+/// Reads the tensor `name`, saying which one failed.
+fn read_tensor<R: std::io::Read + std::io::Seek>(
+    content: &gguf_file::Content,
+    reader: &mut R,
+    name: &str,
+    device: &Device,
+) -> anyhow::Result<QTensor> {
+    content
+        .tensor(reader, name, device)
+        .with_context(|| format!("reading tensor {name}"))
+}
+
+/// Reads the embedding table and the output head (the table itself when they are tied), and returns the head, where
+/// the embedding rows come from, and the model's width.
+fn load_embeddings<R: std::io::Read + std::io::Seek>(
+    content: &gguf_file::Content,
+    reader: &mut R,
+    device: &Device,
+    n_embd: usize,
+) -> anyhow::Result<(Linear, Table, usize)> {
+    let table = Arc::new(read_tensor(content, reader, "token_embd.weight", device)?);
+    let (rows, width) = table.shape().dims2()?;
+    let dtype = table.dtype();
+    if width != n_embd || width % dtype.block_size() != 0 {
+        bail!("token_embd.weight is {rows}x{width}, which does not fit a model {n_embd} wide");
+    }
+    let row_bytes = width / dtype.block_size() * dtype.type_size();
+    let (output, embeddings) = match content.tensor(reader, "output.weight", device) {
+        Ok(t) => (Linear::new(t)?, Table::Quantized { table, row_bytes }),
+        // Tied embeddings: the output head is the embedding table, held once when the kernels take it.
+        Err(_) => {
+            let head = Linear::shared(table.clone())?;
+            let embeddings = match &head {
+                Linear::Packed(packed) => Table::Head(packed.clone()),
+                Linear::Candle(_) => Table::Quantized { table, row_bytes },
+            };
+            (head, embeddings)
+        }
+    };
+    Ok((output, embeddings, width))
+}
+
+/// Reads block `i`: its attention and feed-forward matrices, q/k/v biases (qwen2 only) and norms.
+fn load_layer<R: std::io::Read + std::io::Seek>(
+    content: &gguf_file::Content,
+    reader: &mut R,
+    device: &Device,
+    arch: Arch,
+    i: usize,
+    eps: f64,
+) -> anyhow::Result<Layer> {
+    let p = format!("blk.{i}");
+    let mut w = |n: &str| read_tensor(content, reader, &format!("{p}.{n}.weight"), device);
+    let qkv = Group::new(vec![w("attn_q")?, w("attn_k")?, w("attn_v")?])?;
+    let gate_up = Group::new(vec![w("ffn_gate")?, w("ffn_up")?])?;
+    let (wo, down) = (
+        Linear::new(w("attn_output")?)?,
+        Linear::new(w("ffn_down")?)?,
+    );
+    let mut bias = |n: &str| -> anyhow::Result<Option<Tensor>> {
+        match content.tensor(reader, &format!("{p}.{n}.bias"), device) {
+            Ok(t) => Ok(Some(t.dequantize(device)?)),
+            Err(_) if arch == Arch::Llama => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading tensor {p}.{n}.bias")),
+        }
+    };
+    let (bq, bk, bv) = (bias("attn_q")?, bias("attn_k")?, bias("attn_v")?);
+    let attn_norm = RmsNorm::from_qtensor(
+        read_tensor(content, reader, &format!("{p}.attn_norm.weight"), device)?,
+        eps,
+    )?;
+    let ffn_norm = RmsNorm::from_qtensor(
+        read_tensor(content, reader, &format!("{p}.ffn_norm.weight"), device)?,
+        eps,
+    )?;
+    Ok(Layer {
+        qkv,
+        wo,
+        bq,
+        bk,
+        bv,
+        attn_norm,
+        ffn_norm,
+        gate_up,
+        down,
+    })
 }
 
 /// Attention on the CPU: the new tokens' queries `q` (b, heads, seq, dim) over the first `pos + seq` positions of

@@ -35,95 +35,32 @@ pub struct Tokenizer {
     pub eos: Option<u32>,
 }
 
+/// What a GGUF's metadata says of its tokenizer.
+struct GgufVocab {
+    tokens: Vec<String>,
+    merges: Vec<(String, String)>,
+    /// Each token's type: 3 for control tokens, 4 for user-defined ones.
+    types: Vec<i32>,
+    /// The pre-tokenizer's family (`tokenizer.ggml.pre`), empty when the GGUF names none.
+    pre: String,
+}
+
 impl Tokenizer {
     pub fn from_gguf(content: &gguf_file::Content) -> anyhow::Result<Self> {
-        let md = |key: &str| {
-            content
-                .metadata
-                .get(key)
-                .with_context(|| format!("the GGUF has no {key}"))
-        };
-        let model = md("tokenizer.ggml.model")?.to_string()?.clone();
-        if model != "gpt2" {
-            bail!(
-                "unsupported tokenizer {model:?}: only byte-level BPE (\"gpt2\": Llama 3, SmolLM, Qwen) is supported"
-            );
-        }
-        let tokens: Vec<String> = md("tokenizer.ggml.tokens")?
-            .to_vec()?
-            .iter()
-            .map(|v| v.to_string().cloned())
-            .collect::<Result<_, _>>()?;
-        let merges: Vec<(String, String)> = md("tokenizer.ggml.merges")?
-            .to_vec()?
-            .iter()
-            .map(|v| {
-                let s = v.to_string()?;
-                let (a, b) = s.split_once(' ').unwrap_or((s.as_str(), ""));
-                Ok((a.to_string(), b.to_string()))
-            })
-            .collect::<candle_core::Result<_>>()?;
-        let types: Vec<i32> = match content.metadata.get("tokenizer.ggml.token_type") {
-            Some(v) => v
-                .to_vec()?
-                .iter()
-                .map(|t| t.to_i32())
-                .collect::<Result<_, _>>()?,
-            None => vec![1; tokens.len()],
-        };
-        let pre = content
-            .metadata
-            .get("tokenizer.ggml.pre")
-            .and_then(|v| v.to_string().ok())
-            .cloned()
-            .unwrap_or_default();
-
+        let GgufVocab {
+            tokens,
+            merges,
+            types,
+            pre,
+        } = read_vocab(content)?;
         let vocab: HashMap<String, u32> = tokens
             .iter()
             .enumerate()
             .map(|(i, t)| (t.clone(), i as u32))
             .collect();
-        let bpe = BPE::builder()
-            .vocab_and_merges(
-                vocab
-                    .iter()
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect::<Vocab>(),
-                merges,
-            )
-            .build()
-            .map_err(|e| anyhow::anyhow!("building the BPE tokenizer: {e}"))?;
-        let mut inner = HfTokenizer::new(bpe);
-        inner.with_pre_tokenizer(Some(pre_tokenizer(&pre)?));
-        // Control (3) and user-defined (4) tokens are matched whole, before BPE.
-        let special: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&types)
-            .filter(|(_, t)| **t == 3 || **t == 4)
-            .map(|(s, _)| AddedToken::from(s.clone(), true))
-            .collect();
-        inner
-            .add_special_tokens(special)
-            .map_err(|e| anyhow::anyhow!("adding the special tokens: {e}"))?;
-
-        let control = (0u32..)
-            .zip(tokens.iter().zip(&types))
-            .filter(|(_, (_, t))| **t == 3)
-            .map(|(id, (s, _))| (id, s.as_bytes().to_vec()))
-            .collect();
-        let table = unicode_to_byte();
-        let bytes = tokens
-            .iter()
-            .zip(&types)
-            .map(|(t, ty)| match ty {
-                3 => Vec::new(),
-                4 => t.as_bytes().to_vec(),
-                _ => t
-                    .chars()
-                    .map(|c| table.get(&c).copied().unwrap_or(b'?'))
-                    .collect(),
-            })
-            .collect();
+        let inner = build_bpe(&tokens, merges, &types, &pre, &vocab)?;
+        let control = control_names(&tokens, &types);
+        let bytes = bytes_of_tokens(&tokens, &types);
         let eos = content
             .metadata
             .get("tokenizer.ggml.eos_token_id")
@@ -176,6 +113,116 @@ impl Tokenizer {
             .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     }
+}
+
+/// Reads the tokens, merges, token types and pre-tokenizer family from the metadata; only byte-level BPE is accepted.
+fn read_vocab(content: &gguf_file::Content) -> anyhow::Result<GgufVocab> {
+    let md = |key: &str| {
+        content
+            .metadata
+            .get(key)
+            .with_context(|| format!("the GGUF has no {key}"))
+    };
+    let model = md("tokenizer.ggml.model")?.to_string()?.clone();
+    if model != "gpt2" {
+        bail!(
+            "unsupported tokenizer {model:?}: only byte-level BPE (\"gpt2\": Llama 3, SmolLM, Qwen) is supported"
+        );
+    }
+    let tokens: Vec<String> = md("tokenizer.ggml.tokens")?
+        .to_vec()?
+        .iter()
+        .map(|v| v.to_string().cloned())
+        .collect::<Result<_, _>>()?;
+    let merges: Vec<(String, String)> = md("tokenizer.ggml.merges")?
+        .to_vec()?
+        .iter()
+        .map(|v| {
+            let s = v.to_string()?;
+            let (a, b) = s.split_once(' ').unwrap_or((s.as_str(), ""));
+            Ok((a.to_string(), b.to_string()))
+        })
+        .collect::<candle_core::Result<_>>()?;
+    let types: Vec<i32> = match content.metadata.get("tokenizer.ggml.token_type") {
+        Some(v) => v
+            .to_vec()?
+            .iter()
+            .map(|t| t.to_i32())
+            .collect::<Result<_, _>>()?,
+        None => vec![1; tokens.len()],
+    };
+    let pre = content
+        .metadata
+        .get("tokenizer.ggml.pre")
+        .and_then(|v| v.to_string().ok())
+        .cloned()
+        .unwrap_or_default();
+    Ok(GgufVocab {
+        tokens,
+        merges,
+        types,
+        pre,
+    })
+}
+
+/// Builds the BPE model with the family's pre-tokenizer, control and user-defined tokens matched whole.
+fn build_bpe(
+    tokens: &[String],
+    merges: Vec<(String, String)>,
+    types: &[i32],
+    pre: &str,
+    vocab: &HashMap<String, u32>,
+) -> anyhow::Result<HfTokenizer> {
+    let bpe = BPE::builder()
+        .vocab_and_merges(
+            vocab
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect::<Vocab>(),
+            merges,
+        )
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the BPE tokenizer: {e}"))?;
+    let mut inner = HfTokenizer::new(bpe);
+    inner.with_pre_tokenizer(Some(pre_tokenizer(pre)?));
+    // Control (3) and user-defined (4) tokens are matched whole, before BPE.
+    let special: Vec<AddedToken> = tokens
+        .iter()
+        .zip(types)
+        .filter(|(_, t)| **t == 3 || **t == 4)
+        .map(|(s, _)| AddedToken::from(s.clone(), true))
+        .collect();
+    inner
+        .add_special_tokens(special)
+        .map_err(|e| anyhow::anyhow!("adding the special tokens: {e}"))?;
+    Ok(inner)
+}
+
+/// The control tokens' names by id, as a prompt spells them.
+fn control_names(tokens: &[String], types: &[i32]) -> HashMap<u32, Vec<u8>> {
+    (0u32..)
+        .zip(tokens.iter().zip(types))
+        .filter(|(_, (_, t))| **t == 3)
+        .map(|(id, (s, _))| (id, s.as_bytes().to_vec()))
+        .collect()
+}
+
+/// Each token's raw bytes: byte-level BPE's characters mapped back, user-defined tokens as written, control
+/// tokens as nothing.
+fn bytes_of_tokens(tokens: &[String], types: &[i32]) -> Vec<Vec<u8>> {
+    let table = unicode_to_byte();
+    tokens
+        .iter()
+        .zip(types)
+        .map(|(t, ty)| match ty {
+            3 => Vec::new(),
+            4 => t.as_bytes().to_vec(),
+            _ => t
+                .chars()
+                .map(|c| table.get(&c).copied().unwrap_or(b'?'))
+                .collect(),
+        })
+        .collect()
 }
 
 fn pre_tokenizer(pre: &str) -> anyhow::Result<PreTokenizerWrapper> {
