@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle};
 
 use super::{
     activity::{Activity, Captioning, ReplyWork},
@@ -458,41 +458,17 @@ impl Actor {
         let speech_end = decided - Duration::from_millis(u64::from(turn.silence_ms));
         let speech_end_unix_ms = crate::clock::now_ms() - i64::from(turn.silence_ms);
         self.broadcast(frames::voice_state(pb::voice_state::State::Thinking, false));
+        // An early transcription of other audio lives (its job not aborted) until this turn's handling ends.
         let heard = match early {
             Some(mut e) if e.audio == turn.audio => (&mut e.job).await,
-            _ => {
-                let whisper = stt.clone();
-                let audio = turn.audio;
-                tokio::task::spawn_blocking(move || whisper.transcribe(&audio))
-                    .await
-                    .map(|t| t.map(|t| (t, None)))
-            }
+            _ => transcribe_turn(stt, turn.audio).await,
         };
         let transcribed = Instant::now();
         if let Some(id) = caption {
             self.broadcast(caption_frame(id, String::new(), self.round_index()));
         }
-        let text = match heard {
-            Ok(Ok((t, reply))) => {
-                self.prepared = reply;
-                t.text.trim().to_string()
-            }
-            Ok(Err(e)) => {
-                tracing::warn!("transcribing a turn failed: {e:#}");
-                self.send_to(
-                    conn,
-                    frames::error(
-                        "bad_audio",
-                        "That answer could not be understood; please say it again or type it.",
-                        seq,
-                    ),
-                );
-                return;
-            }
-            Err(e) => {
-                tracing::error!("the transcription task failed: {e}");
-                return;
-            }
+        let Some(text) = self.heard_text(heard, conn, seq) else {
+            return;
         };
         if turns::is_filler(&text) {
             self.broadcast(frames::voice_state(
@@ -532,6 +508,49 @@ impl Actor {
         // A reply written ahead that the engine did not ask for stops here.
         self.prepared = None;
     }
+
+    /// The turn's trimmed text, keeping the reply begun to it; `None` (after telling the connection when the audio
+    /// could not be understood) when the transcription failed.
+    fn heard_text(
+        &mut self,
+        heard: Result<anyhow::Result<Heard>, JoinError>,
+        conn: u64,
+        seq: u64,
+    ) -> Option<String> {
+        match heard {
+            Ok(Ok((t, reply))) => {
+                self.prepared = reply;
+                Some(t.text.trim().to_string())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("transcribing a turn failed: {e:#}");
+                self.send_to(
+                    conn,
+                    frames::error(
+                        "bad_audio",
+                        "That answer could not be understood; please say it again or type it.",
+                        seq,
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                tracing::error!("the transcription task failed: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// Transcribes a finished turn's audio on a blocking thread, with no reply begun to it.
+async fn transcribe_turn(
+    stt: &Arc<dyn SpeechToText>,
+    audio: Vec<f32>,
+) -> Result<anyhow::Result<Heard>, JoinError> {
+    let whisper = stt.clone();
+    tokio::task::spawn_blocking(move || whisper.transcribe(&audio))
+        .await
+        .map(|t| t.map(|t| (t, None)))
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! connection piece by piece (and to the voice, sentence by sentence), then stored as a transcript turn (and its
 //! question marked as asked). A barge-in stops the model between tokens.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::task::JoinHandle;
 
@@ -23,7 +26,7 @@ use crate::{
         interview::{Intent, Utterance},
         wording::{self, Ask, Piece},
     },
-    llm::LlmError,
+    llm::{LlmError, Request},
 };
 
 /// An interviewer line that is not worded by the model: a hint, a reaction to a code run.
@@ -357,19 +360,10 @@ impl Actor {
             earlier: &context.earlier,
             closing: false,
         };
-        let llm = self.services.llm.clone();
         let deadline = tokio::time::Instant::now() + PIECE_DEADLINE;
         for strict in [false, true] {
             let request = context.request(u, ask, fallback, strict);
-            let mut stream = match self.prepared.take() {
-                Some(written) if !strict && written.matches(&request, epoch) => {
-                    if let Some(t) = timing {
-                        t.reply_ahead = true;
-                    }
-                    written
-                }
-                _ => Stream::start(llm.clone(), request, self.floor.clone(), epoch),
-            };
+            let mut stream = self.piece_stream(request, strict, epoch, timing);
             let Some(written) = read_line(&mut stream.pieces, deadline).await else {
                 // Dropping the stream stops the generation; the fixed wording is said now.
                 drop(stream);
@@ -381,56 +375,17 @@ impl Actor {
                 return Some(fallback.to_string());
             };
             stream.pieces.close();
-            let failed = match (&mut stream.job).await {
-                Ok(Ok(_)) => None,
-                // Its queue is full, or its server failed: a stricter try now would most likely fail the same
-                // way, so the fixed wording is said at once.
-                Ok(Err(e @ (LlmError::Busy | LlmError::Unavailable(_)))) => {
-                    if matches!(e, LlmError::Unavailable(_)) {
-                        tracing::warn!(
-                            piece = ask.as_str(),
-                            "{e}; its fixed wording is said instead"
-                        );
-                        if !self.model_down {
-                            self.model_down = true;
-                            self.broadcast(frames::notice(
-                                "The interviewer's model server is not answering, so the interviewer uses its \
-                                 fixed wording until it is back. Nothing you say is lost.",
-                            ));
-                        }
-                    }
-                    if self.floor.interrupted_since(epoch) {
-                        return None;
-                    }
-                    break;
-                }
-                Ok(Err(e)) => Some(format!("the model failed: {e}")),
-                Err(e) => Some(format!("the model's task failed: {e}")),
+            let failed = match self.job_end(&mut stream, ask, epoch).await {
+                JobEnd::Done(failed) => failed,
+                JobEnd::Fallback => break,
+                JobEnd::Interrupted => return None,
             };
             if self.floor.interrupted_since(epoch) {
                 return None;
             }
-            let line = match ask {
-                Ask::FollowUp => guard::clean(&written),
-                Ask::Bridge => wording::bridge_line(&guard::clean(&written)),
-            };
-            let reasons: Vec<String> = match failed {
-                Some(e) => vec![e],
-                None => guard::piece_failures(ask, &line, &guard_context)
-                    .into_iter()
-                    .map(|(c, why)| format!("{}: {why}", c.name()))
-                    .collect(),
-            };
+            let (line, reasons) = guarded_line(ask, &written, failed, &guard_context);
             if reasons.is_empty() {
-                self.model_down = false;
-                self.services.observe.piece(
-                    ask,
-                    if strict {
-                        Outcome::Retried
-                    } else {
-                        Outcome::Accepted
-                    },
-                );
+                self.piece_accepted(ask, strict);
                 return Some(line);
             }
             tracing::debug!(piece = ask.as_str(), strict, ?reasons, text = %line, "the guard held back a model piece");
@@ -438,6 +393,107 @@ impl Actor {
         self.services.observe.piece(ask, Outcome::Replaced);
         Some(fallback.to_string())
     }
+
+    /// The stream that writes `request`: the piece already written during the candidate's pause when it is the
+    /// same first try in the same epoch (noted in `timing`), else a new generation.
+    fn piece_stream(
+        &mut self,
+        request: Arc<Request>,
+        strict: bool,
+        epoch: u64,
+        timing: &mut Option<Timing>,
+    ) -> Stream {
+        match self.prepared.take() {
+            Some(written) if !strict && written.matches(&request, epoch) => {
+                if let Some(t) = timing {
+                    t.reply_ahead = true;
+                }
+                written
+            }
+            _ => Stream::start(
+                self.services.llm.clone(),
+                request,
+                self.floor.clone(),
+                epoch,
+            ),
+        }
+    }
+
+    /// Waits for the stream's generation to end and reads how it ended; a model server that is not answering is
+    /// announced once to every connection.
+    async fn job_end(&mut self, stream: &mut Stream, ask: Ask, epoch: u64) -> JobEnd {
+        match (&mut stream.job).await {
+            Ok(Ok(_)) => JobEnd::Done(None),
+            // Its queue is full, or its server failed: a stricter try now would most likely fail the same
+            // way, so the fixed wording is said at once.
+            Ok(Err(e @ (LlmError::Busy | LlmError::Unavailable(_)))) => {
+                if matches!(e, LlmError::Unavailable(_)) {
+                    tracing::warn!(
+                        piece = ask.as_str(),
+                        "{e}; its fixed wording is said instead"
+                    );
+                    if !self.model_down {
+                        self.model_down = true;
+                        self.broadcast(frames::notice(
+                            "The interviewer's model server is not answering, so the interviewer uses its \
+                             fixed wording until it is back. Nothing you say is lost.",
+                        ));
+                    }
+                }
+                if self.floor.interrupted_since(epoch) {
+                    return JobEnd::Interrupted;
+                }
+                JobEnd::Fallback
+            }
+            Ok(Err(e)) => JobEnd::Done(Some(format!("the model failed: {e}"))),
+            Err(e) => JobEnd::Done(Some(format!("the model's task failed: {e}"))),
+        }
+    }
+
+    /// Counts a model piece the guard passed (on the first try or the stricter second) and notes the model is up.
+    fn piece_accepted(&mut self, ask: Ask, strict: bool) {
+        self.model_down = false;
+        self.services.observe.piece(
+            ask,
+            if strict {
+                Outcome::Retried
+            } else {
+                Outcome::Accepted
+            },
+        );
+    }
+}
+
+/// How a model piece's generation ended, as [`Actor::write_piece`] goes on from it.
+enum JobEnd {
+    /// The model finished (`None`) or failed for the reason given; the guard's reading comes next.
+    Done(Option<String>),
+    /// The model is busy or its server is down: the fixed wording is said at once.
+    Fallback,
+    /// The candidate took the floor meanwhile.
+    Interrupted,
+}
+
+/// The line a model wrote, cleaned (and made a bridge for a bridge piece), with why it may not be said: the
+/// model's failure when it failed, else every guard check it fails.
+fn guarded_line(
+    ask: Ask,
+    written: &str,
+    failed: Option<String>,
+    guard_context: &guard::Context<'_>,
+) -> (String, Vec<String>) {
+    let line = match ask {
+        Ask::FollowUp => guard::clean(written),
+        Ask::Bridge => wording::bridge_line(&guard::clean(written)),
+    };
+    let reasons: Vec<String> = match failed {
+        Some(e) => vec![e],
+        None => guard::piece_failures(ask, &line, guard_context)
+            .into_iter()
+            .map(|(c, why)| format!("{}: {why}", c.name()))
+            .collect(),
+    };
+    (line, reasons)
 }
 
 /// The longest a model-written piece may take, waiting in the model's queue included, before its fixed wording is
