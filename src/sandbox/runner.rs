@@ -354,18 +354,7 @@ impl Sandbox {
     ) -> anyhow::Result<Output> {
         let stdout = MemoryOutputPipe::new(limits.output_bytes);
         let stderr = MemoryOutputPipe::new(limits.output_bytes);
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.args(args)
-            .stdin(MemoryInputPipe::new(stdin.to_vec()))
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .preopened_dir(work, "/work", FsPerms::ReadWrite)
-            .map_err(|e| wasm_error("mounting the work directory", e))?;
-        for (host, guest) in folders {
-            wasi.preopened_dir(host, guest, FsPerms::ReadOnly)
-                .map_err(|e| wasm_error("mounting the compiler's folders", e))?;
-        }
-        let wasi = wasi.build_p1();
+        let wasi = wasi_context(args, work, folders, stdin, &stdout, &stderr)?;
         let limiter = Limiter {
             max: limits.memory_bytes,
             peak: 0,
@@ -373,23 +362,7 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, Host { wasi, limiter });
         store.limiter(|h| &mut h.limiter);
-        // Every clock tick: the wall-clock deadline, and every few ticks the folder's size.
-        let deadline = (limits.wall.as_millis() / TICK.as_millis()).max(1) as u64;
-        let (folder, quota) = (work.to_path_buf(), limits.disk_bytes);
-        let mut ticks = 0u64;
-        store.epoch_deadline_callback(move |_| {
-            ticks += 1;
-            if ticks >= deadline {
-                return Ok(wasmtime::UpdateDeadline::Interrupt);
-            }
-            if ticks.is_multiple_of(DISK_CHECK_TICKS)
-                && let Err(why) = within_quota(&folder, quota)
-            {
-                return Err(DiskLimit(why).into());
-            }
-            Ok(wasmtime::UpdateDeadline::Continue(1))
-        });
-        store.set_epoch_deadline(1);
+        arm_deadline(&mut store, work, limits);
         let started = Instant::now();
         let result = pre.instantiate(&mut store).and_then(|instance| {
             let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
@@ -397,30 +370,7 @@ impl Sandbox {
         });
         let time_ms = started.elapsed().as_millis() as u64;
         let limiter = &store.data().limiter;
-        let mut disk_limited = None;
-        let exit = match result {
-            Ok(()) => Exit::Code(0),
-            Err(e) => {
-                if let Some(code) = e.downcast_ref::<I32Exit>() {
-                    Exit::Code(code.0)
-                } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-                    Exit::TimeLimit
-                } else if let Some(DiskLimit(why)) = e.downcast_ref::<DiskLimit>() {
-                    disk_limited = Some(why.clone());
-                    Exit::Trap(why.clone())
-                } else if limiter.refused {
-                    Exit::MemoryLimit
-                } else {
-                    Exit::Trap(format!("{e}"))
-                }
-            }
-        };
-        // A program that hit the memory cap usually ends with its own error (Python's MemoryError): the cap is why.
-        let exit = if limiter.refused && matches!(exit, Exit::Code(c) if c != 0) {
-            Exit::MemoryLimit
-        } else {
-            exit
-        };
+        let (exit, disk_limited) = exit_of(result, limiter);
         let out = stdout.contents();
         let err = stderr.contents();
         let output_limited = out.len() >= limits.output_bytes
@@ -442,4 +392,77 @@ impl Sandbox {
             compile_error: None,
         })
     }
+}
+
+/// The WASI context of a run: its arguments and stdin, the `stdout` and `stderr` pipes, `work` mounted read-write
+/// as `/work` and `folders` read-only.
+fn wasi_context(
+    args: &[&str],
+    work: &Path,
+    folders: &[(PathBuf, String)],
+    stdin: &[u8],
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+) -> anyhow::Result<WasiP1Ctx> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.args(args)
+        .stdin(MemoryInputPipe::new(stdin.to_vec()))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .preopened_dir(work, "/work", FsPerms::ReadWrite)
+        .map_err(|e| wasm_error("mounting the work directory", e))?;
+    for (host, guest) in folders {
+        wasi.preopened_dir(host, guest, FsPerms::ReadOnly)
+            .map_err(|e| wasm_error("mounting the compiler's folders", e))?;
+    }
+    Ok(wasi.build_p1())
+}
+
+/// Checks on every clock tick: the wall-clock deadline, and every few ticks the size of the `work` folder.
+fn arm_deadline(store: &mut Store<Host>, work: &Path, limits: &Limits) {
+    let deadline = (limits.wall.as_millis() / TICK.as_millis()).max(1) as u64;
+    let (folder, quota) = (work.to_path_buf(), limits.disk_bytes);
+    let mut ticks = 0u64;
+    store.epoch_deadline_callback(move |_| {
+        ticks += 1;
+        if ticks >= deadline {
+            return Ok(wasmtime::UpdateDeadline::Interrupt);
+        }
+        if ticks.is_multiple_of(DISK_CHECK_TICKS)
+            && let Err(why) = within_quota(&folder, quota)
+        {
+            return Err(DiskLimit(why).into());
+        }
+        Ok(wasmtime::UpdateDeadline::Continue(1))
+    });
+    store.set_epoch_deadline(1);
+}
+
+/// How a run ended, from its result and what the memory limiter saw, and why the disk quota stopped it if it did.
+fn exit_of(result: wasmtime::Result<()>, limiter: &Limiter) -> (Exit, Option<String>) {
+    let mut disk_limited = None;
+    let exit = match result {
+        Ok(()) => Exit::Code(0),
+        Err(e) => {
+            if let Some(code) = e.downcast_ref::<I32Exit>() {
+                Exit::Code(code.0)
+            } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                Exit::TimeLimit
+            } else if let Some(DiskLimit(why)) = e.downcast_ref::<DiskLimit>() {
+                disk_limited = Some(why.clone());
+                Exit::Trap(why.clone())
+            } else if limiter.refused {
+                Exit::MemoryLimit
+            } else {
+                Exit::Trap(format!("{e}"))
+            }
+        }
+    };
+    // A program that hit the memory cap usually ends with its own error (Python's MemoryError): the cap is why.
+    let exit = if limiter.refused && matches!(exit, Exit::Code(c) if c != 0) {
+        Exit::MemoryLimit
+    } else {
+        exit
+    };
+    (exit, disk_limited)
 }

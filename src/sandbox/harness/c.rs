@@ -47,71 +47,88 @@ pub fn program(spec: &Spec, source: &str) -> String {
     out.push_str("int main(void) {\n");
     let function = camel(spec.function);
     for (idx, args) in &spec.tests {
-        out.push_str("  {\n");
-        let mut call_args = Vec::new();
-        for (j, (param, arg)) in spec.params.iter().zip(args.iter()).enumerate() {
-            call_args.push(declare(&mut out, &format!("rh_a{j}"), param.ty, arg));
-        }
-        writeln!(
-            out,
-            "    printf(\"%s START {idx}\\n\", RH_MARK); fflush(stdout);"
-        )
-        .unwrap();
-        out.push_str("    long long rh_t0 = rh_now();\n");
-        let call = |extra: &str| format!("{function}({}{extra})", call_args.join(", "));
-        let sep = if call_args.is_empty() { "" } else { ", " };
-        let print = match spec.returns {
-            ValueType::Int => scalar(&mut out, "int", &call(""), "printf(\"%d\", rh_r);"),
-            ValueType::Long => scalar(&mut out, "long long", &call(""), "printf(\"%lld\", rh_r);"),
-            ValueType::Double => scalar(&mut out, "double", &call(""), "rh_double(rh_r);"),
-            ValueType::Bool => scalar(
-                &mut out,
-                "bool",
-                &call(""),
-                "fputs(rh_r ? \"true\" : \"false\", stdout);",
-            ),
-            ValueType::Str => scalar(&mut out, "char*", &call(""), "rh_str(rh_r);"),
-            ValueType::IntArray => array(
-                &mut out,
-                "int*",
-                &call(&format!("{sep}&rh_rs")),
-                "printf(\"%d\", rh_r[i]);",
-            ),
-            ValueType::DoubleArray => array(
-                &mut out,
-                "double*",
-                &call(&format!("{sep}&rh_rs")),
-                "rh_double(rh_r[i]);",
-            ),
-            ValueType::StrArray => array(
-                &mut out,
-                "char**",
-                &call(&format!("{sep}&rh_rs")),
-                "rh_str(rh_r[i]);",
-            ),
-            ValueType::IntMatrix => {
-                writeln!(out, "    int rh_rs = 0; int* rh_rcs = NULL;").unwrap();
-                writeln!(
-                    out,
-                    "    int** rh_r = {};",
-                    call(&format!("{sep}&rh_rs, &rh_rcs"))
-                )
-                .unwrap();
-                "if (!rh_r && rh_rs > 0) fputs(\"null\", stdout); else { putchar('['); \
-                 for (int i = 0; i < rh_rs; i++) { if (i) putchar(','); \
-                 if (!rh_rcs || !rh_r[i]) { fputs(\"null\", stdout); continue; } putchar('['); \
-                 for (int j = 0; j < rh_rcs[i]; j++) { if (j) putchar(','); printf(\"%d\", rh_r[i][j]); } \
-                 putchar(']'); } putchar(']'); }"
-                    .to_string()
-            }
-        };
-        out.push_str("    long rh_us = rh_micros(rh_t0);\n");
-        writeln!(out, "    printf(\"%s RESULT {idx} %ld \", RH_MARK, rh_us);").unwrap();
-        writeln!(out, "    {print}").unwrap();
-        out.push_str("    putchar('\\n'); fflush(stdout);\n  }\n");
+        test_case(&mut out, spec, &function, *idx, args);
     }
     out.push_str("  return 0;\n}\n");
     out
+}
+
+/// Writes the block that runs test `idx`: declares its arguments, calls the function between the START and RESULT
+/// marks and prints the result.
+fn test_case(out: &mut String, spec: &Spec, function: &str, idx: usize, args: &[Value]) {
+    out.push_str("  {\n");
+    let mut call_args = Vec::new();
+    for (j, (param, arg)) in spec.params.iter().zip(args.iter()).enumerate() {
+        call_args.push(declare(out, &format!("rh_a{j}"), param.ty, arg));
+    }
+    writeln!(
+        out,
+        "    printf(\"%s START {idx}\\n\", RH_MARK); fflush(stdout);"
+    )
+    .unwrap();
+    out.push_str("    long long rh_t0 = rh_now();\n");
+    let print = call_result(out, spec.returns, function, &call_args);
+    out.push_str("    long rh_us = rh_micros(rh_t0);\n");
+    writeln!(out, "    printf(\"%s RESULT {idx} %ld \", RH_MARK, rh_us);").unwrap();
+    writeln!(out, "    {print}").unwrap();
+    out.push_str("    putchar('\\n'); fflush(stdout);\n  }\n");
+}
+
+/// Writes the call of `function` with `call_args` into `rh_r` (arrays' lengths into `rh_rs`, a matrix's row
+/// lengths into `rh_rcs`) and returns the statement that prints the result as JSON.
+fn call_result(
+    out: &mut String,
+    returns: ValueType,
+    function: &str,
+    call_args: &[String],
+) -> String {
+    let call = |extra: &str| format!("{function}({}{extra})", call_args.join(", "));
+    let sep = if call_args.is_empty() { "" } else { ", " };
+    match returns {
+        ValueType::Int => scalar(out, "int", &call(""), "printf(\"%d\", rh_r);"),
+        ValueType::Long => scalar(out, "long long", &call(""), "printf(\"%lld\", rh_r);"),
+        ValueType::Double => scalar(out, "double", &call(""), "rh_double(rh_r);"),
+        ValueType::Bool => scalar(
+            out,
+            "bool",
+            &call(""),
+            "fputs(rh_r ? \"true\" : \"false\", stdout);",
+        ),
+        ValueType::Str => scalar(out, "char*", &call(""), "rh_str(rh_r);"),
+        ValueType::IntArray => array(
+            out,
+            "int*",
+            &call(&format!("{sep}&rh_rs")),
+            "printf(\"%d\", rh_r[i]);",
+        ),
+        ValueType::DoubleArray => array(
+            out,
+            "double*",
+            &call(&format!("{sep}&rh_rs")),
+            "rh_double(rh_r[i]);",
+        ),
+        ValueType::StrArray => array(
+            out,
+            "char**",
+            &call(&format!("{sep}&rh_rs")),
+            "rh_str(rh_r[i]);",
+        ),
+        ValueType::IntMatrix => {
+            writeln!(out, "    int rh_rs = 0; int* rh_rcs = NULL;").unwrap();
+            writeln!(
+                out,
+                "    int** rh_r = {};",
+                call(&format!("{sep}&rh_rs, &rh_rcs"))
+            )
+            .unwrap();
+            "if (!rh_r && rh_rs > 0) fputs(\"null\", stdout); else { putchar('['); \
+             for (int i = 0; i < rh_rs; i++) { if (i) putchar(','); \
+             if (!rh_rcs || !rh_r[i]) { fputs(\"null\", stdout); continue; } putchar('['); \
+             for (int j = 0; j < rh_rcs[i]; j++) { if (j) putchar(','); printf(\"%d\", rh_r[i][j]); } \
+             putchar(']'); } putchar(']'); }"
+                .to_string()
+        }
+    }
 }
 
 fn scalar(out: &mut String, ctype: &str, call: &str, print: &str) -> String {
