@@ -103,8 +103,36 @@ fn install_file(
         .iter()
         .map(|p| download(downloads, p, opts))
         .collect::<anyhow::Result<_>>()?;
+    let joined = join_parts(model, file, dir, &archives)?;
 
-    // Join the parts into a hidden temporary file, hashing as we go.
+    let final_path = dir.join(&file.name);
+    match file.convert {
+        None => {
+            joined
+                .persist(&final_path)
+                .with_context(|| format!("moving into {}", final_path.display()))?;
+        }
+        Some(Convert::WhisperGgml) => {
+            convert_whisper(model, file, dir, downloads, opts, &joined, &final_path)?;
+        }
+    }
+    eprintln!(
+        "{:<20} installed {} ({})",
+        model.name,
+        file.name,
+        human_size(std::fs::metadata(&final_path)?.len())
+    );
+    Ok(())
+}
+
+/// Joins the parts out of their `archives` into a hidden temporary file in `dir`, hashing as it goes, checks size
+/// and sha256, and flushes it to disk.
+fn join_parts(
+    model: &Model,
+    file: &ModelFile,
+    dir: &Path,
+    archives: &[PathBuf],
+) -> anyhow::Result<tempfile::NamedTempFile> {
     let joined = tempfile::Builder::new()
         .prefix(PARTIAL_PREFIX)
         .tempfile_in(dir)
@@ -114,7 +142,7 @@ fn install_file(
     let mut total = 0u64;
     {
         let mut out = io::BufWriter::with_capacity(1 << 20, joined.as_file());
-        for (part, archive) in file.parts.iter().zip(&archives) {
+        for (part, archive) in file.parts.iter().zip(archives) {
             with_member(archive, part, &mut |reader| {
                 let mut buf = vec![0u8; 1 << 20];
                 loop {
@@ -144,49 +172,46 @@ fn install_file(
         );
     }
     joined.as_file().sync_all().context("flushing to disk")?;
+    Ok(joined)
+}
 
-    let final_path = dir.join(&file.name);
-    match file.convert {
-        None => {
-            joined
-                .persist(&final_path)
-                .with_context(|| format!("moving into {}", final_path.display()))?;
-        }
-        Some(Convert::WhisperGgml) => {
-            let inputs = read_inputs(file, downloads, opts)?;
-            let assets = whisper_ggml::Assets {
-                mel_filters_npz: input(&inputs, "mel_filters.npz")?,
-                tiktoken: input(&inputs, "tokens.tiktoken")?,
-            };
-            let converted = tempfile::Builder::new()
-                .prefix(PARTIAL_PREFIX)
-                .tempfile_in(dir)
-                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-            eprintln!("{:<20} converting to ggml", model.name);
-            {
-                let mut out = io::BufWriter::with_capacity(1 << 20, converted.as_file());
-                whisper_ggml::convert(joined.path(), &assets, &mut out)?;
-                out.flush()
-                    .with_context(|| format!("writing {}", converted.path().display()))?;
-            }
-            converted.as_file().sync_all().context("flushing to disk")?;
-            if let Some(want) = &file.sha256 {
-                let got = super::sha256_file(converted.path())?;
-                if &got != want {
-                    bail!("the converted file has sha256 {got}, expected {want}");
-                }
-            }
-            converted
-                .persist(&final_path)
-                .with_context(|| format!("moving into {}", final_path.display()))?;
+/// Converts the `joined` whisper checkpoint to ggml in a hidden temporary file, checks its sha256 when the manifest
+/// gives one, and moves it to `final_path`.
+fn convert_whisper(
+    model: &Model,
+    file: &ModelFile,
+    dir: &Path,
+    downloads: &Path,
+    opts: &Options,
+    joined: &tempfile::NamedTempFile,
+    final_path: &Path,
+) -> anyhow::Result<()> {
+    let inputs = read_inputs(file, downloads, opts)?;
+    let assets = whisper_ggml::Assets {
+        mel_filters_npz: input(&inputs, "mel_filters.npz")?,
+        tiktoken: input(&inputs, "tokens.tiktoken")?,
+    };
+    let converted = tempfile::Builder::new()
+        .prefix(PARTIAL_PREFIX)
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    eprintln!("{:<20} converting to ggml", model.name);
+    {
+        let mut out = io::BufWriter::with_capacity(1 << 20, converted.as_file());
+        whisper_ggml::convert(joined.path(), &assets, &mut out)?;
+        out.flush()
+            .with_context(|| format!("writing {}", converted.path().display()))?;
+    }
+    converted.as_file().sync_all().context("flushing to disk")?;
+    if let Some(want) = &file.sha256 {
+        let got = super::sha256_file(converted.path())?;
+        if &got != want {
+            bail!("the converted file has sha256 {got}, expected {want}");
         }
     }
-    eprintln!(
-        "{:<20} installed {} ({})",
-        model.name,
-        file.name,
-        human_size(std::fs::metadata(&final_path)?.len())
-    );
+    converted
+        .persist(final_path)
+        .with_context(|| format!("moving into {}", final_path.display()))?;
     Ok(())
 }
 
