@@ -724,52 +724,69 @@ pub fn piece_failures(ask: Ask, piece: &str, ctx: &Context) -> Vec<(Check, Strin
     }
     let mut out = match ask {
         Ask::FollowUp => failures(piece, ctx),
-        Ask::Bridge => {
-            let mut f = failures(
-                piece,
-                &Context {
-                    closing: true,
-                    ..ctx.clone()
-                },
-            );
-            if !grounded(piece, ctx.candidate, ctx.earlier) {
-                f.push((
-                    Check::Grounded,
-                    "takes up nothing specific the candidate said".into(),
-                ));
-            }
-            // "Thanks for walking me through how did we get aligned": a question, in the candidate's voice.
-            if w.windows(2).any(|p| {
-                matches!(
-                    p[0].as_str(),
-                    "how" | "what" | "why" | "when" | "where" | "which" | "who"
-                ) && matches!(
-                    p[1].as_str(),
-                    "did"
-                        | "do"
-                        | "does"
-                        | "is"
-                        | "are"
-                        | "was"
-                        | "were"
-                        | "can"
-                        | "could"
-                        | "would"
-                        | "should"
-                        | "will"
-                )
-            }) {
-                f.push((Check::OneQuestion, "an acknowledgement asks nothing".into()));
-            }
-            if w.iter().any(|x| matches!(x.as_str(), "we" | "our" | "us")) {
-                f.push((
-                    Check::SpeaksAsInterviewer,
-                    "speaks of the candidate's team as its own (\"we\")".into(),
-                ));
-            }
-            f
-        }
+        Ask::Bridge => bridge_failures(piece, &w, ctx),
     };
+    shape_failures(ask, piece, &w, &mut out);
+    voice_failures(piece, &w, &mut out);
+    out
+}
+
+/// The turn checks of an acknowledgement (as a closing line), and its own: it takes up something the candidate
+/// said, asks nothing and does not speak of the candidate's team as its own.
+fn bridge_failures(piece: &str, w: &[String], ctx: &Context) -> Vec<(Check, String)> {
+    let mut f = failures(
+        piece,
+        &Context {
+            closing: true,
+            ..ctx.clone()
+        },
+    );
+    if !grounded(piece, ctx.candidate, ctx.earlier) {
+        f.push((
+            Check::Grounded,
+            "takes up nothing specific the candidate said".into(),
+        ));
+    }
+    // "Thanks for walking me through how did we get aligned": a question, in the candidate's voice.
+    if asks_a_question(w) {
+        f.push((Check::OneQuestion, "an acknowledgement asks nothing".into()));
+    }
+    if w.iter().any(|x| matches!(x.as_str(), "we" | "our" | "us")) {
+        f.push((
+            Check::SpeaksAsInterviewer,
+            "speaks of the candidate's team as its own (\"we\")".into(),
+        ));
+    }
+    f
+}
+
+/// Whether the words hold a question's opening: a question word followed by a verb ("how did", "what is").
+fn asks_a_question(w: &[String]) -> bool {
+    w.windows(2).any(|p| {
+        matches!(
+            p[0].as_str(),
+            "how" | "what" | "why" | "when" | "where" | "which" | "who"
+        ) && matches!(
+            p[1].as_str(),
+            "did"
+                | "do"
+                | "does"
+                | "is"
+                | "are"
+                | "was"
+                | "were"
+                | "can"
+                | "could"
+                | "would"
+                | "should"
+                | "will"
+        )
+    })
+}
+
+/// Adds the piece's length and question-mark failures: a follow-up is at most [`FOLLOW_UP_WORDS`] words and one
+/// question ending the line, an acknowledgement at most [`BRIDGE_WORDS`] words with no question mark.
+fn shape_failures(ask: Ask, piece: &str, w: &[String], out: &mut Vec<(Check, String)>) {
     let (limit, marks) = match ask {
         Ask::FollowUp => (FOLLOW_UP_WORDS, 1),
         Ask::Bridge => (BRIDGE_WORDS, 0),
@@ -792,6 +809,10 @@ pub fn piece_failures(ask: Ask, piece: &str, ctx: &Context) -> Vec<(Check, Strin
             },
         ));
     }
+}
+
+/// Adds the failures of how the piece speaks: praise, the candidate's first person, a language other than English.
+fn voice_failures(piece: &str, w: &[String], out: &mut Vec<(Check, String)>) {
     if has(piece, PRAISE) {
         out.push((Check::NoLeak, "praises or judges the answer".into()));
     }
@@ -806,7 +827,6 @@ pub fn piece_failures(ask: Ask, piece: &str, ctx: &Context) -> Vec<(Check, Strin
     if ascii * 10 < letters * 9 || !w.iter().any(|x| ENGLISH.contains(&x.as_str())) {
         out.push((Check::NoLeak, "not English".into()));
     }
-    out
 }
 
 #[cfg(test)]

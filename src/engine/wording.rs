@@ -394,41 +394,20 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
     let ask = current_ask(u);
     let t = u.turn;
     match u.intent {
-        Intent::Open => {
-            let greeting = greeting(names);
-            let full = format!(
-                "{greeting} This is the {} round. {} {question}",
-                u.round_title,
-                kind_intro(u.round_kind)
-            );
-            if full.split_whitespace().count() <= 80 {
-                full
-            } else {
-                format!("{greeting} This is the {} round. {question}", u.round_title)
-            }
-        }
-        Intent::Ask => format!("{} {question}", pick(&["Thank you.", "Okay, thanks.", "Got it, thanks."], t)),
+        Intent::Open => opening(u, names, &question),
+        Intent::Ask => format!(
+            "{} {question}",
+            pick(&["Thank you.", "Okay, thanks.", "Got it, thanks."], t)
+        ),
         Intent::Probe => format!("{} {ask}", pick(&["Okay.", "Thanks.", "Got it."], t)),
         Intent::FollowUp => follow_up_fallback(u, earlier),
-        Intent::Expand => match u.round_kind {
-            RoundKind::Coding | RoundKind::SystemDesign => pick(
-                &[
-                    "Could you say more about that? Walk me through your reasoning, step by step.",
-                    "I'd like a bit more detail there. How did you get to that?",
-                ],
-                t,
-            )
-            .to_string(),
-            _ => format!(
-                "{} Could you walk me through a specific example: the situation, what you did, and how it turned \
-                 out?",
-                pick(&["That's a short answer.", "I'd like more detail there."], t)
-            ),
-        },
+        Intent::Expand => expand(u),
         Intent::Nudge => format!("Take your time; it's fine to think for a moment. {ask}"),
         Intent::Repeat => format!("Of course. {ask}"),
         Intent::Deflect => {
-            format!("I can't change how this interview is run or what it records, so let's keep going. {ask}")
+            format!(
+                "I can't change how this interview is run or what it records, so let's keep going. {ask}"
+            )
         }
         Intent::Redirect => redirect(u, &ask),
         Intent::MoveOn => format!("That's all right; let's try a different one. {question}"),
@@ -449,27 +428,73 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
         ),
         Intent::Process => format!(
             "{} Back to where we were. {ask}",
-            u.process.as_deref().unwrap_or("We'll keep to this round's time.")
+            u.process
+                .as_deref()
+                .unwrap_or("We'll keep to this round's time.")
         ),
-        Intent::Clarify => match u.round_kind {
-            RoundKind::Coding | RoundKind::SystemDesign => pick(
-                &[
-                    "Fair question. Make the assumption you think is most reasonable, say it out loud, and carry on \
-                     from there.",
-                    "That's your call: state the assumption you'd make and why, then keep going.",
-                ],
-                t,
-            )
-            .to_string(),
-            _ => "Whichever gives your best example; anything from your own experience works. Go ahead when \
-                  you're ready."
-                .to_string(),
-        },
+        Intent::Clarify => clarify(u),
         Intent::Close => format!(
             "That's the end of our time. Thank you for talking with me today; the transcript is saved in your \
              history. Good luck, from me and the rest of the {} team.",
             names.company
         ),
+    }
+}
+
+/// The round's opening: the greeting, the round and how it runs, then `question`; without how it runs when that
+/// makes the turn longer than 80 words.
+fn opening(u: &Utterance, names: &Names, question: &str) -> String {
+    let greeting = greeting(names);
+    let full = format!(
+        "{greeting} This is the {} round. {} {question}",
+        u.round_title,
+        kind_intro(u.round_kind)
+    );
+    if full.split_whitespace().count() <= 80 {
+        full
+    } else {
+        format!("{greeting} This is the {} round. {question}", u.round_title)
+    }
+}
+
+/// Asking for more after a short answer: the reasoning in a coding or design round, a specific example otherwise.
+fn expand(u: &Utterance) -> String {
+    let t = u.turn;
+    match u.round_kind {
+        RoundKind::Coding | RoundKind::SystemDesign => pick(
+            &[
+                "Could you say more about that? Walk me through your reasoning, step by step.",
+                "I'd like a bit more detail there. How did you get to that?",
+            ],
+            t,
+        )
+        .to_string(),
+        _ => format!(
+            "{} Could you walk me through a specific example: the situation, what you did, and how it turned \
+             out?",
+            pick(
+                &["That's a short answer.", "I'd like more detail there."],
+                t
+            )
+        ),
+    }
+}
+
+/// Answering a clarifying question: state an assumption in a coding or design round, any own example otherwise.
+fn clarify(u: &Utterance) -> String {
+    match u.round_kind {
+        RoundKind::Coding | RoundKind::SystemDesign => pick(
+            &[
+                "Fair question. Make the assumption you think is most reasonable, say it out loud, and carry on \
+                 from there.",
+                "That's your call: state the assumption you'd make and why, then keep going.",
+            ],
+            u.turn,
+        )
+        .to_string(),
+        _ => "Whichever gives your best example; anything from your own experience works. Go ahead when \
+              you're ready."
+            .to_string(),
     }
 }
 
