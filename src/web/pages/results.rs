@@ -164,9 +164,56 @@ fn report_view(
     }
 }
 
+/// One round's section of the report: its heading and summary, then (unless it was not held) its facts, chart,
+/// dimensions, lists and details.
 fn round_view(r: &RoundReport) -> Markup {
-    let rows: Vec<(String, Option<f64>, String)> = r
-        .dimensions
+    let answered = r.questions.iter().filter(|q| q.answered).count();
+    html! {
+        section.card.round-report id={ "round-" (r.position + 1) } {
+            (round_head(r))
+            p { (r.summary) }
+            @if r.status != RoundStatus::NotHeld {
+                (round_facts(r, answered))
+                (charts::bars(&format!("{} by dimension", r.title), &dimension_rows(r)))
+                (dimension_table(r))
+                (round_lists(r))
+                (round_details(r, answered))
+            }
+        }
+    }
+}
+
+/// The round's heading: its number, kind and title, and its score when it has one.
+fn round_head(r: &RoundReport) -> Markup {
+    html! {
+        header.round-head {
+            div {
+                p.eyebrow { "Round " (r.position + 1) " · " (layout::kind_badge(r.kind)) }
+                h2 { (r.title) }
+            }
+            @if let Some(score) = r.score {
+                p.round-score style={ "--c:" (charts::level_colour(score)) } { (format!("{score:.1}")) span { " / 5" } }
+            }
+        }
+    }
+}
+
+/// One line of the round's facts (minutes used, questions answered, hints in a coding round) and the company
+/// values its questions probed.
+fn round_facts(r: &RoundReport, answered: usize) -> Markup {
+    html! {
+        p.muted {
+            @if r.minutes_used < 1.0 { "Under a minute of " (r.minutes) " used" } @else { (format!("{:.0}", r.minutes_used)) " of " (r.minutes) " minutes used" }
+            @if !r.questions.is_empty() { " · " (answered) " of " (r.questions.len()) " questions answered" }
+            @if r.kind == crate::catalog::RoundKind::Coding { " · " (r.hints) (if r.hints == 1 { " hint" } else { " hints" }) " used" }
+        }
+        @if !r.values.is_empty() { p.muted { "Company values probed: " (r.values.join(", ")) } }
+    }
+}
+
+/// The chart's rows: each dimension's name, level and why it has none.
+fn dimension_rows(r: &RoundReport) -> Vec<(String, Option<f64>, String)> {
+    r.dimensions
         .iter()
         .map(|d| {
             let note = match &d.outcome {
@@ -176,77 +223,71 @@ fn round_view(r: &RoundReport) -> Markup {
             };
             (d.name.clone(), d.level().map(f64::from), note.to_string())
         })
-        .collect();
-    let answered = r.questions.iter().filter(|q| q.answered).count();
+        .collect()
+}
+
+/// The table of the round's dimensions: name and anchor, level, and the evidence and reason behind it.
+fn dimension_table(r: &RoundReport) -> Markup {
     html! {
-        section.card.round-report id={ "round-" (r.position + 1) } {
-            header.round-head {
-                div {
-                    p.eyebrow { "Round " (r.position + 1) " · " (layout::kind_badge(r.kind)) }
-                    h2 { (r.title) }
-                }
-                @if let Some(score) = r.score {
-                    p.round-score style={ "--c:" (charts::level_colour(score)) } { (format!("{score:.1}")) span { " / 5" } }
-                }
-            }
-            p { (r.summary) }
-            @if r.status != RoundStatus::NotHeld {
-                p.muted {
-                    @if r.minutes_used < 1.0 { "Under a minute of " (r.minutes) " used" } @else { (format!("{:.0}", r.minutes_used)) " of " (r.minutes) " minutes used" }
-                    @if !r.questions.is_empty() { " · " (answered) " of " (r.questions.len()) " questions answered" }
-                    @if r.kind == crate::catalog::RoundKind::Coding { " · " (r.hints) (if r.hints == 1 { " hint" } else { " hints" }) " used" }
-                }
-                @if !r.values.is_empty() { p.muted { "Company values probed: " (r.values.join(", ")) } }
-                (charts::bars(&format!("{} by dimension", r.title), &rows))
-                table.table.dimensions {
-                    thead { tr { th { "Dimension" } th { "Level" } th { "Evidence" } } }
-                    tbody {
-                        @for d in &r.dimensions {
-                            tr {
-                                td { strong { (d.name) } @if !d.anchor.is_empty() { div.muted { (d.anchor) } } }
-                                td {
-                                    @match &d.outcome {
-                                        Outcome::Level { level } => { (level) "/5" }
-                                        Outcome::NotEnoughEvidence => span.muted { "not enough evidence" },
-                                        Outcome::Unjudged { why } => span.muted title=(why) { "not judged" },
-                                    }
-                                }
-                                td {
-                                    @for e in &d.evidence {
-                                        blockquote class={ "evidence " (if e.source == Source::Code { "from-code" } else { "from-candidate" }) } { (e.quote) }
-                                    }
-                                    @if !d.reason.is_empty() { div.muted { (d.reason) } }
-                                }
+        table.table.dimensions {
+            thead { tr { th { "Dimension" } th { "Level" } th { "Evidence" } } }
+            tbody {
+                @for d in &r.dimensions {
+                    tr {
+                        td { strong { (d.name) } @if !d.anchor.is_empty() { div.muted { (d.anchor) } } }
+                        td {
+                            @match &d.outcome {
+                                Outcome::Level { level } => { (level) "/5" }
+                                Outcome::NotEnoughEvidence => span.muted { "not enough evidence" },
+                                Outcome::Unjudged { why } => span.muted title=(why) { "not judged" },
                             }
+                        }
+                        td {
+                            @for e in &d.evidence {
+                                blockquote class={ "evidence " (if e.source == Source::Code { "from-code" } else { "from-candidate" }) } { (e.quote) }
+                            }
+                            @if !d.reason.is_empty() { div.muted { (d.reason) } }
                         }
                     }
                 }
-                div.two-col {
-                    @if !r.strengths.is_empty() {
-                        section { h3 { "Strengths" } ul { @for s in &r.strengths { li { (s) } } } }
-                    }
-                    @if !r.improvements.is_empty() {
-                        section { h3 { "To improve" } ul { @for s in &r.improvements { li { (s) } } } }
-                    }
-                }
-                @if !r.strong_answer.is_empty() {
-                    details.strong-answer {
-                        summary { "What a strong answer would have included" }
-                        ul { @for s in &r.strong_answer { li { (s) } } }
-                    }
-                }
-                @if !r.questions.is_empty() {
-                    details {
-                        summary { "Questions asked (" (answered) " of " (r.questions.len()) " answered)" }
-                        ol { @for q in &r.questions { li { (q.question) " " @if q.answered { span.badge.state-completed { "answered" } } @else { span.badge.state-abandoned { "not answered" } } } } }
-                    }
-                }
-                @if !r.code.is_empty() {
-                    details open {
-                        summary { "Code runs (" (r.code.len()) ")" }
-                        ol { @for c in &r.code { li { (c.mode) " · " (c.language) " · " (c.verdict.replace('_', " ")) @if c.total > 0 { " · " (c.passed) "/" (c.total) " tests" } } } }
-                    }
-                }
+            }
+        }
+    }
+}
+
+/// The round's strengths and what to improve side by side, then what a strong answer would have included.
+fn round_lists(r: &RoundReport) -> Markup {
+    html! {
+        div.two-col {
+            @if !r.strengths.is_empty() {
+                section { h3 { "Strengths" } ul { @for s in &r.strengths { li { (s) } } } }
+            }
+            @if !r.improvements.is_empty() {
+                section { h3 { "To improve" } ul { @for s in &r.improvements { li { (s) } } } }
+            }
+        }
+        @if !r.strong_answer.is_empty() {
+            details.strong-answer {
+                summary { "What a strong answer would have included" }
+                ul { @for s in &r.strong_answer { li { (s) } } }
+            }
+        }
+    }
+}
+
+/// The questions asked (each answered or not) and the code runs, each under its own disclosure.
+fn round_details(r: &RoundReport, answered: usize) -> Markup {
+    html! {
+        @if !r.questions.is_empty() {
+            details {
+                summary { "Questions asked (" (answered) " of " (r.questions.len()) " answered)" }
+                ol { @for q in &r.questions { li { (q.question) " " @if q.answered { span.badge.state-completed { "answered" } } @else { span.badge.state-abandoned { "not answered" } } } } }
+            }
+        }
+        @if !r.code.is_empty() {
+            details open {
+                summary { "Code runs (" (r.code.len()) ")" }
+                ol { @for c in &r.code { li { (c.mode) " · " (c.language) " · " (c.verdict.replace('_', " ")) @if c.total > 0 { " · " (c.passed) "/" (c.total) " tests" } } } }
             }
         }
     }
