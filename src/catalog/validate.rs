@@ -92,33 +92,20 @@ fn is_snake_identifier(s: &str) -> bool {
 /// Appends every problem in `catalog` to `errors`.
 pub fn validate(catalog: &Catalog, errors: &mut Vec<SeedError>) {
     let known: HashSet<&str> = catalog.competencies.iter().map(|c| c.id.as_str()).collect();
-    let mut check_ids = |file: &str, ids: &mut dyn Iterator<Item = &str>| {
-        let mut seen = HashSet::new();
-        for id in ids {
-            if !is_slug(id) {
-                errors.push(SeedError::at(
-                    file,
-                    id,
-                    "id",
-                    "must be a lowercase slug like `two-sum`",
-                ));
-            }
-            if !seen.insert(id.to_string()) {
-                errors.push(SeedError::at(file, id, "id", "is used twice"));
-            }
-        }
-    };
     check_ids(
+        errors,
         "competencies.toml",
-        &mut catalog.competencies.iter().map(|c| c.id.as_str()),
+        catalog.competencies.iter().map(|c| c.id.as_str()),
     );
     check_ids(
+        errors,
         "questions/behavioral.toml",
-        &mut catalog.behavioral.iter().map(|q| q.id.as_str()),
+        catalog.behavioral.iter().map(|q| q.id.as_str()),
     );
     check_ids(
+        errors,
         "questions/system_design.toml",
-        &mut catalog.design.iter().map(|q| q.id.as_str()),
+        catalog.design.iter().map(|q| q.id.as_str()),
     );
 
     for c in &catalog.competencies {
@@ -129,6 +116,37 @@ pub fn validate(catalog: &Catalog, errors: &mut Vec<SeedError>) {
             &[("name", &c.name), ("description", &c.description)],
         );
     }
+    validate_behavioral(errors, catalog, &known);
+    validate_design(errors, catalog);
+    for c in &catalog.companies {
+        validate_company(errors, &known, c);
+        check_pinned_questions(errors, catalog, c);
+    }
+    for p in &catalog.problems {
+        validate_problem(errors, p);
+    }
+}
+
+/// The ids of one file's entries: each a slug, none used twice.
+fn check_ids<'a>(errors: &mut Vec<SeedError>, file: &str, ids: impl Iterator<Item = &'a str>) {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !is_slug(id) {
+            errors.push(SeedError::at(
+                file,
+                id,
+                "id",
+                "must be a lowercase slug like `two-sum`",
+            ));
+        }
+        if !seen.insert(id.to_string()) {
+            errors.push(SeedError::at(file, id, "id", "is used twice"));
+        }
+    }
+}
+
+/// Each behavioral question has its text, at least one known competency and at least one follow-up.
+fn validate_behavioral(errors: &mut Vec<SeedError>, catalog: &Catalog, known: &HashSet<&str>) {
     for q in &catalog.behavioral {
         let file = "questions/behavioral.toml";
         require_text(errors, file, &q.id, &[("text", &q.text)]);
@@ -140,7 +158,7 @@ pub fn validate(catalog: &Catalog, errors: &mut Vec<SeedError>) {
                 "needs at least one competency",
             ));
         }
-        check_competencies(errors, &known, file, &q.id, "competencies", &q.competencies);
+        check_competencies(errors, known, file, &q.id, "competencies", &q.competencies);
         if q.follow_ups.is_empty() {
             errors.push(SeedError::at(
                 file,
@@ -150,6 +168,10 @@ pub fn validate(catalog: &Catalog, errors: &mut Vec<SeedError>) {
             ));
         }
     }
+}
+
+/// Each system design problem has its title and prompt, and at least five points a strong answer covers.
+fn validate_design(errors: &mut Vec<SeedError>, catalog: &Catalog) {
     for p in &catalog.design {
         let file = "questions/system_design.toml";
         require_text(
@@ -166,13 +188,6 @@ pub fn validate(catalog: &Catalog, errors: &mut Vec<SeedError>) {
                 "needs at least five points",
             ));
         }
-    }
-    for c in &catalog.companies {
-        validate_company(errors, &known, c);
-        check_pinned_questions(errors, catalog, c);
-    }
-    for p in &catalog.problems {
-        validate_problem(errors, p);
     }
 }
 
