@@ -15,7 +15,7 @@ use super::load::{Ws, message, next_frame, open_interview_at, tempfile_dir};
 use crate::{
     app::{self, AppState},
     backends::Spec,
-    catalog::RoundKind,
+    catalog::{Catalog, Company, RoundKind},
     config::Settings,
     engine::guard::{self, Asked, Check, Outcome},
     realtime::pb::{self, client_frame, server_frame::Kind},
@@ -231,47 +231,14 @@ async fn run_backend(
             scripts.len(),
             script.id
         );
-        let Some((company, role)) = catalog.role(&script.company, &script.role) else {
-            errors.push(format!(
-                "{}: no role {}/{}",
-                script.id, script.company, script.role
-            ));
-            continue;
+        let (company, index) = match script_round(&catalog, script) {
+            Ok(found) => found,
+            Err(why) => {
+                errors.push(why);
+                continue;
+            }
         };
-        let Some(index) = role.rounds.iter().position(|r| r.kind == script.round) else {
-            errors.push(format!(
-                "{}: {} has no {} round",
-                script.id,
-                role.id,
-                script.round.as_str()
-            ));
-            continue;
-        };
-        let email = format!("interviewer-bench-{n}-{}@example.com", crate::db::now_ms());
-        let hello = pb::Hello {
-            client_version: "bench-interviewer".into(),
-            ..Default::default()
-        };
-        let result = async {
-            // The script's answers are about its question: the interview asks that one.
-            let questions: Vec<_> = script
-                .question
-                .iter()
-                .map(|q| json!({"round": index, "question": q}))
-                .collect();
-            let interview = json!({
-                "company_id": script.company,
-                "role_id": script.role,
-                "rounds": [index],
-                "questions": questions,
-            });
-            let mut ws = open_interview_at(addr, &email, interview, hello).await?;
-            let graded = play(&mut ws, script, &company.persona.name).await;
-            let _ = ws.close(None).await;
-            graded
-        }
-        .await;
-        match result {
+        match run_script(addr, n, script, index, &company.persona.name).await {
             Ok(g) => turns.extend(g),
             Err(e) => errors.push(format!("{}: {e:#}", script.id)),
         }
@@ -281,6 +248,63 @@ async fn run_backend(
     state.hub().stop_all().await;
     let _ = std::fs::remove_dir_all(dir);
     let mut report = summarise(backend, turns, errors);
+    tally_pieces(&mut report, &state);
+    Ok(report)
+}
+
+/// The company of the script's role and the index of its round there, or why the catalog has neither.
+fn script_round<'a>(catalog: &'a Catalog, script: &Script) -> Result<(&'a Company, usize), String> {
+    let Some((company, role)) = catalog.role(&script.company, &script.role) else {
+        return Err(format!(
+            "{}: no role {}/{}",
+            script.id, script.company, script.role
+        ));
+    };
+    let Some(index) = role.rounds.iter().position(|r| r.kind == script.round) else {
+        return Err(format!(
+            "{}: {} has no {} round",
+            script.id,
+            role.id,
+            script.round.as_str()
+        ));
+    };
+    Ok((company, index))
+}
+
+/// Plays script `n` in a new interview of its round (round `index`) on the server at `addr`, asking the script's
+/// question, and grades the interviewer's turns.
+async fn run_script(
+    addr: std::net::SocketAddr,
+    n: usize,
+    script: &Script,
+    index: usize,
+    persona: &str,
+) -> anyhow::Result<Vec<Graded>> {
+    let email = format!("interviewer-bench-{n}-{}@example.com", crate::db::now_ms());
+    let hello = pb::Hello {
+        client_version: "bench-interviewer".into(),
+        ..Default::default()
+    };
+    // The script's answers are about its question: the interview asks that one.
+    let questions: Vec<_> = script
+        .question
+        .iter()
+        .map(|q| json!({"round": index, "question": q}))
+        .collect();
+    let interview = json!({
+        "company_id": script.company,
+        "role_id": script.role,
+        "rounds": [index],
+        "questions": questions,
+    });
+    let mut ws = open_interview_at(addr, &email, interview, hello).await?;
+    let graded = play(&mut ws, script, persona).await;
+    let _ = ws.close(None).await;
+    graded
+}
+
+/// Adds the server's counts of accepted, retried and replaced pieces to the report.
+fn tally_pieces(report: &mut BackendReport, state: &AppState) {
     for (ask, outcome, n) in state.metrics().pieces() {
         let t = report.pieces.entry(ask.as_str().to_string()).or_default();
         match outcome {
@@ -289,7 +313,6 @@ async fn run_backend(
             Outcome::Replaced => t.replaced += n,
         }
     }
-    Ok(report)
 }
 
 fn summarise(backend: String, turns: Vec<Graded>, errors: Vec<String>) -> BackendReport {

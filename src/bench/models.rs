@@ -497,42 +497,7 @@ pub fn print(r: &Report) {
         r.set, r.threads, r.kernels
     );
     if let Some(l) = &r.llm {
-        println!(
-            "LLM {} (loaded in {:.1} s; medians of {} runs)",
-            l.model, l.load_seconds, l.runs
-        );
-        println!(
-            "  cold prompt: {} tokens, prefill {:.1} tok/s, first token {:.0} ms",
-            l.prompt_tokens, l.prefill_tokens_per_second, l.first_token_ms
-        );
-        println!(
-            "  decode: {:.1} tok/s over {} tokens (the follow-up turn)",
-            l.decode_tokens_per_second, l.decode_tokens
-        );
-        println!(
-            "  follow-up turn: first token {:.0} ms with the KV cache (runs: {}; {} cached, {} new tokens), {:.0} ms \
-             without",
-            l.follow_up_first_token_ms,
-            l.follow_up_first_token_ms_each
-                .iter()
-                .map(|ms| format!("{ms:.0}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            l.follow_up_cached_tokens,
-            l.follow_up_new_tokens,
-            l.follow_up_cold_first_token_ms
-        );
-        if let Some(c) = &l.llama_cpp {
-            println!(
-                "  llama.cpp, same file and threads: prefill {:.1} tok/s ({:.0}% ours/theirs), decode {:.1} tok/s \
-                 ({:.0}%), first token {:.0} ms",
-                c.prefill_tokens_per_second,
-                100.0 * l.prefill_tokens_per_second / c.prefill_tokens_per_second,
-                c.decode_tokens_per_second,
-                100.0 * l.decode_tokens_per_second / c.decode_tokens_per_second,
-                c.first_token_ms
-            );
-        }
+        print_llm(l);
     }
     if let Some(t) = &r.tts {
         println!("TTS {} (loaded in {:.1} s)", t.voice, t.load_seconds);
@@ -542,27 +507,7 @@ pub fn print(r: &Report) {
         );
     }
     if let Some(s) = &r.stt {
-        println!("STT {} (loaded in {:.1} s)", s.model, s.load_seconds);
-        for c in &s.clips {
-            println!(
-                "  {:<10} {:>5.1} s clip: {:>6.0} ms, WER {:.1}%",
-                c.voice,
-                c.audio_seconds,
-                c.transcribe_ms,
-                c.wer * 100.0
-            );
-            if c.wer > 0.1 {
-                println!("    heard: {}", c.heard);
-            }
-        }
-        println!(
-            "  WER: piper {:.1}%{}; real-time factor {:.3}",
-            s.wer_piper * 100.0,
-            s.wer_espeak
-                .map(|w| format!(", espeak-ng {:.1}%", w * 100.0))
-                .unwrap_or_default(),
-            s.real_time_factor
-        );
+        print_stt(s);
     }
     if let Some(v) = &r.vad {
         println!(
@@ -571,4 +516,69 @@ pub fn print(r: &Report) {
         );
     }
     println!("peak resident memory: {:.0} MB", r.peak_rss_mb);
+}
+
+/// Prints the LLM's figures, and llama.cpp's beside them when it was compared.
+fn print_llm(l: &LlmReport) {
+    println!(
+        "LLM {} (loaded in {:.1} s; medians of {} runs)",
+        l.model, l.load_seconds, l.runs
+    );
+    println!(
+        "  cold prompt: {} tokens, prefill {:.1} tok/s, first token {:.0} ms",
+        l.prompt_tokens, l.prefill_tokens_per_second, l.first_token_ms
+    );
+    println!(
+        "  decode: {:.1} tok/s over {} tokens (the follow-up turn)",
+        l.decode_tokens_per_second, l.decode_tokens
+    );
+    println!(
+        "  follow-up turn: first token {:.0} ms with the KV cache (runs: {}; {} cached, {} new tokens), {:.0} ms \
+         without",
+        l.follow_up_first_token_ms,
+        l.follow_up_first_token_ms_each
+            .iter()
+            .map(|ms| format!("{ms:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        l.follow_up_cached_tokens,
+        l.follow_up_new_tokens,
+        l.follow_up_cold_first_token_ms
+    );
+    if let Some(c) = &l.llama_cpp {
+        println!(
+            "  llama.cpp, same file and threads: prefill {:.1} tok/s ({:.0}% ours/theirs), decode {:.1} tok/s \
+             ({:.0}%), first token {:.0} ms",
+            c.prefill_tokens_per_second,
+            100.0 * l.prefill_tokens_per_second / c.prefill_tokens_per_second,
+            c.decode_tokens_per_second,
+            100.0 * l.decode_tokens_per_second / c.decode_tokens_per_second,
+            c.first_token_ms
+        );
+    }
+}
+
+/// Prints the speech-to-text figures: each clip, then the word error rates and the real-time factor.
+fn print_stt(s: &SttReport) {
+    println!("STT {} (loaded in {:.1} s)", s.model, s.load_seconds);
+    for c in &s.clips {
+        println!(
+            "  {:<10} {:>5.1} s clip: {:>6.0} ms, WER {:.1}%",
+            c.voice,
+            c.audio_seconds,
+            c.transcribe_ms,
+            c.wer * 100.0
+        );
+        if c.wer > 0.1 {
+            println!("    heard: {}", c.heard);
+        }
+    }
+    println!(
+        "  WER: piper {:.1}%{}; real-time factor {:.3}",
+        s.wer_piper * 100.0,
+        s.wer_espeak
+            .map(|w| format!(", espeak-ng {:.1}%", w * 100.0))
+            .unwrap_or_default(),
+        s.real_time_factor
+    );
 }

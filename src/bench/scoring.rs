@@ -7,7 +7,10 @@ use std::{collections::BTreeMap, time::Instant};
 
 use serde::Serialize;
 
-use crate::scoring::{calibration, judge::Judge, score_round};
+use crate::{
+    catalog::RoundKind,
+    scoring::{calibration, judge::Judge, score_round},
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PairResult {
@@ -103,6 +106,28 @@ pub fn run(
         r.score
     };
     let n = limit.unwrap_or(usize::MAX);
+    let pair_results = score_pairs(&mut timed, set, n, show_pairs);
+    let bottom_results = score_bottoms(&mut timed, set, n, &pair_results);
+    let per_kind = per_kind(&pair_results, &bottom_results);
+    Report {
+        judge: judge.name(),
+        calibration: name.to_string(),
+        overall: tally(pair_results.iter(), bottom_results.iter()),
+        per_kind,
+        mean_seconds_per_round: times.iter().sum::<f64>() / times.len().max(1) as f64,
+        max_seconds_per_round: times.iter().copied().fold(0.0, f64::max),
+        pair_results,
+        bottom_results,
+    }
+}
+
+/// Scores the first `n` pairs of `set` with `timed`, printing each result with `show_pairs`.
+fn score_pairs(
+    timed: &mut impl FnMut(RoundKind, &str, &str) -> Option<f64>,
+    set: &calibration::Set,
+    n: usize,
+    show_pairs: bool,
+) -> Vec<PairResult> {
     let mut pair_results = Vec::new();
     for (i, p) in set.pair.iter().take(n).enumerate() {
         let stronger = timed(p.kind, &p.question, &p.stronger);
@@ -127,6 +152,17 @@ pub fn run(
             correct,
         });
     }
+    pair_results
+}
+
+/// Scores the first `n` non-answers of `set` with `timed`; each is at the bottom when it scores in the lowest
+/// level and below every pair answer of its kind.
+fn score_bottoms(
+    timed: &mut impl FnMut(RoundKind, &str, &str) -> Option<f64>,
+    set: &calibration::Set,
+    n: usize,
+    pair_results: &[PairResult],
+) -> Vec<BottomResult> {
     let mut bottom_results = Vec::new();
     for b in set.bottom.iter().take(n) {
         let score = timed(b.kind, &b.question, &b.answer);
@@ -144,12 +180,20 @@ pub fn run(
             at_bottom: score.is_some_and(|s| s < BOTTOM_BELOW && s < lowest_of_kind),
         });
     }
+    bottom_results
+}
+
+/// The figures of each round kind that has a pair or a non-answer.
+fn per_kind(
+    pair_results: &[PairResult],
+    bottom_results: &[BottomResult],
+) -> BTreeMap<String, Tally> {
     let kinds: std::collections::BTreeSet<&str> = pair_results
         .iter()
         .map(|p| p.kind.as_str())
         .chain(bottom_results.iter().map(|b| b.kind.as_str()))
         .collect();
-    let per_kind = kinds
+    kinds
         .into_iter()
         .map(|k| {
             let t = tally(
@@ -158,17 +202,7 @@ pub fn run(
             );
             (k.to_string(), t)
         })
-        .collect();
-    Report {
-        judge: judge.name(),
-        calibration: name.to_string(),
-        overall: tally(pair_results.iter(), bottom_results.iter()),
-        per_kind,
-        mean_seconds_per_round: times.iter().sum::<f64>() / times.len().max(1) as f64,
-        max_seconds_per_round: times.iter().copied().fold(0.0, f64::max),
-        pair_results,
-        bottom_results,
-    }
+        .collect()
 }
 
 fn pct(a: usize, b: usize) -> f64 {

@@ -64,13 +64,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             verbose,
             json,
         } => {
-            let set_rules = settings.turn_rules();
-            let rules = crate::engine::turns::Rules {
-                end_silence_ms: longest_ms.unwrap_or(set_rules.end_silence_ms),
-                finished_silence_ms: finished_ms.unwrap_or(set_rules.finished_silence_ms),
-                brief_silence_ms: brief_ms.unwrap_or(set_rules.brief_silence_ms),
-                ..set_rules
-            };
+            let rules = turn_rules(&settings, finished_ms, longest_ms, brief_ms);
             turns(&settings, set, clips, &pauses, rules, verbose, json).await
         }
         BenchCommand::Voice {
@@ -86,13 +80,7 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
             tokens,
             json,
         } => remote(&settings, requests, tokens, json).await,
-        BenchCommand::Sandbox { json } => {
-            let dir = settings.runtimes_dir.clone();
-            let report =
-                tokio::task::spawn_blocking(move || crate::bench::sandbox::run(&dir)).await??;
-            crate::bench::sandbox::print(&report);
-            write_json(json.as_deref(), &report)
-        }
+        BenchCommand::Sandbox { json } => sandbox(&settings, json).await,
     }
 }
 
@@ -231,6 +219,22 @@ async fn turns(
     write_json(json.as_deref(), &report)
 }
 
+/// The configured turn-taking rules with the silences given on the command line in their place.
+fn turn_rules(
+    settings: &Settings,
+    finished_ms: Option<u32>,
+    longest_ms: Option<u32>,
+    brief_ms: Option<u32>,
+) -> crate::engine::turns::Rules {
+    let set_rules = settings.turn_rules();
+    crate::engine::turns::Rules {
+        end_silence_ms: longest_ms.unwrap_or(set_rules.end_silence_ms),
+        finished_silence_ms: finished_ms.unwrap_or(set_rules.finished_silence_ms),
+        brief_silence_ms: brief_ms.unwrap_or(set_rules.brief_silence_ms),
+        ..set_rules
+    }
+}
+
 async fn voice(
     settings: &Settings,
     set: String,
@@ -294,6 +298,14 @@ async fn remote(
     })
     .await??;
     crate::bench::remote::print(&report);
+    write_json(json.as_deref(), &report)
+}
+
+/// Runs the sandbox benchmark on the configured runtimes.
+async fn sandbox(settings: &Settings, json: Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = settings.runtimes_dir.clone();
+    let report = tokio::task::spawn_blocking(move || crate::bench::sandbox::run(&dir)).await??;
+    crate::bench::sandbox::print(&report);
     write_json(json.as_deref(), &report)
 }
 
