@@ -233,6 +233,8 @@ enum Answered {
     EchoesQuestion,
     /// Not in English, which these rules read: its substance cannot be weighed.
     NotEnglish,
+    /// Put off rather than answered ("I'd rather not guess without knowing your stack").
+    PutOff,
 }
 
 /// Common English words: an answer of some length with almost none of them is in another language.
@@ -261,10 +263,88 @@ fn echoes(question: &[String], answer: &[String]) -> bool {
 }
 
 /// Below this cosine between a question and the closest sentence of its answer (all-MiniLM-L6-v2), the answer is
-/// about something else. On the development set the lowest of the 294 pair answers is 0.143 and 6 of its 10
-/// off-topic answers are below 0.122 (the others reach 0.17 to 0.32: a trip, espresso, a sprint process, Rust). A
-/// real answer sent to the bottom costs more than an off-topic one missed, so the line sits under every real one.
-const OFF_TOPIC_BELOW: f32 = 0.125;
+/// about something else. A real answer sent to the bottom costs more than an off-topic one missed, so each line sits
+/// well under every real answer of its kind in the development set: 0.125 in general (its lowest real answers are
+/// behavioral at 0.143 and recruiter at 0.171), and 60% of the lowest real answer where a kind's questions are long
+/// technical prompts whose answers take up their concepts (coding: lowest 0.340, system design: 0.409). On that set
+/// the lines catch 7 of 10 off-topic answers (a trip, a marathon and a sprint process told to a recruiter or a
+/// behavioral question still read as close enough).
+fn off_topic_below(kind: RoundKind) -> f32 {
+    match kind {
+        RoundKind::Coding => 0.204,
+        RoundKind::SystemDesign => 0.245,
+        _ => 0.125,
+    }
+}
+
+/// Phrases that put a question off rather than answer it: declining, deferring, not remembering, passing.
+const DEFERRALS: &[&str] = &[
+    "rather not",
+    "prefer not",
+    "I'd prefer to",
+    "would prefer to",
+    "not comfortable",
+    "don't want to get into",
+    "can't share",
+    "cannot share",
+    "not able to share",
+    "not at liberty",
+    "confidential",
+    "no comment",
+    "hard to say",
+    "difficult to say",
+    "can't really say",
+    "don't remember",
+    "can't remember",
+    "don't recall",
+    "no idea",
+    "haven't thought",
+    "never thought about",
+    "come back to",
+    "later in the process",
+    "down the line",
+    "skip",
+    "pass on",
+    "next question",
+    "without knowing",
+    "without more context",
+    "wouldn't want to",
+    "want to guess",
+    "to speculate",
+    "it depends",
+    "really depends",
+    "case by case",
+    "we'll see",
+    "play it by ear",
+    "cross that bridge",
+    "can't think of",
+    "nothing comes to mind",
+    "hold off",
+    "not worth",
+    "no point",
+    "not much point",
+    "look it up",
+    "as I go",
+];
+
+/// Whether a short answer only puts the question off: it says so (one of [`DEFERRALS`]) and carries nothing of an
+/// answer (no action taken, no measured result, nothing stated precisely). On the development set this finds every
+/// evasive reply and no answer of a pair.
+fn defers(kind: RoundKind, question: &str, answer: &str) -> bool {
+    let words = crate::text::fold_words(answer);
+    if words.len() > answers::EVASIVE_WORDS {
+        return false;
+    }
+    let said = format!(" {} ", words.join(" "));
+    let puts_off = DEFERRALS
+        .iter()
+        .any(|p| said.contains(&format!(" {} ", crate::text::fold_words(p).join(" "))));
+    if !puts_off {
+        return false;
+    }
+    let s = Signals::read(kind, question, answer);
+    s.actions == 0 && s.result_numbers == 0 && s.precise == 0
+}
 
 /// Sentences of one answer compared with its question (about 15 ms each on 2 cores).
 const MAX_TOPICAL_SENTENCES: usize = 40;
@@ -319,8 +399,11 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
             if echoes(&crate::text::fold_words(&e.question), &words) {
                 return Some(Answered::EchoesQuestion);
             }
+            if defers(kind, &e.question, &text) {
+                return Some(Answered::PutOff);
+            }
             let topical = embed.and_then(|m| topicality(m, &e.question, &text));
-            if topical.is_some_and(|c| c < OFF_TOPIC_BELOW) {
+            if topical.is_some_and(|c| c < off_topic_below(kind)) {
                 return Some(Answered::OffTopic);
             }
             let s = Signals::read(kind, &e.question, &text);
@@ -457,6 +540,8 @@ impl Judge for RuleJudge {
                 "the question was read back rather than answered".to_string()
             } else if answered.contains(&Answered::OffTopic) {
                 "the answers are about something other than the questions asked".to_string()
+            } else if answered.contains(&Answered::PutOff) {
+                "the questions were put off rather than answered".to_string()
             } else {
                 "no substantive answer to judge".to_string()
             };
@@ -621,6 +706,46 @@ mod tests {
             ),
         );
         assert!(j.iter().all(|j| j.level() == Some(1)), "{j:?}");
+    }
+
+    #[test]
+    fn an_answer_that_only_puts_the_question_off_is_at_the_bottom_and_a_real_one_that_hedges_is_not()
+     {
+        let q = "Design a URL shortener for 100 million links a month.";
+        let r = rubric::for_kind(RoundKind::SystemDesign);
+        // None of the interviewer's evasion phrases, so only the judge's own reading can find it.
+        let put_off = "Honestly it's hard to say without more context about your traffic. I'd hold that thought \
+            for now and come back to it once I know the stack you run.";
+        assert_eq!(
+            answers::classify(put_off, q),
+            Reply::Substantive,
+            "the interviewer's rules would hear an answer"
+        );
+        let j = RuleJudge::default().judge(r, &said(RoundKind::SystemDesign, q, put_off));
+        assert!(j.iter().all(|j| j.level() == Some(1)), "{j:?}");
+        assert!(j[0].reason.contains("put off"), "{j:?}");
+        // "It depends" inside a real answer is reasoning, not a deferral.
+        let real = "It depends on the read to write ratio, which I'd assume is 100 to 1. I'd store each link in a \
+            key-value table keyed by a base62 id from a counter, and I'd put a cache in front for the hot links.";
+        let j = RuleJudge::default().judge(r, &said(RoundKind::SystemDesign, q, real));
+        assert!(j.iter().any(|j| j.level() > Some(1)), "{j:?}");
+    }
+
+    #[test]
+    fn the_off_topic_line_is_higher_for_technical_prompts_and_under_every_development_answer() {
+        assert!(off_topic_below(RoundKind::Coding) > off_topic_below(RoundKind::Behavioral));
+        assert!(
+            off_topic_below(RoundKind::SystemDesign) > off_topic_below(RoundKind::RecruiterScreen)
+        );
+        // The lowest cosines of a real answer of each kind in the development set.
+        for (kind, lowest) in [
+            (RoundKind::Behavioral, 0.143),
+            (RoundKind::RecruiterScreen, 0.171),
+            (RoundKind::Coding, 0.340),
+            (RoundKind::SystemDesign, 0.409),
+        ] {
+            assert!(off_topic_below(kind) <= lowest * 0.875, "{kind:?}");
+        }
     }
 
     fn round_score(kind: RoundKind, question: &str, answer: &str) -> f64 {
