@@ -42,7 +42,7 @@ impl Graded {
     }
 }
 
-/// Runs `source` on `cases` (index, test) and judges each.
+/// Runs `source` on `cases` (index, test) and grades each.
 pub fn grade(
     sandbox: &Sandbox,
     problem: &Problem,
@@ -57,7 +57,7 @@ pub fn grade(
     let program = harness::program(language, &spec, source);
     let run = sandbox.run(language, &program, b"", limits)?;
     let parsed = output::parse(&run.stdout, &spec.marker);
-    // When the run ended early, the test in progress and those after it are judged by how it ended.
+    // When the run ended early, the test in progress and those after it are graded by how it ended.
     let cut_short = match (&run.exit, run.output_limited) {
         (_, true) => Verdict::OutputLimitExceeded,
         (Exit::TimeLimit, _) => Verdict::TimeLimitExceeded,

@@ -4,7 +4,7 @@
 //! each test, prints protocol lines that start with a per-run random marker:
 //! `MARK START i`, then `MARK RESULT i MICROS JSON` or `MARK ERROR i MICROS "message"`, and `MARK FATAL "message"`
 //! when the function does not exist. Anything else on stdout is the candidate's own output. A crash leaves a
-//! START without its RESULT; the judge then regenerates a program for the remaining tests.
+//! START without its RESULT; the grader then regenerates a program for the remaining tests.
 
 mod c;
 mod javascript;
