@@ -481,14 +481,19 @@ fn no_module_refers_to_a_higher_layer_and_no_layer_has_a_cycle() {
 const HTTP_CRATES: [&str; 5] = ["axum", "utoipa", "utoipa_axum", "hyper", "tower_http"];
 const HTTP_MODULES: [&str; 6] = ["web", "listener", "tls", "app", "cli", "bench"];
 
+/// The HTTP crates a file names as a path (`axum::Router`, `use utoipa;`): a local variable called `hyper` is not one.
 fn http_crates_named(code: &str) -> BTreeSet<String> {
-    tokens(&code_only(code))
-        .into_iter()
-        .filter_map(|t| match t {
-            Tok::Ident(w) if HTTP_CRATES.contains(&w.as_str()) => Some(w),
-            _ => None,
-        })
-        .collect()
+    let toks = tokens(&code_only(code));
+    let mut named = BTreeSet::new();
+    for (i, t) in toks.iter().enumerate() {
+        let Tok::Ident(w) = t else { continue };
+        let as_path = matches!(toks.get(i + 1), Some(Tok::Colons))
+            || matches!(i.checked_sub(1).map(|j| &toks[j]), Some(Tok::Ident(u)) if u == "use");
+        if as_path && HTTP_CRATES.contains(&w.as_str()) {
+            named.insert(w.clone());
+        }
+    }
+    named
 }
 
 #[test]
@@ -516,8 +521,10 @@ fn only_the_web_layer_the_server_and_the_entry_points_name_an_http_crate() {
         found.join("\n")
     );
     assert_eq!(
-        http_crates_named("// axum\nfn f() -> utoipa::openapi::OpenApi { \"hyper\" }"),
-        BTreeSet::from(["utoipa".to_string()]),
+        http_crates_named(
+            "// axum\nuse hyper;\nfn f() -> utoipa::openapi::OpenApi { let axum = \"tower_http::x\"; }"
+        ),
+        BTreeSet::from(["hyper".to_string(), "utoipa".to_string()]),
         "the check reads code, not comments or strings"
     );
 }
