@@ -165,6 +165,14 @@ const HINT_REQUEST: &[&str] = &[
     "what would you suggest",
     "any suggestions",
     "a suggestion",
+    "some help",
+    "a little help",
+    "could use help",
+    "push me",
+    "steer me",
+    "any ideas",
+    "some direction",
+    "is there a trick",
 ];
 
 /// Asking to leave the question (short replies).
@@ -249,6 +257,13 @@ const PROCESS_QUESTION: &[&str] = &[
     "last round",
     "more rounds",
     "how long is this",
+    "doing on time",
+    "doing for time",
+    "we on time",
+    "we for time",
+    "time check",
+    "time remaining",
+    "time is left",
 ];
 
 /// What a question about the interview or the job, rather than the problem, names (short questions).
@@ -563,6 +578,18 @@ mod tests {
             classify("I'm stuck. Could you point me in the right direction?", Q),
             Reply::HintRequest
         );
+        for ask in [
+            "I could use a little help with the base case here.",
+            "Can you steer me toward the right structure?",
+            "Is there a trick to doing this in one pass?",
+        ] {
+            assert_eq!(classify(ask, Q), Reply::HintRequest, "{ask}");
+        }
+        // A pointer or a push in a short answer is part of the answer, not a request.
+        assert_ne!(
+            classify("I'd keep a pointer to the head and a push queue.", Q),
+            Reply::HintRequest
+        );
         assert_eq!(
             classify("How am I doing so far?", Q),
             Reply::FeedbackRequest
@@ -573,6 +600,13 @@ mod tests {
         );
         assert_eq!(
             classify("What happens after this interview?", Q),
+            Reply::ProcessQuestion
+        );
+        assert_eq!(
+            classify(
+                "How are we doing on time? I want to make sure I get to failure handling.",
+                Q
+            ),
             Reply::ProcessQuestion
         );
         // The same words inside a real answer are part of the answer.

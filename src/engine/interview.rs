@@ -59,6 +59,9 @@ pub enum Intent {
     Expand,
     /// Silence: a gentle prompt.
     Nudge,
+    /// A request for help outside a coding round (a coding round gives the problem's hints): a pointer on the
+    /// phase or question at hand, as a question of its own.
+    Pointer,
     /// Say the question again.
     Repeat,
     /// Decline to be steered, stay on the question.
@@ -154,6 +157,10 @@ pub struct RoundRun {
     /// The candidate's words on this question so far (for which phases they covered unprompted).
     #[serde(default)]
     pub heard: String,
+    /// The candidate's real answers on this question so far (words a later answer may take up without being
+    /// about something else).
+    #[serde(default)]
+    pub answered: String,
     /// The round's time used when this question was first asked.
     #[serde(default)]
     pub question_since: u64,
@@ -179,6 +186,7 @@ impl RoundRun {
             probe: 0,
             followed: false,
             heard: String::new(),
+            answered: String::new(),
             question_since: 0,
             nudges: 0,
             used_ms: 0,
@@ -311,20 +319,17 @@ impl Interview {
             self.end_round(EndReason::TimeUp, now, out);
             return;
         }
-        let question = self
-            .current_question()
-            .map(|q| q.text.clone())
-            .unwrap_or_default();
         let said = Some(text.trim().to_string());
+        let topic = self.topic();
         let round = &mut self.rounds[self.current];
         if !text.trim().is_empty() && round.heard.len() < HEARD_BYTES {
             round.heard.push_str(text.trim());
             round.heard.push('\n');
         }
-        match super::intents::classify(text, &question, self.understanding.get()) {
+        match super::intents::classify(text, &topic, self.understanding.get()) {
             Reply::RepeatRequest => out.push(Effect::Say(self.utterance(Intent::Repeat, None))),
             Reply::HintRequest if round.kind == RoundKind::Coding => out.push(Effect::Hint),
-            Reply::HintRequest => out.push(Effect::Say(self.utterance(Intent::Nudge, None))),
+            Reply::HintRequest => out.push(Effect::Say(self.utterance(Intent::Pointer, None))),
             Reply::FeedbackRequest => out.push(Effect::Say(self.utterance(Intent::Feedback, None))),
             Reply::ProcessQuestion => {
                 let facts = self.process_facts(text, now);
@@ -369,6 +374,10 @@ impl Interview {
                 out.push(Effect::Say(self.utterance(Intent::Expand, said)));
             }
             Reply::Substantive => {
+                if round.answered.len() < HEARD_BYTES {
+                    round.answered.push_str(text.trim());
+                    round.answered.push('\n');
+                }
                 if let Some(p) = answers::salient_phrase(text, 20) {
                     out.push(Effect::Note(format!("Key point: \"{p}\"")));
                 }
@@ -450,6 +459,7 @@ impl Interview {
         round.probe = 0;
         round.followed = false;
         round.heard.clear();
+        round.answered.clear();
         round.question_since = round.used(now);
         if round.index < round.questions.len() {
             out.push(Effect::Say(self.utterance(intent, said)));
@@ -523,6 +533,22 @@ impl Interview {
         )
     }
 
+    /// What an answer now is about, for telling an answer from talk about something else: the question, the phase
+    /// of it asked last, and the candidate's real answers on it so far (a design answer may name "the redirect"
+    /// that neither the prompt nor the phase's question names, but the candidate's earlier answer did).
+    fn topic(&self) -> String {
+        let round = &self.rounds[self.current];
+        let Some(q) = round.questions.get(round.index) else {
+            return String::new();
+        };
+        let probe = round
+            .probe
+            .checked_sub(1)
+            .and_then(|i| q.follow_ups.get(i))
+            .map_or("", String::as_str);
+        format!("{} {probe} {}", q.text, round.answered)
+    }
+
     fn utterance(&mut self, intent: Intent, candidate_said: Option<String>) -> Utterance {
         self.turn += 1;
         let round = &self.rounds[self.current];
@@ -582,10 +608,20 @@ pub fn covered(kind: RoundKind, probe: &str, heard: &str) -> bool {
         count(&[
             "requirement",
             "per second",
+            "a second",
+            "a day",
+            "per day",
+            "a month",
+            "at peak",
             "qps",
             "latency",
             "daily active",
             "million",
+            "terabyte",
+            "petabyte",
+            "read-to-write",
+            "in scope",
+            "out of scope",
             "availability",
         ]) >= 2
     } else if p.contains("api") {
@@ -934,10 +970,10 @@ mod tests {
                 .starts_with("Save that one for the end"),
             "{u:?}"
         );
-        // Outside a coding round there is no hint to give: the question is put again, gently.
+        // Outside a coding round there is no problem hint to give: a pointer on the question, not the question again.
         assert_eq!(
             says(&iv.handle(Input::Answer("Can I get a hint?"), 6 * MIN)),
-            [Intent::Nudge]
+            [Intent::Pointer]
         );
         assert_eq!(
             iv.current_question().unwrap().id,
@@ -1040,6 +1076,47 @@ mod tests {
             [Intent::Transition],
             "off-topic twice moves on"
         );
+    }
+
+    #[test]
+    fn a_design_answer_that_takes_up_the_candidates_own_earlier_words_is_not_off_topic() {
+        let url = Question {
+            id: "url".into(),
+            pool: QuestionPool::Design,
+            text: "Let's design something like bit.ly. Users paste a long URL and get back a short one.".into(),
+            follow_ups: crate::engine::plan::design_phases(&[]),
+        };
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::SystemDesign,
+            "Design",
+            45,
+            vec![url],
+        )]);
+        iv.handle(Input::Start, 0);
+        let first = "I'd plan for 40 writes a second and 4,000 redirects a second, about three terabytes in five years.";
+        assert_eq!(
+            says(&iv.handle(Input::Answer(first), MIN)),
+            [Intent::FollowUp]
+        );
+        // No word of the prompt, no "I": read alone it shares nothing with the question, but "redirect" is the
+        // candidate's own word from the answer before.
+        let api =
+            "The API would be pretty standard, a create call and a redirect, nothing fancy there.";
+        let fx = iv.handle(Input::Answer(api), 2 * MIN);
+        assert_eq!(says(&fx), [Intent::Probe], "{fx:?}");
+        // The requirements were covered by the first answer's numbers and the API by this one: the data is next.
+        let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
+            panic!("{fx:?}")
+        };
+        assert!(
+            u.suggested_follow_up
+                .as_deref()
+                .is_some_and(|p| p.contains("data do you store")),
+            "{u:?}"
+        );
+        // Asking for help there gets a pointer on that phase, not the phase's question again.
+        let fx = iv.handle(Input::Answer("Could you point me in a direction?"), 3 * MIN);
+        assert_eq!(says(&fx), [Intent::Pointer], "{fx:?}");
     }
 
     #[test]

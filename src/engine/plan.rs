@@ -228,6 +228,35 @@ pub fn design_phases(own: &[String]) -> Vec<String> {
     phases
 }
 
+/// A pointer on a design phase (one of [`design_phases`]) for a candidate who asks for help there: where to look,
+/// as a question, without giving the answer. The design's own question and its seeded follow-ups get a pointer on
+/// how to break the problem down.
+pub fn design_pointer(phase: &str) -> &'static str {
+    let p = phase.to_lowercase();
+    if p.contains("requirements") {
+        "start from the numbers you were given. How many reads and writes a second does that make, and how much \
+         data over a few years?"
+    } else if p.contains("api") {
+        "think of the two or three calls a client makes most often. What does each one take, and what does it \
+         return?"
+    } else if p.contains("data do you store") {
+        "look at how each request finds its data. What is every read keyed by, and what does that suggest for \
+         storage?"
+    } else if p.contains("components") {
+        "follow one request from the client to storage and back. Which parts does it pass through?"
+    } else if p.contains("traffic grows") {
+        "find the part that every request touches. What happens to it at ten times the load?"
+    } else if p.contains("fails") {
+        "take one component away. What does the user see, and how does the system get back to normal?"
+    } else if p.contains("trade-off") {
+        "think of a place where you picked one good property over another, say consistency over availability. \
+         Which one was it?"
+    } else {
+        "split the problem into the data you keep and the requests that read or write it. Which request matters \
+         most here?"
+    }
+}
+
 /// How good a single-item pick is: unasked first, then near the role's level, then a seeded shuffle.
 fn rank(
     asked: &HashSet<String>,

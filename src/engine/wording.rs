@@ -388,6 +388,23 @@ fn redirect(u: &Utterance, ask: &str) -> String {
     }
 }
 
+/// A pointer for a candidate who asks for help outside a coding round: on the design phase at hand, or on what a
+/// good answer to a conversational question is made of. A question of its own, never the same question again.
+fn pointer(kind: RoundKind, ask: &str) -> String {
+    let pointer = match kind {
+        RoundKind::SystemDesign => super::plan::design_pointer(ask),
+        RoundKind::RecruiterScreen => {
+            "there's no trick to this one; a short, honest answer in your own words is what I'm after. What \
+             matters most to you here?"
+        }
+        _ => {
+            "pick one specific time, then say what you did yourself and what came of it. Which moment comes to \
+             mind first?"
+        }
+    };
+    format!("Here's a pointer: {pointer}")
+}
+
 /// The fixed wording of a turn that has no model piece.
 fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
     let question = spoken_question(u);
@@ -403,6 +420,7 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
         Intent::FollowUp => follow_up_fallback(u, earlier),
         Intent::Expand => expand(u),
         Intent::Nudge => format!("Take your time; it's fine to think for a moment. {ask}"),
+        Intent::Pointer => pointer(u.round_kind, &ask),
         Intent::Repeat => format!("Of course. {ask}"),
         Intent::Deflect => {
             format!(
@@ -501,6 +519,31 @@ fn clarify(u: &Utterance) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_design_pointer_points_at_the_phase_without_asking_it_again() {
+        let phases =
+            super::super::plan::design_phases(&["How do you handle a celebrity link?".into()]);
+        let mut seen = std::collections::HashSet::new();
+        for phase in &phases {
+            let p = pointer(RoundKind::SystemDesign, phase);
+            assert!(
+                p.starts_with("Here's a pointer: ") && p.ends_with('?'),
+                "{p}"
+            );
+            assert!(!p.contains(phase.as_str()), "{p}");
+            seen.insert(p);
+        }
+        assert!(
+            seen.len() >= 7,
+            "each named phase has its own pointer: {seen:?}"
+        );
+        assert!(
+            pointer(RoundKind::Behavioral, "Tell me about a time.")
+                .contains("what you did yourself")
+        );
+    }
+
     use crate::engine::plan::{Question, QuestionPool};
 
     fn names() -> Names<'static> {
