@@ -97,6 +97,43 @@ const DONT_KNOW: &[&str] = &[
     "skip",
 ];
 
+/// Saying plainly that one does not know, which still means it in a longer reply ("How to detect malicious links,
+/// I honestly don't know what the state of the art is.") unless the reply goes on to try ([`ATTEMPT`]).
+const PLAINLY_DONT_KNOW: &[&str] = &[
+    "don't know",
+    "dont know",
+    "do not know",
+    "no idea",
+    "no clue",
+];
+
+/// Words of a reply that goes on to try an answer after saying it does not know.
+const ATTEMPT: &[&str] = &[
+    " but ",
+    "i'd ",
+    "i would",
+    "i'll ",
+    "i will",
+    "i think",
+    "maybe",
+    "probably",
+    "guess",
+    "i'm going to",
+];
+
+/// The longest reply [`PLAINLY_DONT_KNOW`] is checked on.
+const PLAINLY_DONT_KNOW_WORDS: usize = 30;
+
+/// Whether a reply is only "I don't know": a short one with a don't-know phrase, or a longer one that says it
+/// plainly and tries nothing (no number, no attempt).
+fn says_dont_know(text: &str, words: usize) -> bool {
+    (words <= 20 && any(text, DONT_KNOW))
+        || (words <= PLAINLY_DONT_KNOW_WORDS
+            && any(text, PLAINLY_DONT_KNOW)
+            && !any(text, ATTEMPT)
+            && !text.chars().any(|c| c.is_ascii_digit()))
+}
+
 /// Ways of not answering at greater length: declining, or saying nothing comes to mind. Checked on answers of up
 /// to [`EVASIVE_WORDS`] words, where they are the whole of the reply rather than an aside in a real story.
 const EVASIVE: &[&str] = &[
@@ -470,7 +507,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if words <= 25 && any(&text, MOVE_ON) {
         return Reply::MoveOn;
     }
-    if (words <= 20 && any(&text, DONT_KNOW)) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
+    if says_dont_know(&text, words) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
         return Reply::DontKnow;
     }
     if words <= 25 && any(&text, FEEDBACK_REQUEST) {
@@ -625,6 +662,23 @@ mod tests {
         assert_eq!(classify("   ", Q), Reply::Silence);
         assert_eq!(classify("I don't know.", Q), Reply::DontKnow);
         assert_eq!(classify("Honestly, no idea", Q), Reply::DontKnow);
+        assert_eq!(
+            classify(
+                "How to detect malicious target links at creation time, I honestly don't know what the state of the \
+                 art is.",
+                Q
+            ),
+            Reply::DontKnow
+        );
+        // Saying so and then trying is an answer.
+        assert_eq!(
+            classify(
+                "I don't know if it's the best choice, I'd use a min-heap of size k because k is small compared with \
+                 the input.",
+                Q
+            ),
+            Reply::Substantive
+        );
         assert_eq!(
             classify(
                 "I'd rather not go into that one. It was a while ago, it got sorted out, and nobody holds it \
