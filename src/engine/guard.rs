@@ -391,13 +391,25 @@ pub fn specific(w: &str) -> bool {
 fn grounded(turn: &str, candidate: &str, earlier: &[String]) -> bool {
     let said = words(candidate);
     let before: Vec<String> = earlier.iter().flat_map(|t| words(t)).collect();
+    // The candidate's acronyms ("API", "DFS", "LRU") are specific however short they are.
+    let acronyms = acronyms(candidate);
     // A word counts when the candidate said it or a word of the same stem ("recursive" takes up "recursion").
     let same = |a: &str, b: &str| {
         a == b || (a.len() >= 6 && b.len() >= 6 && a.as_bytes()[..6] == b.as_bytes()[..6])
     };
     words(turn).iter().any(|w| {
-        specific(w) && said.iter().any(|s| same(w, s)) && !before.iter().any(|b| same(w, b))
+        (specific(w) || acronyms.contains(w))
+            && said.iter().any(|s| same(w, s))
+            && !before.iter().any(|b| same(w, b))
     })
+}
+
+/// The acronyms a text uses (two to five capitals, as in "API" or "LRU"), folded as [`words`] folds them.
+fn acronyms(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| (2..=5).contains(&w.len()) && w.chars().all(|c| c.is_ascii_uppercase()))
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Every check the turn fails, with the reason.
@@ -903,6 +915,24 @@ mod tests {
             failed(generic, &ctx(Asked::Answer, MIGRATION, &[])),
             vec![Check::Grounded]
         );
+        // The candidate's acronym is specific however short; the same three letters they never said are not.
+        let said =
+            "The API would be pretty standard, a create call and a redirect, nothing fancy there.";
+        assert!(grounded(
+            "What would the API return for an unknown link?",
+            said,
+            &[]
+        ));
+        assert!(!grounded(
+            "What would the SDK return for an unknown link?",
+            said,
+            &[]
+        ));
+        assert!(!grounded(
+            "What would the API return?",
+            said,
+            &["What API would clients call?".to_string()]
+        ));
         // A 12-word verbatim quote is too long.
         let quote = "You said \"I proposed the change, wrote the design doc, and built the Kafka consumer\". Why?";
         assert!(failed(quote, &ctx(Asked::Answer, MIGRATION, &[])).contains(&Check::NoLongQuote));

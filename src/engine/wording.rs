@@ -279,7 +279,45 @@ pub fn bridge_line(written: &str) -> String {
         }
         _ => topic.to_string(),
     };
-    format!("Thanks for walking me through {topic}.")
+    format!("Thanks for walking me through {}.", as_told_to_them(&topic))
+}
+
+/// A topic in the candidate's own person ("how we talked it through as a team") as the interviewer says it back
+/// ("how you talked it through as a team"): the interviewer was not on the candidate's team.
+fn as_told_to_them(topic: &str) -> String {
+    let words: Vec<&str> = topic.split(' ').collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let lower = w.to_lowercase().replace('’', "'");
+        let next_was = words
+            .get(i + 1)
+            .is_some_and(|n| n.eq_ignore_ascii_case("was"));
+        let swapped = match lower.as_str() {
+            "i" | "we" if next_was => {
+                i += 1;
+                Some("you were")
+            }
+            "i" | "we" | "me" | "us" => Some("you"),
+            "my" | "our" => Some("your"),
+            "mine" | "ours" => Some("yours"),
+            "myself" => Some("yourself"),
+            "ourselves" => Some("yourselves"),
+            "i'm" | "we're" => Some("you're"),
+            "i've" | "we've" => Some("you've"),
+            "i'd" | "we'd" => Some("you'd"),
+            "i'll" | "we'll" => Some("you'll"),
+            _ => None,
+        };
+        // "US" is a country, not "us".
+        match swapped {
+            Some(s) if w != "US" => out.push(s.to_string()),
+            _ => out.push(w.to_string()),
+        }
+        i += 1;
+    }
+    out.join(" ")
 }
 
 /// The few most specific words of the answer for a model piece to take up (a quote without its ellipsis).
@@ -769,6 +807,15 @@ mod tests {
         assert_eq!(
             bridge_line("Thanks, I've noted \"x\"."),
             "Thanks, I've noted \"x\"."
+        );
+        // The candidate's person becomes theirs as the interviewer says it back.
+        assert_eq!(
+            bridge_line("how we talked it through as a team"),
+            "Thanks for walking me through how you talked it through as a team."
+        );
+        assert_eq!(
+            bridge_line("why I was on call for our US region"),
+            "Thanks for walking me through why you were on call for your US region."
         );
     }
 }
