@@ -751,6 +751,46 @@ async fn a_realtime_token_admits_nobody_after_its_login_ends() {
 }
 
 #[tokio::test]
+async fn a_logout_closes_the_sockets_of_that_login_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(catalog_with_testco(dir.path())).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    // The same candidate signed in on a second device.
+    let router = rehearse::app::router(server.state.clone());
+    let other = Client::new(&router).await;
+    let r = other
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "ada@example.com", "password": crate::util::PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut mine = connect(&server, &client, &id).await;
+    until(&mut mine, interviewer_final).await;
+    let mut theirs = connect(&server, &other, &id).await;
+    let r = client.send(Method::POST, "/api/v1/auth/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // The logged-out login's socket closes at once, not when its token would have expired.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while next(&mut mine).await.is_ok() {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the socket stayed open after its login ended"
+    );
+    // The other login's socket still carries the interview: its answer is taken up.
+    answer(&mut theirs, 1, "other-1", STORY).await;
+    let seen = until(&mut theirs, |k| {
+        matches!(k, Kind::Transcript(t) if t.speaker == pb::Speaker::Candidate as i32 && t.text.contains("runbook"))
+    })
+    .await;
+    assert!(!seen.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_abandoned_interview_over_the_socket_refuses_more_answers() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(catalog_with_testco(dir.path())).await;

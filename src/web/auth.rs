@@ -97,6 +97,7 @@ pub fn login_cookie(token: &str) -> HeaderValue {
 pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         crate::accounts::service::logout(state.db(), &token).await?;
+        state.logins_ended();
     }
     Ok(set_cookie(SESSION_COOKIE, "", Some(0), "Lax"))
 }

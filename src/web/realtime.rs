@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::{AppState, error::AppError};
 use crate::{
+    accounts::tokens::Admitted,
     db::{self, sessions},
     realtime::{
         MAX_CLIENT_FRAME_BYTES,
@@ -59,11 +60,40 @@ pub async fn upgrade(
     let session = session.ok_or_else(|| AppError::from(crate::sessions::Error::NotFound))?;
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(state, session, socket)))
+        .on_upgrade(move |socket| serve(state, session, admitted, socket)))
 }
 
-/// Runs the connection loop over axum's socket.
-async fn serve(state: AppState, session: sessions::Session, socket: WebSocket) {
+/// How often an open socket checks that its login still lives when nothing said logins ended (a login that
+/// expired, or an account disabled).
+const LOGIN_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Resolves once the login the socket was opened under has ended: at once after a logout or a password change
+/// ([`AppState::logins_ended`]), within [`LOGIN_RECHECK`] after it expired or the account was disabled.
+async fn login_ended(state: AppState, admitted: Admitted) {
+    let mut ended = state.on_logins_ended();
+    loop {
+        tokio::select! {
+            changed = ended.changed() => {
+                if changed.is_err() {
+                    tokio::time::sleep(LOGIN_RECHECK).await;
+                }
+            }
+            () = tokio::time::sleep(LOGIN_RECHECK) => {}
+        }
+        let user_id = admitted.user_id;
+        let live = state
+            .db()
+            .call(move |c| db::users::live_logins(c, user_id, db::now_ms()))
+            .await;
+        // A database error leaves the socket open: it is checked again.
+        if live.is_ok_and(|logins| !admitted.made_under_one_of(&logins)) {
+            return;
+        }
+    }
+}
+
+/// Runs the connection loop over axum's socket, until the client leaves or its login ends.
+async fn serve(state: AppState, session: sessions::Session, admitted: Admitted, socket: WebSocket) {
     let (sink, stream) = socket.split();
     let sink = Box::pin(sink.with(|out: Outgoing| async move {
         Ok::<_, axum::Error>(match out {
@@ -80,5 +110,9 @@ async fn serve(state: AppState, session: sessions::Session, socket: WebSocket) {
         Ok(Message::Ping(_) | Message::Pong(_)) => Incoming::Ping,
         Ok(Message::Close(_)) | Err(_) => Incoming::Closed,
     });
+    // A logout ends the interview's sockets of that login: the client is heard to leave.
+    let stream = stream
+        .take_until(Box::pin(login_ended(state.clone(), admitted)))
+        .chain(futures_util::stream::iter([Incoming::Closed]));
     connection::run(state.realtime().clone(), session, sink, stream).await;
 }

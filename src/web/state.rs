@@ -33,6 +33,8 @@ pub struct Parts {
 struct Inner {
     parts: Parts,
     started: Instant,
+    /// Bumped whenever logins end (a logout, a password change): open sockets check that theirs still lives.
+    logins_ended: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -49,8 +51,21 @@ impl AppState {
             inner: Arc::new(Inner {
                 parts,
                 started: Instant::now(),
+                logins_ended: tokio::sync::watch::Sender::new(0),
             }),
         }
+    }
+
+    /// Tells the open sockets that logins have ended, so that those made under one close now.
+    pub fn logins_ended(&self) {
+        self.inner
+            .logins_ended
+            .send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Wakes when logins end ([`AppState::logins_ended`]).
+    pub fn on_logins_ended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.logins_ended.subscribe()
     }
 
     pub fn settings(&self) -> &Settings {

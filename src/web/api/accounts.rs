@@ -218,6 +218,7 @@ pub async fn change_password(
     )
     .await
     .map_err(account_error)?;
+    state.logins_ended();
     Ok(StatusCode::NO_CONTENT)
 }
 

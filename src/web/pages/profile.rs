@@ -159,7 +159,10 @@ pub async fn change_password(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to("/profile?ok=password").into_response()),
+        Ok(()) => {
+            state.logins_ended();
+            Ok(Redirect::to("/profile?ok=password").into_response())
+        }
         Err(AccountError::Db(e)) => Err(e.into()),
         Err(e) => Ok((
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
