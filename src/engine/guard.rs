@@ -122,6 +122,24 @@ fn has(text: &str, phrases: &[&str]) -> bool {
 
 /// Words that carry no specific content of an answer (for the grounding check).
 const GENERIC: &[&str] = &[
+    // Fillers and hedges: long words that say nothing of the candidate's own ("nothing fancy", "pretty standard").
+    "actually",
+    "anything",
+    "basically",
+    "definitely",
+    "everything",
+    "fancy",
+    "generally",
+    "honestly",
+    "nothing",
+    "obviously",
+    "overall",
+    "pretty",
+    "probably",
+    "standard",
+    "stuff",
+    "usual",
+    "whatever",
     "about",
     "above",
     "after",
