@@ -42,8 +42,9 @@ function main(root) {
       const r = await fetch(`/api/v1/sessions/${sessionId}/realtime-token`, {
         method: "POST", headers: { "x-csrf-token": csrf }, credentials: "same-origin",
       });
-      if (r.status === 409 || r.status === 404 || r.status === 401) {
-        // The interview is over (or gone): show its final page.
+      if (r.status === 409 || r.status === 404 || r.status === 401 || r.status === 403) {
+        // The interview is over (or gone), or the login ended (a logout in another tab leaves this page's CSRF
+        // token stale): the page as it now is says which.
         stopped = true;
         location.reload();
         return;

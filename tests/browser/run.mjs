@@ -150,6 +150,26 @@ test("a new user signs up, sees their credits, starts an interview and finds it 
   await context.close();
 });
 
+test("signing out in another tab ends the live interview's connection and the page asks to sign in", async (browser) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(BASE + "/signup?next=/interview-prep/amazon/sde-ii");
+  await page.fill("#email", `tabs.${Date.now()}@example.com`);
+  await page.fill("#password", "correct horse battery");
+  await Promise.all([page.waitForURL("**/interview-prep/amazon/sde-ii"), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL("**/interview-prep/session/**"), page.click("#start")]);
+  await page.click("#begin");
+  await page.waitForSelector('#transcript li.interviewer[data-final="true"]', { timeout: 10000 });
+  assert((await page.locator("#conn").getAttribute("data-state")) === "open", "connected");
+  const other = await context.newPage();
+  await other.goto(BASE + "/profile");
+  await Promise.all([other.waitForURL((u) => !u.pathname.startsWith("/profile")), other.click('form[action="/logout"] button')]);
+  // The interview's socket closes, and the page, reloaded, is the sign-in page: no endless "reconnecting".
+  await page.waitForURL("**/login**", { timeout: 15000 });
+  await shoot(page, "live-after-logout-elsewhere");
+  await context.close();
+});
+
 test("a candidate chooses the problem of a coding round on the briefing and is asked it", async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
