@@ -787,7 +787,49 @@ fn bridge_failures(piece: &str, w: &[String], ctx: &Context) -> Vec<(Check, Stri
             "speaks of the candidate's team as its own (\"we\")".into(),
         ));
     }
+    if names_a_statement(w) {
+        f.push((
+            Check::Grounded,
+            "names a statement, not what the candidate walked through (\"through the URL expired\")".into(),
+        ));
+    }
     f
+}
+
+/// Whether an acknowledgement's topic ("Thanks for walking me through ...") is a statement rather than a thing or
+/// a "how" ("the URL expired", "AI is huge", "compensation-wise"): it holds a finite verb and opens with no
+/// question word, or it is an "-wise" aside.
+fn names_a_statement(w: &[String]) -> bool {
+    let topic = match w.iter().position(|x| x == "through") {
+        Some(i) => &w[i + 1..],
+        None => w,
+    };
+    let opens_how = topic.first().is_some_and(|x| {
+        matches!(
+            x.as_str(),
+            "how" | "what" | "why" | "when" | "where" | "which" | "who" | "whether"
+        )
+    });
+    let finite = topic.iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "is" | "are"
+                | "was"
+                | "were"
+                | "am"
+                | "went"
+                | "got"
+                | "became"
+                | "expired"
+                | "did"
+                | "does"
+                | "has"
+                | "have"
+                | "had"
+                | "will"
+        )
+    });
+    (finite && !opens_how) || topic.iter().any(|x| x == "wise")
 }
 
 /// Whether the words hold a question's opening: a question word followed by a verb ("how did", "what is").
@@ -933,6 +975,19 @@ mod tests {
             failed(generic, &ctx(Asked::Answer, MIGRATION, &[])),
             vec![Check::Grounded]
         );
+        // An acknowledgement names a thing or a "how", not a statement.
+        for (topic, statement) in [
+            ("the URL expired", true),
+            ("AI is huge, GPUs are everywhere", true),
+            ("compensation-wise", true),
+            ("the devices went from 4 percent", true),
+            ("how you talked it through as a team", false),
+            ("the idempotency key and its expiry", false),
+            ("what happens when the processor times out", false),
+        ] {
+            let w = words(&format!("Thanks for walking me through {topic}."));
+            assert_eq!(names_a_statement(&w), statement, "{topic}");
+        }
         // The candidate's acronym is specific however short; the same three letters they never said are not.
         let said =
             "The API would be pretty standard, a create call and a redirect, nothing fancy there.";
