@@ -516,6 +516,19 @@ fn opening(u: &Utterance, names: &Names, question: &str) -> String {
 /// Asking for more after a short answer: the reasoning in a coding or design round, a specific example otherwise.
 fn expand(u: &Utterance) -> String {
     let t = u.turn;
+    // "Okay." after "make an assumption and carry on", "Yes." after a hint: in a coding or design round the
+    // candidate agreed, and asking how they got to that would make no sense.
+    let technical = matches!(u.round_kind, RoundKind::Coding | RoundKind::SystemDesign);
+    if technical && u.candidate_said.as_deref().is_some_and(agrees) {
+        return pick(
+            &[
+                "Go ahead. How would you take it from here?",
+                "Sure. What would your next step be?",
+            ],
+            t,
+        )
+        .to_string();
+    }
     match u.round_kind {
         RoundKind::Coding | RoundKind::SystemDesign => pick(
             &[
@@ -534,6 +547,34 @@ fn expand(u: &Utterance) -> String {
             )
         ),
     }
+}
+
+/// Whether a reply only agrees or acknowledges ("Okay.", "Yes, got it.", "Sounds good").
+fn agrees(said: &str) -> bool {
+    const AGREE: &[&str] = &[
+        "ok",
+        "okay",
+        "sure",
+        "yes",
+        "yeah",
+        "yep",
+        "alright",
+        "right",
+        "got",
+        "it",
+        "sounds",
+        "good",
+        "makes",
+        "sense",
+        "understood",
+        "cool",
+        "fine",
+        "all",
+        "great",
+        "thanks",
+    ];
+    let w = crate::text::fold_words(said);
+    !w.is_empty() && w.len() <= 4 && w.iter().all(|x| AGREE.contains(&x.as_str()))
 }
 
 /// Answering a clarifying question: state an assumption in a coding or design round, any own example otherwise.
@@ -557,6 +598,16 @@ fn clarify(u: &Utterance) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_that_only_agrees_is_asked_to_go_on_not_how_it_got_there() {
+        for said in ["Okay.", "Yes.", "Sure, sounds good.", "Got it, thanks."] {
+            assert!(agrees(said), "{said}");
+        }
+        for said in ["No.", "Okay, I'd use a heap.", "Fine-grained locks."] {
+            assert!(!agrees(said), "{said}");
+        }
+    }
 
     #[test]
     fn a_design_pointer_points_at_the_phase_without_asking_it_again() {
