@@ -183,13 +183,7 @@ impl LocalLlm {
             .map_err(|e| anyhow::anyhow!("{} is not a readable GGUF file: {e}", path.display()))?;
         let tokenizer = Tokenizer::from_gguf(&content)
             .with_context(|| format!("reading the tokenizer of {}", path.display()))?;
-        let template = Template::detect(
-            content
-                .metadata
-                .get("tokenizer.chat_template")
-                .and_then(|v| v.to_string().ok())
-                .map(String::as_str),
-        );
+        let template = Template::detect(gguf_text(&content, "tokenizer.chat_template"));
         let device = device()?;
         let weights = Weights::load(&content, &mut file, &device, MAX_CONTEXT)
             .with_context(|| format!("loading the weights of {}", path.display()))?;
@@ -776,6 +770,15 @@ fn step(shared: &Shared, a: &mut Active) -> anyhow::Result<Step> {
     }
     a.next = Some(id);
     Ok(Step::Continue)
+}
+
+/// A GGUF metadata entry that is text, if the file has it.
+fn gguf_text<'a>(content: &'a gguf_file::Content, key: &str) -> Option<&'a str> {
+    content
+        .metadata
+        .get(key)
+        .and_then(|v| v.to_string().ok())
+        .map(String::as_str)
 }
 
 #[cfg(test)]

@@ -358,19 +358,15 @@ impl Weights {
 
 /// Reads the GGUF's architecture: llama or qwen2, anything else refused.
 fn read_arch(content: &gguf_file::Content) -> anyhow::Result<Arch> {
-    let arch_name = content
-        .metadata
-        .get("general.architecture")
-        .and_then(|v| v.to_string().ok())
-        .cloned()
-        .unwrap_or_default();
-    Ok(match arch_name.as_str() {
-        "llama" => Arch::Llama,
-        "qwen2" => Arch::Qwen2,
-        other => bail!(
-            "unsupported model architecture {other:?}: Rehearse runs llama and qwen2 GGUF files"
-        ),
-    })
+    Ok(
+        match super::gguf_text(content, "general.architecture").unwrap_or_default() {
+            "llama" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            other => bail!(
+                "unsupported model architecture {other:?}: Rehearse runs llama and qwen2 GGUF files"
+            ),
+        },
+    )
 }
 
 /// Reads the attention shape, depth, norm epsilon, rope base and context from the metadata, and checks the shape.

@@ -151,12 +151,9 @@ fn read_vocab(content: &gguf_file::Content) -> anyhow::Result<GgufVocab> {
             .collect::<Result<_, _>>()?,
         None => vec![1; tokens.len()],
     };
-    let pre = content
-        .metadata
-        .get("tokenizer.ggml.pre")
-        .and_then(|v| v.to_string().ok())
-        .cloned()
-        .unwrap_or_default();
+    let pre = super::gguf_text(content, "tokenizer.ggml.pre")
+        .unwrap_or_default()
+        .to_string();
     Ok(GgufVocab {
         tokens,
         merges,

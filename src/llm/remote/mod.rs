@@ -109,14 +109,18 @@ pub fn agent(connect: Duration, first_byte: Option<Duration>, total: Duration) -
 
 /// What a server that refused a request said, on one line (see [`server_message`]).
 pub fn refused_with(response: &mut ureq::http::Response<ureq::Body>) -> String {
-    let body = response
+    server_message(&body_text(response, 8 << 10))
+}
+
+/// A reply's body as text, at most `limit` bytes read (invalid UTF-8 replaced; empty when it cannot be read).
+pub fn body_text(response: &mut ureq::http::Response<ureq::Body>, limit: u64) -> String {
+    response
         .body_mut()
         .with_config()
-        .limit(8 << 10)
+        .limit(limit)
         .lossy_utf8(true)
         .read_to_string()
-        .unwrap_or_default();
-    server_message(&body)
+        .unwrap_or_default()
 }
 
 /// One event's JSON. An `error` object in it (`{"error": {"message": ...}}`, both providers' shape) is the server

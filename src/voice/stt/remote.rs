@@ -94,13 +94,7 @@ impl SpeechToText for RemoteStt {
                 remote::refused_with(&mut response)
             );
         }
-        let answer = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 20)
-            .lossy_utf8(true)
-            .read_to_string()
-            .unwrap_or_default();
+        let answer = remote::body_text(&mut response, 1 << 20);
         let json: serde_json::Value = serde_json::from_str(&answer).with_context(|| {
             format!(
                 "{}: the transcription is not JSON: {}",
