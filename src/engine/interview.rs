@@ -604,50 +604,64 @@ pub fn covered(kind: RoundKind, probe: &str, heard: &str) -> bool {
                 "single element",
                 "zero",
             ]) >= 2
-    } else if p.contains("requirements") {
-        count(&[
-            "requirement",
-            "per second",
-            "a second",
-            "a day",
-            "per day",
-            "a month",
-            "at peak",
-            "qps",
-            "latency",
-            "daily active",
-            "million",
-            "terabyte",
-            "petabyte",
-            "read-to-write",
-            "in scope",
-            "out of scope",
-            "availability",
-        ]) >= 2
-    } else if p.contains("api") {
-        any(&["endpoint", "api", "post /", "get /", "rpc"])
-    } else if p.contains("data do you store") {
-        any(&[
+    } else {
+        let Some(phase) = super::plan::DesignPhase::of(&p) else {
+            return false;
+        };
+        design_covered(phase, &h)
+    }
+}
+
+/// Whether what the candidate said (lowercased) already speaks to a design phase.
+fn design_covered(phase: super::plan::DesignPhase, h: &str) -> bool {
+    use super::plan::DesignPhase;
+    let any = |words: &[&str]| words.iter().any(|w| h.contains(w));
+    let count = |words: &[&str]| words.iter().filter(|w| h.contains(*w)).count();
+    match phase {
+        DesignPhase::Requirements => {
+            count(&[
+                "requirement",
+                "per second",
+                "a second",
+                "a day",
+                "per day",
+                "a month",
+                "at peak",
+                "qps",
+                "latency",
+                "daily active",
+                "million",
+                "terabyte",
+                "petabyte",
+                "read-to-write",
+                "in scope",
+                "out of scope",
+                "availability",
+            ]) >= 2
+        }
+        DesignPhase::Api => any(&["endpoint", "api", "post /", "get /", "rpc"]),
+        DesignPhase::Data => any(&[
             "schema",
             "table",
             "primary key",
             "partition key",
             "data model",
             "columns",
-        ])
-    } else if p.contains("traffic grows") {
-        count(&[
-            "shard",
-            "partition",
-            "bottleneck",
-            "scale out",
-            "horizontal",
-            "replica",
-        ]) >= 2
-    } else if p.contains("fails") {
-        count(&["fail", "replica", "retry", "failover", "timeout", "idempot"]) >= 2
-    } else {
-        false
+        ]),
+        DesignPhase::Scaling => {
+            count(&[
+                "shard",
+                "partition",
+                "bottleneck",
+                "scale out",
+                "horizontal",
+                "replica",
+            ]) >= 2
+        }
+        DesignPhase::Failure => {
+            count(&["fail", "replica", "retry", "failover", "timeout", "idempot"]) >= 2
+        }
+        DesignPhase::Components | DesignPhase::TradeOff => false,
     }
 }
 

@@ -228,32 +228,71 @@ pub fn design_phases(own: &[String]) -> Vec<String> {
     phases
 }
 
-/// A pointer on a design phase (one of [`design_phases`]) for a candidate who asks for help there: where to look,
-/// as a question, without giving the answer. The design's own question and its seeded follow-ups get a pointer on
-/// how to break the problem down.
+/// The phase of a design round a probe asks about, read from its words (the phases of [`design_phases`]; a seeded
+/// follow-up may name one too). `None` for a probe about something else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DesignPhase {
+    Requirements,
+    Api,
+    Data,
+    Scaling,
+    Failure,
+    Components,
+    TradeOff,
+}
+
+impl DesignPhase {
+    pub fn of(probe: &str) -> Option<DesignPhase> {
+        let p = probe.to_lowercase();
+        [
+            ("requirements", DesignPhase::Requirements),
+            ("api", DesignPhase::Api),
+            ("data do you store", DesignPhase::Data),
+            ("traffic grows", DesignPhase::Scaling),
+            ("fails", DesignPhase::Failure),
+            ("components", DesignPhase::Components),
+            ("trade-off", DesignPhase::TradeOff),
+        ]
+        .into_iter()
+        .find(|(key, _)| p.contains(key))
+        .map(|(_, phase)| phase)
+    }
+}
+
+/// A pointer on a design phase for a candidate who asks for help there: where to look, as a question, without
+/// giving the answer. The design's own question and its seeded follow-ups get a pointer on how to break the problem
+/// down.
 pub fn design_pointer(phase: &str) -> &'static str {
-    let p = phase.to_lowercase();
-    if p.contains("requirements") {
-        "start from the numbers you were given. How many reads and writes a second does that make, and how much \
-         data over a few years?"
-    } else if p.contains("api") {
-        "think of the two or three calls a client makes most often. What does each one take, and what does it \
-         return?"
-    } else if p.contains("data do you store") {
-        "look at how each request finds its data. What is every read keyed by, and what does that suggest for \
-         storage?"
-    } else if p.contains("components") {
-        "follow one request from the client to storage and back. Which parts does it pass through?"
-    } else if p.contains("traffic grows") {
-        "find the part that every request touches. What happens to it at ten times the load?"
-    } else if p.contains("fails") {
-        "take one component away. What does the user see, and how does the system get back to normal?"
-    } else if p.contains("trade-off") {
-        "think of a place where you picked one good property over another, say consistency over availability. \
-         Which one was it?"
-    } else {
-        "split the problem into the data you keep and the requests that read or write it. Which request matters \
-         most here?"
+    match DesignPhase::of(phase) {
+        Some(DesignPhase::Requirements) => {
+            "start from the numbers you were given. How many reads and writes a second does that make, and how \
+             much data over a few years?"
+        }
+        Some(DesignPhase::Api) => {
+            "think of the two or three calls a client makes most often. What does each one take, and what does it \
+             return?"
+        }
+        Some(DesignPhase::Data) => {
+            "look at how each request finds its data. What is every read keyed by, and what does that suggest for \
+             storage?"
+        }
+        Some(DesignPhase::Components) => {
+            "follow one request from the client to storage and back. Which parts does it pass through?"
+        }
+        Some(DesignPhase::Scaling) => {
+            "find the part that every request touches. What happens to it at ten times the load?"
+        }
+        Some(DesignPhase::Failure) => {
+            "take one component away. What does the user see, and how does the system get back to normal?"
+        }
+        Some(DesignPhase::TradeOff) => {
+            "think of a place where you picked one good property over another, say consistency over \
+             availability. Which one was it?"
+        }
+        None => {
+            "split the problem into the data you keep and the requests that read or write it. Which request \
+             matters most here?"
+        }
     }
 }
 
