@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 pub use crate::web::AppState;
 use crate::{
-    backends,
+    backends::{self, Spec},
     catalog::{self, SeedSource},
     config::Settings,
     db::{self, Db, catalog::ImportOutcome},
@@ -22,7 +22,7 @@ use crate::{
     },
     sandbox::pool::Pool,
     scoring::service::{ReportReady, Scorer},
-    voice::{SpeechToText, TextToSpeech, VoiceActivity, vad::Silero},
+    voice::{SpeechToText, TextToSpeech, VoiceActivity, live::Live, vad::Silero},
     web::{self, Parts, metrics::Metrics},
 };
 
@@ -115,10 +115,25 @@ struct Models {
 
 async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
     let caches = settings.kv_caches;
+    // A live model hears, writes and speaks for interviews: the local ones are not loaded, except `--llm`'s when
+    // it is the judge.
+    let live = settings.realtime.is_some();
     let (llm_spec, stt_spec, tts_spec, tts_voice, vad_spec, models_dir) = (
-        settings.llm.clone(),
-        settings.stt.clone(),
-        settings.tts.clone(),
+        if live && !(settings.judge_with_llm && settings.judge_llm.is_none()) {
+            Spec::Scripted
+        } else {
+            settings.llm.clone()
+        },
+        if live {
+            Spec::Off
+        } else {
+            settings.stt.clone()
+        },
+        if live {
+            Spec::Off
+        } else {
+            settings.tts.clone()
+        },
         settings.tts_voice.clone(),
         settings.vad.clone(),
         settings.models_dir.clone(),
@@ -152,6 +167,22 @@ async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
         } else {
             tracing::warn!("{}: {} ({})", s.role, s.running, s.detail);
         }
+    }
+    if let Some(config) = &settings.realtime {
+        let live = Arc::new(Live::new(config.clone()));
+        tracing::info!(
+            "interviews: {} hears, writes and speaks (at {})",
+            live.name(),
+            live.endpoint().host()
+        );
+        return Ok(Models {
+            llm: live.clone(),
+            stt: Some(live.clone()),
+            tts: Some(live),
+            vad,
+            judge: judge.or(Some(llm)),
+            embed,
+        });
     }
     Ok(Models {
         llm,
@@ -203,9 +234,17 @@ fn options(settings: &Settings) -> Options {
         interview_idle: settings.interview_idle,
         silence_prompt: settings.silence_prompt,
         turn_rules: settings.turn_rules(),
-        stt_name: settings.stt.to_string(),
-        llm_name: settings.llm.to_string(),
-        tts_name: settings.tts.to_string(),
+        stt_name: live_or(settings, &settings.stt),
+        llm_name: live_or(settings, &settings.llm),
+        tts_name: live_or(settings, &settings.tts),
+    }
+}
+
+/// What runs a role in interviews: the live model when there is one, else the role's own backend.
+fn live_or(settings: &Settings, spec: &Spec) -> String {
+    match &settings.realtime {
+        Some(r) => format!("{}:{} (live)", r.provider.prefix(), r.model),
+        None => spec.to_string(),
     }
 }
 

@@ -9,6 +9,7 @@ mod http;
 mod intents;
 mod layers;
 mod live;
+mod live_models;
 mod local_llm;
 mod proto;
 mod remote;

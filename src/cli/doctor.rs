@@ -222,5 +222,14 @@ async fn servers(settings: &Settings) -> anyhow::Result<Vec<Line>> {
             Err(why) => line(Some(false), "voice server", why),
         });
     }
+    if let Some(config) = settings.realtime.clone() {
+        let live = crate::voice::live::Live::new(config);
+        let name = live.name().to_string();
+        let checked = tokio::task::spawn_blocking(move || live.probe()).await?;
+        lines.push(match checked {
+            Ok(how) => line(Some(true), "live model", format!("{name}: {how}")),
+            Err(why) => line(Some(false), "live model", format!("{name}: {why}")),
+        });
+    }
     Ok(lines)
 }

@@ -8,7 +8,12 @@ use super::{
     Cli, DEFAULT_TTS_VOICE, FileConfig,
     remote::{self, Access},
 };
-use crate::{backends::Spec, llm::remote::ApiKey, models::Purpose};
+use crate::{
+    backends::{Provider, Spec},
+    llm::remote::{ApiKey, Endpoint},
+    models::Purpose,
+    voice::live::LiveConfig,
+};
 
 /// The backends the settings name.
 pub(super) struct Backends {
@@ -20,6 +25,7 @@ pub(super) struct Backends {
     pub tts: Spec,
     pub tts_voice: String,
     pub vad: Spec,
+    pub realtime: Option<LiveConfig>,
 }
 
 pub(super) fn resolve(cli: &Cli, file: &FileConfig) -> anyhow::Result<Backends> {
@@ -72,12 +78,21 @@ pub(super) fn resolve(cli: &Cli, file: &FileConfig) -> anyhow::Result<Backends> 
         "--tts-url",
     )?;
     let tts_voice = voice(cli, file)?;
+    let realtime = realtime(cli, file)?;
     if cli.offline || file.offline == Some(true) {
+        let live = realtime.as_ref().map(|r| {
+            Spec::Remote(crate::backends::Remote {
+                provider: r.provider,
+                model: r.model.clone(),
+                endpoint: r.endpoint.clone(),
+            })
+        });
         remote::refuse_remote(&[
             ("--llm", Some(&llm)),
             ("--judge-llm", judge_llm.as_ref()),
             ("--stt", Some(&stt)),
             ("--tts", Some(&tts)),
+            ("--realtime", live.as_ref()),
         ])?;
     }
     Ok(Backends {
@@ -89,7 +104,58 @@ pub(super) fn resolve(cli: &Cli, file: &FileConfig) -> anyhow::Result<Backends> 
         tts,
         tts_voice,
         vad: spec(&cli.vad, &file.vad, Purpose::Vad)?,
+        realtime,
     })
+}
+
+/// `--realtime`: `off` (the default) or a live model, at `--realtime-url` (else the provider's own API), with its
+/// key (REHEARSE_REALTIME_API_KEY or `realtime_api_key`, else the provider's variable) and voice.
+fn realtime(cli: &Cli, file: &FileConfig) -> anyhow::Result<Option<LiveConfig>> {
+    let text = cli
+        .realtime
+        .as_deref()
+        .or(file.realtime.as_deref())
+        .unwrap_or("off")
+        .trim();
+    if text == "off" {
+        return Ok(None);
+    }
+    let provider = match text.split_once(':') {
+        Some(("openai", m)) if !m.trim().is_empty() => Provider::OpenAi,
+        Some(("gemini", m)) if !m.trim().is_empty() => Provider::Gemini,
+        _ => {
+            bail!("--realtime {text:?} is not a live model: use off, openai:MODEL or gemini:MODEL")
+        }
+    };
+    let model = text
+        .split_once(':')
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_default();
+    let access = access(
+        (&cli.realtime_url, &file.realtime_url),
+        (&cli.keys.realtime, &file.realtime_api_key),
+    );
+    let url = access.url.as_deref().unwrap_or(provider.default_url());
+    let key = access.key.or_else(|| match provider {
+        Provider::OpenAi => cli.keys.openai.clone(),
+        Provider::Gemini => cli.keys.gemini.clone(),
+    });
+    let endpoint = Endpoint::new(url, key).map_err(|e| anyhow::anyhow!("--realtime-url: {e}"))?;
+    let voice = cli
+        .realtime_voice
+        .clone()
+        .or(file.realtime_voice.clone())
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| LiveConfig::default_voice(provider).to_string());
+    if voice.is_empty() || voice.len() > 64 || voice.chars().any(char::is_control) {
+        bail!("--realtime-voice {voice:?}: give a voice's name (at most 64 characters)");
+    }
+    Ok(Some(LiveConfig {
+        provider,
+        model,
+        endpoint,
+        voice,
+    }))
 }
 
 /// The model a model judge asks, and whether a model judges at all (`--judge llm`, the default when

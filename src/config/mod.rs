@@ -100,6 +100,25 @@ pub struct Cli {
     /// shimmer; another server's own names). Default: alloy.
     #[arg(long, env = "REHEARSE_TTS_VOICE", global = true, value_name = "NAME")]
     pub tts_voice: Option<String>,
+    /// A speech-to-speech model that hears the candidate, writes the interviewer's lines and speaks them, in place
+    /// of `--llm`, `--stt` and `--tts` for interviews: `openai:MODEL` (OpenAI's Realtime API, e.g. `gpt-realtime`)
+    /// or `gemini:MODEL` (the Gemini Live API), or `off` (the default). The engine still runs the interview and the
+    /// guard reads every line before it is heard. Its key comes from REHEARSE_REALTIME_API_KEY (or OPENAI_API_KEY,
+    /// GEMINI_API_KEY) or `realtime_api_key` in rehearse.toml.
+    #[arg(long, env = "REHEARSE_REALTIME", global = true, value_name = "BACKEND")]
+    pub realtime: Option<String>,
+    /// The server of `--realtime` (the API's base URL, e.g. `http://127.0.0.1:9000/v1`; default: the provider's own).
+    #[arg(long, env = "REHEARSE_REALTIME_URL", global = true, value_name = "URL")]
+    pub realtime_url: Option<String>,
+    /// The voice `--realtime` speaks with (OpenAI's: marin, cedar, alloy, ...; Gemini's: Puck, Kore, Charon, ...).
+    /// Default: marin (OpenAI) or Puck (Gemini).
+    #[arg(
+        long,
+        env = "REHEARSE_REALTIME_VOICE",
+        global = true,
+        value_name = "NAME"
+    )]
+    pub realtime_voice: Option<String>,
     /// Refuse to start with any backend whose server is not on this machine (loopback addresses are allowed).
     #[arg(long, env = "REHEARSE_OFFLINE", global = true)]
     pub offline: bool,
@@ -430,6 +449,10 @@ struct FileConfig {
     tts_url: Option<String>,
     tts_api_key: Option<String>,
     tts_voice: Option<String>,
+    realtime: Option<String>,
+    realtime_url: Option<String>,
+    realtime_api_key: Option<String>,
+    realtime_voice: Option<String>,
     offline: Option<bool>,
     stt: Option<String>,
     tts: Option<String>,
@@ -496,6 +519,8 @@ pub struct Settings {
     pub tts_voice: String,
     /// `off`: loudness decides what is speech.
     pub vad: Spec,
+    /// A speech-to-speech model in place of `llm`, `stt` and `tts` for interviews (`--realtime`).
+    pub realtime: Option<crate::voice::live::LiveConfig>,
 }
 
 impl Settings {
@@ -582,6 +607,7 @@ impl Settings {
             tts: backends.tts,
             tts_voice: backends.tts_voice,
             vad: backends.vad,
+            realtime: backends.realtime,
             runtimes_dir,
             signup_credits,
             tls,
@@ -631,6 +657,7 @@ impl Settings {
             tts: Spec::Off,
             tts_voice: DEFAULT_TTS_VOICE.to_string(),
             vad: Spec::Off,
+            realtime: None,
         }
     }
 
@@ -1175,5 +1202,93 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("--tts-voice"), "{err}");
+    }
+
+    #[test]
+    fn a_live_model_takes_its_own_url_key_and_voice_and_offline_refuses_it() {
+        let key = |k: &str| crate::llm::remote::ApiKey::new(k);
+        let s = build(
+            &[
+                "--realtime",
+                "openai:gpt-realtime",
+                "--realtime-url",
+                "http://127.0.0.1:9000/v1",
+                "--realtime-voice",
+                "cedar",
+                "seed",
+            ],
+            Keys {
+                realtime: key("live-key"),
+                openai: key("openai-key"),
+                ..Keys::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        let live = s.realtime.as_ref().unwrap();
+        assert_eq!(
+            (live.model.as_str(), live.voice.as_str()),
+            ("gpt-realtime", "cedar")
+        );
+        assert_eq!(live.endpoint.url, "http://127.0.0.1:9000/v1");
+        assert_eq!(live.endpoint.key, key("live-key"));
+        // Gemini, from the file, with the provider's own key and URL and its default voice.
+        let s = build(
+            &["seed"],
+            Keys {
+                gemini: key("gemini-key"),
+                ..Keys::default()
+            },
+            FileConfig {
+                realtime: Some("gemini:gemini-live-2.5-flash".into()),
+                ..FileConfig::default()
+            },
+        )
+        .unwrap();
+        let live = s.realtime.as_ref().unwrap();
+        assert_eq!(live.provider, crate::backends::Provider::Gemini);
+        assert_eq!(live.endpoint.key, key("gemini-key"));
+        assert_eq!(live.voice, "Puck");
+        assert!(!live.endpoint.is_loopback());
+        // Off by default; a server off this machine is refused offline; a loopback one is not.
+        assert!(
+            build(&["seed"], Keys::default(), FileConfig::default())
+                .unwrap()
+                .realtime
+                .is_none()
+        );
+        let err = build(
+            &["--offline", "--realtime", "openai:gpt-realtime", "seed"],
+            Keys::default(),
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--realtime openai:gpt-realtime"), "{err}");
+        assert!(
+            build(
+                &[
+                    "--offline",
+                    "--realtime",
+                    "openai:m",
+                    "--realtime-url",
+                    "http://localhost:9/v1",
+                    "seed"
+                ],
+                Keys::default(),
+                FileConfig::default(),
+            )
+            .is_ok()
+        );
+        for bad in ["local:qwen", "openai:", "whisper"] {
+            let err = build(
+                &["--realtime", bad, "seed"],
+                Keys::default(),
+                FileConfig::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("--realtime"), "{bad}: {err}");
+        }
     }
 }

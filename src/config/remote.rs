@@ -21,6 +21,8 @@ pub struct Keys {
     pub stt: Option<ApiKey>,
     /// `REHEARSE_TTS_API_KEY`.
     pub tts: Option<ApiKey>,
+    /// `REHEARSE_REALTIME_API_KEY`.
+    pub realtime: Option<ApiKey>,
     /// `OPENAI_API_KEY`.
     pub openai: Option<ApiKey>,
     /// `GEMINI_API_KEY`.
@@ -35,6 +37,7 @@ impl Keys {
             judge: var("REHEARSE_JUDGE_API_KEY"),
             stt: var("REHEARSE_STT_API_KEY"),
             tts: var("REHEARSE_TTS_API_KEY"),
+            realtime: var("REHEARSE_REALTIME_API_KEY"),
             openai: var(Provider::OpenAi.key_variable()),
             gemini: var(Provider::Gemini.key_variable()),
         }

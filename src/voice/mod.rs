@@ -5,6 +5,7 @@
 
 #[cfg(test)]
 pub(crate) mod fake_server;
+pub mod live;
 pub mod stt;
 pub mod tts;
 pub mod vad;

@@ -580,7 +580,7 @@ fn refusal(status: u16, response: &mut ureq::http::Response<ureq::Body>, attempt
 
 /// The message in an error body (`{"error": {"message": ...}}`, `{"detail": ...}`, or the text), on one line and
 /// at most 200 characters.
-fn server_message(body: &str) -> String {
+pub fn server_message(body: &str) -> String {
     let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let said = json
         .as_ref()

@@ -23,11 +23,21 @@ pub fn destinations(settings: &Settings) -> Vec<Destination> {
         .judge_llm
         .as_ref()
         .filter(|_| settings.judge_with_llm);
+    // A live model hears, writes and speaks in place of the interviewer, speech recognition and the voice.
+    let live = settings.realtime.as_ref().map(|r| {
+        Spec::Remote(crate::backends::Remote {
+            provider: r.provider,
+            model: r.model.clone(),
+            endpoint: r.endpoint.clone(),
+        })
+    });
+    let local = |spec| Some(spec).filter(|_| live.is_none());
     [
-        ("the interviewer", Some(&settings.llm)),
+        ("the live interviewer", live.as_ref()),
+        ("the interviewer", local(&settings.llm)),
         ("the judge", judge),
-        ("speech recognition", Some(&settings.stt)),
-        ("the voice", Some(&settings.tts)),
+        ("speech recognition", local(&settings.stt)),
+        ("the voice", local(&settings.tts)),
     ]
     .into_iter()
     .filter_map(|(role, spec)| match spec {
@@ -47,7 +57,9 @@ pub fn notice(settings: &Settings) -> Markup {
     html! {
         @if away.is_empty() {
             p.hint.privacy #privacy data-remote="false" {
-                "Private: the interviewer (" (settings.llm) "), speech recognition and the voice run on this machine; nothing you say or write leaves it."
+                "Private: the interviewer ("
+                @if let Some(r) = &settings.realtime { (r.provider.prefix()) ":" (r.model) ", live" } @else { (settings.llm) }
+                "), speech recognition and the voice run on this machine; nothing you say or write leaves it."
             }
         } @else {
             div.notice.notice-warn.privacy #privacy data-remote="true" role="note" {
@@ -58,6 +70,7 @@ pub fn notice(settings: &Settings) -> Markup {
                     @if d.role == "the judge" { ": your answers are sent there to be scored." }
                     @else if d.role == "speech recognition" { ": your spoken answers are sent there as audio." }
                     @else if d.role == "the voice" { ": the interviewer's words are sent there to be spoken (yours are not)." }
+                    @else if d.role == "the live interviewer" { ": your spoken answers are sent there as audio, and what you say and write in this interview is sent there." }
                     @else { ": what you say and write in this interview is sent there." }
                 }
             }
@@ -156,6 +169,41 @@ mod tests {
         assert!(
             promised.contains("the voice runs on") && !promised.contains("the voice run locally"),
             "{promised}"
+        );
+    }
+
+    #[test]
+    fn a_live_model_is_named_in_place_of_the_roles_it_takes() {
+        let mut s = Settings::for_data_dir(std::path::Path::new("/d"));
+        s.llm = remote("https://api.openai.com/v1");
+        s.realtime = Some(crate::voice::live::LiveConfig {
+            provider: Provider::Gemini,
+            model: "gemini-live-2.5-flash".into(),
+            endpoint: Endpoint::new("https://generativelanguage.googleapis.com/v1beta", None)
+                .unwrap(),
+            voice: "Puck".into(),
+        });
+        let away = destinations(&s);
+        assert_eq!(
+            away.len(),
+            1,
+            "the interviewer's own model is not used: {away:?}"
+        );
+        assert_eq!(away[0].role, "the live interviewer");
+        assert_eq!(away[0].backend, "gemini:gemini-live-2.5-flash");
+        let page = notice(&s).into_string();
+        assert!(
+            page.contains("spoken answers are sent there as audio"),
+            "{page}"
+        );
+        // On this machine, it is named in the private notice.
+        s.realtime.as_mut().unwrap().endpoint =
+            Endpoint::new("http://127.0.0.1:9/v1", None).unwrap();
+        let page = notice(&s).into_string();
+        assert!(
+            page.contains("gemini:gemini-live-2.5-flash, live")
+                && page.contains("data-remote=\"false\""),
+            "{page}"
         );
     }
 }

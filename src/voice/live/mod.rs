@@ -1,0 +1,631 @@
+//! Speech-to-speech models behind the same three roles as the rest of an interview (`--realtime openai:MODEL`,
+//! OpenAI's Realtime API, or `--realtime gemini:MODEL`, Gemini Live): one [`Live`] is the interviewer's model
+//! ([`Llm`]), its ears ([`SpeechToText`]) and its voice ([`TextToSpeech`]), so the engine stays in charge of the
+//! interview exactly as with local models.
+//!
+//! - **Hearing**: when Rehearse's own turn-taking decides an answer is over, its audio goes to the provider and the
+//!   provider's transcription is the stored answer. (No captions: each would be a paid transcription.)
+//! - **Speaking**: each piece of an interviewer turn that a model writes is one provider reply, asked for with the
+//!   engine's instruction for that piece; the provider writes and speaks it at once. Its transcript streams back as
+//!   the piece's words, and its audio waits in [`voiced`] until the guard has read those words: a line the guard
+//!   passes is played from that audio, a line it holds back is never heard (the scripted wording is said instead).
+//!   So provider audio is checked before it plays, a line at a time, at the cost of waiting for a line's reply to
+//!   finish (about a second for a question).
+//! - **Fixed wording** (the engine's own sentences, and scripted wording said in place of a line the guard held
+//!   back) is spoken by the same voice, asked to say the words exactly.
+//! - A **barge-in** stops playback, and the provider's reply is cancelled (`response.cancel`; Gemini's session is
+//!   closed); the stored interviewer turn is what was heard, as with every voice.
+//! - **Failures**: a provider that cannot be reached or fails a reply costs that piece, which falls back to its
+//!   scripted wording (and, for the voice, to text on the page), with a notice; an answer it cannot transcribe is
+//!   reported to the candidate, who can say it again or type it.
+//!
+//! The wire protocols, with every event sent and read, are in [`openai`] and [`gemini`].
+
+pub mod gemini;
+pub mod openai;
+mod socket;
+mod voiced;
+
+use std::{
+    ops::ControlFlow,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+
+use crate::{
+    backends::Provider,
+    llm::{Completion, Llm, LlmError, MessageRole, Request, Usage, remote::Endpoint},
+    voice::{SpeechToText, TextToSpeech, Transcript, tts::resample},
+};
+use socket::{Got, Socket};
+use voiced::Claim;
+
+/// Connections kept open between calls (OpenAI's sessions hold no conversation, so any call can use any).
+const IDLE_KEPT: usize = 4;
+/// From a request to the provider's first event of its answer.
+const FIRST_EVENT: Duration = Duration::from_secs(15);
+/// A whole line, or a whole transcription.
+const TOTAL: Duration = Duration::from_secs(60);
+/// After a cancel, how long the rest of a reply is read before the connection is given up.
+const DRAIN: Duration = Duration::from_secs(2);
+/// The longest answer sent to be transcribed.
+const MAX_HEARD_SECONDS: usize = 300;
+
+/// Which live model, where, and with which voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveConfig {
+    pub provider: Provider,
+    pub model: String,
+    pub endpoint: Endpoint,
+    /// The provider's voice name (OpenAI's `marin`, `alloy`, ...; Gemini's `Puck`, `Kore`, ...).
+    pub voice: String,
+}
+
+impl LiveConfig {
+    /// The voice used when none is named.
+    pub fn default_voice(provider: Provider) -> &'static str {
+        match provider {
+            Provider::OpenAi => "marin",
+            Provider::Gemini => "Puck",
+        }
+    }
+}
+
+/// A piece of what a provider said, read from one of its events.
+#[derive(Debug)]
+pub enum Said {
+    /// The session is set up.
+    Ready,
+    /// The answer's audio was committed as this item (OpenAI).
+    Committed(String),
+    /// The transcription of the answer (OpenAI: whole, for `item`; Gemini: a piece, `item` empty).
+    Heard {
+        item: String,
+        text: String,
+    },
+    /// Words of its own reply's transcript.
+    Text(String),
+    /// Audio of its own reply, 16-bit mono at 24 kHz.
+    Audio(Vec<i16>),
+    /// It began its own turn (Gemini: the answer's transcription is complete).
+    Replying,
+    /// Its reply is finished (or was interrupted).
+    Done,
+    Failed(String),
+    Other,
+}
+
+pub struct Live {
+    config: LiveConfig,
+    name: String,
+    idle: Mutex<Vec<Socket>>,
+    voiced: voiced::Store,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Live {
+    pub fn new(config: LiveConfig) -> Live {
+        let name = format!(
+            "{}:{} ({}, {})",
+            config.provider.prefix(),
+            config.model,
+            match config.provider {
+                Provider::OpenAi => "Realtime",
+                Provider::Gemini => "Live",
+            },
+            config.voice
+        );
+        Live {
+            config,
+            name,
+            idle: Mutex::new(Vec::new()),
+            voiced: voiced::Store::default(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.config.endpoint
+    }
+
+    /// A new session, set up (`system` is Gemini's instruction for the session; OpenAI takes it per reply).
+    fn open(&self, system: &str) -> anyhow::Result<Socket> {
+        let c = &self.config;
+        let (url, headers, setup) = match c.provider {
+            Provider::OpenAi => (
+                openai::url(&c.endpoint, &c.model),
+                openai::headers(&c.endpoint),
+                openai::session(&c.voice),
+            ),
+            Provider::Gemini => (
+                gemini::url(&c.endpoint),
+                gemini::headers(&c.endpoint),
+                gemini::setup(&c.model, &c.voice, system),
+            ),
+        };
+        let mut socket = Socket::connect(&url, &headers)?;
+        socket.send(&setup)?;
+        let deadline = Instant::now() + FIRST_EVENT;
+        loop {
+            let message = socket.next_before(deadline, "setting up the session")?;
+            for said in self.read(&message) {
+                match said {
+                    Said::Ready => return Ok(socket),
+                    Said::Failed(m) => bail!("{}: {m}", socket.host()),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn read(&self, message: &serde_json::Value) -> Vec<Said> {
+        match self.config.provider {
+            Provider::OpenAi => vec![openai::read(message)],
+            Provider::Gemini => gemini::read(message),
+        }
+    }
+
+    /// A session for one call with `messages` sent on it: an idle one (OpenAI) that takes them, else a new one.
+    fn take(&self, system: &str, messages: &[serde_json::Value]) -> anyhow::Result<Socket> {
+        let send_all = |socket: &mut Socket| messages.iter().try_for_each(|m| socket.send(m));
+        let pooled = self.config.provider == Provider::OpenAi;
+        // An idle session the provider closed meanwhile is dropped for the next one.
+        while let Some(mut socket) = self
+            .idle
+            .lock()
+            .expect("idle lock")
+            .pop()
+            .filter(|_| pooled)
+        {
+            if send_all(&mut socket).is_ok() {
+                return Ok(socket);
+            }
+        }
+        let mut socket = self.open(system)?;
+        send_all(&mut socket)?;
+        Ok(socket)
+    }
+
+    /// A session whose call ended cleanly: kept for the next (OpenAI), else closed.
+    fn give_back(&self, socket: Socket) {
+        if self.config.provider == Provider::OpenAi {
+            let mut idle = self.idle.lock().expect("idle lock");
+            if idle.len() < IDLE_KEPT {
+                idle.push(socket);
+                return;
+            }
+        }
+        socket.close();
+    }
+
+    /// Asks for one spoken reply (`system`: the instruction; `user`: the request) and hands each piece of it to
+    /// `on` until the reply is done or `on` says stop (the reply is then cancelled). Returns whether it stopped.
+    fn reply(
+        &self,
+        system: &str,
+        user: &str,
+        on: &mut dyn FnMut(Said) -> ControlFlow<()>,
+    ) -> anyhow::Result<bool> {
+        let request = match self.config.provider {
+            Provider::OpenAi => openai::respond(system, user),
+            Provider::Gemini => gemini::respond(user),
+        };
+        let mut socket = self.take(system, &[request])?;
+        let started = Instant::now();
+        let mut heard_any = false;
+        loop {
+            let deadline = if heard_any {
+                started + TOTAL
+            } else {
+                started + FIRST_EVENT
+            };
+            let message = match socket.read()? {
+                Got::Message(m) => m,
+                Got::Nothing if Instant::now() >= deadline => {
+                    bail!(
+                        "{}: the live API's reply did not come in time",
+                        socket.host()
+                    )
+                }
+                Got::Nothing => {
+                    // Asked whether the reply is still wanted while nothing comes.
+                    if on(Said::Other).is_break() {
+                        self.stop(socket);
+                        return Ok(true);
+                    }
+                    continue;
+                }
+            };
+            for said in self.read(&message) {
+                match said {
+                    Said::Done => {
+                        self.give_back(socket);
+                        return Ok(false);
+                    }
+                    Said::Failed(m) => bail!("{}: {m}", socket.host()),
+                    s @ (Said::Text(_) | Said::Audio(_)) => {
+                        heard_any = true;
+                        if on(s).is_break() {
+                            self.stop(socket);
+                            return Ok(true);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Cancels the reply under way: OpenAI's session reads to the reply's end and is kept; Gemini's is closed.
+    fn stop(&self, mut socket: Socket) {
+        if self.config.provider == Provider::Gemini || socket.send(&openai::cancel()).is_err() {
+            socket.close();
+            return;
+        }
+        let deadline = Instant::now() + DRAIN;
+        while let Ok(message) = socket.next_before(deadline, "cancelling") {
+            if matches!(openai::read(&message), Said::Done | Said::Failed(_)) {
+                self.give_back(socket);
+                return;
+            }
+        }
+    }
+
+    /// The provider's transcription of 16 kHz `samples`.
+    fn hear(&self, samples: &[f32]) -> anyhow::Result<String> {
+        let samples = &samples[..samples.len().min(MAX_HEARD_SECONDS * 16_000)];
+        let messages = match self.config.provider {
+            Provider::OpenAi => openai::hear(&resample::resample(samples, 16_000, openai::RATE)),
+            Provider::Gemini => gemini::hear(samples),
+        };
+        let mut socket = self.take(
+            "Listen to the candidate. Do not answer: say nothing until you are given a line to say.",
+            &messages,
+        )?;
+        let deadline = Instant::now() + TOTAL;
+        let (mut item, mut heard) = (None::<String>, String::new());
+        loop {
+            let message = socket.next_before(deadline, "transcribing the answer")?;
+            for said in self.read(&message) {
+                match said {
+                    Said::Committed(id) => item = Some(id),
+                    Said::Heard { item: of, text }
+                        if self.config.provider == Provider::OpenAi
+                            && item.as_deref().is_none_or(|i| i == of) =>
+                    {
+                        let _ = socket.send(&openai::forget(&of));
+                        self.give_back(socket);
+                        return Ok(text.trim().to_string());
+                    }
+                    // Another item's transcription (OpenAI) is not this answer's.
+                    Said::Heard { .. } if self.config.provider == Provider::OpenAi => {}
+                    Said::Heard { text, .. } => heard.push_str(&text),
+                    // Gemini starts to answer once it has heard the turn: the transcription is whole.
+                    Said::Replying | Said::Text(_) | Said::Audio(_) | Said::Done
+                        if self.config.provider == Provider::Gemini =>
+                    {
+                        socket.close();
+                        return Ok(heard.trim().to_string());
+                    }
+                    Said::Failed(m) => bail!("{}: {m}", socket.host()),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Speaks `text` word for word at `rate`, keeping its audio for another rate's listeners.
+    fn say_exactly(
+        &self,
+        text: &str,
+        rate: u32,
+        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
+    ) -> anyhow::Result<()> {
+        let line = self.voiced.begin_claimed(text, rate);
+        let system = "You are the voice of a job interviewer. When given a text, say it aloud exactly as written, \
+                      word for word, in a calm, friendly voice, and say nothing else.";
+        let mut stream = resample::Stream::new(openai::RATE, rate);
+        let result = self.reply(system, text, &mut |said| {
+            let Said::Audio(pcm) = said else {
+                return ControlFlow::Continue(());
+            };
+            line.push_audio(&pcm);
+            let out = crate::voice::tts::piper::to_i16(&stream.push(&to_f32(&pcm)));
+            if out.is_empty() {
+                ControlFlow::Continue(())
+            } else {
+                sink(&out)
+            }
+        });
+        match result {
+            Ok(false) => {
+                line.finish();
+                let rest = crate::voice::tts::piper::to_i16(&stream.finish());
+                if !rest.is_empty() {
+                    let _ = sink(&rest);
+                }
+                Ok(())
+            }
+            Ok(true) => {
+                line.abandon();
+                Ok(())
+            }
+            Err(e) => {
+                line.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    /// Plays a line the model voiced as it wrote it.
+    fn play(
+        &self,
+        line: &voiced::Line,
+        rate: u32,
+        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
+    ) -> anyhow::Result<()> {
+        let mut stream = resample::Stream::new(openai::RATE, rate);
+        let mut read = 0;
+        while let Some(pcm) = line.audio_after(read, TOTAL) {
+            read += pcm.len();
+            let out = crate::voice::tts::piper::to_i16(&stream.push(&to_f32(&pcm)));
+            if !out.is_empty() && sink(&out).is_break() {
+                line.abandon();
+                return Ok(());
+            }
+        }
+        let rest = crate::voice::tts::piper::to_i16(&stream.finish());
+        if !rest.is_empty() {
+            let _ = sink(&rest);
+        }
+        Ok(())
+    }
+
+    /// `rehearse doctor`: a session opens and is set up (reachable, the key accepted, the model known).
+    pub fn probe(&self) -> Result<String, String> {
+        let started = Instant::now();
+        let socket = self.open("Say nothing.").map_err(|e| format!("{e:#}"))?;
+        let host = socket.host().to_string();
+        socket.close();
+        Ok(format!(
+            "{host}: a session opened and was set up in {} ms",
+            started.elapsed().as_millis()
+        ))
+    }
+}
+
+impl Llm for Live {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn generate(
+        &self,
+        req: &Request,
+        sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Completion, LlmError> {
+        let started = Instant::now();
+        let mut usage = Usage::default();
+        // A warm-up reads a prompt ahead for a local cache; a live model has nothing to warm.
+        if req.max_tokens <= 1 {
+            return Ok(Completion {
+                text: String::new(),
+                cancelled: false,
+                tokens: 0,
+                usage,
+            });
+        }
+        let (system, user) = instructions(req)
+            .ok_or_else(|| LlmError::Generate("the request has no line to ask for".into()))?;
+        let line = self.voiced.begin();
+        let mut text = String::new();
+        let result = self.reply(&system, &user, &mut |said| {
+            if line.abandoned() {
+                return ControlFlow::Break(());
+            }
+            match said {
+                Said::Text(delta) => {
+                    if text.is_empty() {
+                        usage.first_token = started.elapsed();
+                    }
+                    line.push_text(&delta);
+                    text.push_str(&delta);
+                    sink(&delta)
+                }
+                Said::Audio(pcm) => {
+                    line.push_audio(&pcm);
+                    ControlFlow::Continue(())
+                }
+                _ => sink(""),
+            }
+        });
+        usage.total = started.elapsed();
+        match result {
+            Ok(cancelled) => {
+                if cancelled {
+                    line.abandon();
+                } else {
+                    line.finish();
+                }
+                Ok(Completion {
+                    tokens: text.split_whitespace().count() as u32,
+                    text,
+                    cancelled,
+                    usage,
+                })
+            }
+            Err(e) => {
+                line.abandon();
+                Err(LlmError::Unavailable(format!("{e:#}")))
+            }
+        }
+    }
+}
+
+impl SpeechToText for Live {
+    fn transcribe(&self, samples: &[f32]) -> anyhow::Result<Transcript> {
+        let started = Instant::now();
+        let text = self
+            .hear(samples)
+            .context("the live model could not transcribe the answer")?;
+        Ok(Transcript {
+            text,
+            segments: Vec::new(),
+            audio_ms: (samples.len() / 16) as u32,
+            elapsed_ms: started.elapsed().as_millis() as u32,
+        })
+    }
+
+    fn draft(&self, _samples: &[f32]) -> anyhow::Result<Transcript> {
+        bail!("no captions with a live model: each would be a paid transcription")
+    }
+}
+
+impl TextToSpeech for Live {
+    fn sample_rate(&self) -> u32 {
+        openai::RATE
+    }
+
+    fn speak(
+        &self,
+        text: &str,
+        rate: u32,
+        sink: &mut dyn FnMut(&[i16]) -> ControlFlow<()>,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(rate > 0, "cannot speak at 0 Hz");
+        match self.voiced.claim(text, rate) {
+            Claim::Play(line) => self.play(&line, rate, sink),
+            Claim::Covered => Ok(()),
+            Claim::Unknown => self.say_exactly(text, rate, sink),
+        }
+    }
+}
+
+/// A model request as a live reply's instruction (the persona, the rules and the worked examples) and its user
+/// message (the task for this line).
+fn instructions(req: &Request) -> Option<(String, String)> {
+    let (last, earlier) = req.messages.split_last()?;
+    if last.role != MessageRole::User {
+        return None;
+    }
+    let mut system = String::new();
+    for m in earlier {
+        let label = match m.role {
+            MessageRole::System => "",
+            MessageRole::User => "Example task:\n",
+            MessageRole::Assistant => "Example line (what you would say):\n",
+        };
+        system.push_str(label);
+        system.push_str(m.content.trim());
+        system.push_str("\n\n");
+    }
+    system.push_str(
+        "You speak aloud. Say only the line itself, once, in English, at a natural pace: no preamble, no \
+         labels, nothing after it.",
+    );
+    Some((system, last.content.clone()))
+}
+
+/// `https://host/path` as `wss://host/path` (and `http` as `ws`).
+fn ws_url(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        url.to_string()
+    }
+}
+
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `samples` as base64 of 16-bit little-endian PCM, `per_chunk` samples a chunk.
+fn pcm_base64_chunks(samples: &[f32], per_chunk: usize) -> Vec<String> {
+    samples
+        .chunks(per_chunk.max(1))
+        .map(|c| {
+            let bytes: Vec<u8> = crate::voice::tts::piper::to_i16(c)
+                .iter()
+                .flat_map(|s| s.to_le_bytes())
+                .collect();
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        })
+        .collect()
+}
+
+fn pcm_i16(bytes: &[u8]) -> Vec<i16> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+fn to_f32(pcm: &[i16]) -> Vec<f32> {
+    pcm.iter().map(|&s| f32::from(s) / 32_768.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::Message;
+
+    #[test]
+    fn a_request_becomes_an_instruction_and_a_task() {
+        let m = |role, content: &str| Message {
+            role,
+            content: content.into(),
+        };
+        let req = Request {
+            messages: vec![
+                m(MessageRole::System, "You are Priya, an interviewer."),
+                m(MessageRole::User, "Task: ask about the queue."),
+                m(MessageRole::Assistant, "Why a queue?"),
+                m(MessageRole::User, "Task: ask about the cache."),
+            ],
+            scripted: String::new(),
+            max_tokens: 60,
+            temperature: 0.6,
+            seed: 1,
+            stop: vec![],
+            session: None,
+            ignore_eos: false,
+        };
+        let (system, user) = instructions(&req).unwrap();
+        assert!(system.starts_with("You are Priya"));
+        assert!(system.contains("Example task:\nTask: ask about the queue."));
+        assert!(system.contains("Example line (what you would say):\nWhy a queue?"));
+        assert_eq!(user, "Task: ask about the cache.");
+        assert!(
+            instructions(&Request {
+                messages: vec![],
+                ..req
+            })
+            .is_none()
+        );
+        assert_eq!(ws_url("http://127.0.0.1:9/v1"), "ws://127.0.0.1:9/v1");
+        assert_eq!(query_escape("qwen2.5:0.5b"), "qwen2.5%3A0.5b");
+        assert_eq!(pcm_i16(&[1, 0, 0, 128]), vec![1, i16::MIN]);
+    }
+}
