@@ -672,3 +672,45 @@ async fn an_interview_through_gemini_live_hears_writes_and_speaks() {
     drop(f);
     server.stop().await;
 }
+
+/// `rehearse bench voice --realtime ...` measures a live model like a local one: answers said aloud into a live
+/// interview, the provider hearing and speaking, each turn's latency stored.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn the_voice_benchmark_runs_a_live_model() {
+    let _cpu = crate::util::exclusive_cpu();
+    let (url, fake) = start_fake(Provider::OpenAi);
+    let dir = tempfile::tempdir().unwrap();
+    let live = settings_for(dir.path(), Provider::OpenAi, &url, "sk-live")
+        .realtime
+        .unwrap();
+    let report = rehearse::bench::voice::run(
+        &crate::util::models_dir(),
+        &rehearse::bench::voice::Options {
+            set: "tiny".into(),
+            llm: None,
+            stt: None,
+            tts: None,
+            tts_voice: String::new(),
+            realtime: Some(live),
+            interviews: 1,
+            turns: 1,
+            clips: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.turns, 1);
+    assert_eq!(report.llm, "openai:gpt-realtime (live)");
+    assert!(report.speech_end_to_first_audio.count >= 1, "{report:?}");
+    let f = fake.lock().unwrap();
+    assert!(
+        f.events
+            .iter()
+            .any(|e| e["type"] == "input_audio_buffer.commit")
+    );
+}

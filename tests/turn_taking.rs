@@ -57,6 +57,10 @@ async fn thinking_pauses_are_not_cut_into_and_finished_answers_end_on_their_word
         &voice::Options {
             set: "tiny".into(),
             llm: None,
+            stt: None,
+            tts: None,
+            tts_voice: String::new(),
+            realtime: None,
             interviews: 1,
             turns: 3,
             clips: Some(clips),

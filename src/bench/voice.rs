@@ -36,6 +36,12 @@ pub struct Options {
     pub set: String,
     /// An interviewer to run instead of the set's (`--llm local:NAME` or a remote `--llm openai:MODEL`).
     pub llm: Option<Spec>,
+    /// Speech on another server instead of the set's (`--stt openai:MODEL`, `--tts openai:MODEL`), and its voice.
+    pub stt: Option<Spec>,
+    pub tts: Option<Spec>,
+    pub tts_voice: String,
+    /// A speech-to-speech model in place of all three (`--realtime`).
+    pub realtime: Option<crate::voice::live::LiveConfig>,
     pub interviews: usize,
     pub turns: usize,
     /// Answers from a pause set instead of the built-in three (each said once, shared out among the interviews).
@@ -459,16 +465,29 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     let dir = tempfile_dir()?;
     let mut settings = Settings::for_data_dir(&dir);
     settings.models_dir = models_dir.to_path_buf();
-    settings.stt = Spec::Local(stt.clone());
+    settings.stt = opts.stt.clone().unwrap_or(Spec::Local(stt.clone()));
     settings.llm = llm.clone();
-    settings.tts = Spec::Local(tts.clone());
+    settings.tts = opts.tts.clone().unwrap_or(Spec::Local(tts.clone()));
+    settings.tts_voice = opts.tts_voice.clone();
+    settings.realtime = opts.realtime.clone();
     settings.vad = Spec::Local(vad.clone());
     // Nobody waits in silence here long enough for a prompt to matter, but the answers must not be prompted.
     settings.silence_prompt = Duration::from_secs(600);
     let (end_of_turn_ms, end_of_turn_finished_ms) =
         (settings.end_of_turn_ms, settings.end_of_turn_finished_ms);
     let state = AppState::open(settings).await?;
-    let builtin = std::sync::Arc::new(check_loaded(&state, opts, &stt, &llm, &tts)?);
+    let builtin = std::sync::Arc::new(check_loaded(&state, models_dir, opts, &stt, &llm, &tts)?);
+    // What ran, as the report names it.
+    let named = |remote: &Option<Spec>, local: String| match (&opts.realtime, remote) {
+        (Some(r), _) => format!("{}:{} (live)", r.provider.prefix(), r.model),
+        (None, Some(spec)) => spec.to_string(),
+        (None, None) => local,
+    };
+    let (stt, tts) = (named(&opts.stt, stt), named(&opts.tts, tts));
+    let llm = match &opts.realtime {
+        Some(_) => named(&None, String::new()),
+        None => llm.to_string(),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -496,7 +515,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
     Ok(Report {
         set: opts.set.clone(),
         stt,
-        llm: llm.to_string(),
+        llm,
         tts,
         vad,
         interviews: opts.interviews,
@@ -520,17 +539,31 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
 /// by its voice.
 fn check_loaded(
     state: &AppState,
+    models_dir: &std::path::Path,
     opts: &Options,
     stt: &str,
     llm: &Spec,
     tts: &str,
 ) -> anyhow::Result<Vec<Vec<i16>>> {
-    let voice = state.tts().with_context(|| {
+    let served = state.tts().with_context(|| {
         format!(
             "the voice {tts} does not load (rehearse models fetch --set {})",
             opts.set
         )
     })?;
+    // The candidate's answers are said by the set's own voice, whoever speaks for the interviewer.
+    let voice = if opts.tts.is_some() || opts.realtime.is_some() {
+        crate::backends::open_tts(&Spec::Local(tts.to_string()), "", models_dir)
+            .0
+            .with_context(|| {
+                format!(
+                    "the voice {tts} does not load (rehearse models fetch --set {})",
+                    opts.set
+                )
+            })?
+    } else {
+        served
+    };
     if state.stt().is_none() {
         bail!(
             "whisper {stt} does not load (rehearse models fetch --set {})",
