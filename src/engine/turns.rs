@@ -312,7 +312,7 @@ pub fn sounds_finished(text: &str) -> bool {
         .rsplit(['.', '?', '!'])
         .next()
         .unwrap_or_default();
-    if ANNOUNCES.iter().any(|p| last_sentence.contains(p)) {
+    if ANNOUNCES.iter().any(|p| last_sentence.contains(p)) || fragment(last_sentence) {
         return false;
     }
     let last_word = last_sentence
@@ -320,6 +320,25 @@ pub fn sounds_finished(text: &str) -> bool {
         .rfind(|w| !w.is_empty())
         .unwrap_or_default();
     !GOES_ON.contains(&last_word)
+}
+
+/// Whether a sentence is a fragment that a thought goes on from: a condition or concession alone ("If one
+/// celebrity posts.", "Although the queue was full."), which has no comma before its main clause, or a short
+/// sentence opened by a conjunction ("And the workers.").
+fn fragment(sentence: &str) -> bool {
+    // Not "because", "since" or "when": a sentence of its own after a finished one is often an afterthought that
+    // completes the answer ("Because it uses constant memory.").
+    const SUBORDINATE: &[&str] = &["if", "unless", "although", "though", "whereas"];
+    const CONJUNCTION: &[&str] = &["and", "but", "or", "so"];
+    let words: Vec<&str> = sentence
+        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let Some(first) = words.first().map(|w| w.trim_end_matches(',')) else {
+        return false;
+    };
+    (SUBORDINATE.contains(&first) && !sentence.contains(','))
+        || (CONJUNCTION.contains(&first) && words.len() <= 3)
 }
 
 /// Where a story or a design is expected, an answer of fewer words that reads as finished may be a first sentence
@@ -564,6 +583,10 @@ mod tests {
             "About two years.",
             "Does that answer your question?",
             "We shipped it two weeks early, with no data loss.",
+            // An afterthought, and a condition with its main clause, finish an answer.
+            "Two pointers would be better. Because it uses constant memory.",
+            "If one celebrity posts, that's millions of inserts.",
+            "And that was it for the launch.",
         ] {
             assert!(sounds_finished(done), "{done}");
         }
@@ -577,6 +600,9 @@ mod tests {
             "Let me think about the edge cases.",
             "I think the main thing I learned was.",
             "which is why we chose Kafka so",
+            // A condition alone, and a conjunction opening a short sentence, go on.
+            "The bottleneck is the fan-out on write. If one celebrity posts.",
+            "Every request goes to the queue first. And the workers.",
             "",
         ] {
             assert!(!sounds_finished(going_on), "{going_on}");
