@@ -89,3 +89,124 @@ async fn thinking_pauses_are_not_cut_into_and_finished_answers_end_on_their_word
         "{silence:?}"
     );
 }
+
+/// A candidate who goes on speaking just after the interviewer has begun to reply had not finished: the reply
+/// stops, and the engine takes both parts as one answer (its record of the answer holds both), while the
+/// transcript keeps both turns as said. A reply heard whole is answered, not taken back.
+#[tokio::test]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard only orders CPU-heavy tests; each test has its own runtime"
+)]
+async fn going_on_after_the_interviewer_began_to_reply_makes_one_answer() {
+    use crate::ws::*;
+    use rehearse::realtime::pb::{self, client_frame, server_frame::Kind};
+
+    let _cpu = crate::util::exclusive_cpu();
+    let voice = crate::util::tiny_voice();
+    let speech = |text: &str| {
+        let mut pcm: Vec<i16> = Vec::new();
+        voice
+            .speak(text, 16_000, &mut |p| {
+                pcm.extend_from_slice(p);
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        pcm
+    };
+    let first = speech("I owned the migration of our billing service.");
+    let second = speech(
+        "And we shipped it two weeks early, with zero data loss, because I wrote the runbook.",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = with_models(dir.path());
+    settings.stt = Spec::Local("whisper-tiny.en".into());
+    settings.tts = Spec::Local("piper-joe".into());
+    let server = start(settings).await;
+    let (client, id) = new_interview(&server.state, "ada@example.com").await;
+    let (mut ws, _) = hear_opening(&server, &client, &id, 16_000).await;
+
+    let mut seq = 10u64;
+    let mut chunk_no = 0u64;
+    let mut say = async |ws: &mut Ws, pcm: &[i16]| {
+        for c in pcm.chunks(3_200) {
+            let bytes: Vec<u8> = c.iter().flat_map(|s| s.to_le_bytes()).collect();
+            let chunk = client_frame::Kind::Audio(pb::AudioChunk {
+                sequence: chunk_no,
+                sample_rate: 16_000,
+                pcm: bytes,
+            });
+            send(ws, seq, chunk).await;
+            seq += 1;
+            chunk_no += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    // The first part, then silence until the interviewer's reply begins to play.
+    say(&mut ws, &first).await;
+    let quiet = vec![0i16; 3_200];
+    let mut began = false;
+    for _ in 0..60 {
+        say(&mut ws, &quiet).await;
+        while let Ok(Ok(k)) =
+            tokio::time::timeout(std::time::Duration::from_millis(1), next(&mut ws)).await
+        {
+            began |= matches!(k, Kind::Audio(a) if !a.pcm.is_empty());
+        }
+        if began {
+            break;
+        }
+    }
+    assert!(began, "the interviewer began to reply to the first part");
+    // The candidate goes on at once, then stops.
+    say(&mut ws, &second).await;
+    for _ in 0..30 {
+        say(&mut ws, &quiet).await;
+    }
+    let frames = until(&mut ws, interviewer_final).await;
+    assert!(
+        frames
+            .iter()
+            .any(|k| matches!(k, Kind::VoiceState(v) if v.interrupted)),
+        "the reply stopped: {frames:?}"
+    );
+    let turns = client
+        .get(&format!("/api/v1/sessions/{id}/transcript"))
+        .await
+        .json();
+    let answers: Vec<&str> = turns
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["speaker"] == "candidate")
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        answers.len(),
+        2,
+        "both turns are in the transcript: {answers:?}"
+    );
+    let stored = server
+        .state
+        .db()
+        .call({
+            let id = id.clone();
+            move |c| rehearse::db::live::load_engine(c, &id)
+        })
+        .await
+        .unwrap();
+    let engine: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    // The engine keeps one line per answer: both parts are on one.
+    let answered = engine["rounds"][0]["answered"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        answered
+            .lines()
+            .any(|l| l.contains("billing") && l.contains("runbook")),
+        "the engine took both parts as one answer: {answered:?}"
+    );
+    assert_eq!(engine["answers"], 2, "two stored turns, both handed over");
+    server.stop().await;
+}

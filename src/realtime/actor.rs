@@ -91,6 +91,21 @@ pub(super) struct Actor {
     pub(super) code_runs: u32,
     /// Captions made so far (for their ids).
     pub(super) captions: u64,
+    /// The spoken answer the interviewer is replying to, while the candidate may still go on with it.
+    pub(super) resumable: Option<Resumable>,
+}
+
+/// A spoken answer the interviewer has just begun to reply to. When the candidate speaks again before hearing
+/// much of the reply, they had not finished: the reply stops, and once they have, the engine is taken back to
+/// before the answer and given both parts as one answer (`listen.rs`).
+pub(super) struct Resumable {
+    /// The engine as it was before the answer.
+    pub before: Interview,
+    pub text: String,
+    /// When the answer was handed to the engine, on [`super::floor::clock_ms`].
+    pub at_ms: u64,
+    /// The candidate spoke again in time: their next turn goes on with this answer.
+    pub continued: bool,
 }
 
 impl Actor {
@@ -124,6 +139,7 @@ impl Actor {
             me,
             code_runs: 0,
             captions: 0,
+            resumable: None,
         }
     }
 
@@ -460,6 +476,8 @@ impl Actor {
     }
 
     async fn answer(&mut self, conn: u64, seq: u64, a: pb::TextAnswer) {
+        // A typed answer is a new turn, whatever was said before it.
+        self.resumable = None;
         if let Some(why) = self.closed_reason() {
             self.send_to(conn, frames::error("session_closed", why, seq));
             return;

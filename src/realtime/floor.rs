@@ -31,6 +31,8 @@ pub struct Floor {
     interrupted_at: AtomicU64,
     /// When the interviewer's audio sent so far ends playing at the client (an estimate on [`clock_ms`]).
     playing_until: AtomicU64,
+    /// When the audio playing (or last played) began, on the same clock.
+    playing_since: AtomicU64,
 }
 
 impl Floor {
@@ -67,8 +69,32 @@ impl Floor {
     /// Audio of `ms` was sent now: it plays after what is queued, or after the client's short lead if nothing is.
     pub fn queue_audio(&self, ms: u64, lead_ms: u64) {
         let now = clock_ms();
+        if self.playing_until() <= now {
+            self.playing_since.store(now + lead_ms, Ordering::Relaxed);
+        }
         let start = self.playing_until().max(now + lead_ms);
         self.playing_until.store(start + ms, Ordering::Relaxed);
+    }
+
+    /// Whether any of the interviewer's audio began playing after `since` (on [`clock_ms`]).
+    pub fn began_since(&self, since: u64) -> bool {
+        self.playing_since.load(Ordering::Relaxed) > since
+    }
+
+    /// How much of the interviewer's audio begun after `since` (on [`clock_ms`]) has played by now: 0 when none
+    /// began since.
+    pub fn played_since(&self, since: u64) -> u64 {
+        if !self.began_since(since) {
+            return 0;
+        }
+        let began = self.playing_since.load(Ordering::Relaxed);
+        let now = clock_ms();
+        // Cut short by an interruption, the audio played until then.
+        let until = match self.playing_until() {
+            0 => self.interrupted_at().max(began),
+            end => end,
+        };
+        now.min(until).saturating_sub(began)
     }
 }
 
@@ -126,5 +152,23 @@ mod tests {
             heard(&said, 9_000),
             "Tell me about a launch. What went wrong? And what did you learn?"
         );
+    }
+
+    #[test]
+    fn what_played_since_an_answer_is_known() {
+        let floor = Floor::default();
+        let answered = clock_ms();
+        assert!(!floor.began_since(answered), "nothing played yet");
+        assert_eq!(floor.played_since(answered), 0);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        floor.queue_audio(2_000, 0);
+        assert!(floor.began_since(answered) && floor.playing());
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let played = floor.played_since(answered);
+        assert!((20..1_000).contains(&played), "{played}");
+        // Audio that began before a later answer is not the reply to it.
+        assert!(!floor.began_since(clock_ms() + 1));
+        floor.interrupt();
+        assert!(floor.played_since(answered) < 1_000);
     }
 }

@@ -17,7 +17,7 @@ use tokio::task::{JoinError, JoinHandle};
 
 use super::{
     activity::{Activity, Captioning, ReplyWork},
-    actor::Actor,
+    actor::{Actor, Resumable},
     frames,
     hub::Cmd,
     latency::Timing,
@@ -67,6 +67,11 @@ type Heard = (Transcript, Option<Stream>);
 /// second while speaking. One caption is transcribed at a time per connection, never during a pause (when the
 /// transcription the reply waits for runs), so captions take only time the reply does not need.
 pub const CAPTION_EVERY_MS: u32 = 1000;
+/// A candidate who speaks again this soon after a spoken answer was handed over, having heard less than
+/// [`RESUME_HEARD_MS`] of the interviewer's reply, is going on with that answer rather than answering the reply.
+const RESUME_WITHIN_MS: u64 = 6_000;
+const RESUME_HEARD_MS: u64 = 1_500;
+
 /// The turn's audio (pre-roll included) before its first caption: whisper's draft of the first second alone was
 /// often wrong ("I will use the mic." for "I owned the migration").
 pub const FIRST_CAPTION_MS: u32 = 1500;
@@ -435,10 +440,61 @@ impl Actor {
     /// The candidate started speaking: nobody waits for an answer now, and an interviewer still talking stops.
     fn speech_started(&mut self) {
         self.waiting_since = None;
-        if self.floor.playing() {
+        let now = super::floor::clock_ms();
+        // Going on with the answer: soon after it, while the reply has not begun to play or has played only a
+        // little (a short reply heard whole, "Why Kafka?", is answered, not interrupted).
+        let going_on = self.resumable.as_ref().is_some_and(|r| {
+            now.saturating_sub(r.at_ms) < RESUME_WITHIN_MS
+                && (!self.floor.began_since(r.at_ms)
+                    || (self.floor.playing() && self.floor.played_since(r.at_ms) < RESUME_HEARD_MS))
+        });
+        if self.floor.playing() || going_on {
             self.floor.interrupt();
             self.broadcast(frames::voice_state(pb::voice_state::State::Listening, true));
         }
+        if let Some(r) = &mut self.resumable {
+            r.continued = going_on;
+        }
+    }
+
+    /// The answer as the engine gets it: this turn alone, or, when it goes on with the answer the interviewer had
+    /// just begun to reply to, both parts, with the engine taken back to before the first.
+    fn resume(&mut self, text: &str) -> String {
+        match self.resumable.take().filter(|r| r.continued) {
+            Some(r) => {
+                let mut before = r.before;
+                // Two stored turns are handed over as one answer: the first counts as handed over already.
+                before.answers = before.answers.map(|n| n + 1);
+                self.engine = Some(before);
+                format!("{} {}", r.text, text)
+            }
+            None => text.to_string(),
+        }
+    }
+
+    /// Hands a spoken answer to the engine, keeping what it takes to treat the next turn as more of this answer.
+    async fn hand_over(&mut self, answer: String) {
+        let before = self.engine.clone();
+        let at_ms = super::floor::clock_ms();
+        self.input(Input::Answer(&answer)).await;
+        // Only where the interviewer is heard (its voice shows when the reply starts), and within the round and
+        // question the answer was given in: a reply that moved on is not taken back.
+        let heard = self.services.tts.is_some() && !self.listeners.is_empty();
+        self.resumable = before
+            .filter(|_| heard)
+            .filter(|b| {
+                self.engine.as_ref().is_some_and(|iv| {
+                    !iv.finished
+                        && iv.current == b.current
+                        && iv.current_question() == b.current_question()
+                })
+            })
+            .map(|before| Resumable {
+                before,
+                text: answer,
+                at_ms,
+                continued: false,
+            });
     }
 
     /// A finished turn: transcribed (or the transcription begun in its pause, when that heard the same audio),
@@ -477,6 +533,7 @@ impl Actor {
             ));
             return;
         }
+        let answer = self.resume(&text);
         match self.store_answer(text.clone(), None, "voice").await {
             Ok(true) => {
                 self.timing = self.last_candidate_turn.map(|candidate_turn| Timing {
@@ -490,7 +547,7 @@ impl Actor {
                     first_audio: None,
                     reply_ahead: false,
                 });
-                self.input(Input::Answer(&text)).await;
+                self.hand_over(answer).await;
             }
             Ok(false) => {}
             Err(e) => {
