@@ -208,5 +208,6 @@ async fn going_on_after_the_interviewer_began_to_reply_makes_one_answer() {
         "the engine took both parts as one answer: {answered:?}"
     );
     assert_eq!(engine["answers"], 2, "two stored turns, both handed over");
+    assert_eq!(server.state.metrics().resumed(), 1, "counted on /metrics");
     server.stop().await;
 }

@@ -83,6 +83,8 @@ pub struct Report {
     /// With a pause set: its answers, and those the interviewer cut into (the latency figures are of the rest).
     pub clips: usize,
     pub cut_ins: Vec<CutIn>,
+    /// Answers the candidate went on with just after the interviewer began to reply, taken back up as one.
+    pub resumed: u64,
     /// Captions of the candidate's words shown while they spoke, and the answers that had at least one.
     pub captions: usize,
     pub answers_captioned: usize,
@@ -503,6 +505,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         .call(|c| crate::db::spoken::latencies(c, None))
         .await?;
     let peak = peak_rss_mb();
+    let resumed = state.metrics().resumed();
     let _ = stop.send(());
     let _ = server.await;
     state.hub().stop_all().await;
@@ -530,6 +533,7 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         peak_rss_mb: peak,
         clips: opts.clips.as_ref().map_or(0, Vec::len),
         cut_ins: heard.cut_ins,
+        resumed,
         captions: heard.captions,
         answers_captioned: heard.answers_captioned,
     })
@@ -682,6 +686,10 @@ pub fn print(r: &Report) {
             files.len(),
             r.cut_ins.len(),
             r.speech_end_to_first_audio.count
+        );
+        println!(
+            "answers taken back up (the candidate went on, the reply stopped, both parts made one answer): {}",
+            r.resumed
         );
         for c in &r.cut_ins {
             println!(

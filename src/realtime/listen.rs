@@ -466,6 +466,7 @@ impl Actor {
                 // Two stored turns are handed over as one answer: the first counts as handed over already.
                 before.answers = before.answers.map(|n| n + 1);
                 self.engine = Some(before);
+                self.services.observe.resumed();
                 format!("{} {}", r.text, text)
             }
             None => text.to_string(),

@@ -22,6 +22,8 @@ pub trait Observe: Send + Sync {
     fn voice(&self, stage: VoiceStage, seconds: f64);
     /// What became of one model-written piece of an interviewer turn.
     fn piece(&self, ask: Ask, outcome: Outcome);
+    /// A spoken answer was taken back up: the candidate went on just after the interviewer began to reply.
+    fn resumed(&self);
 }
 
 /// The settings an interview reads.

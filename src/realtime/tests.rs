@@ -27,6 +27,7 @@ struct Quiet;
 impl Observe for Quiet {
     fn voice(&self, _: VoiceStage, _: f64) {}
     fn piece(&self, _: Ask, _: Outcome) {}
+    fn resumed(&self) {}
 }
 
 /// Services over a fresh database with the shipped catalog, and one candidate's interview of a single behavioral

@@ -28,6 +28,8 @@ pub struct Metrics {
     pieces: [[AtomicU64; 3]; 2],
     /// Connections closed on accept: [one address's limit, the total limit].
     refused: [AtomicU64; 2],
+    /// Spoken answers taken back up when the candidate went on.
+    resumed: AtomicU64,
 }
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -108,6 +110,17 @@ impl Observe for Metrics {
         let o = Outcome::ALL.iter().position(|x| *x == outcome).unwrap_or(0);
         self.pieces[p][o].fetch_add(1, Ordering::Relaxed);
     }
+
+    fn resumed(&self) {
+        self.resumed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Metrics {
+    /// Spoken answers taken back up so far.
+    pub fn resumed(&self) -> u64 {
+        self.resumed.load(Ordering::Relaxed)
+    }
 }
 
 fn class_of(path: &str) -> usize {
@@ -183,13 +196,25 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             "rehearse_catalog_entries{{kind=\"{kind}\"}} {n}\n"
         ));
     }
+    interviews(m, &mut out);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+}
+
+/// What the interviews measure: the voice's stages, the model's pieces and the answers taken back up.
+fn interviews(m: &Metrics, out: &mut String) {
     out.push_str("# HELP rehearse_voice_stage_seconds Spoken answers: seconds per stage of the way back to the interviewer's voice.\n");
     out.push_str("# TYPE rehearse_voice_stage_seconds histogram\n");
     for (stage, h) in VoiceStage::ALL.iter().zip(&m.voice) {
         h.render(
             "rehearse_voice_stage_seconds",
             &format!("stage=\"{}\"", stage.name()),
-            &mut out,
+            out,
         );
     }
     out.push_str("# HELP rehearse_interviewer_pieces_total Model-written pieces of interviewer turns by outcome: \
@@ -202,13 +227,10 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             outcome.as_str()
         ));
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
+    out.push_str("# HELP rehearse_answers_resumed_total Spoken answers the candidate went on with just after the \
+                  interviewer began to reply: the reply stopped and both parts made one answer.\n");
+    out.push_str("# TYPE rehearse_answers_resumed_total counter\n");
+    out.push_str(&format!("rehearse_answers_resumed_total {}\n", m.resumed()));
 }
 
 #[cfg(test)]
