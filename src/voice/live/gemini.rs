@@ -95,12 +95,10 @@ pub fn read(message: &Value) -> Vec<Said> {
         out.push(Said::Ready);
     }
     if let Some(e) = message.get("error") {
-        out.push(Said::Failed(
-            e["message"]
-                .as_str()
-                .map(crate::llm::remote::server_message)
-                .unwrap_or_else(|| "the live API reported an error".into()),
-        ));
+        out.push(Said::Failed(super::error_message(
+            e,
+            "the live API reported an error",
+        )));
     }
     if message.get("goAway").is_some() {
         out.push(Said::Failed("the live API is closing the session".into()));

@@ -23,13 +23,14 @@
 
 pub mod gemini;
 pub mod openai;
+mod session;
 mod socket;
 mod voiced;
 
 use std::{
     ops::ControlFlow,
     sync::Mutex,
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{Context as _, bail};
@@ -40,19 +41,9 @@ use crate::{
     llm::{Completion, Llm, LlmError, MessageRole, Request, Usage, remote::Endpoint},
     voice::{SpeechToText, TextToSpeech, Transcript, tts::resample},
 };
-use socket::{Got, Socket};
+use socket::Socket;
 use voiced::Claim;
 
-/// Connections kept open between calls (OpenAI's sessions hold no conversation, so any call can use any).
-const IDLE_KEPT: usize = 4;
-/// From a request to the provider's first event of its answer.
-const FIRST_EVENT: Duration = Duration::from_secs(15);
-/// A whole line, or a whole transcription.
-const TOTAL: Duration = Duration::from_secs(60);
-/// After a cancel, how long the rest of a reply is read before the connection is given up.
-const DRAIN: Duration = Duration::from_secs(2);
-/// The longest answer sent to be transcribed.
-const MAX_HEARD_SECONDS: usize = 300;
 
 /// Which live model, where, and with which voice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,192 +132,6 @@ impl Live {
         &self.config.endpoint
     }
 
-    /// A new session, set up (`system` is Gemini's instruction for the session; OpenAI takes it per reply).
-    fn open(&self, system: &str) -> anyhow::Result<Socket> {
-        let c = &self.config;
-        let (url, headers, setup) = match c.provider {
-            Provider::OpenAi => (
-                openai::url(&c.endpoint, &c.model),
-                openai::headers(&c.endpoint),
-                openai::session(&c.voice),
-            ),
-            Provider::Gemini => (
-                gemini::url(&c.endpoint),
-                gemini::headers(&c.endpoint),
-                gemini::setup(&c.model, &c.voice, system),
-            ),
-        };
-        let mut socket = Socket::connect(&url, &headers)?;
-        socket.send(&setup)?;
-        let deadline = Instant::now() + FIRST_EVENT;
-        loop {
-            let message = socket.next_before(deadline, "setting up the session")?;
-            for said in self.read(&message) {
-                match said {
-                    Said::Ready => return Ok(socket),
-                    Said::Failed(m) => bail!("{}: {m}", socket.host()),
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    fn read(&self, message: &serde_json::Value) -> Vec<Said> {
-        match self.config.provider {
-            Provider::OpenAi => vec![openai::read(message)],
-            Provider::Gemini => gemini::read(message),
-        }
-    }
-
-    /// A session for one call with `messages` sent on it: an idle one (OpenAI) that takes them, else a new one.
-    fn take(&self, system: &str, messages: &[serde_json::Value]) -> anyhow::Result<Socket> {
-        let send_all = |socket: &mut Socket| messages.iter().try_for_each(|m| socket.send(m));
-        let pooled = self.config.provider == Provider::OpenAi;
-        // An idle session the provider closed meanwhile is dropped for the next one.
-        while let Some(mut socket) = self
-            .idle
-            .lock()
-            .expect("idle lock")
-            .pop()
-            .filter(|_| pooled)
-        {
-            if send_all(&mut socket).is_ok() {
-                return Ok(socket);
-            }
-        }
-        let mut socket = self.open(system)?;
-        send_all(&mut socket)?;
-        Ok(socket)
-    }
-
-    /// A session whose call ended cleanly: kept for the next (OpenAI), else closed.
-    fn give_back(&self, socket: Socket) {
-        if self.config.provider == Provider::OpenAi {
-            let mut idle = self.idle.lock().expect("idle lock");
-            if idle.len() < IDLE_KEPT {
-                idle.push(socket);
-                return;
-            }
-        }
-        socket.close();
-    }
-
-    /// Asks for one spoken reply (`system`: the instruction; `user`: the request) and hands each piece of it to
-    /// `on` until the reply is done or `on` says stop (the reply is then cancelled). Returns whether it stopped.
-    fn reply(
-        &self,
-        system: &str,
-        user: &str,
-        on: &mut dyn FnMut(Said) -> ControlFlow<()>,
-    ) -> anyhow::Result<bool> {
-        let request = match self.config.provider {
-            Provider::OpenAi => openai::respond(system, user),
-            Provider::Gemini => gemini::respond(user),
-        };
-        let mut socket = self.take(system, &[request])?;
-        let started = Instant::now();
-        let mut heard_any = false;
-        loop {
-            let deadline = if heard_any {
-                started + TOTAL
-            } else {
-                started + FIRST_EVENT
-            };
-            let message = match socket.read()? {
-                Got::Message(m) => m,
-                Got::Nothing if Instant::now() >= deadline => {
-                    bail!(
-                        "{}: the live API's reply did not come in time",
-                        socket.host()
-                    )
-                }
-                Got::Nothing => {
-                    // Asked whether the reply is still wanted while nothing comes.
-                    if on(Said::Other).is_break() {
-                        self.stop(socket);
-                        return Ok(true);
-                    }
-                    continue;
-                }
-            };
-            for said in self.read(&message) {
-                match said {
-                    Said::Done => {
-                        self.give_back(socket);
-                        return Ok(false);
-                    }
-                    Said::Failed(m) => bail!("{}: {m}", socket.host()),
-                    s @ (Said::Text(_) | Said::Audio(_)) => {
-                        heard_any = true;
-                        if on(s).is_break() {
-                            self.stop(socket);
-                            return Ok(true);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    /// Cancels the reply under way: OpenAI's session reads to the reply's end and is kept; Gemini's is closed.
-    fn stop(&self, mut socket: Socket) {
-        if self.config.provider == Provider::Gemini || socket.send(&openai::cancel()).is_err() {
-            socket.close();
-            return;
-        }
-        let deadline = Instant::now() + DRAIN;
-        while let Ok(message) = socket.next_before(deadline, "cancelling") {
-            if matches!(openai::read(&message), Said::Done | Said::Failed(_)) {
-                self.give_back(socket);
-                return;
-            }
-        }
-    }
-
-    /// The provider's transcription of 16 kHz `samples`.
-    fn hear(&self, samples: &[f32]) -> anyhow::Result<String> {
-        let samples = &samples[..samples.len().min(MAX_HEARD_SECONDS * 16_000)];
-        let messages = match self.config.provider {
-            Provider::OpenAi => openai::hear(&resample::resample(samples, 16_000, openai::RATE)),
-            Provider::Gemini => gemini::hear(samples),
-        };
-        let mut socket = self.take(
-            "Listen to the candidate. Do not answer: say nothing until you are given a line to say.",
-            &messages,
-        )?;
-        let deadline = Instant::now() + TOTAL;
-        let (mut item, mut heard) = (None::<String>, String::new());
-        loop {
-            let message = socket.next_before(deadline, "transcribing the answer")?;
-            for said in self.read(&message) {
-                match said {
-                    Said::Committed(id) => item = Some(id),
-                    Said::Heard { item: of, text }
-                        if self.config.provider == Provider::OpenAi
-                            && item.as_deref().is_none_or(|i| i == of) =>
-                    {
-                        let _ = socket.send(&openai::forget(&of));
-                        self.give_back(socket);
-                        return Ok(text.trim().to_string());
-                    }
-                    // Another item's transcription (OpenAI) is not this answer's.
-                    Said::Heard { .. } if self.config.provider == Provider::OpenAi => {}
-                    Said::Heard { text, .. } => heard.push_str(&text),
-                    // Gemini starts to answer once it has heard the turn: the transcription is whole.
-                    Said::Replying | Said::Text(_) | Said::Audio(_) | Said::Done
-                        if self.config.provider == Provider::Gemini =>
-                    {
-                        socket.close();
-                        return Ok(heard.trim().to_string());
-                    }
-                    Said::Failed(m) => bail!("{}: {m}", socket.host()),
-                    _ => {}
-                }
-            }
-        }
-    }
-
     /// Speaks `text` word for word at `rate`, keeping its audio for another rate's listeners.
     fn say_exactly(
         &self,
@@ -379,7 +184,7 @@ impl Live {
     ) -> anyhow::Result<()> {
         let mut stream = resample::Stream::new(openai::RATE, rate);
         let mut read = 0;
-        while let Some(pcm) = line.audio_after(read, TOTAL) {
+        while let Some(pcm) = line.audio_after(read, session::TOTAL) {
             read += pcm.len();
             let out = crate::voice::tts::piper::to_i16(&stream.push(&to_f32(&pcm)));
             if !out.is_empty() && sink(&out).is_break() {
@@ -537,6 +342,15 @@ fn instructions(req: &Request) -> Option<(String, String)> {
          labels, nothing after it.",
     );
     Some((system, last.content.clone()))
+}
+
+/// The message of a provider's error object, on one line, or `otherwise`.
+fn error_message(error: &serde_json::Value, otherwise: &str) -> String {
+    error["message"]
+        .as_str()
+        .map(crate::llm::remote::server_message)
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| otherwise.to_string())
 }
 
 /// `https://host/path` as `wss://host/path` (and `http` as `ws`).

@@ -111,7 +111,7 @@ pub fn read(event: &Value) -> Said {
             text: text("transcript"),
         },
         "conversation.item.input_audio_transcription.failed" => {
-            Said::Failed(message(&event["error"], "the transcription failed"))
+            Said::Failed(super::error_message(&event["error"], "the transcription failed"))
         }
         "response.output_audio.delta" | "response.audio.delta" => {
             match base64::engine::general_purpose::STANDARD.decode(text("delta")) {
@@ -123,23 +123,15 @@ pub fn read(event: &Value) -> Said {
             Said::Text(text("delta"))
         }
         "response.done" => match event["response"]["status"].as_str() {
-            Some("failed") => Said::Failed(message(
+            Some("failed") => Said::Failed(super::error_message(
                 &event["response"]["status_details"]["error"],
                 "the response failed",
             )),
             _ => Said::Done,
         },
-        "error" => Said::Failed(message(&event["error"], "the live API reported an error")),
+        "error" => Said::Failed(super::error_message(&event["error"], "the live API reported an error")),
         _ => Said::Other,
     }
-}
-
-fn message(error: &Value, otherwise: &str) -> String {
-    error["message"]
-        .as_str()
-        .map(crate::llm::remote::server_message)
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| otherwise.to_string())
 }
 
 #[cfg(test)]
