@@ -27,11 +27,7 @@ mod session;
 mod socket;
 mod voiced;
 
-use std::{
-    ops::ControlFlow,
-    sync::Mutex,
-    time::Instant,
-};
+use std::{ops::ControlFlow, sync::Mutex, time::Instant};
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -43,7 +39,6 @@ use crate::{
 };
 use socket::Socket;
 use voiced::Claim;
-
 
 /// Which live model, where, and with which voice.
 #[derive(Debug, Clone, PartialEq, Eq)]

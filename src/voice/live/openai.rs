@@ -110,9 +110,10 @@ pub fn read(event: &Value) -> Said {
             item: text("item_id"),
             text: text("transcript"),
         },
-        "conversation.item.input_audio_transcription.failed" => {
-            Said::Failed(super::error_message(&event["error"], "the transcription failed"))
-        }
+        "conversation.item.input_audio_transcription.failed" => Said::Failed(super::error_message(
+            &event["error"],
+            "the transcription failed",
+        )),
         "response.output_audio.delta" | "response.audio.delta" => {
             match base64::engine::general_purpose::STANDARD.decode(text("delta")) {
                 Ok(bytes) if bytes.len() % 2 == 0 => Said::Audio(super::pcm_i16(&bytes)),
@@ -129,7 +130,10 @@ pub fn read(event: &Value) -> Said {
             )),
             _ => Said::Done,
         },
-        "error" => Said::Failed(super::error_message(&event["error"], "the live API reported an error")),
+        "error" => Said::Failed(super::error_message(
+            &event["error"],
+            "the live API reported an error",
+        )),
         _ => Said::Other,
     }
 }

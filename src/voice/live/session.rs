@@ -66,7 +66,11 @@ impl Live {
     }
 
     /// A session for one call with `messages` sent on it: an idle one (OpenAI) that takes them, else a new one.
-    pub(super) fn take(&self, system: &str, messages: &[serde_json::Value]) -> anyhow::Result<Socket> {
+    pub(super) fn take(
+        &self,
+        system: &str,
+        messages: &[serde_json::Value],
+    ) -> anyhow::Result<Socket> {
         let send_all = |socket: &mut Socket| messages.iter().try_for_each(|m| socket.send(m));
         let pooled = self.config.provider == Provider::OpenAi;
         // An idle session the provider closed meanwhile is dropped for the next one.
