@@ -83,7 +83,25 @@ impl Provider {
     }
 }
 
+impl From<crate::voice::live::Provider> for Provider {
+    fn from(p: crate::voice::live::Provider) -> Provider {
+        match p {
+            crate::voice::live::Provider::OpenAi => Provider::OpenAi,
+            crate::voice::live::Provider::Gemini => Provider::Gemini,
+        }
+    }
+}
+
 impl Spec {
+    /// A live model as a remote spec (for the checks every remote backend goes through: offline, privacy).
+    pub fn of_live(live: &crate::voice::live::LiveConfig) -> Spec {
+        Spec::Remote(Remote {
+            provider: live.provider.into(),
+            model: live.model.clone(),
+            endpoint: live.endpoint.clone(),
+        })
+    }
+
     pub fn parse(text: &str, role: Purpose) -> anyhow::Result<Spec> {
         let t = text.trim();
         let spec = match t {

@@ -15,10 +15,12 @@ use std::{
 
 use base64::Engine as _;
 use rehearse::{
-    backends::Provider,
     llm::remote::{ApiKey, Endpoint},
     realtime::pb::{self, client_frame, server_frame::Kind},
-    voice::{live::LiveConfig, tts::piper::Piper},
+    voice::{
+        live::{LiveConfig, Provider},
+        tts::piper::Piper,
+    },
 };
 use serde_json::{Value, json};
 use tungstenite::{Message, handshake::server::Request};

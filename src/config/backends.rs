@@ -9,10 +9,10 @@ use super::{
     remote::{self, Access},
 };
 use crate::{
-    backends::{Provider, Spec},
+    backends::Spec,
     llm::remote::{ApiKey, Endpoint},
     models::Purpose,
-    voice::live::LiveConfig,
+    voice::live::{LiveConfig, Provider},
 };
 
 /// The backends the settings name.
@@ -80,13 +80,7 @@ pub(super) fn resolve(cli: &Cli, file: &FileConfig) -> anyhow::Result<Backends> 
     let tts_voice = voice(cli, file)?;
     let realtime = realtime(cli, file)?;
     if cli.offline || file.offline == Some(true) {
-        let live = realtime.as_ref().map(|r| {
-            Spec::Remote(crate::backends::Remote {
-                provider: r.provider,
-                model: r.model.clone(),
-                endpoint: r.endpoint.clone(),
-            })
-        });
+        let live = realtime.as_ref().map(Spec::of_live);
         remote::refuse_remote(&[
             ("--llm", Some(&llm)),
             ("--judge-llm", judge_llm.as_ref()),

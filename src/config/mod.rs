@@ -1246,7 +1246,7 @@ mod tests {
         )
         .unwrap();
         let live = s.realtime.as_ref().unwrap();
-        assert_eq!(live.provider, crate::backends::Provider::Gemini);
+        assert_eq!(live.provider, crate::voice::live::Provider::Gemini);
         assert_eq!(live.endpoint.key, key("gemini-key"));
         assert_eq!(live.voice, "Puck");
         assert!(!live.endpoint.is_loopback());

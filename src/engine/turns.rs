@@ -587,6 +587,8 @@ mod tests {
             "Two pointers would be better. Because it uses constant memory.",
             "If one celebrity posts, that's millions of inserts.",
             "And that was it for the launch.",
+            "I owned the migration of our billing service, and we shipped it two weeks early.",
+            "About two years, mostly on the payments team.",
         ] {
             assert!(sounds_finished(done), "{done}");
         }

@@ -11,10 +11,10 @@ use std::{
 use anyhow::bail;
 
 use super::{
-    Live, Said, gemini, openai,
+    Live, Provider, Said, gemini, openai,
     socket::{Got, Socket},
 };
-use crate::{backends::Provider, voice::tts::resample};
+use crate::voice::tts::resample;
 
 /// Connections kept open between calls (OpenAI's sessions hold no conversation, so any call can use any).
 const IDLE_KEPT: usize = 4;

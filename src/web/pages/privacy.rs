@@ -24,13 +24,7 @@ pub fn destinations(settings: &Settings) -> Vec<Destination> {
         .as_ref()
         .filter(|_| settings.judge_with_llm);
     // A live model hears, writes and speaks in place of the interviewer, speech recognition and the voice.
-    let live = settings.realtime.as_ref().map(|r| {
-        Spec::Remote(crate::backends::Remote {
-            provider: r.provider,
-            model: r.model.clone(),
-            endpoint: r.endpoint.clone(),
-        })
-    });
+    let live = settings.realtime.as_ref().map(Spec::of_live);
     let local = |spec| Some(spec).filter(|_| live.is_none());
     [
         ("the live interviewer", live.as_ref()),
@@ -177,7 +171,7 @@ mod tests {
         let mut s = Settings::for_data_dir(std::path::Path::new("/d"));
         s.llm = remote("https://api.openai.com/v1");
         s.realtime = Some(crate::voice::live::LiveConfig {
-            provider: Provider::Gemini,
+            provider: crate::voice::live::Provider::Gemini,
             model: "gemini-live-2.5-flash".into(),
             endpoint: Endpoint::new("https://generativelanguage.googleapis.com/v1beta", None)
                 .unwrap(),
