@@ -26,6 +26,7 @@ use crate::{
     backends::Spec,
     catalog::RoundKind,
     config::Settings,
+    engine::turns::TurnEnd,
     models::{Manifest, Purpose},
     realtime::pb::{self, client_frame, server_frame::Kind},
 };
@@ -85,6 +86,11 @@ pub struct Report {
     pub cut_ins: Vec<CutIn>,
     /// Answers the candidate went on with just after the interviewer began to reply, taken back up as one.
     pub resumed: u64,
+    /// Turns ended, by what set the silence that ended them: words read as finished, words that trailed off, and
+    /// the longest wait because whisper had not yet heard the pause's words.
+    pub ended_finished: u64,
+    pub ended_trailing: u64,
+    pub ended_before_words: u64,
     /// Captions of the candidate's words shown while they spoke, and the answers that had at least one.
     pub captions: usize,
     pub answers_captioned: usize,
@@ -506,6 +512,12 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         .await?;
     let peak = peak_rss_mb();
     let resumed = state.metrics().resumed();
+    let ends = |end| state.metrics().turn_ends(end);
+    let (ended_finished, ended_trailing, ended_before_words) = (
+        ends(TurnEnd::Finished),
+        ends(TurnEnd::TrailedOff),
+        ends(TurnEnd::BeforeWords),
+    );
     let _ = stop.send(());
     let _ = server.await;
     state.hub().stop_all().await;
@@ -534,6 +546,9 @@ pub async fn run(models_dir: &std::path::Path, opts: &Options) -> anyhow::Result
         clips: opts.clips.as_ref().map_or(0, Vec::len),
         cut_ins: heard.cut_ins,
         resumed,
+        ended_finished,
+        ended_trailing,
+        ended_before_words,
         captions: heard.captions,
         answers_captioned: heard.answers_captioned,
     })
@@ -672,6 +687,10 @@ pub fn print(r: &Report) {
     println!(
         "replies begun during the pause, before the end of the turn: {} of {}",
         r.replies_ahead, r.turns
+    );
+    println!(
+        "turns ended after words that read as finished: {}, that trailed off: {}, before whisper had the words: {}",
+        r.ended_finished, r.ended_trailing, r.ended_before_words
     );
     println!(
         "captions of the candidate's words while speaking: {} (in {} of {} answers)",

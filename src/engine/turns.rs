@@ -345,6 +345,36 @@ fn fragment(sentence: &str) -> bool {
 /// with more to come (measured on the development pause set: whisper ends a clause cut by a pause with a full stop).
 pub const BRIEF_ANSWER_WORDS: usize = 30;
 
+/// What set the silence that ended a spoken turn: its words, read as finished or as trailing off, or the longest
+/// wait because whisper had not heard the pause's words by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    Finished,
+    TrailedOff,
+    BeforeWords,
+}
+
+impl TurnEnd {
+    pub const ALL: [TurnEnd; 3] = [TurnEnd::Finished, TurnEnd::TrailedOff, TurnEnd::BeforeWords];
+
+    /// The end a turn got from the wait its words chose (`None`: the words were not in when it ended).
+    pub fn of(wait: Option<u32>, rules: &Rules) -> TurnEnd {
+        match wait {
+            Some(ms) if ms < rules.end_silence_ms => TurnEnd::Finished,
+            Some(_) => TurnEnd::TrailedOff,
+            None => TurnEnd::BeforeWords,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnEnd::Finished => "finished_words",
+            TurnEnd::TrailedOff => "trailing_words",
+            TurnEnd::BeforeWords => "before_words",
+        }
+    }
+}
+
 /// How much silence ends a turn whose words so far are `text`, in a round of `kind`: the longest wait when the
 /// words trail off; when they read as a finished answer, the short wait, or the brief-answer wait in a coding round
 /// and for an answer shorter than [`BRIEF_ANSWER_WORDS`] where a story or a design is expected.
@@ -384,6 +414,16 @@ pub fn is_filler(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::voice::vad::Loudness;
+
+    #[test]
+    fn a_turn_end_says_whether_its_words_set_the_silence() {
+        let rules = Rules::default();
+        let finished = wait_after("I shipped it two weeks early.", None, &rules);
+        let trailing = wait_after("The hardest part was", None, &rules);
+        assert_eq!(TurnEnd::of(Some(finished), &rules), TurnEnd::Finished);
+        assert_eq!(TurnEnd::of(Some(trailing), &rules), TurnEnd::TrailedOff);
+        assert_eq!(TurnEnd::of(None, &rules), TurnEnd::BeforeWords);
+    }
 
     fn tone(ms: usize) -> Vec<f32> {
         (0..ms * 16)

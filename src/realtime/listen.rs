@@ -28,7 +28,7 @@ use crate::{
     catalog::RoundKind,
     engine::{
         interview::Input,
-        turns::{self, Rules, TRANSCRIBE_AFTER_MS, Turn, TurnTaker},
+        turns::{self, Rules, TRANSCRIBE_AFTER_MS, Turn, TurnEnd, TurnTaker},
     },
     voice::vad::{Detector, Loudness},
     voice::{SpeechToText, Transcript},
@@ -48,8 +48,8 @@ struct Early {
     job: JoinHandle<anyhow::Result<Heard>>,
     /// The transcript's text, as soon as whisper has it (before the reply is begun).
     words: std::sync::Arc<std::sync::OnceLock<String>>,
-    /// Whether the words have set the pause's end yet.
-    judged: bool,
+    /// The silence the words chose to end the pause, once they have.
+    wait: Option<u32>,
     /// The transcription and the reply begun to it are work a reply waits for.
     _work: ReplyWork,
 }
@@ -113,11 +113,11 @@ impl Ear {
 
     /// Once the pause's words are known, they set how long it must last to end the turn.
     fn judge_pause(&mut self, kind: Option<RoundKind>) {
-        if let Some(e) = self.early.as_mut().filter(|e| !e.judged)
+        if let Some(e) = self.early.as_mut().filter(|e| e.wait.is_none())
             && let Some(words) = e.words.get()
         {
-            e.judged = true;
             let wait = turns::wait_after(words, kind, self.turns.rules());
+            e.wait = Some(wait);
             self.turns.end_after(wait);
         }
     }
@@ -304,6 +304,12 @@ impl Actor {
         }
         let mut early = pushed.early;
         for turn in pushed.finished {
+            let wait = early
+                .as_ref()
+                .filter(|e| e.audio == turn.audio)
+                .and_then(|e| e.wait);
+            let end = TurnEnd::of(wait, self.ear_for(conn).turns.rules());
+            self.services.observe.turn_ended(end);
             let ear = self.ear_for(conn);
             let caption = ear.caption.id.take();
             ear.caption.covered_ms = 0;
@@ -431,7 +437,7 @@ impl Actor {
                 audio,
                 job,
                 words,
-                judged: false,
+                wait: None,
                 _work: self.services.activity.reply_work(),
             });
         }

@@ -9,7 +9,11 @@ use super::{activity::Activity, hub::Hub, latency::VoiceStage};
 use crate::{
     catalog::Catalog,
     db::Db,
-    engine::{guard::Outcome, turns::Rules, wording::Ask},
+    engine::{
+        guard::Outcome,
+        turns::{Rules, TurnEnd},
+        wording::Ask,
+    },
     llm::Llm,
     sandbox::pool::Pool,
     scoring::service::Scorer,
@@ -24,6 +28,8 @@ pub trait Observe: Send + Sync {
     fn piece(&self, ask: Ask, outcome: Outcome);
     /// A spoken answer was taken back up: the candidate went on just after the interviewer began to reply.
     fn resumed(&self);
+    /// A spoken turn ended; what set the silence that ended it.
+    fn turn_ended(&self, end: TurnEnd);
 }
 
 /// The settings an interview reads.

@@ -16,7 +16,11 @@ use super::{
 use crate::{
     catalog::{self, RoundKind, SeedSource},
     db::{self, Db, sessions::Session, users},
-    engine::{guard::Outcome, turns::Rules, wording::Ask},
+    engine::{
+        guard::Outcome,
+        turns::{Rules, TurnEnd},
+        wording::Ask,
+    },
     llm::{Llm, scripted::Scripted},
     sandbox::pool::Pool,
     scoring::service::Scorer,
@@ -28,6 +32,7 @@ impl Observe for Quiet {
     fn voice(&self, _: VoiceStage, _: f64) {}
     fn piece(&self, _: Ask, _: Outcome) {}
     fn resumed(&self) {}
+    fn turn_ended(&self, _: TurnEnd) {}
 }
 
 /// Services over a fresh database with the shipped catalog, and one candidate's interview of a single behavioral

@@ -12,7 +12,7 @@ use axum::{
 };
 
 use crate::{
-    engine::{guard::Outcome, wording::Ask},
+    engine::{guard::Outcome, turns::TurnEnd, wording::Ask},
     realtime::{Observe, VoiceStage},
     web::AppState,
 };
@@ -30,6 +30,8 @@ pub struct Metrics {
     refused: [AtomicU64; 2],
     /// Spoken answers taken back up when the candidate went on.
     resumed: AtomicU64,
+    /// Spoken turns ended, by what set their silence ([`TurnEnd::ALL`]).
+    turn_ends: [AtomicU64; TurnEnd::ALL.len()],
 }
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -114,12 +116,23 @@ impl Observe for Metrics {
     fn resumed(&self) {
         self.resumed.fetch_add(1, Ordering::Relaxed);
     }
+
+    fn turn_ended(&self, end: TurnEnd) {
+        let i = TurnEnd::ALL.iter().position(|e| *e == end).unwrap_or(0);
+        self.turn_ends[i].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
     /// Spoken answers taken back up so far.
     pub fn resumed(&self) -> u64 {
         self.resumed.load(Ordering::Relaxed)
+    }
+
+    /// Spoken turns ended so far that `end` set the silence of.
+    pub fn turn_ends(&self, end: TurnEnd) -> u64 {
+        let i = TurnEnd::ALL.iter().position(|e| *e == end).unwrap_or(0);
+        self.turn_ends[i].load(Ordering::Relaxed)
     }
 }
 
@@ -231,6 +244,16 @@ fn interviews(m: &Metrics, out: &mut String) {
                   interviewer began to reply: the reply stopped and both parts made one answer.\n");
     out.push_str("# TYPE rehearse_answers_resumed_total counter\n");
     out.push_str(&format!("rehearse_answers_resumed_total {}\n", m.resumed()));
+    out.push_str("# HELP rehearse_turn_ends_total Spoken turns ended, by what set the silence that ended them: words \
+                  that read as finished, words that trailed off, or the longest wait before whisper had the words.\n");
+    out.push_str("# TYPE rehearse_turn_ends_total counter\n");
+    for end in TurnEnd::ALL {
+        out.push_str(&format!(
+            "rehearse_turn_ends_total{{by=\"{}\"}} {}\n",
+            end.as_str(),
+            m.turn_ends(end)
+        ));
+    }
 }
 
 #[cfg(test)]
