@@ -25,6 +25,8 @@ use crate::{
     },
 };
 
+pub use crate::llm::remote::Provider;
+
 /// The sets `auto` looks in, best first.
 const AUTO_SETS: [&str; 3] = ["default", "large", "tiny"];
 
@@ -52,51 +54,11 @@ pub struct Remote {
     pub endpoint: Endpoint,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    /// OpenAI's chat completions: OpenAI, vLLM, llama.cpp's server, Ollama, LM Studio.
-    OpenAi,
-    Gemini,
-}
-
-impl Provider {
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Provider::OpenAi => "openai",
-            Provider::Gemini => "gemini",
-        }
-    }
-
-    pub fn default_url(self) -> &'static str {
-        match self {
-            Provider::OpenAi => remote::openai::DEFAULT_URL,
-            Provider::Gemini => remote::gemini::DEFAULT_URL,
-        }
-    }
-
-    /// The environment variable the provider's own tools read the key from.
-    pub fn key_variable(self) -> &'static str {
-        match self {
-            Provider::OpenAi => "OPENAI_API_KEY",
-            Provider::Gemini => "GEMINI_API_KEY",
-        }
-    }
-}
-
-impl From<crate::voice::live::Provider> for Provider {
-    fn from(p: crate::voice::live::Provider) -> Provider {
-        match p {
-            crate::voice::live::Provider::OpenAi => Provider::OpenAi,
-            crate::voice::live::Provider::Gemini => Provider::Gemini,
-        }
-    }
-}
-
 impl Spec {
     /// A live model as a remote spec (for the checks every remote backend goes through: offline, privacy).
     pub fn of_live(live: &crate::voice::live::LiveConfig) -> Spec {
         Spec::Remote(Remote {
-            provider: live.provider.into(),
+            provider: live.provider,
             model: live.model.clone(),
             endpoint: live.endpoint.clone(),
         })

@@ -420,8 +420,10 @@ impl Actor {
         let words = Arc::new(std::sync::OnceLock::new());
         let heard = words.clone();
         let job = tokio::spawn(async move {
+            let asked = Instant::now();
             let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
             let _ = heard.set(t.text.clone());
+            let words_ms = asked.elapsed().as_millis() as u64;
             // Off the async workers: the engine may read the words for their meaning with the embedding model.
             let reply = match plan {
                 Some(p) => {
@@ -430,6 +432,13 @@ impl Actor {
                 }
                 None => None,
             };
+            tracing::debug!(
+                audio_ms = t.audio_ms,
+                whisper_ms = t.elapsed_ms,
+                words_ms,
+                begun_ms = asked.elapsed().as_millis() as u64,
+                "a pause was transcribed and the reply begun"
+            );
             Ok((t, reply))
         });
         if let Some((_, ear)) = self.ears.iter_mut().find(|(c, _)| *c == conn) {

@@ -31,6 +31,40 @@ use std::{
 
 use super::{Completion, Llm, LlmError, Request, Usage};
 
+/// Whose protocol a remote model speaks: OpenAI's (chat completions, Realtime, audio: OpenAI, vLLM, llama.cpp's
+/// server, Ollama, LM Studio) or Google's Gemini API (generateContent, Live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    OpenAi,
+    Gemini,
+}
+
+impl Provider {
+    /// The spec's prefix: `openai` or `gemini`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "openai",
+            Provider::Gemini => "gemini",
+        }
+    }
+
+    /// The provider's own API.
+    pub fn default_url(self) -> &'static str {
+        match self {
+            Provider::OpenAi => openai::DEFAULT_URL,
+            Provider::Gemini => gemini::DEFAULT_URL,
+        }
+    }
+
+    /// The environment variable the provider's own tools read the key from.
+    pub fn key_variable(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "OPENAI_API_KEY",
+            Provider::Gemini => "GEMINI_API_KEY",
+        }
+    }
+}
+
 /// Where a remote model is and the key it wants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {

@@ -39,32 +39,7 @@ use crate::{
 use socket::Socket;
 use voiced::Claim;
 
-/// Whose live API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    /// OpenAI's Realtime API.
-    OpenAi,
-    /// Google's Gemini Live API.
-    Gemini,
-}
-
-impl Provider {
-    /// The spec's prefix: `openai` or `gemini`.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Provider::OpenAi => "openai",
-            Provider::Gemini => "gemini",
-        }
-    }
-
-    /// The provider's own API.
-    pub fn default_url(self) -> &'static str {
-        match self {
-            Provider::OpenAi => crate::llm::remote::openai::DEFAULT_URL,
-            Provider::Gemini => crate::llm::remote::gemini::DEFAULT_URL,
-        }
-    }
-}
+pub use crate::llm::remote::Provider;
 
 /// Which live model, where, and with which voice.
 #[derive(Debug, Clone, PartialEq, Eq)]
