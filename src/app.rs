@@ -115,25 +115,8 @@ struct Models {
 
 async fn open_models(settings: &Settings) -> anyhow::Result<Models> {
     let caches = settings.kv_caches;
-    // A live model hears, writes and speaks for interviews: the local ones are not loaded, except `--llm`'s when
-    // it is the judge.
-    let live = settings.realtime.is_some();
-    let (llm_spec, stt_spec, tts_spec, tts_voice, vad_spec, models_dir) = (
-        if live && !(settings.judge_with_llm && settings.judge_llm.is_none()) {
-            Spec::Scripted
-        } else {
-            settings.llm.clone()
-        },
-        if live {
-            Spec::Off
-        } else {
-            settings.stt.clone()
-        },
-        if live {
-            Spec::Off
-        } else {
-            settings.tts.clone()
-        },
+    let (llm_spec, stt_spec, tts_spec) = settings.local_specs();
+    let (tts_voice, vad_spec, models_dir) = (
         settings.tts_voice.clone(),
         settings.vad.clone(),
         settings.models_dir.clone(),

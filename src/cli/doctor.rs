@@ -162,13 +162,18 @@ fn models(settings: &Settings) -> Line {
 
 /// What each backend role would run, opened as `serve` opens it.
 async fn backends(settings: &Settings) -> anyhow::Result<Vec<Line>> {
-    let (spec, dir) = (settings.llm.clone(), settings.models_dir.clone());
-    let (stt_spec, tts_spec, tts_voice, vad_spec) = (
-        settings.stt.clone(),
-        settings.tts.clone(),
+    let (spec, stt_spec, tts_spec) = settings.local_specs();
+    let (dir, tts_voice, vad_spec) = (
+        settings.models_dir.clone(),
         settings.tts_voice.clone(),
         settings.vad.clone(),
     );
+    let replaced = [
+        spec == crate::backends::Spec::Scripted && settings.llm != spec,
+        stt_spec != settings.stt,
+        tts_spec != settings.tts,
+        false,
+    ];
     let statuses = tokio::task::spawn_blocking(move || {
         [
             crate::backends::open_llm(&spec, &dir, Default::default()).1,
@@ -178,14 +183,24 @@ async fn backends(settings: &Settings) -> anyhow::Result<Vec<Line>> {
         ]
     })
     .await?;
+    let live = settings
+        .realtime
+        .as_ref()
+        .map(|r| format!("{}:{}", r.provider.prefix(), r.model));
     let mut lines: Vec<Line> = statuses
         .into_iter()
-        .map(|s| {
-            line(
+        .zip(replaced)
+        .map(|(s, replaced)| match &live {
+            Some(name) if replaced => line(
+                None,
+                &s.role.to_string(),
+                format!("the live model {name} (--realtime); not loaded here"),
+            ),
+            _ => line(
                 Some(s.ok),
                 &s.role.to_string(),
                 format!("{} -> {}: {}", s.spec, s.running, s.detail),
-            )
+            ),
         })
         .collect();
     lines.extend(servers(settings).await?);

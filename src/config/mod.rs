@@ -530,6 +530,21 @@ impl Settings {
             .place(Spec::parse(text, Purpose::Llm)?, &self.keys, "--llm-url")
     }
 
+    /// The backends `serve` opens on this machine for the interviewer, speech-to-text and the voice. A live model
+    /// (`--realtime`) hears, writes and speaks for interviews, so then none of them is opened, except `--llm`'s
+    /// model when it is the judge.
+    pub fn local_specs(&self) -> (Spec, Spec, Spec) {
+        if self.realtime.is_none() {
+            return (self.llm.clone(), self.stt.clone(), self.tts.clone());
+        }
+        let llm = if self.judge_with_llm && self.judge_llm.is_none() {
+            self.llm.clone()
+        } else {
+            Spec::Scripted
+        };
+        (llm, Spec::Off, Spec::Off)
+    }
+
     /// The end-of-turn rules these settings give a spoken interview.
     pub fn turn_rules(&self) -> crate::engine::turns::Rules {
         crate::engine::turns::Rules {
@@ -1202,6 +1217,31 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("--tts-voice"), "{err}");
+    }
+
+    #[test]
+    fn a_live_model_leaves_the_local_models_unopened_but_a_judge() {
+        let local = |args: &[&str]| {
+            build(args, Keys::default(), FileConfig::default())
+                .unwrap()
+                .local_specs()
+        };
+        let plain = local(&["--llm", "local:qwen", "seed"]);
+        assert_eq!(plain.0, Spec::Local("qwen".into()));
+        assert_eq!((plain.1, plain.2), (Spec::Auto, Spec::Auto));
+        let live = local(&["--llm", "local:qwen", "--realtime", "openai:m", "seed"]);
+        assert_eq!(live, (Spec::Scripted, Spec::Off, Spec::Off));
+        let judged = local(&[
+            "--llm",
+            "local:qwen",
+            "--judge",
+            "llm",
+            "--realtime",
+            "openai:m",
+            "seed",
+        ]);
+        assert_eq!(judged.0, Spec::Local("qwen".into()));
+        assert_eq!((judged.1, judged.2), (Spec::Off, Spec::Off));
     }
 
     #[test]

@@ -523,14 +523,35 @@ impl Interview {
         let round = &self.rounds[self.current];
         let minutes = round.remaining(now).div_ceil(60_000);
         let next = match self.rounds.get(self.current + 1) {
-            Some(r) => format!("after it comes the {} round", r.title),
-            None => "after it you get a written report on the whole interview".to_string(),
+            Some(r) => format!("the {} round", r.title),
+            None => "a written report on the whole interview".to_string(),
         };
-        format!(
-            "This {} round has about {minutes} minute{} left, and {next}.",
-            round.title,
-            if minutes == 1 { "" } else { "s" }
-        )
+        let plural = if minutes == 1 { "" } else { "s" };
+        // Asked what comes next, that is said first; asked about time (or both), the time is.
+        let folded = crate::text::fold_words(asked);
+        let about_next = folded.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "next" | "after" | "afterwards" | "then" | "later"
+            )
+        });
+        let about_time = folded.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "time" | "minutes" | "minute" | "long" | "left" | "remaining" | "clock"
+            )
+        });
+        if about_next && !about_time {
+            format!(
+                "After this {} round comes {next}; this one has about {minutes} minute{plural} left.",
+                round.title
+            )
+        } else {
+            format!(
+                "This {} round has about {minutes} minute{plural} left, and after it comes {next}.",
+                round.title
+            )
+        }
     }
 
     /// What an answer now is about, for telling an answer from talk about something else: the question, the phase
@@ -966,6 +987,17 @@ mod tests {
         let facts = u.process.as_deref().unwrap();
         assert!(
             facts.contains("25 minutes") && facts.contains("Design round"),
+            "{facts}"
+        );
+        assert!(facts.starts_with("This"), "time asked, time first: {facts}");
+        // Asked what comes next, that comes first.
+        let fx = iv.handle(Input::Answer("What happens after this round?"), 5 * MIN);
+        let Some(Effect::Say(u)) = fx.first() else {
+            panic!("{fx:?}")
+        };
+        let facts = u.process.as_deref().unwrap();
+        assert!(
+            facts.starts_with("After this") && facts.contains("Design round"),
             "{facts}"
         );
         // A question about the job itself is sent where a real answer can be had.

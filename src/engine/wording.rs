@@ -230,7 +230,7 @@ fn follow_up_fallback(u: &Utterance, earlier: &[String]) -> String {
         RoundKind::RecruiterScreen => &[
             "What drew you to that?",
             "What would you want more of in your next role?",
-            "What did you learn from that move?",
+            "What did you take away from that?",
             "How does that shape what you're looking for now?",
         ],
         _ => &[
