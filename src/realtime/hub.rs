@@ -127,8 +127,18 @@ impl Hub {
             .collect();
         for h in handles {
             let (done, wait) = tokio::sync::oneshot::channel();
-            if h.cmd.send(Cmd::Stop { done }).await.is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+            // Bounded like the wait for it: an actor that does not take its stop (its queue full, itself stuck)
+            // must not hold up the server's shutdown.
+            let asked =
+                tokio::time::timeout(Duration::from_secs(5), h.cmd.send(Cmd::Stop { done }));
+            match asked.await {
+                Ok(Ok(())) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+                }
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    tracing::warn!("an interview did not take its stop within 5 s; left running")
+                }
             }
         }
     }
