@@ -168,8 +168,9 @@ async fn backends(settings: &Settings) -> anyhow::Result<Vec<Line>> {
         settings.tts_voice.clone(),
         settings.vad.clone(),
     );
+    // The roles a live model takes over are the ones serve does not open as set.
     let replaced = [
-        spec == crate::backends::Spec::Scripted && settings.llm != spec,
+        spec != settings.llm,
         stt_spec != settings.stt,
         tts_spec != settings.tts,
         false,
