@@ -99,15 +99,23 @@ fn serve(provider: Provider, stream: std::net::TcpStream, fake: &Shared, voice: 
     });
     let Ok(mut ws) = accepted else { return };
     let mut appended = 0usize;
+    // Events that came while a reply was being sent, answered after it.
+    let mut later: VecDeque<Value> = VecDeque::new();
     loop {
-        let Ok(msg) = ws.read() else { return };
-        if fake.lock().unwrap().down {
-            // Gone: open sessions are dropped as they are used.
-            return;
-        }
-        let Message::Text(text) = msg else { continue };
-        let event: Value = serde_json::from_str(text.as_str()).unwrap();
-        fake.lock().unwrap().events.push(event.clone());
+        let event = match later.pop_front() {
+            Some(e) => e,
+            None => {
+                let Ok(msg) = ws.read() else { return };
+                if fake.lock().unwrap().down {
+                    // Gone: open sessions are dropped as they are used.
+                    return;
+                }
+                let Message::Text(text) = msg else { continue };
+                let event: Value = serde_json::from_str(text.as_str()).unwrap();
+                fake.lock().unwrap().events.push(event.clone());
+                event
+            }
+        };
         let replies = match provider {
             Provider::OpenAi => openai_event(&event, &mut appended, fake, voice),
             Provider::Gemini => gemini_event(&event, &mut appended, fake, voice),
@@ -117,10 +125,55 @@ fn serve(provider: Provider, stream: std::net::TcpStream, fake: &Shared, voice: 
                 return;
             }
             if pause {
-                std::thread::sleep(Duration::from_millis(100));
+                // The pace of speech, reading what the client sends meanwhile, as the service does: a cancel ends
+                // the reply at once.
+                match read_for(&mut ws, Duration::from_millis(100)) {
+                    Err(()) => return,
+                    Ok(events) => {
+                        let cancelled = events.iter().any(|e| e["type"] == "response.cancel");
+                        fake.lock().unwrap().events.extend(events.iter().cloned());
+                        later.extend(events);
+                        if cancelled {
+                            let done = json!({"type": "response.done", "response": {"status": "cancelled"}});
+                            if ws.send(Message::text(done.to_string())).is_err() {
+                                return;
+                            }
+                            later.retain(|e| e["type"] != "response.cancel");
+                            break;
+                        }
+                    }
+                }
             }
         }
     }
+}
+
+/// The client's events that come within `wait`; `Err` once the connection is gone.
+fn read_for(
+    ws: &mut tungstenite::WebSocket<std::net::TcpStream>,
+    wait: Duration,
+) -> Result<Vec<Value>, ()> {
+    let deadline = std::time::Instant::now() + wait;
+    let mut events = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        ws.get_ref().set_read_timeout(Some(left)).map_err(|_| ())?;
+        match ws.read() {
+            Ok(Message::Text(text)) => events.push(serde_json::from_str(text.as_str()).unwrap()),
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Err(()),
+        }
+    }
+    ws.get_ref().set_read_timeout(None).map_err(|_| ())?;
+    Ok(events)
 }
 
 /// 24 kHz speech of `text` in 100 ms base64 chunks.
@@ -509,11 +562,12 @@ async fn a_barge_in_cancels_the_provider_reply_and_a_provider_that_goes_away_los
     let server = start(settings_for(dir.path(), Provider::OpenAi, &url, "sk-live")).await;
     let (client, id) = new_interview(&server.state, "ada@example.com").await;
     let mut ws = connect_with(&server, &client, &id, Some(16_000)).await;
-    until(
+    let opening = until(
         &mut ws,
         |k| matches!(k, Kind::Audio(a) if !a.pcm.is_empty()),
     )
     .await;
+    let first_audio = std::time::Instant::now();
     // The candidate starts talking over the opening.
     let tone: Vec<i16> = (0..16_000)
         .map(|i| ((i as f32 * 0.07).sin() * 12_000.0) as i16)
@@ -533,13 +587,28 @@ async fn a_barge_in_cancels_the_provider_reply_and_a_provider_that_goes_away_los
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut seen = Vec::new();
-    while let Ok(Ok(k)) = tokio::time::timeout(Duration::from_millis(1_500), next(&mut ws)).await {
-        let interrupted = matches!(&k, Kind::VoiceState(v) if v.interrupted);
+    let mut interrupted = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while let Ok(Ok(k)) = tokio::time::timeout_at(deadline, next(&mut ws)).await {
+        interrupted = matches!(&k, Kind::VoiceState(v) if v.interrupted);
         seen.push(k);
         if interrupted {
             break;
         }
     }
+    let kinds: Vec<String> = seen
+        .iter()
+        .map(|k| format!("{k:?}").chars().take(80).collect())
+        .collect();
+    let before: Vec<String> = opening
+        .iter()
+        .map(|k| format!("{k:?}").chars().take(80).collect())
+        .collect();
+    assert!(
+        interrupted,
+        "the reply was interrupted ({:?} after its first audio): {before:#?} {kinds:#?}",
+        first_audio.elapsed()
+    );
     let mut cancelled = false;
     for _ in 0..50 {
         cancelled = fake

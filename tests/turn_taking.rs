@@ -161,7 +161,8 @@ async fn going_on_after_the_interviewer_began_to_reply_makes_one_answer() {
     say(&mut ws, &first).await;
     let quiet = vec![0i16; 3_200];
     let mut began = false;
-    for _ in 0..60 {
+    // Up to 30 s: on a busy machine whisper alone can take several seconds here.
+    for _ in 0..150 {
         say(&mut ws, &quiet).await;
         while let Ok(Ok(k)) =
             tokio::time::timeout(std::time::Duration::from_millis(1), next(&mut ws)).await
@@ -219,7 +220,7 @@ async fn going_on_after_the_interviewer_began_to_reply_makes_one_answer() {
     assert!(
         answered
             .lines()
-            .any(|l| l.contains("billing") && l.contains("data loss")),
+            .any(|l| l.contains("billing") && l.contains("runbook")),
         "the engine took both parts as one answer: {answered:?}"
     );
     assert_eq!(engine["answers"], 2, "two stored turns, both handed over");

@@ -61,6 +61,14 @@ pub struct Server {
 }
 
 pub async fn start(settings: Settings) -> Server {
+    // `REHEARSE_TEST_LOG=rehearse=debug cargo test ... -- --nocapture` shows what the server logs.
+    if let Ok(filter) = std::env::var("REHEARSE_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_ansi(false)
+            .with_test_writer()
+            .try_init();
+    }
     let state = AppState::open(settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -177,12 +185,20 @@ pub async fn next(ws: &mut Ws) -> Result<Kind, Option<u16>> {
 }
 
 /// Reads frames until `want` matches one; returns everything read.
+/// Gives up after two minutes, whatever else the server sends meanwhile, so a test that waits in vain fails instead
+/// of hanging.
 pub async fn until(ws: &mut Ws, want: impl Fn(&Kind) -> bool) -> Vec<Kind> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let mut seen = Vec::new();
     loop {
-        let k = next(ws)
-            .await
-            .unwrap_or_else(|code| panic!("closed ({code:?}) after {seen:?}"));
+        let k = match tokio::time::timeout_at(deadline, next(ws)).await {
+            Ok(k) => k,
+            Err(_) => panic!(
+                "not there after 2 minutes; the last frames: {:?}",
+                &seen[seen.len().saturating_sub(20)..]
+            ),
+        }
+        .unwrap_or_else(|code| panic!("closed ({code:?}) after {seen:?}"));
         let done = want(&k);
         seen.push(k);
         if done {

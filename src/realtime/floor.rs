@@ -33,6 +33,26 @@ pub struct Floor {
     playing_until: AtomicU64,
     /// When the audio playing (or last played) began, on the same clock.
     playing_since: AtomicU64,
+    /// The turn whose audio is being sent (a number of its own; 0: none) and the epoch it began in, so an
+    /// interruption ends it at once.
+    voicing: AtomicU64,
+    voicing_epoch: AtomicU64,
+}
+
+/// Held while a turn's audio is being sent: the interviewer has the floor until its last audio plays, even where
+/// the audio comes slower than it plays (a remote voice on a busy link) and the page's buffer runs dry a moment.
+pub struct Voicing<'a> {
+    floor: &'a Floor,
+    mark: u64,
+}
+
+impl Drop for Voicing<'_> {
+    fn drop(&mut self) {
+        let _ =
+            self.floor
+                .voicing
+                .compare_exchange(self.mark, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
 }
 
 impl Floor {
@@ -57,9 +77,21 @@ impl Floor {
         self.interrupted_at.load(Ordering::Relaxed)
     }
 
-    /// Whether the interviewer's voice is (by estimate) still playing at the client.
+    /// Whether the interviewer's voice is (by estimate) still playing at the client, or its turn is still being
+    /// sent.
     pub fn playing(&self) -> bool {
-        clock_ms() < self.playing_until()
+        (self.voicing.load(Ordering::SeqCst) != 0
+            && self.voicing_epoch.load(Ordering::SeqCst) == self.epoch())
+            || clock_ms() < self.playing_until()
+    }
+
+    /// A turn begun at `epoch` is sending its audio until the guard is dropped (or the candidate interrupts).
+    pub fn voicing(&self, epoch: u64) -> Voicing<'_> {
+        static TURNS: AtomicU64 = AtomicU64::new(1);
+        let mark = TURNS.fetch_add(1, Ordering::Relaxed);
+        self.voicing_epoch.store(epoch, Ordering::SeqCst);
+        self.voicing.store(mark, Ordering::SeqCst);
+        Voicing { floor: self, mark }
     }
 
     pub fn playing_until(&self) -> u64 {
@@ -124,6 +156,27 @@ mod tests {
         assert!(floor.interrupted_since(epoch));
         assert!(!floor.playing());
         assert!(!floor.interrupted_since(floor.epoch()));
+    }
+
+    #[test]
+    fn a_turn_being_sent_holds_the_floor_through_a_gap_until_it_ends_or_is_interrupted() {
+        let floor = Floor::default();
+        let voicing = floor.voicing(floor.epoch());
+        assert!(
+            floor.playing(),
+            "no audio queued yet, but the turn is being sent"
+        );
+        drop(voicing);
+        assert!(!floor.playing());
+        let voicing = floor.voicing(floor.epoch());
+        floor.interrupt();
+        assert!(!floor.playing(), "an interruption ends it at once");
+        drop(voicing);
+        // The next turn's guard is not cleared by an older one's.
+        let older = floor.voicing(floor.epoch());
+        let _newer = floor.voicing(floor.epoch());
+        drop(older);
+        assert!(floor.playing());
     }
 
     #[test]

@@ -160,6 +160,8 @@ fn speak(
     let mut said: Vec<(String, u64)> = Vec::new();
     let mut audio_ms = 0u64;
     let mut told = false;
+    // From its first audio, the turn holds the floor until it ends.
+    let mut voicing = None;
     'turn: while let Ok(text) = rx.recv() {
         for sentence in piper::sentences(&text) {
             if floor.interrupted_since(epoch) {
@@ -169,6 +171,7 @@ fn speak(
                 let per_frame = (group.rate * FRAME_MS / 1000) as usize;
                 let result = voice.speak(&sentence, group.rate, &mut |pcm| {
                     spoken.first_sentence.get_or_insert_with(Instant::now);
+                    voicing.get_or_insert_with(|| floor.voicing(epoch));
                     for chunk in pcm.chunks(per_frame) {
                         if floor.interrupted_since(epoch) {
                             return ControlFlow::Break(());
@@ -203,6 +206,7 @@ fn speak(
     for (i, group) in listeners.iter().enumerate() {
         send(group, turn_id, sequences[i], Vec::new(), true);
     }
+    drop(voicing);
     if floor.interrupted_since(epoch) {
         let heard_ms = spoken.first_audio.map_or(0, |first| {
             floor
