@@ -1065,7 +1065,7 @@ async fn the_interviewer_grader_grades_every_turn_of_scripted_and_model_intervie
     let dir = tempfile::tempdir().unwrap();
     let mut settings = rehearse::config::Settings::for_data_dir(dir.path());
     settings.models_dir = crate::util::models_dir();
-    let report = rehearse::bench::interviewer::run(&settings, &backends, "dev", Some(2))
+    let report = rehearse::bench::interviewer::run(&settings, &backends, "dev", None, Some(2))
         .await
         .unwrap();
     assert_eq!(report.backends.len(), 2);
@@ -1398,11 +1398,8 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
     let Some(Kind::Transcript(t)) = said.last() else {
         panic!()
     };
-    assert!(
-        t.text.starts_with("That's all the hints I have."),
-        "{}",
-        t.text
-    );
+    // The problem's own hints used up, a general one still helps, and counts as a hint.
+    assert_eq!(t.text, rehearse::realtime::general_hint(0));
     let session = id.clone();
     let hints: i64 = server
         .state
@@ -1410,7 +1407,7 @@ async fn a_coding_round_runs_samples_submits_hidden_tests_and_keeps_them_hidden(
         .call(move |c| rehearse::db::live::count_turns(c, &session, 0, "hint"))
         .await
         .unwrap();
-    assert_eq!(hints as usize, reference.hints.len());
+    assert_eq!(hints as usize, reference.hints.len() + 1);
 
     // The code typed is saved as it changes and comes back after a reload, per language, the latest change last.
     let update = |language: pb::Language, source: &str, revision: u64| {

@@ -55,6 +55,15 @@ pub fn scripts() -> anyhow::Result<Vec<Script>> {
     Ok(f.script)
 }
 
+/// Scripts from a file of the built-in scripts' format (a set the project never saw, say).
+pub fn scripts_from(path: &std::path::Path) -> anyhow::Result<Vec<Script>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the scripts {}", path.display()))?;
+    let f: File =
+        toml::from_str(&text).with_context(|| format!("reading the scripts {}", path.display()))?;
+    Ok(f.script)
+}
+
 /// What a scripted candidate's turn asks of the interviewer.
 fn asked(turn: &Turn) -> Asked {
     match turn.kind.as_str() {
@@ -351,9 +360,13 @@ pub async fn run(
     settings: &Settings,
     backends: &[String],
     split: &str,
+    file: Option<&std::path::Path>,
     limit: Option<usize>,
 ) -> anyhow::Result<Report> {
-    let all = scripts()?;
+    let all = match file {
+        Some(path) => scripts_from(path)?,
+        None => scripts()?,
+    };
     let chosen: Vec<&Script> = all
         .iter()
         .filter(|s| split == "all" || s.split == split)

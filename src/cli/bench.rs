@@ -50,10 +50,22 @@ pub async fn bench(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> 
         BenchCommand::Interviewer {
             backends,
             split,
+            scripts,
             show_turns,
             limit,
             json,
-        } => interviewer(&settings, backends, &split, show_turns, limit, json).await,
+        } => {
+            interviewer(
+                &settings,
+                backends,
+                &split,
+                scripts.as_deref(),
+                show_turns,
+                limit,
+                json,
+            )
+            .await
+        }
         BenchCommand::Turns {
             set,
             clips,
@@ -179,6 +191,7 @@ async fn interviewer(
     settings: &Settings,
     backends: Vec<String>,
     split: &str,
+    scripts: Option<&std::path::Path>,
     show_turns: bool,
     limit: Option<usize>,
     json: Option<PathBuf>,
@@ -188,7 +201,7 @@ async fn interviewer(
     } else {
         backends
     };
-    let report = crate::bench::interviewer::run(settings, &backends, split, limit).await?;
+    let report = crate::bench::interviewer::run(settings, &backends, split, scripts, limit).await?;
     crate::bench::interviewer::print(&report, show_turns);
     write_json(json.as_deref(), &report)
 }

@@ -255,6 +255,10 @@ pub enum BenchCommand {
         /// Which scripts: `test` (held out: the headline), `dev` (looked at while tuning) or `all`.
         #[arg(long, default_value = "test", value_parser = ["test", "dev", "all"])]
         split: String,
+        /// Scripts from this file (the built-in scripts' format) instead of the built-in ones; `--split` still
+        /// chooses among them.
+        #[arg(long, value_name = "FILE")]
+        scripts: Option<PathBuf>,
         /// Print the failing turns' text (not while tuning beside the held-out scripts).
         #[arg(long)]
         show_turns: bool,

@@ -159,6 +159,33 @@ fn current_ask(u: &Utterance) -> String {
         .unwrap_or_else(|| spoken_question(u))
 }
 
+/// The question put again after a detour (a question about the process, a feedback request, an instruction to the
+/// model, a silence): a design's opening prompt, read out whole at the start, is not read out again; the candidate
+/// is asked where they would start.
+fn ask_again(u: &Utterance) -> String {
+    let ask = current_ask(u);
+    if u.round_kind == RoundKind::SystemDesign
+        && u.suggested_follow_up.is_none()
+        && ask.split_whitespace().count() > 30
+    {
+        "Where would you like to start with the design?".to_string()
+    } else {
+        ask
+    }
+}
+
+/// The first of `options`, from the one `turn` picks, that puts no question the interviewer already asked in
+/// `earlier`; `None` when each was asked.
+fn unasked<'a>(options: &[&'a str], turn: u64, earlier: &[String]) -> Option<&'a str> {
+    let start = (turn.wrapping_mul(31) % options.len() as u64) as usize;
+    (0..options.len())
+        .map(|i| options[(start + i) % options.len()])
+        .find(|o| {
+            let question = o.rsplit(['.', '!']).next().unwrap_or(o).trim();
+            !earlier.iter().any(|e| e.contains(question))
+        })
+}
+
 /// The persona's greeting: its opening line's first sentence ("Hi, I'm Tomás, I work on payments
 /// infrastructure."), the rest of which describes the whole loop rather than this round.
 fn greeting(names: &Names) -> String {
@@ -447,6 +474,7 @@ fn pointer(kind: RoundKind, ask: &str) -> String {
 fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
     let question = spoken_question(u);
     let ask = current_ask(u);
+    let again = ask_again(u);
     let t = u.turn;
     match u.intent {
         Intent::Open => opening(u, names, &question),
@@ -456,13 +484,13 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
         ),
         Intent::Probe => format!("{} {ask}", pick(&["Okay.", "Thanks.", "Got it."], t)),
         Intent::FollowUp => follow_up_fallback(u, earlier),
-        Intent::Expand => expand(u),
-        Intent::Nudge => format!("Take your time; it's fine to think for a moment. {ask}"),
+        Intent::Expand => expand(u, &ask, earlier),
+        Intent::Nudge => format!("Take your time; it's fine to think for a moment. {again}"),
         Intent::Pointer => pointer(u.round_kind, &ask),
         Intent::Repeat => format!("Of course. {ask}"),
         Intent::Deflect => {
             format!(
-                "I can't change how this interview is run or what it records, so let's keep going. {ask}"
+                "I can't change how this interview is run or what it records, so let's keep going. {again}"
             )
         }
         Intent::Redirect => redirect(u, &ask),
@@ -473,7 +501,7 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
             kind_intro(u.round_kind)
         ),
         Intent::Feedback => format!(
-            "{} {ask}",
+            "{} {again}",
             pick(
                 &[
                     "I'll keep my notes to myself until the end; you'll get a full written report afterwards.",
@@ -483,7 +511,7 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
             )
         ),
         Intent::Process => format!(
-            "{} Back to where we were. {ask}",
+            "{} Back to where we were. {again}",
             u.process
                 .as_deref()
                 .unwrap_or("We'll keep to this round's time.")
@@ -514,38 +542,39 @@ fn opening(u: &Utterance, names: &Names, question: &str) -> String {
 }
 
 /// Asking for more after a short answer: the reasoning in a coding or design round, a specific example otherwise.
-fn expand(u: &Utterance) -> String {
+/// A wording whose question was already asked (two short replies in a round) gives way to another, and once each
+/// was asked, to the question at hand (`ask`).
+fn expand(u: &Utterance, ask: &str, earlier: &[String]) -> String {
     let t = u.turn;
     // "Okay." after "make an assumption and carry on", "Yes." after a hint: in a coding or design round the
     // candidate agreed, and asking how they got to that would make no sense.
     let technical = matches!(u.round_kind, RoundKind::Coding | RoundKind::SystemDesign);
-    if technical && u.candidate_said.as_deref().is_some_and(agrees) {
-        return pick(
-            &[
-                "Go ahead. How would you take it from here?",
-                "Sure. What would your next step be?",
-            ],
-            t,
-        )
-        .to_string();
-    }
-    match u.round_kind {
-        RoundKind::Coding | RoundKind::SystemDesign => pick(
-            &[
-                "Could you say more about that? Walk me through your reasoning, step by step.",
-                "I'd like a bit more detail there. How did you get to that?",
-            ],
-            t,
-        )
-        .to_string(),
-        _ => format!(
-            "{} Could you walk me through a specific example: the situation, what you did, and how it turned \
-             out?",
-            pick(
-                &["That's a short answer.", "I'd like more detail there."],
-                t
-            )
-        ),
+    let options: &[&str] = if technical && u.candidate_said.as_deref().is_some_and(agrees) {
+        &[
+            "Go ahead. How would you take it from here?",
+            "Sure. What would your next step be?",
+            "Okay. Where would you go next with it?",
+            "All right. What would you do first?",
+        ]
+    } else if technical {
+        &[
+            "Could you say more about that? Walk me through your reasoning, step by step.",
+            "I'd like a bit more detail there. How did you get to that?",
+            "Say a little more, please. What makes you choose that?",
+            "Can you put some numbers or an example on that?",
+        ]
+    } else {
+        &[
+            "That's a short answer. Could you walk me through a specific example: the situation, what you did, \
+             and how it turned out?",
+            "I'd like more detail there. What exactly did you do, step by step, and what happened?",
+            "Could you make that concrete? Pick one time it happened: what did you do, and what came of it?",
+            "Take a moment if you need it. What was your own part in it?",
+        ]
+    };
+    match unasked(options, t, earlier) {
+        Some(wording) => wording.to_string(),
+        None => format!("Let's come back to the question. {ask}"),
     }
 }
 
@@ -660,6 +689,52 @@ mod tests {
             process: None,
             turn: 3,
         }
+    }
+
+    #[test]
+    fn short_replies_in_a_row_are_not_asked_the_same_thing_twice() {
+        let mut earlier: Vec<String> = Vec::new();
+        for kind in [
+            RoundKind::SystemDesign,
+            RoundKind::Coding,
+            RoundKind::Behavioral,
+        ] {
+            for said in ["Okay.", "Not sure."] {
+                earlier.clear();
+                for turn in 0..4 {
+                    let mut u = utterance(Intent::Expand, Some(said));
+                    u.round_kind = kind;
+                    u.turn = turn * 2;
+                    let line = fixed(&u, &names(), &earlier);
+                    let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
+                    assert!(
+                        !earlier.iter().any(|e| e.contains(&question)),
+                        "{kind:?} asked again: {line}"
+                    );
+                    earlier.push(line);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_design_prompt_is_not_read_out_again_after_a_detour() {
+        let mut u = utterance(Intent::Process, Some("How long is this round?"));
+        u.round_kind = RoundKind::SystemDesign;
+        u.process = Some("We have about 40 minutes left.".into());
+        u.question.as_mut().unwrap().text = "Design the core of a ride-hailing service: riders request a ride and \
+            are matched with a nearby driver. There are a million drivers sending locations every four seconds, and a \
+            driver must never get two rides at once."
+            .into();
+        let line = fixed(&u, &names(), &[]);
+        assert!(line.split_whitespace().count() <= 25, "{line}");
+        assert!(
+            line.ends_with("Where would you like to start with the design?"),
+            "{line}"
+        );
+        // A probe being asked is put again as it is.
+        u.suggested_follow_up = Some("How do you keep a driver from getting two rides?".into());
+        assert!(fixed(&u, &names(), &[]).ends_with("two rides?"));
     }
 
     const STORY: &str = "It was hard. I convinced my manager to delay the launch by a week to fix 40 failing tests.";

@@ -287,16 +287,29 @@ impl Actor {
                 kind: "hint",
                 text: format!("Here's a hint: {h}"),
             },
+            // The problem's own hints are used up: a hint on how to work any such problem, still a hint.
             None => Line {
                 round: round as usize,
-                kind: "utterance",
-                text: "That's all the hints I have. Talk me through where you're stuck, and we'll work from there."
-                    .into(),
+                kind: "hint",
+                text: general_hint(given.max(0) as usize - hints.len()).into(),
             },
         };
         self.say_line(line).await;
         true
     }
+}
+
+/// The `n`th hint after a problem's own hints are used up: ways of working that help with any problem.
+pub fn general_hint(n: usize) -> &'static str {
+    const GENERAL: &[&str] = &[
+        "That was the last hint written for this problem, so here's a general one: work the smallest example by \
+         hand and notice what you compute more than once. What could you keep so you don't compute it again?",
+        "Here's a general hint: write the plain brute force first, even if it's slow, then look at which loop repeats \
+         work. What would make that loop cheaper?",
+        "Here's a general hint: say what is true after each step of your loop, the invariant. What must hold when \
+         the loop ends?",
+    ];
+    GENERAL[n % GENERAL.len()]
 }
 
 /// What the interviewer says about a submission: grounded in its result, and a prompt to keep talking.

@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod actor;
 mod code;
+pub use code::general_hint;
 mod code_run;
 pub mod connection;
 pub mod floor;
