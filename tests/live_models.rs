@@ -596,18 +596,18 @@ async fn a_barge_in_cancels_the_provider_reply_and_a_provider_that_goes_away_los
             break;
         }
     }
-    let kinds: Vec<String> = seen
-        .iter()
-        .map(|k| format!("{k:?}").chars().take(80).collect())
-        .collect();
-    let before: Vec<String> = opening
-        .iter()
-        .map(|k| format!("{k:?}").chars().take(80).collect())
-        .collect();
+    let brief = |frames: &[Kind]| -> Vec<String> {
+        frames
+            .iter()
+            .map(|k| format!("{k:?}").chars().take(80).collect())
+            .collect()
+    };
     assert!(
         interrupted,
-        "the reply was interrupted ({:?} after its first audio): {before:#?} {kinds:#?}",
-        first_audio.elapsed()
+        "the reply was interrupted ({:?} after its first audio): {:#?} {:#?}",
+        first_audio.elapsed(),
+        brief(&opening),
+        brief(&seen)
     );
     let mut cancelled = false;
     for _ in 0..50 {

@@ -45,7 +45,12 @@ pub enum Piece {
 }
 
 fn pick<'a>(options: &[&'a str], turn: u64) -> &'a str {
-    options[(turn.wrapping_mul(31) % options.len() as u64) as usize]
+    options[picked(options.len(), turn)]
+}
+
+/// The index [`pick`] takes of `len` options on `turn`.
+fn picked(len: usize, turn: u64) -> usize {
+    (turn.wrapping_mul(31) % len as u64) as usize
 }
 
 /// Words of a quote, at most: a follow-up names what it takes up, it does not read the answer back.
@@ -177,7 +182,7 @@ fn ask_again(u: &Utterance) -> String {
 /// The first of `options`, from the one `turn` picks, that puts no question the interviewer already asked in
 /// `earlier`; `None` when each was asked.
 fn unasked<'a>(options: &[&'a str], turn: u64, earlier: &[String]) -> Option<&'a str> {
-    let start = (turn.wrapping_mul(31) % options.len() as u64) as usize;
+    let start = picked(options.len(), turn);
     (0..options.len())
         .map(|i| options[(start + i) % options.len()])
         .find(|o| {
