@@ -91,3 +91,25 @@ fn requests_without_the_usual_words_are_read_as_what_they_ask() {
 
 /// What `tests/browser/run.mjs` types to ask for a hint in a coding round.
 const BROWSER_HINT: &str = "Honestly I'm drawing a blank with this one, anything you can offer?";
+
+/// A reply that ends by asking for a request the rules found by its words stays that request, even when it is
+/// full of the problem's words and so reads by meaning like an answer (a development script's turn).
+#[test]
+fn a_request_asked_after_a_thought_on_the_problem_stays_a_request() {
+    let model = semantic();
+    let q = "Design a data structure for a least recently used cache with O(1) get and put.";
+    let said =
+        "That eviction scan is O(n) and you want O(1). What data structure would you reach for?";
+    assert_eq!(answers::classify(said, q), answers::Reply::HintRequest);
+    assert_eq!(
+        intents::classify(said, q, Some(&model)),
+        answers::Reply::HintRequest
+    );
+    // Said as a statement, a request phrase in passing stays part of the answer.
+    let told = "I was stuck on a flaky suite for weeks, so I asked my lead for help and we bisected it together \
+                to a shared fixture.";
+    assert_eq!(
+        intents::classify(told, q, Some(&model)),
+        answers::Reply::Substantive
+    );
+}

@@ -577,6 +577,11 @@ fn repeats(qs: &[String], ctx: &Context) -> Option<(Check, String)> {
         .then(|| (Check::NoRepeat, "asks a question it asked before".into()))
 }
 
+/// Whether `text` holds a verdict, a rule, markup or a refusal (what [`Check::NoLeak`] fails).
+pub fn leaky(text: &str) -> bool {
+    leaks(text).is_some()
+}
+
 fn leaks(turn: &str) -> Option<(Check, String)> {
     let lower = turn.to_lowercase();
     (has(turn, LEAKS) || MARKUP.iter().any(|m| lower.contains(&m.to_lowercase())))

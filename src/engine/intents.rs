@@ -210,7 +210,7 @@ impl PartialEq for Understanding {
 /// as a request (a hint, the process, feedback, moving on, a repeat) or as a question about the question wins when
 /// the reply asks something (or is surely a request people make as a statement); and a clear reading as an answer
 /// wins over a rule that matched a request phrase in passing ("I was stuck on a flaky suite, so I asked for
-/// help...").
+/// help..."), but not over a request the reply ends by asking ("That scan is O(n). What would you reach for?").
 pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Reply {
     let rules = answers::classify(said, question);
     let Some(intents) = intents else {
@@ -254,6 +254,9 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
         Kind::Clarifying => Reply::Clarifying,
         // An answer the rules took for a request: what the rules would say of it as an answer. A question about
         // the question stays one: it shares the answers' topic words, not their purpose.
+        // A reply that ends by asking for a request the rules found by its words ("That scan is O(n). What data
+        // structure would you reach for?") is that request, whatever its topic words.
+        Kind::Answer if asks(said) && rules != Reply::Clarifying => rules,
         Kind::Answer => match rules {
             Reply::HintRequest
             | Reply::ProcessQuestion

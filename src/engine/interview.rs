@@ -523,7 +523,7 @@ impl Interview {
         let round = &self.rounds[self.current];
         let minutes = round.remaining(now).div_ceil(60_000);
         let next = match self.rounds.get(self.current + 1) {
-            Some(r) => format!("the {} round", r.title),
+            Some(r) => format!("the {} round", super::wording::spoken_title(&r.title)),
             None => "a written report on the whole interview".to_string(),
         };
         let plural = if minutes == 1 { "" } else { "s" };
@@ -543,13 +543,11 @@ impl Interview {
         });
         if about_next && !about_time {
             format!(
-                "After this {} round comes {next}; this one has about {minutes} minute{plural} left.",
-                round.title
+                "After this round comes {next}; this one has about {minutes} minute{plural} left."
             )
         } else {
             format!(
-                "This {} round has about {minutes} minute{plural} left, and after it comes {next}.",
-                round.title
+                "This round has about {minutes} minute{plural} left, and after it comes {next}."
             )
         }
     }
