@@ -507,6 +507,18 @@ fn is_clarifying(text: &str) -> bool {
         })
 }
 
+/// Whether a question names the interview or the job ([`ABOUT_THE_JOB`]) in words the question being answered does
+/// not use itself: "Are the jobs HTTP callbacks?" asks about a job scheduler's jobs, not about the job.
+fn names_the_job(text: &str, question: &str) -> bool {
+    ABOUT_THE_JOB.iter().any(|p| {
+        let core = ["the ", "this ", "your "]
+            .iter()
+            .find_map(|a| p.strip_prefix(a))
+            .unwrap_or(p);
+        text.contains(p) && !question.contains(core)
+    })
+}
+
 /// Classifies `answer` to `question` (the question may be empty, which turns off the off-topic test).
 pub fn classify(answer: &str, question: &str) -> Reply {
     let text = normalized(answer);
@@ -540,7 +552,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     }
     if words <= 35
         && text.contains('?')
-        && (any(&text, PROCESS_QUESTION) || any(&text, ABOUT_THE_JOB))
+        && (any(&text, PROCESS_QUESTION) || names_the_job(&text, &normalized(question)))
     {
         return Reply::ProcessQuestion;
     }
@@ -647,6 +659,19 @@ mod tests {
         ] {
             assert_eq!(classify(ask, Q), Reply::HintRequest, "{ask}");
         }
+        // A question about the problem's own "jobs" or "team" is not about the job or the team.
+        let scheduler = "Design a service that lets internal teams schedule jobs at a given time.";
+        assert_ne!(
+            classify(
+                "Are the jobs HTTP callbacks or containers? And how late can a job fire before it counts as late?",
+                scheduler
+            ),
+            Reply::ProcessQuestion
+        );
+        assert_eq!(
+            classify("What would I be working on in this role?", scheduler),
+            Reply::ProcessQuestion
+        );
         // Asking what kind of story is wanted, however long the question around it (development scripts' turns).
         for ask in [
             "Can you give me an example of the kind of story you want? Does it have to be someone I managed, or \

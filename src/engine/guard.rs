@@ -412,14 +412,18 @@ fn grounded(turn: &str, candidate: &str, earlier: &[String]) -> bool {
     // The candidate's acronyms ("API", "DFS", "LRU") are specific however short they are.
     let acronyms = acronyms(candidate);
     // A word counts when the candidate said it or a word of the same stem ("recursive" takes up "recursion").
-    let same = |a: &str, b: &str| {
-        a == b || (a.len() >= 6 && b.len() >= 6 && a.as_bytes()[..6] == b.as_bytes()[..6])
-    };
+    let same = |a: &str, b: &str| stem(a) == stem(b);
     words(turn).iter().any(|w| {
         (specific(w) || acronyms.contains(w))
             && said.iter().any(|s| same(w, s))
             && !before.iter().any(|b| same(w, b))
     })
+}
+
+/// A folded word's stem for telling whether two words are one: its first six bytes ("recursive" and "recursion",
+/// "replica" and "replicates"), or the whole of a shorter word.
+pub fn stem(w: &str) -> &str {
+    w.get(..6).filter(|_| w.len() >= 6).unwrap_or(w)
 }
 
 /// The acronyms a text uses (two to five capitals, as in "API" or "LRU"), folded as [`words`] folds them.

@@ -624,11 +624,23 @@ pub fn covered(kind: RoundKind, probe: &str, heard: &str) -> bool {
                 "zero",
             ]) >= 2
     } else {
-        let Some(phase) = super::plan::DesignPhase::of(&p) else {
-            return false;
-        };
-        design_covered(phase, &h)
+        match super::plan::DesignPhase::of(&p) {
+            Some(phase) => design_covered(phase, &h),
+            None => told_already(&p, &h),
+        }
     }
+}
+
+/// Whether the candidate already told what a probe of the question's own asks about, in its words: most of the
+/// probe's content words ("a payment succeeds just after the hold expired") are in what they said.
+fn told_already(probe: &str, heard: &str) -> bool {
+    let heard = crate::text::fold_words(heard);
+    let content: Vec<String> = crate::text::fold_words(probe)
+        .into_iter()
+        .filter(|w| super::guard::specific(w))
+        .collect();
+    let told = content.iter().filter(|w| heard.contains(w)).count();
+    content.len() >= 4 && told * 10 >= content.len() * 6
 }
 
 /// Whether what the candidate said (lowercased) already speaks to a design phase.
@@ -1120,6 +1132,20 @@ mod tests {
             [Intent::Transition],
             "off-topic twice moves on"
         );
+    }
+
+    #[test]
+    fn a_design_probe_the_candidate_already_answered_in_its_words_is_covered() {
+        let probe = "A user's payment succeeds just after their hold expired and the seat went to someone else. \
+                     What happens?";
+        let heard = "While the payment is in flight I extend the hold. If the payment succeeds just after the hold \
+                     expired and the seat went to someone else, we refund automatically and offer another seat.";
+        assert!(covered(RoundKind::SystemDesign, probe, heard));
+        assert!(!covered(
+            RoundKind::SystemDesign,
+            probe,
+            "Seats are held in Redis with a ten minute expiry, keyed by show and seat."
+        ));
     }
 
     #[test]

@@ -259,40 +259,61 @@ impl DesignPhase {
     }
 }
 
-/// A pointer on a design phase for a candidate who asks for help there: where to look, as a question, without
-/// giving the answer. The design's own question and its seeded follow-ups get a pointer on how to break the problem
-/// down.
-pub fn design_pointer(phase: &str) -> &'static str {
+/// Pointers on a design phase for a candidate who asks for help there: where to look, as a question, without
+/// giving the answer; several, so a second request gets a new one. The design's own question and its seeded
+/// follow-ups get pointers on how to break the problem down.
+pub fn design_pointers(phase: &str) -> &'static [&'static str] {
     match DesignPhase::of(phase) {
-        Some(DesignPhase::Requirements) => {
+        Some(DesignPhase::Requirements) => &[
             "start from the numbers you were given. How many reads and writes a second does that make, and how \
-             much data over a few years?"
-        }
-        Some(DesignPhase::Api) => {
+             much data over a few years?",
+            "separate what the system must do from how well it must do it. Which two or three features matter \
+             most, and how fast must they be?",
+            "pick the one number that sizes the whole design. Is it the requests a second, the data stored, or \
+             the fan-out?",
+        ],
+        Some(DesignPhase::Api) => &[
             "think of the two or three calls a client makes most often. What does each one take, and what does it \
-             return?"
-        }
-        Some(DesignPhase::Data) => {
+             return?",
+            "write down the request a client sends first. What are its parameters, and what comes back?",
+            "think about a client that retries a call. Which of your calls must be safe to repeat, and how?",
+        ],
+        Some(DesignPhase::Data) => &[
             "look at how each request finds its data. What is every read keyed by, and what does that suggest for \
-             storage?"
-        }
-        Some(DesignPhase::Components) => {
-            "follow one request from the client to storage and back. Which parts does it pass through?"
-        }
-        Some(DesignPhase::Scaling) => {
-            "find the part that every request touches. What happens to it at ten times the load?"
-        }
-        Some(DesignPhase::Failure) => {
-            "take one component away. What does the user see, and how does the system get back to normal?"
-        }
-        Some(DesignPhase::TradeOff) => {
+             storage?",
+            "list the main entities and how they relate. Which of them grows fastest?",
+            "think about the most frequent query. Which store answers it, and with what key?",
+        ],
+        Some(DesignPhase::Components) => &[
+            "follow one request from the client to storage and back. Which parts does it pass through?",
+            "split the write path from the read path. What does each one need that the other doesn't?",
+            "name the parts that hold state first. Which of your components keep data, and which can be \
+             restarted freely?",
+        ],
+        Some(DesignPhase::Scaling) => &[
+            "find the part that every request touches. What happens to it at ten times the load?",
+            "think about what you can cache or compute ahead of time. What would a cache in front of the busiest \
+             read hold?",
+            "think about splitting the data across machines. What key would you partition by?",
+        ],
+        Some(DesignPhase::Failure) => &[
+            "take one component away. What does the user see, and how does the system get back to normal?",
+            "think about a request that is halfway done when a machine dies. What state is left behind, and who \
+             cleans it up?",
+            "picture a whole region or dependency going away. What keeps working, and what do you turn off?",
+        ],
+        Some(DesignPhase::TradeOff) => &[
             "think of a place where you picked one good property over another, say consistency over \
-             availability. Which one was it?"
-        }
-        None => {
+             availability. Which one was it?",
+            "look at where you accepted stale data or extra latency. Why was that the right call here?",
+            "think about what you gave up to keep the design simple. What would you build with twice the time?",
+        ],
+        None => &[
             "split the problem into the data you keep and the requests that read or write it. Which request \
-             matters most here?"
-        }
+             matters most here?",
+            "start with the one request that matters most and follow it end to end. What happens first?",
+            "begin with the scale. Roughly how many requests a second, and how much data, are we talking about?",
+        ],
     }
 }
 

@@ -65,6 +65,7 @@ pub fn short_quote(answer: &str, earlier: &[String]) -> Option<String> {
     let used: std::collections::HashSet<String> = earlier
         .iter()
         .flat_map(|t| crate::text::fold_words(t))
+        .map(|w| guard::stem(&w).to_string())
         .collect();
     crate::text::sentences(answer)
         .iter()
@@ -116,7 +117,7 @@ fn best_run(sentence: &str, used: &std::collections::HashSet<String>) -> Option<
         let score: usize = folded[from..end]
             .iter()
             .flatten()
-            .filter(|w| guard::specific(w) && !used.contains(*w))
+            .filter(|w| guard::specific(w) && !used.contains(guard::stem(w)))
             .map(|w| {
                 if w.chars().any(|c| c.is_ascii_digit()) {
                     2
@@ -461,18 +462,32 @@ fn redirect(u: &Utterance, ask: &str) -> String {
 
 /// A pointer for a candidate who asks for help outside a coding round: on the design phase at hand, or on what a
 /// good answer to a conversational question is made of. A question of its own, never the same question again.
-fn pointer(kind: RoundKind, ask: &str) -> String {
-    let pointer = match kind {
-        RoundKind::SystemDesign => super::plan::design_pointer(ask),
-        RoundKind::RecruiterScreen => {
+fn pointer(kind: RoundKind, ask: &str, turn: u64, earlier: &[String]) -> String {
+    let options: &[&str] = match kind {
+        RoundKind::SystemDesign => super::plan::design_pointers(ask),
+        RoundKind::RecruiterScreen => &[
             "there's no trick to this one; a short, honest answer in your own words is what I'm after. What \
-             matters most to you here?"
-        }
-        _ => {
+             matters most to you here?",
+            "think about what you'd tell a friend who asked you the same thing. What would you say to them?",
+        ],
+        _ => &[
             "pick one specific time, then say what you did yourself and what came of it. Which moment comes to \
-             mind first?"
-        }
+             mind first?",
+            "a good story here has a moment of tension and what you personally did about it. When have you been \
+             in a spot like that?",
+            "it doesn't have to be dramatic; a small, specific example works well. Which one do you remember \
+             clearly?",
+        ],
     };
+    // The first request gets the first pointer; a later one the next not yet given.
+    let pointer = options
+        .iter()
+        .copied()
+        .find(|o| {
+            let question = o.rsplit(['.', '!', ';']).next().unwrap_or(o).trim();
+            !earlier.iter().any(|e| e.contains(question))
+        })
+        .unwrap_or_else(|| pick(options, turn));
     format!("Here's a pointer: {pointer}")
 }
 
@@ -492,7 +507,7 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
         Intent::FollowUp => follow_up_fallback(u, earlier),
         Intent::Expand => expand(u, &ask, earlier),
         Intent::Nudge => format!("Take your time; it's fine to think for a moment. {again}"),
-        Intent::Pointer => pointer(u.round_kind, &ask),
+        Intent::Pointer => pointer(u.round_kind, &ask, t, earlier),
         Intent::Repeat => format!("Of course. {ask}"),
         Intent::Deflect => {
             format!(
@@ -668,7 +683,7 @@ mod tests {
             super::super::plan::design_phases(&["How do you handle a celebrity link?".into()]);
         let mut seen = std::collections::HashSet::new();
         for phase in &phases {
-            let p = pointer(RoundKind::SystemDesign, phase);
+            let p = pointer(RoundKind::SystemDesign, phase, 0, &[]);
             assert!(
                 p.starts_with("Here's a pointer: ") && p.ends_with('?'),
                 "{p}"
@@ -681,9 +696,19 @@ mod tests {
             "each named phase has its own pointer: {seen:?}"
         );
         assert!(
-            pointer(RoundKind::Behavioral, "Tell me about a time.")
+            pointer(RoundKind::Behavioral, "Tell me about a time.", 0, &[])
                 .contains("what you did yourself")
         );
+        // Asked again on the same phase, a new pointer.
+        for kind in [
+            RoundKind::SystemDesign,
+            RoundKind::Behavioral,
+            RoundKind::RecruiterScreen,
+        ] {
+            let first = pointer(kind, &phases[1], 0, &[]);
+            let second = pointer(kind, &phases[1], 1, std::slice::from_ref(&first));
+            assert_ne!(first, second, "{kind:?}");
+        }
     }
 
     use crate::engine::plan::{Question, QuestionPool};
