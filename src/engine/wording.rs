@@ -609,11 +609,28 @@ fn expand(u: &Utterance, ask: &str, earlier: &[String]) -> String {
             "I'd like more detail there. What exactly did you do, step by step, and what happened?",
             "Could you make that concrete? Pick one time it happened: what did you do, and what came of it?",
             "Take a moment if you need it. What was your own part in it?",
+            "Even a small example helps. What happened, and what did you do?",
+            "Let's make it specific. Where were you working, and what was the problem?",
+            "Walk me through just the first step you took. What was it?",
         ]
     };
-    match unasked(options, t, earlier) {
-        Some(wording) => wording.to_string(),
-        None => format!("Let's come back to the question. {ask}"),
+    // Many short replies in one round: a pointer on the part at hand, or in a coding round a way in, before
+    // ever putting the same question again.
+    const CODING_WAYS_IN: &[&str] = &[
+        "Try a tiny example by hand. What does your idea do with the first two or three inputs?",
+        "Think about what you'd need to remember as you go through the input. What would you keep?",
+        "Start from the simplest thing that works, however slow. What would that be?",
+        "What's the first thing your code would do with the input?",
+        "Is there a data structure that would make the slow part fast? Which one comes to mind?",
+        "Say the steps out loud, even roughly. What happens after you read the input?",
+    ];
+    match (unasked(options, t, earlier), u.round_kind) {
+        (Some(wording), _) => wording.to_string(),
+        (None, RoundKind::Coding) => unasked(CODING_WAYS_IN, t, earlier).map_or_else(
+            || format!("Let's come back to the question. {ask}"),
+            str::to_string,
+        ),
+        (None, kind) => pointer(kind, ask, t, earlier),
     }
 }
 
@@ -750,7 +767,7 @@ mod tests {
         ] {
             for said in ["Okay.", "Not sure."] {
                 earlier.clear();
-                for turn in 0..4 {
+                for turn in 0..7 {
                     let mut u = utterance(Intent::Expand, Some(said));
                     u.round_kind = kind;
                     u.turn = turn * 2;
