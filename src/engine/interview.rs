@@ -349,17 +349,17 @@ impl Interview {
                     out.push(Effect::Say(self.utterance(Intent::Nudge, None)));
                 } else {
                     out.push(Effect::Note("Gave no answer to this question.".into()));
-                    self.move_past(Intent::MoveOn, now, out);
+                    self.move_past(Intent::MoveOn, None, now, out);
                 }
             }
             Reply::DontKnow => {
                 out.push(Effect::Note("Said they did not know.".into()));
-                self.move_past(Intent::MoveOn, now, out);
+                self.move_past(Intent::MoveOn, None, now, out);
             }
             Reply::Clarifying => out.push(Effect::Say(self.utterance(Intent::Clarify, None))),
             Reply::MoveOn => {
                 out.push(Effect::Note("Asked to move on.".into()));
-                self.move_past(Intent::MoveOn, now, out);
+                self.move_past(Intent::MoveOn, None, now, out);
             }
             Reply::OffTopic if round.follow_ups == 0 => {
                 round.follow_ups += 1;
@@ -388,21 +388,25 @@ impl Interview {
                     out.push(Effect::Say(self.utterance(Intent::FollowUp, said)));
                 }
             }
-            _ => self.move_past(Intent::Ask, now, out),
+            // Something else again after being brought back once: on to what is next, saying what was heard
+            // (a general answer names its own words, which the turn takes up).
+            Reply::OffTopic => self.move_past(Intent::Ask, said, now, out),
+            _ => self.move_past(Intent::Ask, None, now, out),
         }
     }
 
     /// Past what the candidate cannot or will not answer: a coding or design round (one question worked through
     /// in phases) goes on to its next phase, a round of several questions to its next question; either ends the
     /// round when nothing is left.
-    fn move_past(&mut self, intent: Intent, now: u64, out: &mut Vec<Effect>) {
+    /// `said` is what the candidate said, when the turn should acknowledge it.
+    fn move_past(&mut self, intent: Intent, said: Option<String>, now: u64, out: &mut Vec<Effect>) {
         if matches!(
             self.rounds[self.current].kind,
             RoundKind::Coding | RoundKind::SystemDesign
         ) {
-            self.advance(None, now, out);
+            self.advance(said, now, out);
         } else {
-            self.next_question(intent, None, now, out);
+            self.next_question(intent, said, now, out);
         }
     }
 
@@ -1187,6 +1191,16 @@ mod tests {
         // Asking for help there gets a pointer on that phase, not the phase's question again.
         let fx = iv.handle(Input::Answer("Could you point me in a direction?"), 3 * MIN);
         assert_eq!(says(&fx), [Intent::Pointer], "{fx:?}");
+        // Something else twice: brought back once, then on to what is next, saying what was heard.
+        let elsewhere = "Side note, the espresso machine on our floor broke again this morning.";
+        let fx = iv.handle(Input::Answer(elsewhere), 4 * MIN);
+        assert_eq!(says(&fx), [Intent::Redirect], "{fx:?}");
+        let fx = iv.handle(Input::Answer(elsewhere), 5 * MIN);
+        let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(u.intent, Intent::Probe, "{fx:?}");
+        assert_eq!(u.candidate_said.as_deref(), Some(elsewhere));
     }
 
     #[test]

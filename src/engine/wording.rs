@@ -412,7 +412,7 @@ pub fn scripted(u: &Utterance, names: &Names, earlier: &[String]) -> String {
 
 /// Back to the question after an answer about something else: an aside announced as one is left with the
 /// question put again; a general answer that takes up none of the question's words is asked to be made concrete.
-fn redirect(u: &Utterance, ask: &str) -> String {
+fn redirect(u: &Utterance, ask: &str, earlier: &[String]) -> String {
     let said = u.candidate_said.as_deref().unwrap_or("");
     let quote = short_quote(said, &[]);
     if super::answers::announces_aside(said) {
@@ -439,24 +439,33 @@ fn redirect(u: &Utterance, ask: &str) -> String {
             (_, None) => format!("Let's bring it back to the question. {ask}"),
         };
     }
-    let concrete = match u.round_kind {
-        RoundKind::Coding => Some("Could you make that concrete: what exactly would your code do?"),
-        RoundKind::SystemDesign => Some(
+    // Asked for more than once in a round, each time in other words.
+    let options: &[&str] = match u.round_kind {
+        RoundKind::Coding => &[
+            "Could you make that concrete: what exactly would your code do?",
+            "Let's pin that down: what are the steps, in order?",
+            "Could you make that concrete with a small input: what happens to it, step by step?",
+        ],
+        RoundKind::SystemDesign => &[
             "Could you make that concrete: which components would you use, and what does each one do?",
-        ),
-        _ => None,
+            "Let's pin that down: what would you store, where, and keyed by what?",
+            "Could you make that concrete: which part of the system does that, and how?",
+        ],
+        _ => &[
+            "Could you give me a concrete example from your own work?",
+            "Which one real situation comes to mind, and what did you do in it?",
+            "Could you pin that to one time it happened: what did you do?",
+        ],
     };
-    match (concrete, quote) {
-        (Some(ask), Some(q)) => format!("You mentioned \"{q}\". {ask}"),
-        (Some(ask), None) => ask.to_string(),
-        (None, Some(q)) => format!(
-            "You mentioned \"{q}\", but I'd like something specific. Could you give me a concrete example from \
-             your own work?"
-        ),
-        (None, None) => {
-            "I'd like something specific there. Could you give me a concrete example from your own work?"
-                .to_string()
+    let ask = unasked(options, 0, earlier).unwrap_or(options[0]);
+    let technical = matches!(u.round_kind, RoundKind::Coding | RoundKind::SystemDesign);
+    match (technical, quote) {
+        (true, Some(q)) => format!("You mentioned \"{q}\". {ask}"),
+        (true, None) => ask.to_string(),
+        (false, Some(q)) => {
+            format!("You mentioned \"{q}\", but I'd like something specific. {ask}")
         }
+        (false, None) => format!("I'd like something specific there. {ask}"),
     }
 }
 
@@ -514,7 +523,7 @@ fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
                 "I can't change how this interview is run or what it records, so let's keep going. {again}"
             )
         }
-        Intent::Redirect => redirect(u, &ask),
+        Intent::Redirect => redirect(u, &ask, earlier),
         Intent::MoveOn => format!("That's all right; let's try a different one. {question}"),
         Intent::Transition => format!(
             "Thanks, that's the end of that round. Next is the {} round. {} {question}",
@@ -831,6 +840,32 @@ mod tests {
                 u.round_kind = kind;
                 u.turn = turn as u64;
                 let line = follow_up_fallback(&u, &earlier);
+                let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
+                assert!(
+                    !earlier.iter().any(|e| e.contains(&question)),
+                    "{kind:?} asked again: {line}"
+                );
+                earlier.push(line);
+            }
+        }
+    }
+
+    #[test]
+    fn general_answers_in_one_round_are_asked_to_be_concrete_in_other_words_each_time() {
+        for kind in [
+            RoundKind::SystemDesign,
+            RoundKind::Coding,
+            RoundKind::Behavioral,
+        ] {
+            let mut earlier: Vec<String> = Vec::new();
+            for said in [
+                "It would all be handled by services talking to each other, scaled as needed.",
+                "Then the rest is the usual setup that everyone uses for this kind of thing.",
+                "After that it mostly works itself out with standard tooling and monitoring.",
+            ] {
+                let mut u = utterance(Intent::Redirect, Some(said));
+                u.round_kind = kind;
+                let line = fixed(&u, &names(), &earlier);
                 let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
                 assert!(
                     !earlier.iter().any(|e| e.contains(&question)),
