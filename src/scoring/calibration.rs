@@ -3,8 +3,9 @@
 //! scoring` measures judges against them.
 //!
 //! Two sets are built in, kept apart so that a judge is never measured on what it was tuned on:
-//! - `dev`: `calibration.toml`, `calibration_extra.toml` and `calibration_dev3.toml`, the development set the rules
-//!   were tuned against (the third part was added after the first held-out run, written to be hard for word counts);
+//! - `dev`: `calibration.toml`, `calibration_extra.toml`, `calibration_dev3.toml` and `calibration_dev4.toml`, the
+//!   development set the rules were tuned against (the third part was added after the first held-out run, written
+//!   to be hard for word counts; the fourth holds hard off-topic and evasive non-answers and short weak answers);
 //! - `test`: `calibration_test.toml`, written independently of the judge before it was changed, and never read
 //!   pair by pair while tuning. Its figures are the headline.
 //!
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use super::material::{Exchange, Material};
 use crate::catalog::RoundKind;
 
-const DEV: [(&str, &str); 3] = [
+const DEV: [(&str, &str); 4] = [
     ("calibration.toml", include_str!("calibration.toml")),
     (
         "calibration_extra.toml",
@@ -26,6 +27,10 @@ const DEV: [(&str, &str); 3] = [
     (
         "calibration_dev3.toml",
         include_str!("calibration_dev3.toml"),
+    ),
+    (
+        "calibration_dev4.toml",
+        include_str!("calibration_dev4.toml"),
     ),
 ];
 const TEST: &str = include_str!("calibration_test.toml");
@@ -176,6 +181,38 @@ mod tests {
             // Coding rounds add the hidden tests; with no submission those are at the bottom too.
             assert!(score < BOTTOM_BELOW, "{}: {score}", b.id);
         }
+    }
+
+    #[test]
+    fn a_short_straight_answer_to_a_recruiter_question_is_above_a_non_answer() {
+        let q = "This role is fully remote, but the team needs you online until 1pm US Eastern time. Would that \
+                 work for you?";
+        let score = |answer: &str| {
+            score_round(
+                &RuleJudge::default(),
+                0,
+                RoundKind::RecruiterScreen,
+                &round(RoundKind::RecruiterScreen, q, answer),
+            )
+            .score
+            .unwrap()
+        };
+        let short = score("Yeah, that should be fine, I'm pretty flexible with my hours.");
+        for non_answer in ["Sure.", "", "I'd rather not say."] {
+            assert!(short > score(non_answer), "{non_answer:?}: {short}");
+        }
+        // Elsewhere a few words are still too little to judge.
+        let r = score_round(
+            &RuleJudge::default(),
+            0,
+            RoundKind::Behavioral,
+            &round(
+                RoundKind::Behavioral,
+                q,
+                "We just talked it out, it was fine.",
+            ),
+        );
+        assert!(r.score.unwrap() < BOTTOM_BELOW);
     }
 
     const KINDS: [RoundKind; 4] = [

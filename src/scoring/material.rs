@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{catalog::RoundKind, engine::answers};
 
+/// The fewest words of a short recruiter-screen reply that still answers ([`Material::is_answer`]).
+const SHORT_RECRUITER_ANSWER: usize = 5;
+
 /// One question and what the candidate said to it (follow-ups included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
@@ -138,16 +141,35 @@ impl Material {
             .collect()
     }
 
+    /// Whether `answer` to `question` is an answer to judge: a substantive one, or in a recruiter screen a short
+    /// straight answer of a few words ("Yeah, that should be fine, I'm pretty flexible with my hours."), which is
+    /// a weak answer to a logistics question rather than a non-answer. One word, "I don't know", a refusal and
+    /// the like are never answers.
+    pub fn is_answer(&self, answer: &str, question: &str) -> bool {
+        match answers::classify(answer, question) {
+            answers::Reply::Substantive => true,
+            answers::Reply::Short => {
+                self.kind == Some(RoundKind::RecruiterScreen)
+                    && answer.split_whitespace().count() >= SHORT_RECRUITER_ANSWER
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether any answer of the round is one to judge ([`Material::is_answer`]).
+    pub fn has_answer(&self) -> bool {
+        self.exchanges
+            .iter()
+            .any(|e| e.answers.iter().any(|a| self.is_answer(a, &e.question)))
+    }
+
     /// Questions asked and how many got a substantive answer.
     pub fn answered(&self) -> Vec<(String, bool)> {
         self.exchanges
             .iter()
             .filter(|e| !e.question.is_empty())
             .map(|e| {
-                let answered = e
-                    .answers
-                    .iter()
-                    .any(|a| answers::classify(a, &e.question) == answers::Reply::Substantive);
+                let answered = e.answers.iter().any(|a| self.is_answer(a, &e.question));
                 (e.question.clone(), answered)
             })
             .collect()

@@ -28,7 +28,7 @@ use report::{
 };
 use rubric::Rubric;
 
-use crate::{catalog::RoundKind, embed::Embed, engine::answers::Reply, llm::Llm};
+use crate::{catalog::RoundKind, embed::Embed, llm::Llm};
 
 /// The judge: the model of `llm` when `with_llm` is set and it is a model (the scripted interviewer has none to
 /// ask), the rules otherwise, reading with `embed` when a sentence-embedding model is installed. `conversation` keys
@@ -244,10 +244,7 @@ fn unscored(position: i64, kind: RoundKind, round: &Material) -> RoundReport {
 /// The judge's reading of each dimension, and whether the candidate gave a substantive answer: a round with none,
 /// or one where the judge finds evidence for nothing (a non-answer, however long), is at the bottom everywhere.
 fn judgments(judge: &dyn Judge, rubric: &Rubric, round: &Material) -> (Vec<Judgment>, bool) {
-    let substantive = round
-        .classified()
-        .iter()
-        .any(|(_, c)| *c == Reply::Substantive);
+    let substantive = round.has_answer();
     let judgments = if substantive {
         judge.judge(rubric, round)
     } else {

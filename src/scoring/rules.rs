@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::{
     catalog::RoundKind,
     embed::{Embed, cosine},
-    engine::answers::{self, Reply},
+    engine::answers,
 };
 
 /// Evidence sentences quoted per dimension.
@@ -235,6 +235,8 @@ enum Answered {
     NotEnglish,
     /// Put off rather than answered ("I'd rather not guess without knowing your stack").
     PutOff,
+    /// Mostly filler around nothing specific ("you'd have the, like, the system, and it would kind of...").
+    Filler,
 }
 
 /// Common English words: an answer of some length with almost none of them is in another language.
@@ -252,13 +254,27 @@ fn english(words: &[String]) -> bool {
     words.len() < 12 || known * 12 >= words.len()
 }
 
-/// Whether an answer is mostly the question's own words, at about its length: read back, not answered.
+/// Whether an answer is mostly the question's own words, at up to three times its length: read back (perhaps twice, with
+/// fillers between), not answered.
 fn echoes(question: &[String], answer: &[String]) -> bool {
-    let content: Vec<&String> = answer.iter().filter(|w| w.len() > 3).collect();
-    if content.is_empty() || question.is_empty() || answer.len() > question.len() * 3 / 2 + 5 {
+    // Words that join a read-back question together rather than answer it.
+    const JOINING: &[&str] = &[
+        "with", "would", "have", "that", "this", "then", "there", "right", "okay", "yeah", "what",
+        "when", "they", "will", "just", "about", "from", "well",
+    ];
+    let content: Vec<&String> = answer
+        .iter()
+        .filter(|w| w.len() > 3 && !JOINING.contains(&w.as_str()))
+        .collect();
+    if content.is_empty() || question.is_empty() || answer.len() > question.len() * 3 + 5 {
         return false;
     }
-    let from_question = content.iter().filter(|w| question.contains(w)).count();
+    // "videos" reads back "video".
+    let same = |a: &str, b: &str| a == b || (a.get(..5).is_some() && a.get(..5) == b.get(..5));
+    let from_question = content
+        .iter()
+        .filter(|w| question.iter().any(|q| same(q, w)))
+        .count();
     from_question * 5 >= content.len() * 4
 }
 
@@ -324,7 +340,57 @@ const DEFERRALS: &[&str] = &[
     "no point",
     "look it up",
     "as I go",
+    "know it when I see it",
+    "rather hear",
+    "work that out later",
+    "work it out later",
+    "figure that out later",
 ];
+
+/// Words that fill a spoken answer without saying anything ("um", "like", "you know", "the usual").
+const FILLERS: &[&str] = &[
+    "um",
+    "uh",
+    "erm",
+    "hmm",
+    "like",
+    "yeah",
+    "basically",
+    "stuff",
+    "thing",
+    "things",
+    "usual",
+    "kind of",
+    "sort of",
+    "you know",
+    "i mean",
+    "and all that",
+    "or whatever",
+    "something like that",
+];
+
+/// Whether an answer is mostly filler around nothing specific: at least one word in six is filler ([`FILLERS`]),
+/// and it takes no action, measures no result and states nothing precisely. A hesitant real answer keeps its
+/// substance and is judged.
+fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
+    let words = crate::text::fold_words(answer);
+    if words.is_empty() || words.len() > answers::EVASIVE_WORDS * 2 {
+        return false;
+    }
+    let said = format!(" {} ", words.join(" "));
+    let filler: usize = FILLERS
+        .iter()
+        .map(|f| {
+            let f = format!(" {} ", crate::text::fold_words(f).join(" "));
+            said.matches(&f).count() * (f.split_whitespace().count())
+        })
+        .sum();
+    if filler * 6 < words.len() {
+        return false;
+    }
+    let s = Signals::read(kind, question, answer);
+    s.actions == 0 && s.result_numbers == 0 && s.precise == 0
+}
 
 /// Whether a short answer only puts the question off: it says so (one of [`DEFERRALS`]) and carries nothing of an
 /// answer (no action taken, no measured result, nothing stated precisely). On the development set this finds every
@@ -384,7 +450,7 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
             let real: Vec<&str> = e
                 .answers
                 .iter()
-                .filter(|a| answers::classify(a, &e.question) == Reply::Substantive)
+                .filter(|a| round.is_answer(a, &e.question))
                 .map(String::as_str)
                 .collect();
             if real.is_empty() {
@@ -400,6 +466,9 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
             }
             if defers(kind, &e.question, &text) {
                 return Some(Answered::PutOff);
+            }
+            if mostly_filler(kind, &e.question, &text) {
+                return Some(Answered::Filler);
             }
             let topical = embed.and_then(|m| topicality(m, &e.question, &text));
             if topical.is_some_and(|c| c < off_topic_below(kind)) {
@@ -541,6 +610,8 @@ impl Judge for RuleJudge {
                 "the answers are about something other than the questions asked".to_string()
             } else if answered.contains(&Answered::PutOff) {
                 "the questions were put off rather than answered".to_string()
+            } else if answered.contains(&Answered::Filler) {
+                "the answers are filler, with nothing specific in them".to_string()
             } else {
                 "no substantive answer to judge".to_string()
             };
@@ -717,7 +788,7 @@ mod tests {
             for now and come back to it once I know the stack you run.";
         assert_eq!(
             answers::classify(put_off, q),
-            Reply::Substantive,
+            answers::Reply::Substantive,
             "the interviewer's rules would hear an answer"
         );
         let j = RuleJudge::default().judge(r, &said(RoundKind::SystemDesign, q, put_off));
@@ -728,6 +799,30 @@ mod tests {
             key-value table keyed by a base62 id from a counter, and I'd put a cache in front for the hot links.";
         let j = RuleJudge::default().judge(r, &said(RoundKind::SystemDesign, q, real));
         assert!(j.iter().any(|j| j.level() > Some(1)), "{j:?}");
+    }
+
+    #[test]
+    fn filler_around_nothing_and_a_question_read_back_twice_are_at_the_bottom() {
+        let q = "Design a system that reconciles our ledger against the bank's settlement files every day.";
+        let r = rubric::for_kind(RoundKind::SystemDesign);
+        let filler = "Yeah, so, um, I mean, you'd have the, like, the system, and it would kind of, you know, do \
+            the reconciling part, and flag stuff, and, um, it would need to be robust and scalable and all that. \
+            So, yeah, the usual, basically. Something along those lines.";
+        let j = RuleJudge::default().judge(r, &said(RoundKind::SystemDesign, q, filler));
+        assert!(j.iter().all(|j| j.level() == Some(1)), "{j:?}");
+        assert!(j[0].reason.contains("filler"), "{j:?}");
+        // Hesitant, but with substance: judged.
+        let hesitant = "Um, so, I'd load each settlement file into a staging table, then, like, match rows to ledger \
+            entries by the bank's reference id and amount, and anything left unmatched after two days goes to a \
+            review queue.";
+        let j = RuleJudge::default().judge(r, &said(RoundKind::SystemDesign, q, hesitant));
+        assert!(j.iter().any(|j| j.level() > Some(1)), "{j:?}");
+        let b = rubric::for_kind(RoundKind::Behavioral);
+        let q = "Tell me about a time you disagreed with your manager's technical decision, and what you did.";
+        let twice = "Tell me about a time I disagreed with my manager's technical decision, and what I did. Okay. \
+            So, a time when I disagreed with my manager's technical decision. Yes. And then what I did about it.";
+        let j = RuleJudge::default().judge(b, &said(RoundKind::Behavioral, q, twice));
+        assert!(j.iter().all(|j| j.level() == Some(1)), "{j:?}");
     }
 
     #[test]
