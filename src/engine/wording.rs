@@ -768,27 +768,38 @@ mod tests {
 
     #[test]
     fn short_replies_in_a_row_are_not_asked_the_same_thing_twice() {
-        let mut earlier: Vec<String> = Vec::new();
         for kind in [
             RoundKind::SystemDesign,
             RoundKind::Coding,
             RoundKind::Behavioral,
         ] {
             for said in ["Okay.", "Not sure."] {
-                earlier.clear();
-                for turn in 0..7 {
+                never_asks_twice(kind, 7, |turn, earlier| {
                     let mut u = utterance(Intent::Expand, Some(said));
                     u.round_kind = kind;
-                    u.turn = turn * 2;
-                    let line = fixed(&u, &names(), &earlier);
-                    let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
-                    assert!(
-                        !earlier.iter().any(|e| e.contains(&question)),
-                        "{kind:?} asked again: {line}"
-                    );
-                    earlier.push(line);
-                }
+                    u.turn = turn as u64 * 2;
+                    fixed(&u, &names(), earlier)
+                });
             }
+        }
+    }
+
+    /// Asserts that each of `turns` turns `make` writes (from its index and the turns before it) puts a question
+    /// not put before.
+    fn never_asks_twice(
+        kind: RoundKind,
+        turns: usize,
+        mut make: impl FnMut(usize, &[String]) -> String,
+    ) {
+        let mut earlier: Vec<String> = Vec::new();
+        for turn in 0..turns {
+            let line = make(turn, &earlier);
+            let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
+            assert!(
+                !earlier.iter().any(|e| e.contains(&question)),
+                "{kind:?} asked again: {line}"
+            );
+            earlier.push(line);
         }
     }
 
@@ -811,68 +822,56 @@ mod tests {
 
     #[test]
     fn a_long_round_never_runs_out_of_new_follow_ups() {
+        let topics = [
+            "sharding by hotel_id",
+            "a sweeper job for expired holds",
+            "Redis for the search cache",
+            "conditional updates on inventory",
+            "an outbox relay to Kafka",
+            "read replicas per region",
+            "a circuit breaker on payments",
+            "idempotency keys on booking",
+            "nightly reconciliation jobs",
+            "quotas per partner account",
+            "cold storage after ninety days",
+            "canary deploys per cell",
+        ];
         for kind in [
             RoundKind::SystemDesign,
             RoundKind::Coding,
             RoundKind::Behavioral,
             RoundKind::RecruiterScreen,
         ] {
-            let mut earlier: Vec<String> = Vec::new();
-            for (turn, topic) in [
-                "sharding by hotel_id",
-                "a sweeper job for expired holds",
-                "Redis for the search cache",
-                "conditional updates on inventory",
-                "an outbox relay to Kafka",
-                "read replicas per region",
-                "a circuit breaker on payments",
-                "idempotency keys on booking",
-                "nightly reconciliation jobs",
-                "quotas per partner account",
-                "cold storage after ninety days",
-                "canary deploys per cell",
-            ]
-            .iter()
-            .enumerate()
-            {
-                let said = format!("For that part I would use {topic}, which keeps it simple.");
+            never_asks_twice(kind, topics.len(), |turn, earlier| {
+                let said = format!(
+                    "For that part I would use {}, which keeps it simple.",
+                    topics[turn]
+                );
                 let mut u = utterance(Intent::FollowUp, Some(&said));
                 u.round_kind = kind;
                 u.turn = turn as u64;
-                let line = follow_up_fallback(&u, &earlier);
-                let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
-                assert!(
-                    !earlier.iter().any(|e| e.contains(&question)),
-                    "{kind:?} asked again: {line}"
-                );
-                earlier.push(line);
-            }
+                follow_up_fallback(&u, earlier)
+            });
         }
     }
 
     #[test]
     fn general_answers_in_one_round_are_asked_to_be_concrete_in_other_words_each_time() {
+        let general = [
+            "It would all be handled by services talking to each other, scaled as needed.",
+            "Then the rest is the usual setup that everyone uses for this kind of thing.",
+            "After that it mostly works itself out with standard tooling and monitoring.",
+        ];
         for kind in [
             RoundKind::SystemDesign,
             RoundKind::Coding,
             RoundKind::Behavioral,
         ] {
-            let mut earlier: Vec<String> = Vec::new();
-            for said in [
-                "It would all be handled by services talking to each other, scaled as needed.",
-                "Then the rest is the usual setup that everyone uses for this kind of thing.",
-                "After that it mostly works itself out with standard tooling and monitoring.",
-            ] {
-                let mut u = utterance(Intent::Redirect, Some(said));
+            never_asks_twice(kind, general.len(), |turn, earlier| {
+                let mut u = utterance(Intent::Redirect, Some(general[turn]));
                 u.round_kind = kind;
-                let line = fixed(&u, &names(), &earlier);
-                let question = line.rsplit(['.', '!']).next().unwrap().trim().to_string();
-                assert!(
-                    !earlier.iter().any(|e| e.contains(&question)),
-                    "{kind:?} asked again: {line}"
-                );
-                earlier.push(line);
-            }
+                fixed(&u, &names(), earlier)
+            });
         }
     }
 
