@@ -489,14 +489,7 @@ fn pointer(kind: RoundKind, ask: &str, turn: u64, earlier: &[String]) -> String 
         ],
     };
     // The first request gets the first pointer; a later one the next not yet given.
-    let pointer = options
-        .iter()
-        .copied()
-        .find(|o| {
-            let question = o.rsplit(['.', '!', ';']).next().unwrap_or(o).trim();
-            !earlier.iter().any(|e| e.contains(question))
-        })
-        .unwrap_or_else(|| pick(options, turn));
+    let pointer = unasked(options, 0, earlier).unwrap_or_else(|| pick(options, turn));
     format!("Here's a pointer: {pointer}")
 }
 
