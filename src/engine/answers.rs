@@ -178,6 +178,27 @@ const EVASIVE: &[&str] = &[
 /// The longest answer the [`EVASIVE`] phrases are checked on.
 pub const EVASIVE_WORDS: usize = 60;
 
+/// A yes, a no or a number, said after a deferral's "but".
+const STRAIGHT: &[&str] = &[
+    "yes", "yeah", "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    "ten", "couple", "few",
+];
+
+/// Whether a reply that puts the question off goes on to answer it straight after a "but" ("I'd rather not go
+/// into specifics, but yes, I'm talking to a couple of other places"; "I'd rather not commit to three days, but
+/// two would be fine"). `text` is lower case.
+pub fn answers_after_all(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().position(|w| *w == "but").is_some_and(|i| {
+        words[i + 1..]
+            .iter()
+            .any(|w| STRAIGHT.contains(w) || w.chars().any(|c| c.is_ascii_digit()))
+    })
+}
+
 /// Asking for a hint (checked on short replies, where it is the whole request).
 const HINT_REQUEST: &[&str] = &[
     "hint",
@@ -218,6 +239,11 @@ const HINT_REQUEST: &[&str] = &[
     "would you reach for",
     "what data structure would you",
     "which data structure would you",
+    "what would you focus on",
+    "in my seat",
+    "in my shoes",
+    "in my place",
+    "missing something obvious",
 ];
 
 /// Asking what kind of answer is wanted before giving one ("Could you give me a sense of the kind of story you
@@ -240,6 +266,13 @@ const MOVE_ON: &[&str] = &[
     "skip this",
     "skip to the next",
     "go to the next",
+    "can we switch to",
+    "could we switch to",
+    "can we talk about",
+    "could we talk about",
+    "can we jump to",
+    "could we jump to",
+    "said what i can",
 ];
 
 /// Asking how they are doing (short replies).
@@ -324,6 +357,18 @@ const PROCESS_QUESTION: &[&str] = &[
     "time check",
     "time remaining",
     "time is left",
+    "short on time",
+    "running short",
+    "final round",
+    "final interview",
+    "nearly done",
+    "almost done",
+    "are we done",
+    "nearly finished",
+    "almost finished",
+    "how deep do you",
+    "how technical",
+    "expect me to go",
 ];
 
 /// What a question about the interview or the job, rather than the problem, names (short questions).
@@ -342,7 +387,8 @@ const ABOUT_THE_JOB: &[&str] = &[
     "the recruiter",
     "hiring manager",
     "timeline",
-    "hear back",
+    "i hear back",
+    "hear back from you",
     "the offer",
     "salary",
     "compensation",
@@ -544,7 +590,9 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if words <= 25 && any(&text, MOVE_ON) {
         return Reply::MoveOn;
     }
-    if says_dont_know(&text, words) || (words <= EVASIVE_WORDS && any(&text, EVASIVE)) {
+    if says_dont_know(&text, words)
+        || (words <= EVASIVE_WORDS && any(&text, EVASIVE) && !answers_after_all(&text))
+    {
         return Reply::DontKnow;
     }
     if words <= 25 && any(&text, FEEDBACK_REQUEST) {
@@ -724,6 +772,79 @@ mod tests {
                 "My manager gave me a hint that the deadline would move, so I split the migration into three \
                  streams and wrote the runbook myself before the next round of planning.",
                 Q
+            ),
+            Reply::Substantive
+        );
+    }
+
+    #[test]
+    fn late_questions_about_time_the_round_or_a_switch_of_topic_are_requests_not_answers() {
+        // From the third set of development design scripts.
+        let notifications = "Design a service that other teams call to send notifications to users by push, \
+            email and SMS.";
+        for (reply, want) in [
+            (
+                "I feel like I'm missing something obvious. If you were in my seat, what would you focus on?",
+                Reply::HintRequest,
+            ),
+            (
+                "Anyway, I think I've said what I can about receipts. Could we switch to presence and last seen?",
+                Reply::MoveOn,
+            ),
+            (
+                "Is this the final round today, by the way? I've got a flight at six.",
+                Reply::ProcessQuestion,
+            ),
+            (
+                "Are we nearly done? I think that covers most of it.",
+                Reply::ProcessQuestion,
+            ),
+            (
+                "Are we running short on time? I was hoping to get to live tailing.",
+                Reply::ProcessQuestion,
+            ),
+            (
+                "Before I go further: for a manager loop, how deep do you expect me to go technically? Should I \
+                 stay at the architecture level?",
+                Reply::ProcessQuestion,
+            ),
+        ] {
+            assert_eq!(classify(reply, notifications), want, "{reply}");
+        }
+        // "Hear back" about the system's own deliveries is about the design, not about the hiring decision.
+        assert_ne!(
+            classify(
+                "Do calling teams expect to hear back about delivery, like a webhook when it's delivered, or is \
+                 fire-and-forget enough for them?",
+                notifications
+            ),
+            Reply::ProcessQuestion
+        );
+        assert_eq!(
+            classify("When will I hear back from you?", notifications),
+            Reply::ProcessQuestion
+        );
+        // Putting a question off, then answering it after all, is an answer.
+        let elsewhere = "Are you interviewing anywhere else at the moment?";
+        assert_ne!(
+            classify(
+                "I'd rather not go into specifics, but yes, I'm talking to a couple of other places.",
+                elsewhere
+            ),
+            Reply::DontKnow
+        );
+        assert_eq!(
+            classify(
+                "I'd rather not go into that, but thanks for asking.",
+                elsewhere
+            ),
+            Reply::DontKnow
+        );
+        // A switch of tools inside a short answer is part of the answer.
+        assert_eq!(
+            classify(
+                "Then I'd switch to Redis for the hot keys, and keep Postgres for the rest.",
+                notifications
             ),
             Reply::Substantive
         );
