@@ -146,11 +146,13 @@ impl Material {
     /// a weak answer to a logistics question rather than a non-answer. One word, "I don't know", a refusal and
     /// the like are never answers.
     pub fn is_answer(&self, answer: &str, question: &str) -> bool {
+        let long_enough = answer.split_whitespace().count() >= SHORT_RECRUITER_ANSWER;
         match answers::classify(answer, question) {
             answers::Reply::Substantive => true,
-            answers::Reply::Short => {
-                self.kind == Some(RoundKind::RecruiterScreen)
-                    && answer.split_whitespace().count() >= SHORT_RECRUITER_ANSWER
+            answers::Reply::Short => self.kind == Some(RoundKind::RecruiterScreen) && long_enough,
+            // Asked for their questions, a question back about the process or the role is the answer.
+            answers::Reply::ProcessQuestion | answers::Reply::Clarifying => {
+                long_enough && invites_questions(question)
             }
             _ => false,
         }
@@ -186,6 +188,22 @@ impl Material {
                     .then(a.passed.cmp(&b.passed))
             })
     }
+}
+
+/// Whether a question asks for the candidate's own questions ("Do you have any questions for me?").
+pub fn invites_questions(question: &str) -> bool {
+    let q = question.to_lowercase();
+    [
+        "questions for me",
+        "questions for us",
+        "any questions",
+        "anything you'd like to ask",
+        "anything you would like to ask",
+        "anything you want to ask",
+        "what would you like to ask",
+    ]
+    .iter()
+    .any(|p| q.contains(p))
 }
 
 #[cfg(test)]

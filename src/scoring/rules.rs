@@ -385,31 +385,64 @@ fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
             said.matches(&f).count() * (f.split_whitespace().count())
         })
         .sum();
-    if filler * 6 < words.len() {
+    if filler * 6 < words.len() || words.iter().any(|w| WHEN.contains(&w.as_str())) {
         return false;
     }
     let s = Signals::read(kind, question, answer);
     s.actions == 0 && s.result_numbers == 0 && s.precise == 0
 }
 
-/// Whether a short answer only puts the question off: it says so (one of [`DEFERRALS`]) and carries nothing of an
-/// answer (no action taken, no measured result, nothing stated precisely). On the development set this finds every
-/// evasive reply and no answer of a pair.
-fn defers(kind: RoundKind, question: &str, answer: &str) -> bool {
+/// Months and seasons: a rambling answer that names when ("ideally something sorted before the summer, like
+/// June-ish") says something, however much filler is around it.
+const WHEN: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "spring",
+    "summer",
+    "autumn",
+    "winter",
+];
+
+/// How a short answer puts the question off, if it does: it says so (one of [`DEFERRALS`]), and then either
+/// carries nothing of an answer (no action taken, no measured result, nothing stated precisely), or answers in
+/// part after a "but" ("I'd rather not commit to three days, but two would be fine"). On the development set the
+/// first finds every evasive reply and no answer of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deferral {
+    Whole,
+    Partly,
+}
+
+fn defers(kind: RoundKind, question: &str, answer: &str) -> Option<Deferral> {
     let words = crate::text::fold_words(answer);
     if words.len() > answers::EVASIVE_WORDS {
-        return false;
+        return None;
     }
     let said = format!(" {} ", words.join(" "));
     let puts_off = DEFERRALS
         .iter()
         .any(|p| said.contains(&format!(" {} ", crate::text::fold_words(p).join(" "))));
     if !puts_off {
-        return false;
+        return None;
+    }
+    if answers::answers_after_all(&said) {
+        return Some(Deferral::Partly);
     }
     let s = Signals::read(kind, question, answer);
-    s.actions == 0 && s.result_numbers == 0 && s.precise == 0
+    (s.actions == 0 && s.result_numbers == 0 && s.precise == 0).then_some(Deferral::Whole)
 }
+
+/// The highest level of an answer that puts the question off and then answers it only in part: weak.
+const PARTLY_DEFERRED_AT_MOST: f64 = 2.0;
 
 /// Sentences of one answer compared with its question (about 15 ms each on 2 cores).
 const MAX_TOPICAL_SENTENCES: usize = 40;
@@ -464,18 +497,27 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
             if echoes(&crate::text::fold_words(&e.question), &words) {
                 return Some(Answered::EchoesQuestion);
             }
-            if defers(kind, &e.question, &text) {
+            let deferral = defers(kind, &e.question, &text);
+            if deferral == Some(Deferral::Whole) {
                 return Some(Answered::PutOff);
             }
             if mostly_filler(kind, &e.question, &text) {
                 return Some(Answered::Filler);
             }
-            let topical = embed.and_then(|m| topicality(m, &e.question, &text));
+            // Asked for their questions, any question back is on the topic.
+            let topical = embed
+                .filter(|_| !super::material::invites_questions(&e.question))
+                .and_then(|m| topicality(m, &e.question, &text));
             if topical.is_some_and(|c| c < off_topic_below(kind)) {
                 return Some(Answered::OffTopic);
             }
             let s = Signals::read(kind, &e.question, &text);
-            Some(Answered::Judged(level_of(kind, quality(kind, &s))))
+            let level = level_of(kind, quality(kind, &s));
+            Some(Answered::Judged(if deferral == Some(Deferral::Partly) {
+                level.min(PARTLY_DEFERRED_AT_MOST)
+            } else {
+                level
+            }))
         })
         .collect()
 }
@@ -823,6 +865,41 @@ mod tests {
             So, a time when I disagreed with my manager's technical decision. Yes. And then what I did about it.";
         let j = RuleJudge::default().judge(b, &said(RoundKind::Behavioral, q, twice));
         assert!(j.iter().all(|j| j.level() == Some(1)), "{j:?}");
+    }
+
+    #[test]
+    fn a_weak_recruiter_answer_that_defers_rambles_or_asks_back_is_judged_not_put_at_the_bottom() {
+        use crate::scoring::calibration::BOTTOM_BELOW;
+        // Without embeddings: the words shared with the question are few, which is not what is tested here.
+        let score = |q: &str, a: &str| {
+            let kind = RoundKind::RecruiterScreen;
+            crate::scoring::score_round(&RuleJudge::default(), 0, kind, &said(kind, q, a))
+                .score
+                .unwrap()
+        };
+        // Put off, then answered after all.
+        let q = "Are you interviewing anywhere else at the moment?";
+        let partly =
+            "I'd rather not go into specifics, but yes, I'm talking to a couple of other places.";
+        assert!(score(q, partly) >= BOTTOM_BELOW, "{}", score(q, partly));
+        let put_off = "I'd rather not say, if that's alright, but thanks for asking.";
+        assert!(score(q, put_off) < BOTTOM_BELOW, "{}", score(q, put_off));
+        let q =
+            "The team is hybrid, with three days a week in the office. How does that work for you?";
+        let partly =
+            "I'd rather not commit to three days until I've met the team, but two would be fine.";
+        assert!(score(q, partly) >= BOTTOM_BELOW, "{}", score(q, partly));
+        // ... and weak: it answers only in part.
+        assert!(score(q, partly) <= 2.5, "{}", score(q, partly));
+        // Filler around a real point: when.
+        let q = "What does your timeline look like for making a move?";
+        let ramble = "Um, so, I mean, it's kind of, like, I'm not in a massive rush, you know? But, like, ideally \
+            I'd want something sorted before the summer, probably, like June-ish, maybe, you know.";
+        assert!(score(q, ramble) >= BOTTOM_BELOW, "{}", score(q, ramble));
+        // Asked for their questions, a question back is the answer.
+        let q = "We're nearly out of time. Do you have any questions for me?";
+        let back = "Yeah, just one: what's the next step after this call?";
+        assert!(score(q, back) >= BOTTOM_BELOW, "{}", score(q, back));
     }
 
     #[test]
