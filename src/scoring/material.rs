@@ -129,18 +129,6 @@ impl Material {
         )
     }
 
-    /// Each answer with the class the engine's plain rules give it against its question.
-    pub fn classified(&self) -> Vec<(&str, answers::Reply)> {
-        self.exchanges
-            .iter()
-            .flat_map(|e| {
-                e.answers
-                    .iter()
-                    .map(|a| (a.as_str(), answers::classify(a, &e.question)))
-            })
-            .collect()
-    }
-
     /// Whether `answer` to `question` is an answer to judge: a substantive one, or in a recruiter screen a short
     /// straight answer of a few words ("Yeah, that should be fine, I'm pretty flexible with my hours."), which is
     /// a weak answer to a logistics question rather than a non-answer. One word, "I don't know", a refusal and

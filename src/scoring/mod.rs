@@ -141,11 +141,12 @@ fn pace(round: &Material) -> Option<DimensionScore> {
 /// Every dimension at the bottom, quoting the non-answers: what a round with no substantive answer gets.
 fn bottom(rubric: &Rubric, round: &Material) -> Vec<Judgment> {
     let said: Vec<Evidence> = round
-        .classified()
-        .into_iter()
-        .filter(|(a, _)| !a.trim().is_empty())
+        .exchanges
+        .iter()
+        .flat_map(|e| &e.answers)
+        .filter(|a| !a.trim().is_empty())
         .take(3)
-        .map(|(a, _)| Evidence {
+        .map(|a| Evidence {
             source: Source::Candidate,
             quote: a.trim().chars().take(200).collect(),
         })

@@ -388,6 +388,11 @@ fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
     if filler * 6 < words.len() || words.iter().any(|w| WHEN.contains(&w.as_str())) {
         return false;
     }
+    says_nothing_specific(kind, question, answer)
+}
+
+/// Whether an answer takes no action, measures no result and states nothing precisely.
+fn says_nothing_specific(kind: RoundKind, question: &str, answer: &str) -> bool {
     let s = Signals::read(kind, question, answer);
     s.actions == 0 && s.result_numbers == 0 && s.precise == 0
 }
@@ -437,8 +442,7 @@ fn defers(kind: RoundKind, question: &str, answer: &str) -> Option<Deferral> {
     if answers::answers_after_all(&said) {
         return Some(Deferral::Partly);
     }
-    let s = Signals::read(kind, question, answer);
-    (s.actions == 0 && s.result_numbers == 0 && s.precise == 0).then_some(Deferral::Whole)
+    says_nothing_specific(kind, question, answer).then_some(Deferral::Whole)
 }
 
 /// The highest level of an answer that puts the question off and then answers it only in part: weak.
