@@ -273,6 +273,8 @@ const MOVE_ON: &[&str] = &[
     "can we jump to",
     "could we jump to",
     "said what i can",
+    "wherever you'd like",
+    "wherever you want",
 ];
 
 /// Asking how they are doing (short replies).
@@ -546,6 +548,8 @@ fn is_clarifying(text: &str) -> bool {
         .map(|s| s.trim().trim_start_matches(|c: char| !c.is_alphanumeric()))
         .filter(|s| s.ends_with('?'))
         .any(|s| {
+            // A topic named first ("Back to retention: does keeping a year mean...?") leads into the question.
+            let s = s.rsplit_once(": ").map_or(s, |(_, after)| after);
             let s = s.strip_prefix("and ").unwrap_or(s);
             CLARIFY_OPENERS
                 .iter()
@@ -839,6 +843,22 @@ mod tests {
                 elsewhere
             ),
             Reply::DontKnow
+        );
+        // Handing the choice back is asking to move on; a topic named first leads into a question about it.
+        assert_eq!(
+            classify(
+                "I think I've gone from collection through to alerting. Happy to go wherever you'd like next.",
+                notifications
+            ),
+            Reply::MoveOn
+        );
+        assert_eq!(
+            classify(
+                "Okay. Back to retention: does keeping a year mean full 10 second resolution for the whole year, \
+                 or can older data be downsampled?",
+                notifications
+            ),
+            Reply::Clarifying
         );
         // A switch of tools inside a short answer is part of the answer.
         assert_eq!(
