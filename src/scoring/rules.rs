@@ -74,12 +74,17 @@ fn kind_weights(kind: RoundKind) -> [f64; 5] {
 
 /// The weighed substance of one answer (unbounded; higher is better).
 pub fn quality(kind: RoundKind, s: &Signals) -> f64 {
-    let f = s.features();
+    let f = s.features_within(ANSWER_WORDS);
     let k = kind_weights(kind);
     let shared: f64 = WEIGHTS.iter().zip(&f[..SHARED]).map(|(w, x)| w * x).sum();
     let own: f64 = k.iter().zip(&f[SHARED..]).map(|(w, x)| w * x).sum();
     shared + own + INJECTION_WEIGHT * (s.injection as f64).ln_1p()
 }
+
+/// The length at which an answer's counts stop adding to its quality: longer than any answer the weights were
+/// fitted on (the development set's longest is 192 words), so that one question's answers over a round, read as
+/// one, are weighed by how much substance they carry per word rather than by how long the round ran.
+pub const ANSWER_WORDS: usize = 200;
 
 /// The quality on the 1-5 scale.
 pub fn level_of(kind: RoundKind, quality: f64) -> f64 {
@@ -479,51 +484,86 @@ fn topicality(embed: &dyn Embed, question: &str, answer: &str) -> Option<f32> {
     }
 }
 
+/// One question's answers, each read on its own for a non-answer, the real ones weighed together: an interviewer's
+/// follow-ups on a question (a design's requirements, API, data and failures; a story's result) ask for parts of
+/// one answer, and an answer to one part is not weak for leaving out the others.
 fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec<Answered> {
-    round
-        .exchanges
+    let mut out = Vec::new();
+    let mut questions: Vec<&str> = Vec::new();
+    for e in &round.exchanges {
+        if !questions.contains(&e.question.as_str()) {
+            questions.push(&e.question);
+        }
+    }
+    for question in questions {
+        let mut judged: Vec<String> = Vec::new();
+        let mut partly = Vec::new();
+        for e in round.exchanges.iter().filter(|e| e.question == question) {
+            match exchange(kind, round, question, &e.answers, embed) {
+                Some(Ok((text, deferral))) => {
+                    partly.push(deferral == Some(Deferral::Partly));
+                    judged.push(text);
+                }
+                Some(Err(a)) => out.push(a),
+                None => {}
+            }
+        }
+        if judged.is_empty() {
+            continue;
+        }
+        let text = judged.join(" ");
+        let s = Signals::read(kind, question, &text);
+        let level = level_of(kind, quality(kind, &s));
+        // Put off in part wherever it was answered: weak at best.
+        out.push(Answered::Judged(if partly.iter().all(|p| *p) {
+            level.min(PARTLY_DEFERRED_AT_MOST)
+        } else {
+            level
+        }));
+    }
+    out
+}
+
+/// What one exchange's answers are: nothing to judge (`None`), a non-answer, or a real answer's text with how it
+/// was put off, if at all.
+fn exchange(
+    kind: RoundKind,
+    round: &Material,
+    question: &str,
+    answers: &[String],
+    embed: Option<&dyn Embed>,
+) -> Option<Result<(String, Option<Deferral>), Answered>> {
+    let real: Vec<&str> = answers
         .iter()
-        .filter_map(|e| {
-            let real: Vec<&str> = e
-                .answers
-                .iter()
-                .filter(|a| round.is_answer(a, &e.question))
-                .map(String::as_str)
-                .collect();
-            if real.is_empty() {
-                return None;
-            }
-            let text = real.join(" ");
-            let words = crate::text::fold_words(&text);
-            if !english(&words) {
-                return Some(Answered::NotEnglish);
-            }
-            if echoes(&crate::text::fold_words(&e.question), &words) {
-                return Some(Answered::EchoesQuestion);
-            }
-            let deferral = defers(kind, &e.question, &text);
-            if deferral == Some(Deferral::Whole) {
-                return Some(Answered::PutOff);
-            }
-            if mostly_filler(kind, &e.question, &text) {
-                return Some(Answered::Filler);
-            }
-            // Asked for their questions, any question back is on the topic.
-            let topical = embed
-                .filter(|_| !super::material::invites_questions(&e.question))
-                .and_then(|m| topicality(m, &e.question, &text));
-            if topical.is_some_and(|c| c < off_topic_below(kind)) {
-                return Some(Answered::OffTopic);
-            }
-            let s = Signals::read(kind, &e.question, &text);
-            let level = level_of(kind, quality(kind, &s));
-            Some(Answered::Judged(if deferral == Some(Deferral::Partly) {
-                level.min(PARTLY_DEFERRED_AT_MOST)
-            } else {
-                level
-            }))
-        })
-        .collect()
+        .filter(|a| round.is_answer(a, question))
+        .map(String::as_str)
+        .collect();
+    if real.is_empty() {
+        return None;
+    }
+    let text = real.join(" ");
+    let words = crate::text::fold_words(&text);
+    if !english(&words) {
+        return Some(Err(Answered::NotEnglish));
+    }
+    if echoes(&crate::text::fold_words(question), &words) {
+        return Some(Err(Answered::EchoesQuestion));
+    }
+    let deferral = defers(kind, question, &text);
+    if deferral == Some(Deferral::Whole) {
+        return Some(Err(Answered::PutOff));
+    }
+    if mostly_filler(kind, question, &text) {
+        return Some(Err(Answered::Filler));
+    }
+    // Asked for their questions, any question back is on the topic.
+    let topical = embed
+        .filter(|_| !super::material::invites_questions(question))
+        .and_then(|m| topicality(m, question, &text));
+    if topical.is_some_and(|c| c < off_topic_below(kind)) {
+        return Some(Err(Answered::OffTopic));
+    }
+    Some(Ok((text, deferral)))
 }
 
 /// The rules judge; with a sentence-embedding model it also tells an answer about something else from an answer
@@ -928,6 +968,85 @@ mod tests {
         crate::scoring::score_round(&judge, 0, kind, &said(kind, question, answer))
             .score
             .unwrap()
+    }
+
+    /// A round as the product stores it: the question, then each follow-up on it, every exchange under the
+    /// question's own text.
+    fn phases(kind: RoundKind, question: &str, answers: &[&str]) -> f64 {
+        let judge = RuleJudge::new(Some(Arc::new(crate::embed::double::BagOfWords)));
+        let round = Material {
+            kind: Some(kind),
+            held: true,
+            exchanges: answers
+                .iter()
+                .map(|a| Exchange {
+                    question: question.into(),
+                    answers: vec![a.to_string()],
+                })
+                .collect(),
+            ..Material::default()
+        };
+        crate::scoring::score_round(&judge, 0, kind, &round)
+            .score
+            .unwrap()
+    }
+
+    #[test]
+    fn a_design_told_part_by_part_is_judged_whole_and_saying_more_is_not_worth_more() {
+        let prompt = "Let's design a URL shortener like bit.ly: users paste a long URL and get a short one back, \
+                      about 100 million new links a month and a hundred redirects for every new link. Where would \
+                      you like to start?";
+        let strong = [
+            "First the requirements: create a short link, redirect, and optional expiry. A hundred million links a \
+             month is about 40 writes a second and 4,000 redirects a second, so reads dominate and redirect \
+             latency is what matters.",
+            "The API is POST /links with the long URL, returning the code, and GET /{code} returning a 302, which \
+             keeps click counts accurate, where a 301 would be cached by browsers.",
+            "I'd store code to URL in a key-value store such as DynamoDB, keyed by the code, since every read is by \
+             primary key; the codes are base62 of a 64-bit id from pre-allocated ranges, so there are no \
+             collisions to retry.",
+            "When a redirect server dies the load balancer drops it, since they are stateless; the store is \
+             replicated across three zones, and a hot link is served from a Redis cache in front of it.",
+            "The trade-off I'm least sure of is the cache: it makes an edited or deleted link stale for up to its \
+             TTL, which I accepted because a sixty second window is fine for links.",
+        ];
+        let vague = [
+            "I think the main requirement is that the short links work and it's fast for users, and we should \
+             probably handle a lot of traffic.",
+            "The API would have an endpoint to create a short link and one to get the long URL back, the usual \
+             REST kind of thing.",
+            "I'd keep the links in a database table, maybe Postgres, with the short code and the long URL in it.",
+            "If a server fails we'd have more than one of them behind a load balancer, so it should be okay.",
+            "A cache would make it faster, but it can be stale, so it depends on what the product needs.",
+        ];
+        let kind = RoundKind::SystemDesign;
+        let (strong_round, vague_round) =
+            (phases(kind, prompt, &strong), phases(kind, prompt, &vague));
+        // Each part alone covers one part of the design; judged whole, the design is a strong one.
+        let by_part: f64 = strong
+            .iter()
+            .map(|a| round_score(kind, prompt, a))
+            .sum::<f64>()
+            / strong.len() as f64;
+        assert!(
+            strong_round >= 3.5,
+            "strong design told in parts: {strong_round} (each part alone {by_part})"
+        );
+        assert!(
+            strong_round > by_part + 0.5,
+            "{strong_round} against {by_part}"
+        );
+        assert!(
+            vague_round < 2.5,
+            "vague design told in parts: {vague_round}"
+        );
+        // The vague parts said three times over are no better than said once.
+        let thrice: Vec<&str> = vague.iter().chain(&vague).chain(&vague).copied().collect();
+        let longer = phases(kind, prompt, &thrice);
+        assert!(
+            longer <= vague_round + 0.1,
+            "{longer} against {vague_round}"
+        );
     }
 
     #[test]

@@ -208,7 +208,16 @@ impl Signals {
 
     /// The features [`super::rules`] weighs, in the order of [`FEATURES`].
     pub fn features(&self) -> [f64; FEATURES.len()] {
-        let ln = |n: usize| (n as f64).ln_1p();
+        self.features_within(usize::MAX)
+    }
+
+    /// The features as if the answer were at most `words` long: every count is scaled to that length, densities
+    /// are kept. One question's answers over a whole round (a design's every part, a story and its follow-ups)
+    /// are read as one answer; without this their counts would add up, so that saying more would score higher
+    /// in itself.
+    pub fn features_within(&self, words: usize) -> [f64; FEATURES.len()] {
+        let share = (words as f64 / self.words.max(1) as f64).min(1.0);
+        let ln = |n: usize| (n as f64 * share).ln_1p();
         let k = self.kind_counts;
         [
             ln(self.actions),
