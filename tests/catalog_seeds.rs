@@ -60,6 +60,11 @@ fn the_shipped_catalog_holds_what_the_product_promises() {
             "{}: too few tests",
             p.id
         );
+        // A hint is said aloud after "Here's a hint:"; a spoken turn is at most 60 words.
+        for h in &p.hints {
+            let words = h.split_whitespace().count();
+            assert!(words <= 55, "{}: a hint of {words} words: {h}", p.id);
+        }
     }
 }
 

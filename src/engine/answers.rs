@@ -265,6 +265,9 @@ const MOVE_ON: &[&str] = &[
     "next problem",
     "skip this",
     "skip to the next",
+    "skip ahead",
+    "can we skip",
+    "could we skip",
     "go to the next",
     "can we switch to",
     "could we switch to",
@@ -793,6 +796,12 @@ mod tests {
             ),
             (
                 "Anyway, I think I've said what I can about receipts. Could we switch to presence and last seen?",
+                Reply::MoveOn,
+            ),
+            // From random walks through the development design scripts' turns.
+            (
+                "I don't think the requirements part is very interesting here, honestly. Can we skip ahead to the \
+                 algorithm?",
                 Reply::MoveOn,
             ),
             (

@@ -185,6 +185,9 @@ fn ask_again(u: &Utterance) -> String {
 /// The first of `options`, from the one `turn` picks, that puts no question the interviewer already asked in
 /// `earlier`; `None` when each was asked.
 fn unasked<'a>(options: &[&'a str], turn: u64, earlier: &[String]) -> Option<&'a str> {
+    if options.is_empty() {
+        return None;
+    }
     let start = picked(options.len(), turn);
     (0..options.len())
         .map(|i| options[(start + i) % options.len()])
@@ -488,10 +491,26 @@ fn pointer(kind: RoundKind, ask: &str, turn: u64, earlier: &[String]) -> String 
              clearly?",
         ],
     };
-    // The first request gets the first pointer; a later one the next not yet given.
-    let pointer = unasked(options, 0, earlier).unwrap_or_else(|| pick(options, turn));
+    // The first request gets the first pointer; a later one the next not yet given, then (a design's part
+    // pointed at from every side) one on the design as a whole, then one on any answer at all, before any is
+    // said twice.
+    let general: &[&str] = match kind {
+        RoundKind::SystemDesign => super::plan::design_pointers(""),
+        _ => &[],
+    };
+    let pointer = unasked(options, 0, earlier)
+        .or_else(|| unasked(general, 0, earlier))
+        .or_else(|| unasked(ANY_ANSWER_POINTERS, 0, earlier))
+        .unwrap_or_else(|| pick(options, turn));
     format!("Here's a pointer: {pointer}")
 }
+
+/// Pointers for a candidate who has had every pointer on the part at hand: towards any answer at all.
+const ANY_ANSWER_POINTERS: &[&str] = &[
+    "a rough answer is fine; we can refine it together. What is your first instinct?",
+    "say what you'd try first, even if you're not sure it's right. What would it be?",
+    "narrow it down to the one part you feel surest about. What can you say about that?",
+];
 
 /// The fixed wording of a turn that has no model piece.
 fn fixed(u: &Utterance, names: &Names, earlier: &[String]) -> String {
@@ -727,6 +746,24 @@ mod tests {
             let first = pointer(kind, &phases[1], 0, &[]);
             let second = pointer(kind, &phases[1], 1, std::slice::from_ref(&first));
             assert_ne!(first, second, "{kind:?}");
+        }
+        // Asked again and again on one part, never the same pointer twice while any is left.
+        for (kind, left) in [
+            (RoundKind::SystemDesign, 9),
+            (RoundKind::Behavioral, 6),
+            (RoundKind::RecruiterScreen, 5),
+        ] {
+            let mut given: Vec<String> = Vec::new();
+            for turn in 0..left {
+                let next = pointer(kind, &phases[3], turn, &given);
+                assert!(
+                    !given.contains(&next),
+                    "{kind:?} request {}: {next}",
+                    turn + 1
+                );
+                assert!(next.ends_with('?'), "{next}");
+                given.push(next);
+            }
         }
     }
 

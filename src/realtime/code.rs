@@ -309,7 +309,16 @@ pub fn general_hint(n: usize) -> &'static str {
         "Here's a general hint: say what is true after each step of your loop, the invariant. What must hold when \
          the loop ends?",
     ];
-    GENERAL[n % GENERAL.len()]
+    // Past those, no question that was asked already: what to do with the hints given.
+    const LAST: &[&str] = &[
+        "That's every hint I have for this one. Take the idea you trust most and try it on the first sample, out \
+         loud.",
+        "No more hints from me on this one; go with your best idea and we'll see where it takes you.",
+    ];
+    match GENERAL.get(n) {
+        Some(hint) => hint,
+        None => LAST[(n - GENERAL.len()) % LAST.len()],
+    }
 }
 
 /// What the interviewer says about a submission: grounded in its result, and a prompt to keep talking.
@@ -350,5 +359,22 @@ mod tests {
         assert!(reaction(pb::Verdict::RuntimeError, 0, 12).contains("stopped with an error"));
         assert!(reaction(pb::Verdict::CompilationError, 0, 12).contains("didn't compile"));
         assert!(reaction(pb::Verdict::RuntimeError, 3, 12).starts_with("3 of 12"));
+    }
+
+    #[test]
+    fn hint_after_hint_never_puts_a_question_twice() {
+        use crate::engine::guard::question_count;
+        let given: Vec<&str> = (0..8).map(general_hint).collect();
+        let mut questions: Vec<&str> = given
+            .iter()
+            .copied()
+            .filter(|h| question_count(h) > 0)
+            .collect();
+        let asked = questions.len();
+        questions.sort();
+        questions.dedup();
+        assert_eq!(questions.len(), asked, "{given:?}");
+        assert!(asked >= 3, "{given:?}");
+        assert!(given.iter().all(|h| h.split_whitespace().count() <= 60));
     }
 }
