@@ -560,16 +560,77 @@ fn is_clarifying(text: &str) -> bool {
         })
 }
 
+/// Phrases of [`PROCESS_QUESTION`] and [`ABOUT_THE_JOB`] that a question about the problem uses too: "How long is
+/// a link kept?", "What happens after the payment times out?", "Is the timeline ranked?", "Should the format be
+/// JSON?". They make a question about the process only when it names nothing of the problem at hand.
+const ALSO_ABOUT_THE_PROBLEM: &[&str] = &[
+    "how long is",
+    "how much time",
+    "what happens next",
+    "what happens after",
+    "next step",
+    "next steps",
+    "what does the team",
+    "the team",
+    "the company",
+    "timeline",
+    "format",
+    "remote",
+    "on-call",
+];
+
+/// Whether a question asks about the interview or the job: a phrase only such a question uses, or one that a
+/// question about the problem uses too ([`ALSO_ABOUT_THE_PROBLEM`]) with no word of the problem at hand.
+fn asks_about_the_process(text: &str, question: &str) -> bool {
+    let only = |p: &&&str| !ALSO_ABOUT_THE_PROBLEM.contains(p);
+    if PROCESS_QUESTION
+        .iter()
+        .filter(only)
+        .any(|p| text.contains(p))
+        || names_the_job(text, question, true)
+    {
+        return true;
+    }
+    let maybe = ALSO_ABOUT_THE_PROBLEM.iter().any(|p| text.contains(p))
+        || names_the_job(text, question, false);
+    maybe && !names_the_problem(text, question)
+}
+
+/// Whether a question shares a specific word ([`super::guard::specific`]) with the problem at hand, other than the
+/// words that ask about the process themselves.
+fn names_the_problem(text: &str, question: &str) -> bool {
+    const ASKING: &[&str] = &[
+        "happen",
+        "company",
+        "timeline",
+        "format",
+        "remote",
+        "question",
+        "interview",
+        "round",
+        "process",
+    ];
+    let asked = content_words(question);
+    content_words(text)
+        .iter()
+        .filter(|w| super::guard::specific(w) && !ASKING.contains(&w.as_str()))
+        .any(|w| asked.contains(w))
+}
+
 /// Whether a question names the interview or the job ([`ABOUT_THE_JOB`]) in words the question being answered does
-/// not use itself: "Are the jobs HTTP callbacks?" asks about a job scheduler's jobs, not about the job.
-fn names_the_job(text: &str, question: &str) -> bool {
-    ABOUT_THE_JOB.iter().any(|p| {
-        let core = ["the ", "this ", "your "]
-            .iter()
-            .find_map(|a| p.strip_prefix(a))
-            .unwrap_or(p);
-        text.contains(p) && !question.contains(core)
-    })
+/// not use itself: "Are the jobs HTTP callbacks?" asks about a job scheduler's jobs, not about the job. `only`:
+/// among the phrases only such a question uses, else among those a question about the problem uses too.
+fn names_the_job(text: &str, question: &str, only: bool) -> bool {
+    ABOUT_THE_JOB
+        .iter()
+        .filter(|p| ALSO_ABOUT_THE_PROBLEM.contains(p) != only)
+        .any(|p| {
+            let core = ["the ", "this ", "your "]
+                .iter()
+                .find_map(|a| p.strip_prefix(a))
+                .unwrap_or(p);
+            text.contains(p) && !question.contains(core)
+        })
 }
 
 /// Classifies `answer` to `question` (the question may be empty, which turns off the off-topic test).
@@ -605,10 +666,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if words <= 25 && any(&text, FEEDBACK_REQUEST) {
         return Reply::FeedbackRequest;
     }
-    if words <= 35
-        && text.contains('?')
-        && (any(&text, PROCESS_QUESTION) || names_the_job(&text, &normalized(question)))
-    {
+    if words <= 35 && text.contains('?') && asks_about_the_process(&text, &normalized(question)) {
         return Reply::ProcessQuestion;
     }
     if words <= 45 && is_clarifying(&text) {
@@ -782,6 +840,36 @@ mod tests {
             ),
             Reply::Substantive
         );
+    }
+
+    #[test]
+    fn a_question_about_the_problem_in_words_a_process_question_uses_is_about_the_problem() {
+        let shortener = "Let's design a URL shortener: users paste a long URL and get back a short link, which \
+            expires after a while; clicks are counted for analytics. Where would you like to start?";
+        for reply in [
+            "How long is a short link kept before it expires?",
+            "What happens after a link expires? Can its code be handed out again?",
+            "How much time can the analytics lag behind the clicks?",
+            "Should the analytics come in some fixed format, like daily counts per link?",
+            "Does the next step after the redirect, counting the click for analytics, have to be synchronous?",
+        ] {
+            assert_eq!(classify(reply, shortener), Reply::Clarifying, "{reply}");
+        }
+        for reply in [
+            "How long is this round, by the way?",
+            "How much time do we have left?",
+            "What happens after this interview?",
+            "What are the next steps?",
+            "What does the team work on day to day?",
+            "Is the role remote?",
+            "What's the format of the next round?",
+        ] {
+            assert_eq!(
+                classify(reply, shortener),
+                Reply::ProcessQuestion,
+                "{reply}"
+            );
+        }
     }
 
     #[test]
