@@ -497,11 +497,12 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
     }
     for question in questions {
         let mut judged: Vec<String> = Vec::new();
-        let mut partly = Vec::new();
+        // Put off in part wherever it was answered: weak at best.
+        let mut only_partly = true;
         for e in round.exchanges.iter().filter(|e| e.question == question) {
             match exchange(kind, round, question, &e.answers, embed) {
                 Some(Ok((text, deferral))) => {
-                    partly.push(deferral == Some(Deferral::Partly));
+                    only_partly &= deferral == Some(Deferral::Partly);
                     judged.push(text);
                 }
                 Some(Err(a)) => out.push(a),
@@ -514,8 +515,7 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
         let text = judged.join(" ");
         let s = Signals::read(kind, question, &text);
         let level = level_of(kind, quality(kind, &s));
-        // Put off in part wherever it was answered: weak at best.
-        out.push(Answered::Judged(if partly.iter().all(|p| *p) {
+        out.push(Answered::Judged(if only_partly {
             level.min(PARTLY_DEFERRED_AT_MOST)
         } else {
             level
