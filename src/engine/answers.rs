@@ -129,6 +129,40 @@ const ATTEMPT: &[&str] = &[
 /// The longest reply [`PLAINLY_DONT_KNOW`] is checked on.
 const PLAINLY_DONT_KNOW_WORDS: usize = 30;
 
+/// Whether a reply asks for a hint in a sentence of its own that ends in a question mark ("I'm stuck on how to
+/// shard this, any pointers? The feed cache..."): a request, whatever the sentences around it tell.
+pub fn asks_for_a_hint(said: &str) -> bool {
+    normalized(said)
+        .split_inclusive(['.', '?', '!'])
+        .map(str::trim)
+        .filter(|s| s.ends_with('?') && s.split(' ').count() <= 20)
+        .any(|s| any(s, HINT_REQUEST))
+}
+
+/// Whether a reply says plainly that the candidate does not know ([`PLAINLY_DONT_KNOW`]), where "not sure" may
+/// be part of a request ("Could you rephrase that, I'm not sure I followed").
+pub fn says_plainly_dont_know(said: &str) -> bool {
+    any(&normalized(said), PLAINLY_DONT_KNOW)
+}
+
+/// Whether a reply names the interview's time, rounds or what comes after ("Do we still have time for the CDN
+/// piece?", "How many minutes are left for the group chat part?").
+pub fn names_the_interview(said: &str) -> bool {
+    const INTERVIEW: &[&str] = &[
+        "time",
+        "minutes left",
+        "minutes are left",
+        "round",
+        "interview",
+        "afterwards",
+        "after this",
+        "after today",
+        "at the end",
+        "left for",
+    ];
+    crate::text::count(&crate::text::fold_words(said), INTERVIEW) > 0
+}
+
 /// Whether a reply is only "I don't know": a short one with a don't-know phrase, or a longer one that says it
 /// plainly and tries nothing (no number, no attempt).
 fn says_dont_know(text: &str, words: usize) -> bool {
@@ -205,6 +239,16 @@ const HINT_REQUEST: &[&str] = &[
     "a clue",
     "a nudge",
     "nudge me",
+    "point me somewhere",
+    "point me to",
+    "point me at",
+    "would you suggest",
+    "where should i start",
+    "where do i start",
+    "any nudge",
+    "you nudge",
+    "put my finger on",
+    "still not seeing",
     "i'm stuck",
     "i am stuck",
     "point me in",
@@ -278,6 +322,16 @@ const MOVE_ON: &[&str] = &[
     "said what i can",
     "wherever you'd like",
     "wherever you want",
+    "different problem",
+    "different design problem",
+    "different question",
+    "something else instead",
+    "can we wrap up",
+    "could we wrap up",
+    "and wrap up",
+    "let's wrap up",
+    "leave it there",
+    "leave it at that",
 ];
 
 /// Asking how they are doing (short replies).
@@ -374,6 +428,10 @@ const PROCESS_QUESTION: &[&str] = &[
     "how deep do you",
     "how technical",
     "expect me to go",
+    "chance to ask",
+    "time to ask you",
+    "time for my questions",
+    "time for questions",
 ];
 
 /// What a question about the interview or the job, rather than the problem, names (short questions).
@@ -488,6 +546,9 @@ const DIGRESSION: &[&str] = &[
     "on a personal note",
     "totally unrelated",
     "completely unrelated",
+    "unrelated, but",
+    "unrelated but",
+    "random question",
 ];
 
 /// Whether a reply opens by announcing an aside: one of [`DIGRESSION`]'s phrases within its first eight words.
@@ -499,6 +560,26 @@ pub fn announces_aside(answer: &str) -> bool {
 fn opens_aside(text: &str) -> bool {
     let opening: Vec<&str> = text.split(' ').take(8).collect();
     any(&opening.join(" "), DIGRESSION)
+}
+
+/// Whether a reply announced as an aside is a real answer all the same ("By the way, on ids: I'd generate 8
+/// random base62 characters..."): long and specific (at least 20 distinct specific words, [`super::guard::specific`])
+/// and tied to the question and what was said on it by at least 4 of them. An anecdote told as an aside ("Funny
+/// thing, I drove for a rideshare company one summer...") has half as many, and shares one to three.
+fn aside_on_the_question(text: &str, question: &str) -> bool {
+    let stems = |t: &str| {
+        let mut s: Vec<String> = content_words(t)
+            .iter()
+            .filter(|w| super::guard::specific(w))
+            .map(|w| super::guard::stem(w).to_string())
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    let said = stems(text);
+    let asked = stems(question);
+    said.len() >= 20 && said.iter().filter(|w| asked.contains(w)).count() >= 4
 }
 
 /// Words that carry no topic (for the off-topic test).
@@ -596,9 +677,20 @@ fn asks_about_the_process(text: &str, question: &str) -> bool {
     maybe && !names_the_problem(text, question)
 }
 
+/// Whether a reply is plainly about the problem at hand: it names two or more of its specific words (see
+/// [`names_the_problem`]), as "How long should a seat hold last before the seat goes back on sale?" does.
+pub fn plainly_about_the_problem(said: &str, question: &str) -> bool {
+    problem_words(&normalized(said), &normalized(question)) >= 2
+}
+
 /// Whether a question shares a specific word ([`super::guard::specific`]) with the problem at hand, other than the
 /// words that ask about the process themselves.
 fn names_the_problem(text: &str, question: &str) -> bool {
+    problem_words(text, question) > 0
+}
+
+/// How many distinct specific words of the problem at hand a question names (see [`names_the_problem`]).
+fn problem_words(text: &str, question: &str) -> usize {
     const ASKING: &[&str] = &[
         "happen",
         "company",
@@ -610,11 +702,25 @@ fn names_the_problem(text: &str, question: &str) -> bool {
         "round",
         "process",
     ];
+    // Four-letter words that name the job or the interview's time, not a problem ("the team", "the role").
+    const OF_THE_JOB: &[&str] = &[
+        "team", "role", "work", "hear", "back", "next", "step", "long", "time", "call", "week",
+        "today", "much", "many", "soon", "done", "left", "more", "last", "kind", "sort", "type",
+        "part", "okay",
+    ];
     let asked = content_words(question);
-    content_words(text)
-        .iter()
-        .filter(|w| super::guard::specific(w) && !ASKING.contains(&w.as_str()))
-        .any(|w| asked.contains(w))
+    let mut named: Vec<String> = content_words(text)
+        .into_iter()
+        .filter(|w| {
+            // "seat" and "hold" name a booking system as surely as "payment" does.
+            let specific =
+                super::guard::specific(w) || (w.len() == 4 && !OF_THE_JOB.contains(&w.as_str()));
+            specific && !ASKING.contains(&w.as_str()) && asked.contains(w)
+        })
+        .collect();
+    named.sort();
+    named.dedup();
+    named.len()
 }
 
 /// Whether a question names the interview or the job ([`ABOUT_THE_JOB`]) in words the question being answered does
@@ -669,14 +775,20 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     if words <= 35 && text.contains('?') && asks_about_the_process(&text, &normalized(question)) {
         return Reply::ProcessQuestion;
     }
+    // A question asked as an aside ("Unrelated, but do teams still run Chaos Monkey in production?") is about the
+    // company or the job, not the problem: kept for the end like one.
+    if words <= 45 && text.contains('?') && opens_aside(&text) {
+        return Reply::ProcessQuestion;
+    }
     if words <= 45 && is_clarifying(&text) {
         return Reply::Clarifying;
     }
     if words < SHORT_WORDS {
         return Reply::Short;
     }
-    // An aside announced as one ("Side note, ...", "Funny thing, ...") is off the question, however it is told.
-    if opens_aside(&text) {
+    // An aside announced as one ("Side note, ...", "Funny thing, ...") is off the question, however it is told,
+    // unless it is a long and specific one on the question itself.
+    if opens_aside(&text) && !aside_on_the_question(&text, &normalized(question)) {
         return Reply::OffTopic;
     }
     // An answer of some length that shares no topic word with the question, and tells no story of its own
@@ -1073,6 +1185,25 @@ mod tests {
         ] {
             assert_eq!(classify(said, q), Reply::Substantive, "{said}");
         }
+        // A long, specific part of the design announced as an aside is still the design (a development script's).
+        let design = "Let's build a simple Pastebin. A user pastes text, gets a link, and anyone with the link can read \
+                      it. Expect about a million new pastes a day, each up to 10 MB. Okay, a default expiry of 30 days \
+                      with 'never' as an option, and unlisted only. Metadata goes in Postgres and bodies go to S3 keyed \
+                      by paste id; bodies never sit in the database.";
+        let on_ids = "By the way, on ids: I'd generate 8 random base62 characters, about 218 trillion values, so a \
+                      collision against a few hundred million pastes is rare and the insert simply retries on a \
+                      unique-key conflict. Random matters because unlisted pastes shouldn't be enumerable by counting \
+                      upward. POST /pastes takes content, expires_in and syntax and returns the id and URL; GET /p/{id} \
+                      serves the raw body from S3 through a CDN with a long cache lifetime, since a paste never \
+                      changes once written.";
+        assert_eq!(classify(on_ids, design), Reply::Substantive);
+        let anecdote = "Side note, I used Pastebin all the time in college to share code with my roommate, and once \
+                        a whole assignment of mine ended up on a public paste and my professor found it a week later.";
+        assert_eq!(classify(anecdote, design), Reply::OffTopic);
+        // Asked as an aside, a question is about the company or the job, kept for the end.
+        let aside = "Unrelated, but I watched a talk on your chaos engineering years ago and it's half the reason I \
+                     applied. Do teams still actually run Chaos Monkey in production?";
+        assert_eq!(classify(aside, design), Reply::ProcessQuestion);
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub enum Check {
     DeclinesInjection,
     /// Declines to say how the candidate is doing.
     DeclinesFeedback,
-    /// Gives a hint in words when one is asked for in a coding round.
+    /// Gives a hint in words when one is asked for: a coding problem's hint, elsewhere a pointer on the question.
     GivesHint,
     /// Answers a question about the process or the role, briefly.
     AnswersProcess,
@@ -90,7 +90,7 @@ impl Check {
             Check::Persona => "the persona's own name",
             Check::DeclinesInjection => "declines instructions to the model",
             Check::DeclinesFeedback => "declines feedback requests",
-            Check::GivesHint => "gives a hint when asked (coding)",
+            Check::GivesHint => "gives a hint or pointer when asked",
             Check::AnswersProcess => "answers process questions",
         }
     }
@@ -310,6 +310,7 @@ const FEEDBACK: &[&str] = &[
 
 const HINT: &[&str] = &[
     "hint",
+    "pointer",
     "consider",
     "think about",
     "what if",
@@ -593,7 +594,7 @@ fn leaks(turn: &str) -> Option<(Check, String)> {
 }
 
 /// The checks of what the candidate asked for: an instruction to the model declined, no feedback given, a hint
-/// given when asked in a coding round, a question about the process answered.
+/// or pointer given when asked, a question about the process answered.
 fn fails_the_request(turn: &str, ctx: &Context) -> Option<(Check, String)> {
     match ctx.asked {
         Asked::Injection
@@ -616,7 +617,7 @@ fn fails_the_request(turn: &str, ctx: &Context) -> Option<(Check, String)> {
             Check::DeclinesFeedback,
             "tells the candidate how they are doing".into(),
         )),
-        Asked::HintRequest if ctx.round == RoundKind::Coding && !has(turn, HINT) => {
+        Asked::HintRequest if !has(turn, HINT) => {
             Some((Check::GivesHint, "no hint after a request for one".into()))
         }
         Asked::ProcessQuestion if !has(turn, PROCESS) => Some((
@@ -633,7 +634,7 @@ pub fn applies(check: Check, ctx: &Context) -> bool {
         Check::Grounded => ctx.asked == Asked::Answer && !ctx.closing,
         Check::DeclinesInjection => ctx.asked == Asked::Injection,
         Check::DeclinesFeedback => ctx.asked == Asked::FeedbackRequest,
-        Check::GivesHint => ctx.asked == Asked::HintRequest && ctx.round == RoundKind::Coding,
+        Check::GivesHint => ctx.asked == Asked::HintRequest,
         Check::AnswersProcess => ctx.asked == Asked::ProcessQuestion,
         _ => true,
     }
@@ -1078,6 +1079,23 @@ mod tests {
             !failed(
                 "Here's a hint: think about sorting by start time first.",
                 &coding
+            )
+            .contains(&Check::GivesHint)
+        );
+        // In a design round the request gets a pointer on the question, not a note of the request.
+        let mut design = c(Asked::HintRequest);
+        design.round = RoundKind::SystemDesign;
+        assert!(
+            failed(
+                "Thanks, I've noted \"Any nudge\". Walk me through the main components.",
+                &design
+            )
+            .contains(&Check::GivesHint)
+        );
+        assert!(
+            !failed(
+                "Here's a pointer: split the write path from the read path. What does each one need?",
+                &design
             )
             .contains(&Check::GivesHint)
         );

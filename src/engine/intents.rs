@@ -216,10 +216,18 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     let Some(intents) = intents else {
         return rules;
     };
+    // "How it merges across shards, I don't know." says so; it asks nothing. ("Could you rephrase that, I'm not
+    // sure I followed." asks to hear it again.)
+    let plain_dont_know =
+        rules == Reply::DontKnow && !said.contains('?') && answers::says_plainly_dont_know(said);
+    // "I'm stuck on how to shard this, any pointers? The feed cache and the graph both get hot." asks for help.
+    let asked_for_a_hint = rules == Reply::HintRequest && answers::asks_for_a_hint(said);
     if matches!(
         rules,
         Reply::Silence | Reply::Manipulation | Reply::RepeatRequest
-    ) || said.split_whitespace().count() > MAX_WORDS
+    ) || plain_dont_know
+        || asked_for_a_hint
+        || said.split_whitespace().count() > MAX_WORDS
     {
         return rules;
     }
@@ -235,6 +243,16 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     // A statement stays an answer ("I'm stuck between two designs, and I'd pick..."), unless it is surely one of
     // the requests people make as statements: "I need some help here", "Let's move to the next one", "Sorry, I
     // missed that". Questions about the process, the question or how it went are questions.
+    // A question about the question that names the problem ("How long should a seat hold last?") is about the
+    // problem, however much it sounds like one about the interview's time, unless it names the interview's time
+    // or its rounds ("Do we still have time for the CDN piece?").
+    if rules == Reply::Clarifying
+        && meant == Kind::Process
+        && answers::plainly_about_the_problem(said, question)
+        && !answers::names_the_interview(said)
+    {
+        return rules;
+    }
     let statement_request = sure && matches!(meant, Kind::Hint | Kind::MoveOn | Kind::Repeat);
     let said_as = Kind::of(rules);
     if meant == said_as || (said_as == Kind::Answer && !asks(said) && !statement_request) {

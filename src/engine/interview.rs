@@ -322,6 +322,7 @@ impl Interview {
         let said = Some(text.trim().to_string());
         let topic = self.topic();
         let round = &mut self.rounds[self.current];
+        let heard_before = round.heard.len();
         if !text.trim().is_empty() && round.heard.len() < HEARD_BYTES {
             round.heard.push_str(text.trim());
             round.heard.push('\n');
@@ -359,6 +360,17 @@ impl Interview {
             Reply::Clarifying => out.push(Effect::Say(self.utterance(Intent::Clarify, None))),
             Reply::MoveOn => {
                 out.push(Effect::Note("Asked to move on.".into()));
+                // "Can we skip ahead to the data model?": that phase comes next (the request naming it does not
+                // cover it).
+                round.heard.truncate(heard_before);
+                let probes = round
+                    .questions
+                    .get(round.index)
+                    .map(|q| q.follow_ups.as_slice())
+                    .unwrap_or_default();
+                if let Some(at) = super::plan::named_phase(round.kind, text, probes, round.probe) {
+                    round.probe = at;
+                }
                 self.move_past(Intent::MoveOn, None, now, out);
             }
             Reply::OffTopic if round.follow_ups == 0 => {
@@ -1113,6 +1125,79 @@ mod tests {
         assert!(
             fx.iter().any(|e| matches!(e, Effect::RoundEnded { .. })),
             "{fx:?}"
+        );
+    }
+
+    #[test]
+    fn asking_to_move_on_to_a_named_part_goes_to_that_part() {
+        let design = Question {
+            id: "d".into(),
+            pool: QuestionPool::Design,
+            text: "Design a URL shortener.".into(),
+            follow_ups: crate::engine::plan::design_phases(&[]),
+        };
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::SystemDesign,
+            "Design",
+            45,
+            vec![design],
+        )]);
+        iv.handle(Input::Start, 0);
+        let next = |iv: &mut Interview, said: &str, t: u64| {
+            let fx = iv.handle(Input::Answer(said), t);
+            let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
+                panic!("{fx:?}")
+            };
+            u.suggested_follow_up.clone().unwrap_or_default()
+        };
+        // Requirements come first, then the API; asked to skip to the data model, the data model comes next.
+        assert!(next(&mut iv, "Can we move on to the next part?", MIN).contains("requirements"));
+        assert!(
+            next(
+                &mut iv,
+                "Can we skip the API and go straight to the data model?",
+                2 * MIN
+            )
+            .contains("What data do you store"),
+        );
+        // Named as the part to leave, a phase is not where the round goes.
+        assert!(
+            next(&mut iv, "Can we move on from the data model?", 3 * MIN).contains("components")
+        );
+        assert!(
+            next(
+                &mut iv,
+                "Let's skip ahead to failures, if that's okay.",
+                4 * MIN
+            )
+            .contains("fails")
+        );
+        // A part already passed is not gone back to: the round goes on.
+        assert!(next(&mut iv, "Can we move on to the API?", 5 * MIN).contains("trade-off"));
+        let problem = Question {
+            id: "c".into(),
+            pool: QuestionPool::Problem,
+            text: "Merge overlapping intervals.".into(),
+            follow_ups: crate::engine::plan::CODING_PHASES
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        };
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::Coding,
+            "Coding",
+            45,
+            vec![problem],
+        )]);
+        iv.handle(Input::Start, 0);
+        assert!(next(&mut iv, "Can we skip ahead to writing the code?", MIN).contains("editor"));
+        assert!(
+            next(
+                &mut iv,
+                "Could we skip the tests and move on to the extension?",
+                2 * MIN
+            )
+            .contains("thousand times")
         );
     }
 

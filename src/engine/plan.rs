@@ -259,6 +259,123 @@ impl DesignPhase {
     }
 }
 
+/// The later phase a request to move on names ("Can we skip ahead to the data model?", "let's get to the code"):
+/// the index of the first of `probes` from `from` on that asks about it, so the round goes there instead of to
+/// its next phase. A part named to be left ("skip the API", "move on from the requirements") is not a place to go;
+/// of several, the last named wins. `None` when the reply names no later phase.
+pub fn named_phase(kind: RoundKind, reply: &str, probes: &[String], from: usize) -> Option<usize> {
+    // (words the candidate may use, words of the probe that asks about it)
+    const CODING: &[(&[&str], &str)] = &[
+        (
+            &["complexity", "big o", "runtime", "run time"],
+            "complexity",
+        ),
+        (
+            &[
+                "code",
+                "coding",
+                "implement",
+                "implementation",
+                "write it",
+                "editor",
+            ],
+            "editor",
+        ),
+        (
+            &["edge case", "edge cases", "test", "tests", "testing"],
+            "edge cases",
+        ),
+        (
+            &[
+                "extension",
+                "follow up question",
+                "larger input",
+                "scale it",
+            ],
+            "thousand times",
+        ),
+    ];
+    const DESIGN: &[(&[&str], DesignPhase)] = &[
+        (
+            &["requirements", "scope", "estimates", "capacity"],
+            DesignPhase::Requirements,
+        ),
+        (
+            &["api", "apis", "endpoint", "endpoints", "interface"],
+            DesignPhase::Api,
+        ),
+        (
+            &["data model", "schema", "storage", "database", "tables"],
+            DesignPhase::Data,
+        ),
+        (
+            &["components", "architecture", "high level", "diagram"],
+            DesignPhase::Components,
+        ),
+        (
+            &["scaling", "bottleneck", "bottlenecks"],
+            DesignPhase::Scaling,
+        ),
+        (
+            &[
+                "failure",
+                "failures",
+                "fault tolerance",
+                "outage",
+                "reliability",
+            ],
+            DesignPhase::Failure,
+        ),
+        (
+            &["trade off", "trade offs", "tradeoff", "tradeoffs"],
+            DesignPhase::TradeOff,
+        ),
+    ];
+    let folded = crate::text::fold_words(reply);
+    let words = folded.as_slice();
+    let left = |at: usize| {
+        let before: Vec<&str> = words[..at]
+            .iter()
+            .rev()
+            .take(2)
+            .map(String::as_str)
+            .collect();
+        let prev = |i: usize| before.get(i).copied().unwrap_or("");
+        let leaving = |w: &str| matches!(w, "skip" | "from" | "past" | "with" | "without");
+        leaving(prev(0)) || (matches!(prev(0), "the" | "our" | "my") && leaving(prev(1)))
+    };
+    // The last place in the reply each phrase is named, not as a part to leave.
+    let named = |phrases: &[&str]| -> Option<usize> {
+        phrases
+            .iter()
+            .flat_map(|p| {
+                let parts: Vec<&str> = p.split(' ').collect();
+                (0..words.len().saturating_sub(parts.len() - 1)).filter(move |&i| {
+                    words[i..i + parts.len()]
+                        .iter()
+                        .zip(&parts)
+                        .all(|(a, b)| a == b)
+                })
+            })
+            .filter(|&i| !left(i))
+            .max()
+    };
+    let later = |fits: &dyn Fn(&str) -> bool| (from..probes.len()).find(|&i| fits(&probes[i]));
+    match kind {
+        RoundKind::Coding => CODING
+            .iter()
+            .filter_map(|(said, key)| named(said).map(|at| (at, *key)))
+            .max_by_key(|(at, _)| *at)
+            .and_then(|(_, key)| later(&|p: &str| p.to_lowercase().contains(key))),
+        RoundKind::SystemDesign => DESIGN
+            .iter()
+            .filter_map(|(said, phase)| named(said).map(|at| (at, *phase)))
+            .max_by_key(|(at, _)| *at)
+            .and_then(|(_, phase)| later(&|p: &str| DesignPhase::of(p) == Some(phase))),
+        _ => None,
+    }
+}
+
 /// Pointers on a design phase for a candidate who asks for help there: where to look, as a question, without
 /// giving the answer; several, so a second request gets a new one. The design's own question and its seeded
 /// follow-ups get pointers on how to break the problem down.
