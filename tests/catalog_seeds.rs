@@ -66,6 +66,22 @@ fn the_shipped_catalog_holds_what_the_product_promises() {
             assert!(words <= 55, "{}: a hint of {words} words: {h}", p.id);
         }
     }
+    // A follow-up is said as the interviewer's one question: it asks, rather than tells ("Give me a situation.").
+    let follow_ups = c
+        .behavioral
+        .iter()
+        .flat_map(|q| q.follow_ups.iter().map(move |f| (&q.id, f)))
+        .chain(
+            c.design
+                .iter()
+                .flat_map(|q| q.follow_ups.iter().map(move |f| (&q.id, f))),
+        );
+    for (id, f) in follow_ups {
+        assert!(
+            f.trim_end().ends_with('?'),
+            "{id}: a follow-up that asks nothing: {f}"
+        );
+    }
 }
 
 #[test]

@@ -797,6 +797,13 @@ fn bridge_failures(piece: &str, w: &[String], ctx: &Context) -> Vec<(Check, Stri
             "speaks of the candidate's team as its own (\"we\")".into(),
         ));
     }
+    if names_unsaid(w, ctx.candidate) {
+        f.push((
+            Check::Grounded,
+            "names what the candidate did not say (\"the time and space complexity of Dijkstra\")"
+                .into(),
+        ));
+    }
     if names_a_statement(w) {
         f.push((
             Check::Grounded,
@@ -804,6 +811,28 @@ fn bridge_failures(piece: &str, w: &[String], ctx: &Context) -> Vec<(Check, Stri
         ));
     }
     f
+}
+
+/// Whether an acknowledgement's topic names things the candidate did not say: two or more specific words
+/// ([`specific`]) that no word of the answer shares a stem with, or more than half of its specific words. A small
+/// model borrows them from the question that comes next ("Thanks for walking me through the time and space
+/// complexity of Dijkstra" to an answer that never spoke of complexity).
+fn names_unsaid(w: &[String], candidate: &str) -> bool {
+    let topic = match w.iter().position(|x| x == "through") {
+        Some(i) => &w[i + 1..],
+        None => w,
+    };
+    let said = words(candidate);
+    let acronyms = acronyms(candidate);
+    let named: Vec<&String> = topic
+        .iter()
+        .filter(|x| specific(x) || acronyms.contains(x))
+        .collect();
+    let unsaid = named
+        .iter()
+        .filter(|x| !said.iter().any(|s| stem(s) == stem(x)))
+        .count();
+    unsaid >= 2 || unsaid * 2 > named.len()
 }
 
 /// Whether an acknowledgement's topic ("Thanks for walking me through ...") is a statement rather than a thing or
@@ -1177,5 +1206,21 @@ mod tests {
         assert!(!held(Ask::FollowUp, "Why a flood fill? What about the island?").is_empty());
         assert!(!held(Ask::FollowUp, "").is_empty());
         assert!(!held(Ask::Bridge, "Why the flood fill for the island?").is_empty());
+        // The default model's acknowledgement of an answer that never spoke of complexity, borrowing the next
+        // question's words; the same answer's own words pass.
+        let dijkstra = ctx(
+            Asked::Answer,
+            "Right, weights are non-negative, so Dijkstra. I build an adjacency list from the edges, set dist to \
+             infinity for nodes 1 to n and dist[k] to 0, and push (0, k) onto a min-heap.",
+            &[],
+        );
+        let bridge = |t: &str| piece_failures(Ask::Bridge, t, &dijkstra);
+        assert!(
+            bridge("Thanks for walking me through the time and space complexity of Dijkstra.")
+                .iter()
+                .any(|(c, _)| *c == Check::Grounded)
+        );
+        let f = bridge("Thanks for walking me through Dijkstra with a min-heap.");
+        assert!(f.is_empty(), "{f:?}");
     }
 }

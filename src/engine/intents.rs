@@ -244,11 +244,12 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     // the requests people make as statements: "I need some help here", "Let's move to the next one", "Sorry, I
     // missed that". Questions about the process, the question or how it went are questions.
     // A question about the question that names the problem ("How long should a seat hold last?") is about the
-    // problem, however much it sounds like one about the interview's time, unless it names the interview's time
-    // or its rounds ("Do we still have time for the CDN piece?").
+    // problem, however much it sounds like one about the interview's time, and so is one that offers a choice of
+    // answers ("Do you want one specific person, or more the general pattern?"), unless it names the interview's
+    // time or its rounds ("Do we still have time for the CDN piece?").
     if rules == Reply::Clarifying
         && meant == Kind::Process
-        && answers::plainly_about_the_problem(said, question)
+        && (answers::plainly_about_the_problem(said, question) || answers::offers_a_choice(said))
         && !answers::names_the_interview(said)
     {
         return rules;
@@ -317,6 +318,15 @@ fn asks(said: &str) -> bool {
         return true;
     }
     if t.contains('?') {
+        return false;
+    }
+    // A question read back before the answer to it ("And what would make me stay... more interesting work, I
+    // guess. The usual stuff.") opens as a question but goes on as a statement.
+    let parts = t
+        .split(['.', '!', '…'])
+        .filter(|s| s.chars().any(char::is_alphanumeric))
+        .count();
+    if parts > 1 {
         return false;
     }
     crate::text::fold_words(t)

@@ -403,6 +403,11 @@ impl Interview {
             // Something else again after being brought back once: on to what is next, saying what was heard
             // (a general answer names its own words, which the turn takes up).
             Reply::OffTopic => self.move_past(Intent::Ask, said, now, out),
+            // A short answer asked to expand before, of a sentence's length ("the backwards pass is basically the
+            // same thing mirrored"): on, saying what was heard.
+            Reply::Short if text.split_whitespace().count() >= 8 => {
+                self.move_past(Intent::Ask, said, now, out)
+            }
             _ => self.move_past(Intent::Ask, None, now, out),
         }
     }

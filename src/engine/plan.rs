@@ -286,12 +286,7 @@ pub fn named_phase(kind: RoundKind, reply: &str, probes: &[String], from: usize)
             "edge cases",
         ),
         (
-            &[
-                "extension",
-                "follow up question",
-                "larger input",
-                "scale it",
-            ],
+            &["extension", "follow up", "larger input", "scale it"],
             "thousand times",
         ),
     ];
