@@ -764,6 +764,41 @@ mod tests {
 
     const MIN: u64 = 60_000;
 
+    /// A 45-minute design round on one prompt with the design phases.
+    fn design_round(text: &str) -> Interview {
+        let design = Question {
+            id: "d".into(),
+            pool: QuestionPool::Design,
+            text: text.into(),
+            follow_ups: crate::engine::plan::design_phases(&[]),
+        };
+        Interview::new(vec![RoundRun::new(
+            RoundKind::SystemDesign,
+            "Design",
+            45,
+            vec![design],
+        )])
+    }
+
+    /// A 45-minute coding round on one problem with the coding phases.
+    fn coding_round(text: &str) -> Interview {
+        let problem = Question {
+            id: "p".into(),
+            pool: QuestionPool::Problem,
+            text: text.into(),
+            follow_ups: crate::engine::plan::CODING_PHASES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        Interview::new(vec![RoundRun::new(
+            RoundKind::Coding,
+            "Coding",
+            45,
+            vec![problem],
+        )])
+    }
+
     #[test]
     fn every_answer_handed_over_is_counted_and_an_older_save_says_it_did_not_count() {
         let mut iv = two_rounds();
@@ -876,21 +911,7 @@ mod tests {
 
     #[test]
     fn a_coding_round_works_through_its_phases_skipping_what_the_candidate_covered() {
-        let problem = Question {
-            id: "p".into(),
-            pool: QuestionPool::Problem,
-            text: "Two Sum: find two numbers that add up to a target.".into(),
-            follow_ups: crate::engine::plan::CODING_PHASES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        };
-        let mut iv = Interview::new(vec![RoundRun::new(
-            RoundKind::Coding,
-            "Coding",
-            45,
-            vec![problem],
-        )]);
+        let mut iv = coding_round("Two Sum: find two numbers that add up to a target.");
         iv.handle(Input::Start, 0);
         let approach = "I'd keep a hash map from value to index and check each number's complement as I go, which \
                         is O(n) time and O(n) space.";
@@ -1135,18 +1156,7 @@ mod tests {
 
     #[test]
     fn asking_to_move_on_to_a_named_part_goes_to_that_part() {
-        let design = Question {
-            id: "d".into(),
-            pool: QuestionPool::Design,
-            text: "Design a URL shortener.".into(),
-            follow_ups: crate::engine::plan::design_phases(&[]),
-        };
-        let mut iv = Interview::new(vec![RoundRun::new(
-            RoundKind::SystemDesign,
-            "Design",
-            45,
-            vec![design],
-        )]);
+        let mut iv = design_round("Design a URL shortener.");
         iv.handle(Input::Start, 0);
         let next = |iv: &mut Interview, said: &str, t: u64| {
             let fx = iv.handle(Input::Answer(said), t);
@@ -1179,21 +1189,7 @@ mod tests {
         );
         // A part already passed is not gone back to: the round goes on.
         assert!(next(&mut iv, "Can we move on to the API?", 5 * MIN).contains("trade-off"));
-        let problem = Question {
-            id: "c".into(),
-            pool: QuestionPool::Problem,
-            text: "Merge overlapping intervals.".into(),
-            follow_ups: crate::engine::plan::CODING_PHASES
-                .iter()
-                .map(|p| p.to_string())
-                .collect(),
-        };
-        let mut iv = Interview::new(vec![RoundRun::new(
-            RoundKind::Coding,
-            "Coding",
-            45,
-            vec![problem],
-        )]);
+        let mut iv = coding_round("Merge overlapping intervals.");
         iv.handle(Input::Start, 0);
         assert!(next(&mut iv, "Can we skip ahead to writing the code?", MIN).contains("editor"));
         assert!(
@@ -1244,18 +1240,9 @@ mod tests {
 
     #[test]
     fn a_design_answer_that_takes_up_the_candidates_own_earlier_words_is_not_off_topic() {
-        let url = Question {
-            id: "url".into(),
-            pool: QuestionPool::Design,
-            text: "Let's design something like bit.ly. Users paste a long URL and get back a short one.".into(),
-            follow_ups: crate::engine::plan::design_phases(&[]),
-        };
-        let mut iv = Interview::new(vec![RoundRun::new(
-            RoundKind::SystemDesign,
-            "Design",
-            45,
-            vec![url],
-        )]);
+        let mut iv = design_round(
+            "Let's design something like bit.ly. Users paste a long URL and get back a short one.",
+        );
         iv.handle(Input::Start, 0);
         let first = "I'd plan for 40 writes a second and 4,000 redirects a second, about three terabytes in five years.";
         assert_eq!(
