@@ -25,19 +25,15 @@ pub fn fold_words(text: &str) -> Vec<String> {
 
 /// How often any of `phrases` occurs in `words`, on word boundaries.
 pub fn count(words: &[String], phrases: &[&str]) -> usize {
-    phrases
-        .iter()
-        .map(|p| {
-            let parts: Vec<&str> = p.split(' ').collect();
-            if parts.is_empty() || parts.len() > words.len() {
-                return 0;
-            }
-            words
-                .windows(parts.len())
-                .filter(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
-                .count()
-        })
-        .sum()
+    phrases.iter().map(|p| positions(words, p).count()).sum()
+}
+
+/// Where `phrase` (words separated by single spaces) starts in `words`, on word boundaries.
+pub fn positions<'a>(words: &'a [String], phrase: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let parts: Vec<&str> = phrase.split(' ').collect();
+    let n = parts.len();
+    (0..(words.len() + 1).saturating_sub(n))
+        .filter(move |&i| n > 0 && words[i..i + n].iter().zip(&parts).all(|(a, b)| a == b))
 }
 
 /// Whether `c` ends a sentence.

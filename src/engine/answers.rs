@@ -149,11 +149,7 @@ const PLAINLY_DONT_KNOW_WORDS: usize = 30;
 /// Whether a reply asks for a hint in a sentence of its own that ends in a question mark ("I'm stuck on how to
 /// shard this, any pointers? The feed cache..."): a request, whatever the sentences around it tell.
 pub fn asks_for_a_hint(said: &str) -> bool {
-    normalized(said)
-        .split_inclusive(['.', '?', '!'])
-        .map(str::trim)
-        .filter(|s| s.ends_with('?') && s.split(' ').count() <= 20)
-        .any(|s| any(s, HINT_REQUEST))
+    asks_in_a_question(&normalized(said), 20, HINT_REQUEST)
 }
 
 /// Whether a reply says plainly that the candidate does not know ([`PLAINLY_DONT_KNOW`]), where "not sure" may
@@ -199,7 +195,7 @@ pub fn names_the_interview(said: &str) -> bool {
 /// plainly and tries nothing (no number, no attempt).
 fn says_dont_know(text: &str, words: usize) -> bool {
     let alone = text.trim_matches(|c: char| !c.is_alphanumeric());
-    matches!(alone, "pass" | "skip" | "pass on this one")
+    matches!(alone, "pass" | "skip")
         || (words <= 20 && any(text, DONT_KNOW))
         || (words <= PLAINLY_DONT_KNOW_WORDS
             && any(text, PLAINLY_DONT_KNOW)
@@ -590,10 +586,16 @@ const REPEAT: &[&str] = &[
 /// Whether a short question of the reply asks for the question again, whatever the reply adds around it ("Sorry,
 /// can you repeat that? I think I lost the first part.").
 fn asks_to_repeat(text: &str) -> bool {
+    asks_in_a_question(text, 10, &REPEAT[..REPEAT_ANYWHERE])
+}
+
+/// Whether a question of `text` (a sentence ending in a question mark, of at most `max_words` words) uses one of
+/// `phrases`.
+fn asks_in_a_question(text: &str, max_words: usize, phrases: &[&str]) -> bool {
     text.split_inclusive(['.', '?', '!'])
         .map(str::trim)
-        .filter(|s| s.ends_with('?') && s.split(' ').count() <= 10)
-        .any(|s| any(s, &REPEAT[..REPEAT_ANYWHERE]))
+        .filter(|s| s.ends_with('?') && s.split(' ').count() <= max_words)
+        .any(|s| any(s, phrases))
 }
 
 /// Phrases that announce an aside when a reply opens with them.

@@ -813,15 +813,20 @@ fn bridge_failures(piece: &str, w: &[String], ctx: &Context) -> Vec<(Check, Stri
     f
 }
 
+/// The topic of an acknowledgement: its words after "Thanks for walking me through", or all of them.
+fn bridge_topic(w: &[String]) -> &[String] {
+    match w.iter().position(|x| x == "through") {
+        Some(i) => &w[i + 1..],
+        None => w,
+    }
+}
+
 /// Whether an acknowledgement's topic names things the candidate did not say: two or more specific words
 /// ([`specific`]) that no word of the answer shares a stem with, or more than half of its specific words. A small
 /// model borrows them from the question that comes next ("Thanks for walking me through the time and space
 /// complexity of Dijkstra" to an answer that never spoke of complexity).
 fn names_unsaid(w: &[String], candidate: &str) -> bool {
-    let topic = match w.iter().position(|x| x == "through") {
-        Some(i) => &w[i + 1..],
-        None => w,
-    };
+    let topic = bridge_topic(w);
     let said = words(candidate);
     let acronyms = acronyms(candidate);
     let named: Vec<&String> = topic
@@ -839,10 +844,7 @@ fn names_unsaid(w: &[String], candidate: &str) -> bool {
 /// a "how" ("the URL expired", "AI is huge", "compensation-wise"): it holds a finite verb and opens with no
 /// question word, or it is an "-wise" aside.
 fn names_a_statement(w: &[String]) -> bool {
-    let topic = match w.iter().position(|x| x == "through") {
-        Some(i) => &w[i + 1..],
-        None => w,
-    };
+    let topic = bridge_topic(w);
     let opens_how = topic.first().is_some_and(|x| {
         matches!(
             x.as_str(),

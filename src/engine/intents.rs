@@ -240,9 +240,6 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     let Some(Reading { kind: meant, sure }) = intents.intent(said) else {
         return rules;
     };
-    // A statement stays an answer ("I'm stuck between two designs, and I'd pick..."), unless it is surely one of
-    // the requests people make as statements: "I need some help here", "Let's move to the next one", "Sorry, I
-    // missed that". Questions about the process, the question or how it went are questions.
     // A question about the question that names the problem ("How long should a seat hold last?") is about the
     // problem, however much it sounds like one about the interview's time, and so is one that offers a choice of
     // answers ("Do you want one specific person, or more the general pattern?"), unless it names the interview's
@@ -254,6 +251,9 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     {
         return rules;
     }
+    // A statement stays an answer ("I'm stuck between two designs, and I'd pick..."), unless it is surely one of
+    // the requests people make as statements: "I need some help here", "Let's move to the next one", "Sorry, I
+    // missed that". Questions about the process, the question or how it went are questions.
     let statement_request = sure && matches!(meant, Kind::Hint | Kind::MoveOn | Kind::Repeat);
     let said_as = Kind::of(rules);
     if meant == said_as || (said_as == Kind::Answer && !asks(said) && !statement_request) {

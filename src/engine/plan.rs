@@ -343,15 +343,7 @@ pub fn named_phase(kind: RoundKind, reply: &str, probes: &[String], from: usize)
     let named = |phrases: &[&str]| -> Option<usize> {
         phrases
             .iter()
-            .flat_map(|p| {
-                let parts: Vec<&str> = p.split(' ').collect();
-                (0..words.len().saturating_sub(parts.len() - 1)).filter(move |&i| {
-                    words[i..i + parts.len()]
-                        .iter()
-                        .zip(&parts)
-                        .all(|(a, b)| a == b)
-                })
-            })
+            .flat_map(|p| crate::text::positions(words, p))
             .filter(|&i| !left(i))
             .max()
     };
