@@ -143,6 +143,40 @@ const ATTEMPT: &[&str] = &[
     "i'm going to",
 ];
 
+/// Whether a reply that says it does not know goes on to try: at least three more words after the first "I don't
+/// know" with a number or a guess in them ("I don't know, maybe around 120?", "No idea really.
+/// Hopefully still coding, maybe leading something.").
+pub fn tries_after_all(said: &str) -> bool {
+    let text = normalized(said);
+    let Some(end) = DONT_KNOW
+        .iter()
+        .chain(PLAINLY_DONT_KNOW)
+        .filter_map(|p| text.find(p).map(|i| i + p.len()))
+        .min()
+    else {
+        return false;
+    };
+    const GUESSES: &[&str] = &[
+        "maybe",
+        "probably",
+        "perhaps",
+        "i'd say",
+        "i think",
+        "i guess",
+        "hopefully",
+        "around",
+        "roughly",
+    ];
+    let rest = &text[end..];
+    rest.split_whitespace().count() >= 3
+        && (rest.chars().any(|c| c.is_ascii_digit()) || any(rest, GUESSES))
+}
+
+/// Whether a reply opens by announcing an aside ("Side note, ...", "By the way, ...").
+pub fn announces_an_aside(said: &str) -> bool {
+    opens_aside(&normalized(said))
+}
+
 /// The longest reply [`PLAINLY_DONT_KNOW`] is checked on.
 const PLAINLY_DONT_KNOW_WORDS: usize = 30;
 
@@ -212,6 +246,8 @@ const EVASIVE: &[&str] = &[
     "prefer not to",
     "nothing comes to mind",
     "nothing really comes to mind",
+    "nothing's coming to mind",
+    "nothing is coming to mind",
     "can't think of anything",
     "cannot think of anything",
     "haven't looked into it",
@@ -245,7 +281,7 @@ pub const EVASIVE_WORDS: usize = 60;
 /// A yes, a no or a number, said after a deferral's "but".
 const STRAIGHT: &[&str] = &[
     "yes", "yeah", "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-    "ten", "couple", "few",
+    "ten", "couple", "few", "okay", "fine",
 ];
 
 /// Whether a reply that puts the question off goes on to answer it straight after a "but" ("I'd rather not go

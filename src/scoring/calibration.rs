@@ -3,10 +3,11 @@
 //! scoring` measures judges against them.
 //!
 //! Two sets are built in, kept apart so that a judge is never measured on what it was tuned on:
-//! - `dev`: `calibration.toml`, `calibration_extra.toml` and `calibration_dev3.toml` to `calibration_dev5.toml`, the
+//! - `dev`: `calibration.toml`, `calibration_extra.toml` and `calibration_dev3.toml` to `calibration_dev6.toml`, the
 //!   development set the rules were tuned against (the third part was added after the first held-out run, written
 //!   to be hard for word counts; the fourth holds hard off-topic and evasive non-answers and short weak answers;
-//!   the fifth weak answers shaped like non-answers: short, put off in part, rambling, asking back);
+//!   the fifth weak answers shaped like non-answers: short, put off in part, rambling, asking back; the sixth
+//!   terse recruiter answers, compact design and coding answers, and ordinary off-topic and evasive replies);
 //! - `test`: `calibration_test.toml`, written independently of the judge before it was changed, and never read
 //!   pair by pair while tuning. Its figures are the headline.
 //!
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use super::material::{Exchange, Material};
 use crate::catalog::RoundKind;
 
-const DEV: [(&str, &str); 5] = [
+const DEV: [(&str, &str); 6] = [
     ("calibration.toml", include_str!("calibration.toml")),
     (
         "calibration_extra.toml",
@@ -36,6 +37,10 @@ const DEV: [(&str, &str); 5] = [
     (
         "calibration_dev5.toml",
         include_str!("calibration_dev5.toml"),
+    ),
+    (
+        "calibration_dev6.toml",
+        include_str!("calibration_dev6.toml"),
     ),
 ];
 const TEST: &str = include_str!("calibration_test.toml");

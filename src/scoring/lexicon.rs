@@ -494,7 +494,8 @@ pub const CODE_TESTING: &[&str] = &[
     "verify",
 ];
 
-/// Coding: settling for less, or reaching for someone else's answer.
+/// Coding: settling for less, or reaching for someone else's answer. Not "check every" or "just use": a strong
+/// answer checks every string in a column and just uses an array of 26; "every pair" and "library" say the rest.
 pub const CODE_SHORTCUTS: &[&str] = &[
     "brute force",
     "nested loop",
@@ -502,13 +503,11 @@ pub const CODE_SHORTCUTS: &[&str] = &[
     "two loops",
     "every pair",
     "try all",
-    "check every",
     "should be fine",
     "fast enough",
     "good enough",
     "library",
     "built in",
-    "just use",
     "premature",
     "don t worry",
     "doesn t matter",

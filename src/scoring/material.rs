@@ -6,8 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::{catalog::RoundKind, engine::answers};
 
-/// The fewest words of a short recruiter-screen reply that still answers ([`Material::is_answer`]).
-const SHORT_RECRUITER_ANSWER: usize = 5;
+/// The fewest words of a short recruiter-screen reply that still answers ([`Material::is_answer`]): a recruiter's
+/// questions are often closed ones, and "Yes, I'm a citizen." or "Probably in a month." answers them, weakly; one
+/// word ("Soon.", "Competitive.") does not.
+const SHORT_RECRUITER_ANSWER: usize = 2;
+
+/// The fewest words of an answer whose topic is checked. A short reply says too little to be about something else:
+/// "Remote, ideally." and "Whatever the band is for this level is fine with me." are far in meaning from the
+/// recruiter's questions they answer (cosines 0.17 and 0.05), "Sure. University, then two jobs, both in web
+/// development." shares no word with "Can you walk me through your resume?", and every off-topic answer in the
+/// development set runs to 61 words or more.
+pub const TOPICAL_WORDS: usize = 30;
 
 /// One question and what the candidate said to it (follow-ups included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,14 +139,22 @@ impl Material {
     }
 
     /// Whether `answer` to `question` is an answer to judge: a substantive one, or in a recruiter screen a short
-    /// straight answer of a few words ("Yeah, that should be fine, I'm pretty flexible with my hours."), which is
-    /// a weak answer to a logistics question rather than a non-answer. One word, "I don't know", a refusal and
+    /// straight answer of a few words ("Yes, I'm a citizen.", "Probably in a month."), which is a weak answer to a
+    /// logistics question rather than a non-answer. One word, "I don't know", a refusal and
     /// the like are never answers.
     pub fn is_answer(&self, answer: &str, question: &str) -> bool {
-        let long_enough = answer.split_whitespace().count() >= SHORT_RECRUITER_ANSWER;
+        let words = answer.split_whitespace().count();
+        let long_enough = words >= SHORT_RECRUITER_ANSWER;
         match answers::classify(answer, question) {
             answers::Reply::Substantive => true,
             answers::Reply::Short => self.kind == Some(RoundKind::RecruiterScreen) && long_enough,
+            // "I don't know, maybe around 120?" tries after all.
+            answers::Reply::DontKnow => answers::tries_after_all(answer),
+            // The interviewer's reading of a reply that shares no word with its question; a short one says too
+            // little to tell (a longer one the embeddings check), but an aside announced as one is off the question.
+            answers::Reply::OffTopic => {
+                words < TOPICAL_WORDS && !answers::announces_an_aside(answer)
+            }
             // Asked for their questions, a question back about the process or the role is the answer.
             answers::Reply::ProcessQuestion | answers::Reply::Clarifying => {
                 long_enough && invites_questions(question)
