@@ -415,11 +415,88 @@ fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
         return false;
     }
     // A recruiter asks about the candidate: a ramble that tells several things about them ("I don't really get to
-    // see my stuff go live... I never really hear what happened to it") answers, however hesitantly.
-    if kind == RoundKind::RecruiterScreen && about_themselves(&words) >= 3 {
+    // see my stuff go live... I never really hear what happened to it") or names what they want in words of its
+    // own ("a nice one? Like, friendly, you know, people who help each other out") answers, however hesitantly.
+    if kind == RoundKind::RecruiterScreen
+        && (about_themselves(&words) >= 3 || words_of_its_own(&words, question) >= 4)
+    {
         return false;
     }
     says_nothing_specific(kind, question, answer)
+}
+
+/// How many different words of four letters or more an answer says that are neither the question's, filler, nor
+/// words that only join a sentence.
+fn words_of_its_own(words: &[String], question: &str) -> usize {
+    const EMPTY: &[&str] = &[
+        "that",
+        "this",
+        "with",
+        "have",
+        "would",
+        "just",
+        "really",
+        "about",
+        "there",
+        "they",
+        "what",
+        "when",
+        "were",
+        "been",
+        "being",
+        "some",
+        "more",
+        "much",
+        "very",
+        "into",
+        "then",
+        "than",
+        "well",
+        "also",
+        "because",
+        "which",
+        "your",
+        "their",
+        "them",
+        "will",
+        "could",
+        "should",
+        "maybe",
+        "honestly",
+        "actually",
+        "think",
+        "guess",
+        "mean",
+        "know",
+        "things",
+        "thing",
+        "stuff",
+        "whatever",
+        "something",
+        "anything",
+        "everything",
+        "kinda",
+        "sorta",
+        "yeah",
+        "okay",
+        "right",
+        "sure",
+        "like",
+        "basically",
+        "probably",
+        "hard",
+        "says",
+        "said",
+    ];
+    let asked = crate::text::fold_words(question);
+    let mut own: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.len() >= 4 && !EMPTY.contains(w) && !asked.iter().any(|q| q == w))
+        .collect();
+    own.sort_unstable();
+    own.dedup();
+    own.len()
 }
 
 /// How many times an answer says "I", "me" or "my" other than to hedge ("I think", "I guess", "I mean").
@@ -1031,6 +1108,10 @@ mod tests {
                 "Is there anything you'd like to ask me before we finish?",
                 "Um, what's the next step?",
             ),
+            (
+                "What kind of team do you like to work in?",
+                "Um, a nice one? Like, friendly, you know, people who help each other out and stuff.",
+            ),
             // Said not to know, then tried.
             (
                 "What are your salary expectations for this role?",
@@ -1063,6 +1144,10 @@ mod tests {
         for (q, a) in [
             ("When would you be able to start?", "Soon."),
             ("How soon could you start?", "Not sure, I'd need to check."),
+            (
+                "Why are you looking to leave?",
+                "Yeah, so, um, I mean, it's, like, hard to say, you know, it kind of depends on things, basically.",
+            ),
             (
                 "What's your current compensation?",
                 "I'd rather not share that.",
