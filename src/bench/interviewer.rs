@@ -73,6 +73,9 @@ fn asked(turn: &Turn) -> Asked {
         "process_question" => Asked::ProcessQuestion,
         "feedback_request" => Asked::FeedbackRequest,
         "injection" => Asked::Injection,
+        "move_on" if crate::engine::answers::asks_for_another_problem(&turn.say) => {
+            Asked::AnotherProblem
+        }
         "move_on" => Asked::MoveOn,
         "clarifying_question" => Asked::ClarifyingQuestion,
         "off_topic" => Asked::Aside,

@@ -172,9 +172,25 @@ pub fn tries_after_all(said: &str) -> bool {
         && (rest.chars().any(|c| c.is_ascii_digit()) || any(rest, GUESSES))
 }
 
-/// Whether a reply opens by announcing an aside ("Side note, ...", "By the way, ...").
-pub fn announces_an_aside(said: &str) -> bool {
-    opens_aside(&normalized(said))
+/// Whether a request to move on asks for another problem or question, not the next part of this one ("Different
+/// design problem?", "Can I get another question?").
+pub fn asks_for_another_problem(said: &str) -> bool {
+    const ANOTHER: &[&str] = &[
+        "different problem",
+        "different design problem",
+        "different design",
+        "different question",
+        "different one",
+        "another problem",
+        "another question",
+        "another one",
+        "new problem",
+        "new question",
+        "other problem",
+        "switch problems",
+        "change the problem",
+    ];
+    any(&normalized(said), ANOTHER)
 }
 
 /// The longest reply [`PLAINLY_DONT_KNOW`] is checked on.

@@ -25,6 +25,8 @@ pub enum Asked {
     Injection,
     RepeatRequest,
     MoveOn,
+    /// "Could we do a different problem?": the next problem, or in a round of one the same question again.
+    AnotherProblem,
     ClarifyingQuestion,
 }
 
@@ -513,7 +515,12 @@ fn question_count_fails(turn: &str, qs: &[String], ctx: &Context) -> Option<(Che
     let due = !ctx.closing
         && matches!(
             ctx.asked,
-            Asked::Opening | Asked::Answer | Asked::Little | Asked::Aside | Asked::MoveOn
+            Asked::Opening
+                | Asked::Answer
+                | Asked::Little
+                | Asked::Aside
+                | Asked::MoveOn
+                | Asked::AnotherProblem
         );
     let asked = question_count(turn);
     if asked > 1 {
@@ -551,8 +558,8 @@ fn ungrounded(turn: &str, ctx: &Context) -> Option<(Check, String)> {
 }
 
 /// A question asked before. Asked to repeat, or back from a detour (a question about the process, "how am I
-/// doing?", an instruction to the model, an aside about something else), the interviewer rightly puts the same
-/// question again.
+/// doing?", an instruction to the model, an aside about something else, a different problem asked for in a round
+/// of one), the interviewer rightly puts the same question again.
 fn repeats(qs: &[String], ctx: &Context) -> Option<(Check, String)> {
     let returning = matches!(
         ctx.asked,
@@ -561,6 +568,7 @@ fn repeats(qs: &[String], ctx: &Context) -> Option<(Check, String)> {
             | Asked::FeedbackRequest
             | Asked::Injection
             | Asked::Aside
+            | Asked::AnotherProblem
     );
     if returning {
         return None;

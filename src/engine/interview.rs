@@ -358,6 +358,27 @@ impl Interview {
                 self.move_past(Intent::MoveOn, None, now, out);
             }
             Reply::Clarifying => out.push(Effect::Say(self.utterance(Intent::Clarify, None))),
+            // "Could we do a different problem?" in a round worked through in phases: a round of several problems goes
+            // on to the next one; a round of one stays with it, rather than going on to the next phase as if the
+            // candidate had asked to leave this one.
+            Reply::MoveOn
+                if matches!(round.kind, RoundKind::Coding | RoundKind::SystemDesign)
+                    && answers::asks_for_another_problem(text) =>
+            {
+                round.heard.truncate(heard_before);
+                out.push(Effect::Note("Asked for a different problem.".into()));
+                if round.index + 1 < round.questions.len() {
+                    self.next_question(Intent::MoveOn, None, now, out);
+                } else {
+                    let mut u = self.utterance(Intent::Process, said);
+                    u.process = Some(
+                        "This round has just the one problem, so let's stay with it; it's fine to take it a step \
+                         at a time."
+                            .into(),
+                    );
+                    out.push(Effect::Say(u));
+                }
+            }
             Reply::MoveOn => {
                 out.push(Effect::Note("Asked to move on.".into()));
                 // "Can we skip ahead to the data model?": that phase comes next (the request naming it does not
@@ -1188,6 +1209,7 @@ mod tests {
             .contains("fails")
         );
         // A part already passed is not gone back to: the round goes on.
+        // (A different problem is not a later part: see `a_different_problem_is_the_next_one_or_none`.)
         assert!(next(&mut iv, "Can we move on to the API?", 5 * MIN).contains("trade-off"));
         let mut iv = coding_round("Merge overlapping intervals.");
         iv.handle(Input::Start, 0);
@@ -1278,6 +1300,58 @@ mod tests {
         };
         assert_eq!(u.intent, Intent::Probe, "{fx:?}");
         assert_eq!(u.candidate_said.as_deref(), Some(elsewhere));
+    }
+
+    #[test]
+    fn a_different_problem_is_the_next_one_or_none() {
+        // One design prompt: asked for a different one, the interviewer stays on the part it was on.
+        let mut iv = design_round("Design a URL shortener.");
+        iv.handle(Input::Start, 0);
+        let fx = iv.handle(Input::Answer("Can we move on to the next part?"), MIN);
+        assert_eq!(says(&fx), vec![Intent::Probe]);
+        let before = iv.rounds[0].probe;
+        for ask in [
+            "Different design problem?",
+            "Could we do a different problem instead? I don't know much about this one.",
+        ] {
+            let fx = iv.handle(Input::Answer(ask), 2 * MIN);
+            let Some(Effect::Say(u)) = fx.iter().find(|e| matches!(e, Effect::Say(_))) else {
+                panic!("{fx:?}")
+            };
+            assert_eq!(u.intent, Intent::Process, "{ask}");
+            assert!(
+                u.process
+                    .as_deref()
+                    .unwrap()
+                    .contains("just the one problem"),
+                "{u:?}"
+            );
+            assert_eq!(iv.rounds[0].probe, before, "{ask}");
+            assert_eq!(iv.rounds[0].index, 0, "{ask}");
+        }
+        // Two problems: the next one.
+        let problem = |id: &str, text: &str| Question {
+            id: id.into(),
+            pool: QuestionPool::Problem,
+            text: text.into(),
+            follow_ups: crate::engine::plan::CODING_PHASES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::Coding,
+            "Coding",
+            45,
+            vec![
+                problem("a", "Merge overlapping intervals."),
+                problem("b", "Reverse a linked list."),
+            ],
+        )]);
+        iv.handle(Input::Start, 0);
+        let fx = iv.handle(Input::Answer("Can I get a different problem?"), MIN);
+        assert_eq!(says(&fx), vec![Intent::MoveOn]);
+        assert_eq!(iv.rounds[0].index, 1);
     }
 
     #[test]

@@ -152,9 +152,7 @@ impl Material {
             answers::Reply::DontKnow => answers::tries_after_all(answer),
             // The interviewer's reading of a reply that shares no word with its question; a short one says too
             // little to tell (a longer one the embeddings check), but an aside announced as one is off the question.
-            answers::Reply::OffTopic => {
-                words < TOPICAL_WORDS && !answers::announces_an_aside(answer)
-            }
+            answers::Reply::OffTopic => words < TOPICAL_WORDS && !answers::announces_aside(answer),
             // Asked for their questions, a question back about the process or the role is the answer.
             answers::Reply::ProcessQuestion | answers::Reply::Clarifying => {
                 long_enough && invites_questions(question)
