@@ -801,23 +801,32 @@ mod tests {
         )])
     }
 
-    /// A 45-minute coding round on one problem with the coding phases.
-    fn coding_round(text: &str) -> Interview {
-        let problem = Question {
-            id: "p".into(),
+    /// A coding problem with the coding phases.
+    fn problem(id: &str, text: &str) -> Question {
+        Question {
+            id: id.into(),
             pool: QuestionPool::Problem,
             text: text.into(),
             follow_ups: crate::engine::plan::CODING_PHASES
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-        };
+        }
+    }
+
+    /// A 45-minute coding round on these problems.
+    fn coding_round_of(problems: Vec<Question>) -> Interview {
         Interview::new(vec![RoundRun::new(
             RoundKind::Coding,
             "Coding",
             45,
-            vec![problem],
+            problems,
         )])
+    }
+
+    /// A 45-minute coding round on one problem with the coding phases.
+    fn coding_round(text: &str) -> Interview {
+        coding_round_of(vec![problem("p", text)])
     }
 
     #[test]
@@ -1330,24 +1339,10 @@ mod tests {
             assert_eq!(iv.rounds[0].index, 0, "{ask}");
         }
         // Two problems: the next one.
-        let problem = |id: &str, text: &str| Question {
-            id: id.into(),
-            pool: QuestionPool::Problem,
-            text: text.into(),
-            follow_ups: crate::engine::plan::CODING_PHASES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        };
-        let mut iv = Interview::new(vec![RoundRun::new(
-            RoundKind::Coding,
-            "Coding",
-            45,
-            vec![
-                problem("a", "Merge overlapping intervals."),
-                problem("b", "Reverse a linked list."),
-            ],
-        )]);
+        let mut iv = coding_round_of(vec![
+            problem("a", "Merge overlapping intervals."),
+            problem("b", "Reverse a linked list."),
+        ]);
         iv.handle(Input::Start, 0);
         let fx = iv.handle(Input::Answer("Can I get a different problem?"), MIN);
         assert_eq!(says(&fx), vec![Intent::MoveOn]);
