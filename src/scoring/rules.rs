@@ -1163,6 +1163,28 @@ mod tests {
     }
 
     #[test]
+    fn a_spoken_size_estimate_and_a_client_that_reconnects_are_design_evidence() {
+        let r = rubric::for_kind(RoundKind::SystemDesign);
+        let answer = "I'd keep scores in a Redis sorted set keyed by player ID. Ten million entries is around a \
+            gigabyte, so one primary with replicas handles it. Bob's client acknowledges by sequence number, so on \
+            reconnect it fetches everything after the last one it acknowledged, without duplicates.";
+        let j = RuleJudge::default().judge(
+            r,
+            &said(
+                RoundKind::SystemDesign,
+                "Design a real-time leaderboard.",
+                answer,
+            ),
+        );
+        let quoted = |dimension: &str, start: &str| {
+            let d = j.iter().find(|j| j.dimension == dimension).unwrap();
+            d.evidence.iter().any(|e| e.quote.starts_with(start))
+        };
+        assert!(quoted("requirements", "Ten million entries"), "{j:?}");
+        assert!(quoted("reliability", "Bob's client acknowledges"), "{j:?}");
+    }
+
+    #[test]
     fn one_is_not_a_result_and_talk_about_the_question_puts_it_off() {
         let q = "Tell me about a launch that went badly and what you took away from it.";
         let a = "Hmm. Nothing's coming to mind right this second. Can we come back to this one later? I'm sure I'll \
