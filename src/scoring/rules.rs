@@ -1185,6 +1185,30 @@ mod tests {
     }
 
     #[test]
+    fn a_story_set_in_time_is_evidence_for_its_situation() {
+        let r = rubric::for_kind(RoundKind::Behavioral);
+        let answer = "Last year our search cluster was running out of disk, and I had about a week to decide whether \
+            to add nodes or move old indices to cheaper storage. I added query logging for three days and found that \
+            under two percent of searches touched old data, so I moved those indices to a warm tier.";
+        let j = RuleJudge::default().judge(
+            r,
+            &said(
+                RoundKind::Behavioral,
+                "Tell me about a decision you made with incomplete data.",
+                answer,
+            ),
+        );
+        let situation = j.iter().find(|j| j.dimension == "situation_task").unwrap();
+        assert!(
+            situation
+                .evidence
+                .iter()
+                .any(|e| e.quote.starts_with("Last year our search cluster")),
+            "{situation:?}"
+        );
+    }
+
+    #[test]
     fn one_is_not_a_result_and_talk_about_the_question_puts_it_off() {
         let q = "Tell me about a launch that went badly and what you took away from it.";
         let a = "Hmm. Nothing's coming to mind right this second. Can we come back to this one later? I'm sure I'll \
