@@ -428,6 +428,15 @@ pub const CODE_STRUCTURES: &[&str] = &[
     "min heap",
     "max heap",
     "bitmask",
+    // Techniques by name, as strong answers give them ("Greedy: I track the furthest index", "a 0/1 knapsack").
+    "greedy",
+    "knapsack",
+    "dynamic programming",
+    "path compression",
+    "union by rank",
+    "expand around",
+    "centres",
+    "centers",
 ];
 
 /// Coding: complexity said out loud.
@@ -501,6 +510,11 @@ pub const CODE_TESTING: &[&str] = &[
     "step through",
     "check it",
     "verify",
+    // A worked example: "Quick check: horse to ros comes out as three."
+    "quick check",
+    "sanity check",
+    "comes out as",
+    "special case",
 ];
 
 /// Coding: settling for less, or reaching for someone else's answer. Not "check every" or "just use": a strong

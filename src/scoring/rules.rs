@@ -1209,6 +1209,22 @@ mod tests {
     }
 
     #[test]
+    fn a_technique_named_and_a_worked_example_are_coding_evidence() {
+        let r = rubric::for_kind(RoundKind::Coding);
+        // Neither sentence names a structure or a test in the rubric's words ("index", "return", "example").
+        let answer = "Greedy: I track the furthest reachable position so far, and stop as soon as I'm past it. \
+            Quick check: two three one one four comes out as true.";
+        let j = RuleJudge::default().judge(
+            r,
+            &said(RoundKind::Coding, "Can you reach the last index?", answer),
+        );
+        for dimension in ["technical_competency", "testing"] {
+            let d = j.iter().find(|j| j.dimension == dimension).unwrap();
+            assert!(!d.evidence.is_empty(), "{d:?}");
+        }
+    }
+
+    #[test]
     fn one_is_not_a_result_and_talk_about_the_question_puts_it_off() {
         let q = "Tell me about a launch that went badly and what you took away from it.";
         let a = "Hmm. Nothing's coming to mind right this second. Can we come back to this one later? I'm sure I'll \
