@@ -577,6 +577,14 @@ fn defers(kind: RoundKind, question: &str, answer: &str) -> Option<Deferral> {
 /// The highest level of an answer that puts the question off and then answers it only in part: weak.
 const PARTLY_DEFERRED_AT_MOST: f64 = 2.0;
 
+/// Fewer words than this, over all of a question's answers, is a brief answer ...
+const BRIEF_WORDS: usize = 25;
+
+/// ... whose level is at most this, so that its dimensions reach "Mixed" at best: a sentence or two can state but
+/// not show ("Well, what would you like to know? I've been a developer for three years." was weighed at hire level).
+/// Every stronger answer of the calibration sets runs longer.
+const BRIEF_AT_MOST: f64 = 2.5;
+
 /// Sentences of one answer compared with its question (about 15 ms each on 2 cores).
 const MAX_TOPICAL_SENTENCES: usize = 40;
 
@@ -638,12 +646,14 @@ fn answered(kind: RoundKind, round: &Material, embed: Option<&dyn Embed>) -> Vec
         }
         let text = judged.join(" ");
         let s = Signals::read(kind, question, &text);
-        let level = level_of(kind, quality(kind, &s));
-        out.push(Answered::Judged(if only_partly {
-            level.min(PARTLY_DEFERRED_AT_MOST)
-        } else {
-            level
-        }));
+        let mut level = level_of(kind, quality(kind, &s));
+        if only_partly {
+            level = level.min(PARTLY_DEFERRED_AT_MOST);
+        }
+        if s.words < BRIEF_WORDS {
+            level = level.min(BRIEF_AT_MOST);
+        }
+        out.push(Answered::Judged(level));
     }
     out
 }
@@ -1222,6 +1232,29 @@ mod tests {
             let d = j.iter().find(|j| j.dimension == dimension).unwrap();
             assert!(!d.evidence.is_empty(), "{d:?}");
         }
+    }
+
+    #[test]
+    fn a_brief_answer_is_never_at_hire_level() {
+        let kind = RoundKind::RecruiterScreen;
+        let score = |q: &str, a: &str| {
+            crate::scoring::score_round(&RuleJudge::default(), 0, kind, &said(kind, q, a))
+                .score
+                .unwrap()
+        };
+        let q = "Tell me about yourself.";
+        let brief = score(
+            q,
+            "Well, what would you like to know? I've been a developer for three years.",
+        );
+        assert!(brief <= 3.0, "{brief}");
+        let told = score(
+            q,
+            "I've been a backend developer for three years at a payments company. I own our refunds service, and \
+             last year I led its move to an event queue, which cut failed refunds from about 2 percent to 0.1. I'm \
+             looking for a team where I can own a product area end to end.",
+        );
+        assert!(told > brief, "{told} vs {brief}");
     }
 
     #[test]
