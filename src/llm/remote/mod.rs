@@ -299,7 +299,11 @@ impl RemoteLlm {
         endpoint: Endpoint,
         timeouts: Timeouts,
     ) -> RemoteLlm {
-        let agent = agent(timeouts.connect, Some(timeouts.first_token), timeouts.total);
+        // The reply's own first-token check (`read_reply`) decides and names a silent server; the client's limit on
+        // the response's start is a backstop a second later, so that on a busy machine the two never race (its
+        // "did not answer in time" once came first in CI).
+        let first_byte = timeouts.first_token + Duration::from_secs(1);
+        let agent = agent(timeouts.connect, Some(first_byte), timeouts.total);
         RemoteLlm {
             name: format!("{}:{model}", protocol.prefix()),
             model: model.to_string(),
