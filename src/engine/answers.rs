@@ -177,11 +177,9 @@ pub fn tries_after_all(said: &str) -> bool {
 pub fn asks_for_another_problem(said: &str) -> bool {
     const ANOTHER: &[&str] = &[
         "different problem",
-        "different design problem",
         "different design",
         "different question",
         "different one",
-        "another problem",
         "another question",
         "another one",
         "new problem",

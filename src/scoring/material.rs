@@ -140,8 +140,8 @@ impl Material {
 
     /// Whether `answer` to `question` is an answer to judge: a substantive one, or in a recruiter screen a short
     /// straight answer of a few words ("Yes, I'm a citizen.", "Probably in a month."), which is a weak answer to a
-    /// logistics question rather than a non-answer. One word, "I don't know", a refusal and
-    /// the like are never answers.
+    /// logistics question rather than a non-answer. One word, a bare "I don't know" (one that goes on to guess is an
+    /// answer), a refusal and the like are never answers.
     pub fn is_answer(&self, answer: &str, question: &str) -> bool {
         let words = answer.split_whitespace().count();
         let long_enough = words >= SHORT_RECRUITER_ANSWER;

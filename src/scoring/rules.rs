@@ -425,8 +425,8 @@ fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
     says_nothing_specific(kind, question, answer)
 }
 
-/// How many different words of four letters or more an answer says that are neither the question's, filler, nor
-/// words that only join a sentence.
+/// How many different words of four letters or more an answer says that are neither the question's, filler
+/// ([`FILLERS`]), nor words that only join or hedge a sentence.
 fn words_of_its_own(words: &[String], question: &str) -> usize {
     const EMPTY: &[&str] = &[
         "that",
@@ -468,21 +468,15 @@ fn words_of_its_own(words: &[String], question: &str) -> usize {
         "guess",
         "mean",
         "know",
-        "things",
-        "thing",
-        "stuff",
         "whatever",
         "something",
         "anything",
         "everything",
         "kinda",
         "sorta",
-        "yeah",
         "okay",
         "right",
         "sure",
-        "like",
-        "basically",
         "probably",
         "hard",
         "says",
@@ -492,7 +486,12 @@ fn words_of_its_own(words: &[String], question: &str) -> usize {
     let mut own: Vec<&str> = words
         .iter()
         .map(String::as_str)
-        .filter(|w| w.len() >= 4 && !EMPTY.contains(w) && !asked.iter().any(|q| q == w))
+        .filter(|w| {
+            w.len() >= 4
+                && !EMPTY.contains(w)
+                && !FILLERS.contains(w)
+                && !asked.iter().any(|q| q == w)
+        })
         .collect();
     own.sort_unstable();
     own.dedup();
@@ -911,6 +910,22 @@ mod tests {
         }
     }
 
+    /// The rules judge's judgments of one answer (no embeddings).
+    fn judge_one(kind: RoundKind, question: &str, answer: &str) -> Vec<Judgment> {
+        RuleJudge::default().judge(rubric::for_kind(kind), &said(kind, question, answer))
+    }
+
+    /// The quotes a dimension's judgment rests on.
+    fn quotes<'a>(j: &'a [Judgment], dimension: &str) -> Vec<&'a str> {
+        j.iter()
+            .find(|j| j.dimension == dimension)
+            .unwrap()
+            .evidence
+            .iter()
+            .map(|e| e.quote.as_str())
+            .collect()
+    }
+
     fn total(j: &[Judgment]) -> u32 {
         j.iter().map(|j| u32::from(j.level().unwrap_or(0))).sum()
     }
@@ -1085,14 +1100,8 @@ mod tests {
     #[test]
     fn a_terse_but_real_recruiter_answer_is_judged_and_one_word_is_not() {
         use crate::scoring::calibration::BOTTOM_BELOW;
-        let kind = RoundKind::RecruiterScreen;
         // With embeddings that place these far from their questions: a short reply is not checked for its topic.
-        let judge = RuleJudge::new(Some(Arc::new(crate::embed::double::BagOfWords)));
-        let score = |q: &str, a: &str| {
-            crate::scoring::score_round(&judge, 0, kind, &said(kind, q, a))
-                .score
-                .unwrap()
-        };
+        let score = |q: &str, a: &str| round_score(RoundKind::RecruiterScreen, q, a);
         for (q, a) in [
             (
                 "Are you legally allowed to work here, or would you need sponsorship?",
@@ -1174,21 +1183,16 @@ mod tests {
 
     #[test]
     fn a_spoken_size_estimate_and_a_client_that_reconnects_are_design_evidence() {
-        let r = rubric::for_kind(RoundKind::SystemDesign);
         let answer = "I'd keep scores in a Redis sorted set keyed by player ID. Ten million entries is around a \
             gigabyte, so one primary with replicas handles it. Bob's client acknowledges by sequence number, so on \
             reconnect it fetches everything after the last one it acknowledged, without duplicates.";
-        let j = RuleJudge::default().judge(
-            r,
-            &said(
-                RoundKind::SystemDesign,
-                "Design a real-time leaderboard.",
-                answer,
-            ),
+        let j = judge_one(
+            RoundKind::SystemDesign,
+            "Design a real-time leaderboard.",
+            answer,
         );
         let quoted = |dimension: &str, start: &str| {
-            let d = j.iter().find(|j| j.dimension == dimension).unwrap();
-            d.evidence.iter().any(|e| e.quote.starts_with(start))
+            quotes(&j, dimension).iter().any(|q| q.starts_with(start))
         };
         assert!(quoted("requirements", "Ten million entries"), "{j:?}");
         assert!(quoted("reliability", "Bob's client acknowledges"), "{j:?}");
@@ -1196,41 +1200,31 @@ mod tests {
 
     #[test]
     fn a_story_set_in_time_is_evidence_for_its_situation() {
-        let r = rubric::for_kind(RoundKind::Behavioral);
         let answer = "Last year our search cluster was running out of disk, and I had about a week to decide whether \
             to add nodes or move old indices to cheaper storage. I added query logging for three days and found that \
             under two percent of searches touched old data, so I moved those indices to a warm tier.";
-        let j = RuleJudge::default().judge(
-            r,
-            &said(
-                RoundKind::Behavioral,
-                "Tell me about a decision you made with incomplete data.",
-                answer,
-            ),
+        let j = judge_one(
+            RoundKind::Behavioral,
+            "Tell me about a decision you made with incomplete data.",
+            answer,
         );
-        let situation = j.iter().find(|j| j.dimension == "situation_task").unwrap();
+        let situation = quotes(&j, "situation_task");
         assert!(
             situation
-                .evidence
                 .iter()
-                .any(|e| e.quote.starts_with("Last year our search cluster")),
+                .any(|q| q.starts_with("Last year our search cluster")),
             "{situation:?}"
         );
     }
 
     #[test]
     fn a_technique_named_and_a_worked_example_are_coding_evidence() {
-        let r = rubric::for_kind(RoundKind::Coding);
         // Neither sentence names a structure or a test in the rubric's words ("index", "return", "example").
         let answer = "Greedy: I track the furthest reachable position so far, and stop as soon as I'm past it. \
             Quick check: two three one one four comes out as true.";
-        let j = RuleJudge::default().judge(
-            r,
-            &said(RoundKind::Coding, "Can you reach the last index?", answer),
-        );
+        let j = judge_one(RoundKind::Coding, "Can you reach the last index?", answer);
         for dimension in ["technical_competency", "testing"] {
-            let d = j.iter().find(|j| j.dimension == dimension).unwrap();
-            assert!(!d.evidence.is_empty(), "{d:?}");
+            assert!(!quotes(&j, dimension).is_empty(), "{dimension}: {j:?}");
         }
     }
 
