@@ -251,6 +251,18 @@ fn says_dont_know(text: &str, words: usize) -> bool {
             && !text.chars().any(|c| c.is_ascii_digit()))
 }
 
+/// Whether a reply, or a piece of one, declines, says nothing comes to mind, or says it does not know (any of
+/// [`EVASIVE`], [`DONT_KNOW`] and [`PLAINLY_DONT_KNOW`], whatever its length). Saying the candidate has not had
+/// something ("No, I haven't had to do that yet") answers a question about what they have done.
+pub fn puts_off_or_does_not_know(said: &str) -> bool {
+    const NOT_HAD: &[&str] = &["i haven't had", "never had that"];
+    let text = normalized(said);
+    let dont_know = DONT_KNOW.iter().filter(|p| !NOT_HAD.contains(p));
+    any(&text, EVASIVE)
+        || dont_know.into_iter().any(|p| text.contains(p))
+        || any(&text, PLAINLY_DONT_KNOW)
+}
+
 /// Ways of not answering at greater length: declining, or saying nothing comes to mind. Checked on answers of up
 /// to [`EVASIVE_WORDS`] words, where they are the whole of the reply rather than an aside in a real story.
 const EVASIVE: &[&str] = &[
@@ -310,6 +322,39 @@ pub fn answers_after_all(text: &str) -> bool {
         words[i + 1..]
             .iter()
             .any(|w| STRAIGHT.contains(w) || w.chars().any(|c| c.is_ascii_digit()))
+    })
+}
+
+/// Words that take a side on a question ("Maybe.", "Yes, if...", "Probably, though...").
+const STANCE: &[&str] = &[
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "maybe",
+    "possibly",
+    "probably",
+    "perhaps",
+    "sure",
+    "definitely",
+    "absolutely",
+    "likely",
+    "depends",
+    "open to",
+    "happy to",
+];
+
+/// Whether a reply that asks something back also takes a side on the question ("Maybe. Is there a relocation
+/// package?", "Yes, if you cover the moving costs?"): a weak answer to a recruiter's logistics question, where
+/// "Would you cover the moving costs?" alone is not one.
+pub fn takes_a_stance(said: &str) -> bool {
+    let text = normalized(said);
+    STANCE.iter().any(|w| {
+        text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .collect::<Vec<_>>()
+            .windows(w.split(' ').count())
+            .any(|ws| ws.join(" ") == *w)
     })
 }
 
@@ -434,6 +479,33 @@ const MOVE_ON: &[&str] = &[
     "jump straight to",
 ];
 
+/// "Moving on" that speaks of leaving a job, not the question: "it's time to move on", "ready to move on from agency
+/// work", "I'd only be moving on for the right role". Such talk is taken out of `text` before it is read for a
+/// request to move on.
+fn leaving_a_job_aside(text: &str) -> String {
+    const LEAVING: &[&str] = &[
+        "time to move on",
+        "ready to move on",
+        "looking to move on",
+        "decided to move on",
+        "move on from",
+        "moving on from",
+        "moving on for",
+        "move on in my",
+    ];
+    LEAVING
+        .iter()
+        .fold(text.to_string(), |t, p| t.replace(p, " "))
+}
+
+/// Asking how they are doing in a question of its own ("Is this the kind of answer you're looking for?"); said
+/// otherwise ("Something like what you're looking for, a backend role") it answers.
+const FEEDBACK_IN_A_QUESTION: &[&str] = &[
+    "you're looking for",
+    "you are looking for",
+    "you were looking for",
+];
+
 /// Asking how they are doing (short replies).
 const FEEDBACK_REQUEST: &[&str] = &[
     "how am i doing",
@@ -449,9 +521,6 @@ const FEEDBACK_REQUEST: &[&str] = &[
     "how was my answer",
     "did i pass",
     "is that what you were looking for",
-    "you're looking for",
-    "you are looking for",
-    "you were looking for",
     "am i on track",
     "look right to you",
     "would that pass",
@@ -876,7 +945,7 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     {
         return Reply::HintRequest;
     }
-    if words <= 25 && any(&text, MOVE_ON) {
+    if words <= 25 && any(&leaving_a_job_aside(&text), MOVE_ON) {
         return Reply::MoveOn;
     }
     if says_dont_know(&text, words)
@@ -884,7 +953,9 @@ pub fn classify(answer: &str, question: &str) -> Reply {
     {
         return Reply::DontKnow;
     }
-    if words <= 25 && any(&text, FEEDBACK_REQUEST) {
+    if words <= 25
+        && (any(&text, FEEDBACK_REQUEST) || asks_in_a_question(&text, 25, FEEDBACK_IN_A_QUESTION))
+    {
         return Reply::FeedbackRequest;
     }
     if words <= 35 && text.contains('?') && asks_about_the_process(&text, &normalized(question)) {
@@ -984,6 +1055,59 @@ mod tests {
 
     const Q: &str =
         "Tell me about a time you disagreed with your manager about a technical decision.";
+
+    #[test]
+    fn moving_on_from_a_job_and_what_a_recruiter_is_looking_for_are_answers() {
+        let leaving = "Why are you leaving your job?";
+        for (said, asked) in [
+            (
+                "Honestly, I've been there six years and it's time to move on.",
+                leaving,
+            ),
+            (
+                "I'm ready to move on from agency work and build one product.",
+                leaving,
+            ),
+            (
+                "Not much, honestly. I'd only be moving on for the right role.",
+                leaving,
+            ),
+            (
+                "Something like what you're looking for, a backend role with some ownership.",
+                "What kind of role do you want next?",
+            ),
+        ] {
+            assert_eq!(classify(said, asked), Reply::Substantive, "{said}");
+        }
+        assert_eq!(classify("Can we move on?", Q), Reply::MoveOn);
+        assert_eq!(
+            classify("I'd like to move on to the next one.", Q),
+            Reply::MoveOn
+        );
+        assert_eq!(
+            classify("Is this the kind of thing you're looking for?", Q),
+            Reply::FeedbackRequest
+        );
+    }
+
+    #[test]
+    fn a_question_back_takes_a_side_only_with_a_word_that_does() {
+        for said in [
+            "Maybe. Is there a relocation package?",
+            "Yes, if you cover the moving costs?",
+            "I'd be open to it. How many days in the office?",
+        ] {
+            assert!(takes_a_stance(said), "{said}");
+        }
+        for said in [
+            "Would you cover the moving costs?",
+            "What does the role pay?",
+            "Sorry, what do you mean by level?",
+            "Is it nowhere near the station?",
+        ] {
+            assert!(!takes_a_stance(said), "{said}");
+        }
+    }
 
     #[test]
     fn requests_for_a_hint_feedback_or_the_process_are_told_apart_from_answers() {

@@ -12,6 +12,7 @@ pub mod judge;
 pub mod lexicon;
 pub mod llm_judge;
 pub mod material;
+mod putoff;
 pub mod report;
 pub mod rubric;
 pub mod rules;

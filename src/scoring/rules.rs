@@ -14,6 +14,10 @@ use super::{
     judge::{Evidence, Judge, Judgment, Outcome, Source},
     lexicon as lx,
     material::{Material, fold},
+    putoff::{
+        ABOUT_THE_QUESTION, DEFERRALS, FILLERS, WHEN, about_themselves, answers_beside, says_any,
+        words_of_its_own,
+    },
     rubric::{Dimension, Rubric},
     signals::{FEATURES, Signals},
 };
@@ -299,97 +303,9 @@ fn off_topic_below(kind: RoundKind) -> f32 {
     }
 }
 
-/// Phrases that put a question off rather than answer it: declining, deferring, not remembering, passing. (A short
-/// reply with one of the interviewer's own evasion phrases, `answers::EVASIVE`, never gets here: it is not an answer.)
-const DEFERRALS: &[&str] = &[
-    "rather not",
-    "prefer not",
-    "I'd prefer to",
-    "would prefer to",
-    "not comfortable",
-    "don't want to get into",
-    "can't share",
-    "cannot share",
-    "not able to share",
-    "not at liberty",
-    "confidential",
-    "no comment",
-    "hard to say",
-    "difficult to say",
-    "can't really say",
-    "don't remember",
-    "can't remember",
-    "don't recall",
-    "no idea",
-    "haven't thought",
-    "never thought about",
-    "come back to",
-    "later in the process",
-    "down the line",
-    "skip",
-    "pass on",
-    "next question",
-    "without knowing",
-    "without more context",
-    "wouldn't want to",
-    "want to guess",
-    "to speculate",
-    "it depends",
-    "really depends",
-    "case by case",
-    "we'll see",
-    "play it by ear",
-    "cross that bridge",
-    "can't think of",
-    "hold off",
-    "not worth",
-    "no point",
-    "look it up",
-    "as I go",
-    "know it when I see it",
-    "rather hear",
-    "work that out later",
-    "work it out later",
-    "figure that out later",
-    "circle back",
-];
-
-/// Talk about the question in place of an answer ("I think what this question is really trying to get at is
-/// whether I'm a team player"): a deferral however long it runs, when nothing specific is said.
-const ABOUT_THE_QUESTION: &[&str] = &[
-    "this question is",
-    "what this question",
-    "a question like this",
-    "a question like that",
-    "questions like this",
-    "one of those questions",
-];
-
-/// Words that fill a spoken answer without saying anything ("um", "like", "you know", "the usual").
-const FILLERS: &[&str] = &[
-    "um",
-    "uh",
-    "erm",
-    "hmm",
-    "like",
-    "yeah",
-    "basically",
-    "stuff",
-    "thing",
-    "things",
-    "usual",
-    "kind of",
-    "sort of",
-    "you know",
-    "i mean",
-    "and all that",
-    "or whatever",
-    "something like that",
-];
-
-/// Whether an answer is mostly filler around nothing specific: at least one word in six is filler ([`FILLERS`]),
-/// and it takes no action, measures no result and states nothing precisely. A hesitant real answer keeps its
-/// substance and is judged.
+/// Whether an answer is mostly filler around nothing specific: two filler words or more ([`FILLERS`]), at least one
+/// word in six, and it takes no action, measures no result and states nothing precisely. A hesitant real answer
+/// keeps its substance and is judged.
 fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
     let words = crate::text::fold_words(answer);
     if words.is_empty() || words.len() > answers::EVASIVE_WORDS * 2 {
@@ -403,7 +319,9 @@ fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
             said.matches(&f).count() * (f.split_whitespace().count())
         })
         .sum();
-    if filler * 6 < words.len()
+    // One filler word is not a ramble: "I think so, yeah." and "I've heard good things." are short answers.
+    if filler < 2
+        || filler * 6 < words.len()
         || words
             .iter()
             .any(|w| WHEN.contains(&w.as_str()) || w.chars().any(|c| c.is_ascii_digit()))
@@ -425,95 +343,6 @@ fn mostly_filler(kind: RoundKind, question: &str, answer: &str) -> bool {
     says_nothing_specific(kind, question, answer)
 }
 
-/// How many different words of four letters or more an answer says that are neither the question's, filler
-/// ([`FILLERS`]), nor words that only join or hedge a sentence.
-fn words_of_its_own(words: &[String], question: &str) -> usize {
-    const EMPTY: &[&str] = &[
-        "that",
-        "this",
-        "with",
-        "have",
-        "would",
-        "just",
-        "really",
-        "about",
-        "there",
-        "they",
-        "what",
-        "when",
-        "were",
-        "been",
-        "being",
-        "some",
-        "more",
-        "much",
-        "very",
-        "into",
-        "then",
-        "than",
-        "well",
-        "also",
-        "because",
-        "which",
-        "your",
-        "their",
-        "them",
-        "will",
-        "could",
-        "should",
-        "maybe",
-        "honestly",
-        "actually",
-        "think",
-        "guess",
-        "mean",
-        "know",
-        "whatever",
-        "something",
-        "anything",
-        "everything",
-        "kinda",
-        "sorta",
-        "okay",
-        "right",
-        "sure",
-        "probably",
-        "hard",
-        "says",
-        "said",
-    ];
-    let asked = crate::text::fold_words(question);
-    let mut own: Vec<&str> = words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| {
-            w.len() >= 4
-                && !EMPTY.contains(w)
-                && !FILLERS.contains(w)
-                && !asked.iter().any(|q| q == w)
-        })
-        .collect();
-    own.sort_unstable();
-    own.dedup();
-    own.len()
-}
-
-/// How many times an answer says "I", "me" or "my" other than to hedge ("I think", "I guess", "I mean").
-fn about_themselves(words: &[String]) -> usize {
-    const HEDGING: &[&str] = &["think", "guess", "mean", "suppose", "dunno", "know"];
-    words
-        .iter()
-        .enumerate()
-        .filter(|(i, w)| match w.as_str() {
-            "me" | "my" => true,
-            "i" => !words
-                .get(i + 1)
-                .is_some_and(|n| HEDGING.contains(&n.as_str())),
-            _ => false,
-        })
-        .count()
-}
-
 /// Whether an answer takes no action, measures no result and states nothing precisely. "One" counts nothing here
 /// ("Can we come back to this one later?", "There isn't really one right answer").
 fn says_nothing_specific(kind: RoundKind, question: &str, answer: &str) -> bool {
@@ -527,26 +356,6 @@ fn says_nothing_specific(kind: RoundKind, question: &str, answer: &str) -> bool 
         && (s.result_numbers == 0 || !crate::text::fold_words(answer).iter().any(counts))
 }
 
-/// Months and seasons: a rambling answer that names when ("ideally something sorted before the summer, like
-/// June-ish") says something, however much filler is around it.
-const WHEN: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "spring",
-    "summer",
-    "autumn",
-    "winter",
-];
-
 /// How a short answer puts the question off, if it does: it says so (one of [`DEFERRALS`]), and then either
 /// carries nothing of an answer (no action taken, no measured result, nothing stated precisely), or answers in
 /// part after a "but" ("I'd rather not commit to three days, but two would be fine"). On the development set the
@@ -559,15 +368,17 @@ enum Deferral {
 
 fn defers(kind: RoundKind, question: &str, answer: &str) -> Option<Deferral> {
     let words = crate::text::fold_words(answer);
-    let said = format!(" {} ", words.join(" "));
-    let says = |p: &&str| said.contains(&format!(" {} ", crate::text::fold_words(p).join(" ")));
-    let puts_off = (words.len() <= answers::EVASIVE_WORDS && DEFERRALS.iter().any(says))
-        || (words.len() <= 2 * answers::EVASIVE_WORDS && ABOUT_THE_QUESTION.iter().any(says));
+    let puts_off = (words.len() <= answers::EVASIVE_WORDS && says_any(DEFERRALS, &words))
+        || (words.len() <= 2 * answers::EVASIVE_WORDS && says_any(ABOUT_THE_QUESTION, &words));
     if !puts_off {
         return None;
     }
-    // "...but two would be fine"; "No idea really. Hopefully still coding, maybe leading something."
-    if answers::answers_after_all(&said) || answers::tries_after_all(answer) {
+    // "...but two would be fine"; "No idea really. Hopefully still coding, maybe leading something."; to a
+    // recruiter, "It really depends how often. If it's once a month, that's fine."
+    if answers::answers_after_all(&format!(" {} ", words.join(" ")))
+        || answers::tries_after_all(answer)
+        || (kind == RoundKind::RecruiterScreen && answers_beside(question, answer))
+    {
         return Some(Deferral::Partly);
     }
     says_nothing_specific(kind, question, answer).then_some(Deferral::Whole)
@@ -1150,6 +961,27 @@ mod tests {
                 "Can you walk me through your resume?",
                 "Sure. University, then two jobs, both in web development. That's about it.",
             ),
+            // One filler word in a short answer is not a ramble.
+            ("Are you authorised to work in the UK?", "I think so, yeah."),
+            ("Why do you want to work here?", "I've heard good things."),
+            // Said in the words of a request for help, which a recruiter does not give.
+            (
+                "Do you have any questions for me?",
+                "Could you help me understand how the team is split between product and platform work?",
+            ),
+            (
+                "Why are you interested in this role?",
+                "Mostly the tech stack. I'm stuck on a legacy PHP codebase and want to work with Go.",
+            ),
+            (
+                "Have you managed people before?",
+                "No, I haven't had the chance.",
+            ),
+            // A question back that takes a side.
+            (
+                "Would you be open to relocating to Dublin?",
+                "Maybe. Is there a relocation package?",
+            ),
             (
                 "What would your next job need to have that your current one doesn't?",
                 "Um, so, yeah, it's kind of, like, hard to put into words, but, you know, I think the main thing, \
@@ -1172,6 +1004,15 @@ mod tests {
                 "I'd rather not share that.",
             ),
             ("Why are you looking to leave?", "Um, yeah."),
+            // A question back alone, or filler alone.
+            (
+                "Would you be open to relocating to Dublin?",
+                "Would you cover the moving costs?",
+            ),
+            (
+                "What are your salary expectations?",
+                "Um, yeah, stuff like that.",
+            ),
             (
                 "What figure would make changing jobs worthwhile for you?",
                 "I'd rather not answer that at this stage, if that's okay.",

@@ -1,0 +1,328 @@
+//! What a short reply puts off and what it says of its own: the phrases that put a question off or talk about it
+//! instead of answering, the words that only fill a spoken answer, and whether a reply that puts the question off
+//! answers it all the same. Shared by the reading of a reply as an answer ([`super::material`]) and the rules
+//! judge ([`super::rules`]).
+
+use super::{lexicon as lx, material::sentences};
+use crate::{engine::answers, text::fold_words};
+
+/// Phrases that put a question off rather than answer it: declining, deferring, not remembering, passing. (A short
+/// reply with one of the interviewer's own evasion phrases, `answers::EVASIVE`, never gets here: it is not an answer.)
+pub(super) const DEFERRALS: &[&str] = &[
+    "rather not",
+    "prefer not",
+    "I'd prefer to",
+    "would prefer to",
+    "not comfortable",
+    "don't want to get into",
+    "can't share",
+    "cannot share",
+    "not able to share",
+    "not at liberty",
+    "confidential",
+    "no comment",
+    "hard to say",
+    "difficult to say",
+    "can't really say",
+    "don't remember",
+    "can't remember",
+    "don't recall",
+    "no idea",
+    "haven't thought",
+    "never thought about",
+    "come back to",
+    "later in the process",
+    "down the line",
+    "skip",
+    "pass on",
+    "next question",
+    "without knowing",
+    "without more context",
+    "wouldn't want to",
+    "want to guess",
+    "to speculate",
+    "it depends",
+    "really depends",
+    "case by case",
+    "we'll see",
+    "play it by ear",
+    "cross that bridge",
+    "can't think of",
+    "hold off",
+    "not worth",
+    "no point",
+    "look it up",
+    "as I go",
+    "know it when I see it",
+    "rather hear",
+    "work that out later",
+    "work it out later",
+    "figure that out later",
+    "circle back",
+];
+
+/// Talk about the question in place of an answer ("I think what this question is really trying to get at is
+/// whether I'm a team player"): a deferral however long it runs, when nothing specific is said.
+pub(super) const ABOUT_THE_QUESTION: &[&str] = &[
+    "this question is",
+    "what this question",
+    "a question like this",
+    "a question like that",
+    "questions like this",
+    "one of those questions",
+];
+
+/// Words that fill a spoken answer without saying anything ("um", "like", "you know", "the usual").
+pub(super) const FILLERS: &[&str] = &[
+    "um",
+    "uh",
+    "erm",
+    "hmm",
+    "like",
+    "yeah",
+    "basically",
+    "stuff",
+    "thing",
+    "things",
+    "usual",
+    "kind of",
+    "sort of",
+    "you know",
+    "i mean",
+    "and all that",
+    "or whatever",
+    "something like that",
+];
+
+/// How many different words of four letters or more an answer says that are neither the question's, filler
+/// ([`FILLERS`]), nor words that only join or hedge a sentence.
+pub(super) fn words_of_its_own(words: &[String], question: &str) -> usize {
+    const EMPTY: &[&str] = &[
+        "that",
+        "this",
+        "with",
+        "have",
+        "would",
+        "just",
+        "really",
+        "about",
+        "there",
+        "they",
+        "what",
+        "when",
+        "were",
+        "been",
+        "being",
+        "some",
+        "more",
+        "much",
+        "very",
+        "into",
+        "then",
+        "than",
+        "well",
+        "also",
+        "because",
+        "which",
+        "your",
+        "their",
+        "them",
+        "will",
+        "could",
+        "should",
+        "maybe",
+        "honestly",
+        "actually",
+        "think",
+        "guess",
+        "mean",
+        "know",
+        "whatever",
+        "something",
+        "anything",
+        "everything",
+        "kinda",
+        "sorta",
+        "okay",
+        "right",
+        "sure",
+        "probably",
+        "hard",
+        "says",
+        "said",
+    ];
+    let asked = crate::text::fold_words(question);
+    let mut own: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| {
+            w.len() >= 4
+                && !EMPTY.contains(w)
+                && !FILLERS.contains(w)
+                && !asked.iter().any(|q| q == w)
+        })
+        .collect();
+    own.sort_unstable();
+    own.dedup();
+    own.len()
+}
+
+/// How many times an answer says "I", "me" or "my" other than to hedge ("I think", "I guess", "I mean").
+pub(super) fn about_themselves(words: &[String]) -> usize {
+    const HEDGING: &[&str] = &["think", "guess", "mean", "suppose", "dunno", "know"];
+    words
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| match w.as_str() {
+            "me" | "my" => true,
+            "i" => !words
+                .get(i + 1)
+                .is_some_and(|n| HEDGING.contains(&n.as_str())),
+            _ => false,
+        })
+        .count()
+}
+
+/// Months and seasons: a rambling answer that names when ("ideally something sorted before the summer, like
+/// June-ish") says something, however much filler is around it.
+pub(super) const WHEN: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "spring",
+    "summer",
+    "autumn",
+    "winter",
+];
+
+/// Whether `words` (folded) say one of `phrases`, word for word.
+pub(super) fn says_any(phrases: &[&str], words: &[String]) -> bool {
+    let said = format!(" {} ", words.join(" "));
+    phrases
+        .iter()
+        .any(|p| said.contains(&format!(" {} ", fold_words(p).join(" "))))
+}
+
+/// Whether a piece of a reply puts the question off or says it does not know.
+fn puts_off(part: &str) -> bool {
+    let words = fold_words(part);
+    says_any(DEFERRALS, &words)
+        || says_any(ABOUT_THE_QUESTION, &words)
+        || answers::puts_off_or_does_not_know(part)
+}
+
+/// A yes, a no or an agreement, said plainly.
+const PLAIN: &[&str] = &["yes", "yeah", "yep", "no", "nope", "okay", "fine"];
+
+/// Words that open a real answer however hedged ("Hopefully leading a small team.", "Probably something with more
+/// ownership.").
+const OPENS_AN_ANSWER: &[&str] = &[
+    "hopefully",
+    "ideally",
+    "probably",
+    "definitely",
+    "somewhere",
+    "something",
+    "still",
+];
+
+/// Whether a reply that puts the question off, or says it does not know, answers it all the same in a sentence of
+/// its own or after a ", but": one that puts nothing off, and says a number, a time of year, a yes or a no, or opens
+/// like an answer with a word of its own ("Hard to say, honestly. Still writing code, I hope, maybe a bit more
+/// senior."; "Yes, two other places. I want to keep my options open."). A recruiter's question is answered in a few
+/// words, so such a reply is a weak answer, not a non-answer. A sentence that only speaks of the candidate ("I'm
+/// sure we can find a number that works for both of us", "I'll know more once I've talked to my manager") does not
+/// answer.
+pub(super) fn answers_beside(question: &str, answer: &str) -> bool {
+    sentences(answer)
+        .iter()
+        .flat_map(|s| s.split(", but "))
+        .any(|part| {
+            let words = fold_words(part);
+            let Some(first) = words.first() else {
+                return false;
+            };
+            if puts_off(part) {
+                return false;
+            }
+            let plain = words.iter().any(|w| {
+                w.chars().any(|c| c.is_ascii_digit())
+                    || (w != "one" && lx::NUMBER_WORDS.contains(&w.as_str()))
+                    || WHEN.contains(&w.as_str())
+                    || PLAIN.contains(&w.as_str())
+            });
+            plain
+                || (OPENS_AN_ANSWER.contains(&first.as_str())
+                    && words_of_its_own(&words, question) >= 1)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_that_puts_the_question_off_can_answer_it_beside() {
+        for (q, a) in [
+            (
+                "Where do you see yourself in five years?",
+                "Hard to say, honestly. Still writing code, I hope, maybe a bit more senior.",
+            ),
+            (
+                "How do you feel about on-call?",
+                "It really depends how often. If it's once a month, that's fine.",
+            ),
+            (
+                "Are you interviewing anywhere else?",
+                "Yes, two other places. I want to keep my options open.",
+            ),
+            (
+                "When can you start?",
+                "I'd rather not promise a date, but probably early March.",
+            ),
+            (
+                "Have you ever been on call?",
+                "No, I haven't had to do that yet.",
+            ),
+            (
+                "What are you looking for next?",
+                "We'll see, I'm fairly open. Probably something with more ownership.",
+            ),
+        ] {
+            assert!(answers_beside(q, a), "{a}");
+        }
+        for (q, a) in [
+            (
+                "What are your salary expectations?",
+                "I'd rather not say, if that's alright. It's in the past, and I'd prefer to leave it there.",
+            ),
+            (
+                "What are you looking for?",
+                "I think I'll know it when I see it, honestly. I'd rather hear what you have first.",
+            ),
+            (
+                "Why are you looking to leave?",
+                "That's a great question. There's a lot to unpack there, honestly. Everyone has their own reasons \
+                 for looking, and it's never just one thing, is it?",
+            ),
+            (
+                "What are your salary expectations?",
+                "It depends on the whole package, really. I'm sure we can find a number that works for both of us.",
+            ),
+            (
+                "When could you start?",
+                "Hard to say right now. I'll know more once I've talked to my manager.",
+            ),
+        ] {
+            assert!(!answers_beside(q, a), "{a}");
+        }
+    }
+}
