@@ -276,6 +276,41 @@ const GOES_ON: &[&str] = &[
     "though",
     "whether",
     "hmm",
+    // Prepositions, determiners and pronouns that cannot end a sentence ("Probably within.", "We shard by their.").
+    "within",
+    "without",
+    "through",
+    "between",
+    "across",
+    "against",
+    "toward",
+    "towards",
+    "via",
+    "onto",
+    "upon",
+    "during",
+    "per",
+    "these",
+    "those",
+    "its",
+    "his",
+    "your",
+    "every",
+    "each",
+    "either",
+    "neither",
+    "very",
+    "whose",
+    "unless",
+    "whereas",
+    "plus",
+    "they",
+    "he",
+    "she",
+    "we're",
+    "they're",
+    "we'll",
+    "i'll",
 ];
 
 /// Phrases that announce more to come ("let me think", "for example").
@@ -645,6 +680,9 @@ mod tests {
             // A condition alone, and a conjunction opening a short sentence, go on.
             "The bottleneck is the fan-out on write. If one celebrity posts.",
             "Every request goes to the queue first. And the workers.",
+            // A preposition or a determiner cannot end a sentence, whatever whisper writes after it.
+            "I would put a cache in front of the database. Probably within.",
+            "We shard the users by their.",
             "",
         ] {
             assert!(!sounds_finished(going_on), "{going_on}");
