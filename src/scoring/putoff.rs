@@ -234,13 +234,34 @@ const OPENS_AN_ANSWER: &[&str] = &[
     "still",
 ];
 
+/// Openings of a sentence that tells what the candidate has done or had ("I had a friend at a bank who got paged
+/// every weekend", "I've been on the payments team three years").
+const TELLS_WHAT_WAS: &[&str] = &[
+    "i've been",
+    "i've done",
+    "i've worked",
+    "i've had",
+    "i've never",
+    "i had",
+    "i was",
+    "i did",
+    "i worked",
+    "i used",
+    "i spent",
+    "we had",
+    "we were",
+    "my last",
+    "my current",
+];
+
 /// Whether a reply that puts the question off, or says it does not know, answers it all the same in a sentence of
-/// its own or after a ", but": one that puts nothing off, and says a number, a time of year, a yes or a no, or opens
+/// its own or after a ", but": one that puts nothing off, and says a number, a time of year, a yes or a no, opens
 /// like an answer with a word of its own ("Hard to say, honestly. Still writing code, I hope, maybe a bit more
-/// senior."; "Yes, two other places. I want to keep my options open."). A recruiter's question is answered in a few
-/// words, so such a reply is a weak answer, not a non-answer. A sentence that only speaks of the candidate ("I'm
-/// sure we can find a number that works for both of us", "I'll know more once I've talked to my manager") does not
-/// answer.
+/// senior."; "Yes, two other places. I want to keep my options open."), or tells what the candidate has done or had
+/// in words of its own ("I guess it depends. I had a friend at a bank who got paged every weekend..."). A
+/// recruiter's question is answered in a few words, so such a reply is a weak answer, not a non-answer. A sentence
+/// that only speaks of the candidate ("I'm sure we can find a number that works for both of us", "I'll know more
+/// once I've talked to my manager") does not answer.
 pub(super) fn answers_beside(question: &str, answer: &str) -> bool {
     sentences(answer)
         .iter()
@@ -259,9 +280,17 @@ pub(super) fn answers_beside(question: &str, answer: &str) -> bool {
                     || WHEN.contains(&w.as_str())
                     || PLAIN.contains(&w.as_str())
             });
+            let opening = words
+                .iter()
+                .take(2)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
             plain
                 || (OPENS_AN_ANSWER.contains(&first.as_str())
                     && words_of_its_own(&words, question) >= 1)
+                || (TELLS_WHAT_WAS.iter().any(|o| opening.starts_with(o))
+                    && words_of_its_own(&words, question) >= 3)
         })
 }
 
@@ -291,6 +320,11 @@ mod tests {
             (
                 "Have you ever been on call?",
                 "No, I haven't had to do that yet.",
+            ),
+            (
+                "How do you feel about being on call?",
+                "I guess it depends on how it works here. I had a friend at a bank who got paged every weekend and \
+                 he burned out.",
             ),
             (
                 "What are you looking for next?",
