@@ -480,16 +480,14 @@ const MOVE_ON: &[&str] = &[
 ];
 
 /// "Moving on" that speaks of leaving a job, not the question: "it's time to move on", "ready to move on from agency
-/// work", "I'd only be moving on for the right role". Such talk is taken out of `text` before it is read for a
-/// request to move on.
+/// work", "I'd only be moving on for the right role" ("Can we move on from the data model?" asks to leave a part).
+/// Such talk is taken out of `text` before it is read for a request to move on.
 fn leaving_a_job_aside(text: &str) -> String {
     const LEAVING: &[&str] = &[
         "time to move on",
         "ready to move on",
         "looking to move on",
         "decided to move on",
-        "move on from",
-        "moving on from",
         "moving on for",
         "move on in my",
     ];

@@ -327,7 +327,17 @@ impl Interview {
             round.heard.push_str(text.trim());
             round.heard.push('\n');
         }
-        match super::intents::classify(text, &topic, self.understanding.get()) {
+        let reply = match super::intents::classify(text, &topic, self.understanding.get()) {
+            // A recruiter has no hints to give: "I'm stuck on a legacy PHP codebase and want to work with Go" says
+            // why the candidate is looking. Asked as a question, it still gets a pointer.
+            Reply::HintRequest
+                if round.kind == RoundKind::RecruiterScreen && !text.contains('?') =>
+            {
+                Reply::Substantive
+            }
+            r => r,
+        };
+        match reply {
             Reply::RepeatRequest => out.push(Effect::Say(self.utterance(Intent::Repeat, None))),
             Reply::HintRequest if round.kind == RoundKind::Coding => out.push(Effect::Hint),
             Reply::HintRequest => out.push(Effect::Say(self.utterance(Intent::Pointer, None))),
@@ -1032,6 +1042,30 @@ mod tests {
             reason: EndReason::TimeUp
         }));
         assert!(iv.finished);
+    }
+
+    #[test]
+    fn a_recruiter_takes_being_stuck_somewhere_as_an_answer() {
+        let mut iv = Interview::new(vec![RoundRun::new(
+            RoundKind::RecruiterScreen,
+            "Screen",
+            10,
+            vec![q("a"), q("b")],
+        )]);
+        iv.handle(Input::Start, 0);
+        let said =
+            "Mostly the tech stack. I'm stuck on a legacy PHP codebase and want to work with Go.";
+        let fx = iv.handle(Input::Answer(said), MIN);
+        assert!(!says(&fx).contains(&Intent::Pointer), "{fx:?}");
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::Note(n) if n.starts_with("Key point"))),
+            "{fx:?}"
+        );
+        assert_eq!(
+            says(&iv.handle(Input::Answer("Can I get a hint?"), 2 * MIN)),
+            [Intent::Pointer]
+        );
     }
 
     #[test]
