@@ -3,11 +3,13 @@
 //! scoring` measures judges against them.
 //!
 //! Two sets are built in, kept apart so that a judge is never measured on what it was tuned on:
-//! - `dev`: `calibration.toml`, `calibration_extra.toml` and `calibration_dev3.toml` to `calibration_dev6.toml`, the
+//! - `dev`: `calibration.toml`, `calibration_extra.toml` and `calibration_dev3.toml` to `calibration_dev7.toml`, the
 //!   development set the rules were tuned against (the third part was added after the first held-out run, written
 //!   to be hard for word counts; the fourth holds hard off-topic and evasive non-answers and short weak answers;
 //!   the fifth weak answers shaped like non-answers: short, put off in part, rambling, asking back; the sixth
-//!   terse recruiter answers, compact design and coding answers, and ordinary off-topic and evasive replies);
+//!   terse recruiter answers, compact design and coding answers, and ordinary off-topic and evasive replies; the
+//!   seventh weak recruiter answers put in the words of a deferral, a don't-know or a request, and evasive replies
+//!   put in the same words);
 //! - `test`: `calibration_test.toml`, written independently of the judge before it was changed, and never read
 //!   pair by pair while tuning. Its figures are the headline.
 //!
@@ -20,7 +22,7 @@ use serde::Deserialize;
 use super::material::{Exchange, Material};
 use crate::catalog::RoundKind;
 
-const DEV: [(&str, &str); 6] = [
+const DEV: [(&str, &str); 7] = [
     ("calibration.toml", include_str!("calibration.toml")),
     (
         "calibration_extra.toml",
@@ -41,6 +43,10 @@ const DEV: [(&str, &str); 6] = [
     (
         "calibration_dev6.toml",
         include_str!("calibration_dev6.toml"),
+    ),
+    (
+        "calibration_dev7.toml",
+        include_str!("calibration_dev7.toml"),
     ),
 ];
 const TEST: &str = include_str!("calibration_test.toml");

@@ -234,6 +234,24 @@ const OPENS_AN_ANSWER: &[&str] = &[
     "still",
 ];
 
+/// The pieces of a reply (its sentences, split again at ", but ") that put nothing off.
+fn pieces_beside(answer: &str) -> Vec<String> {
+    sentences(answer)
+        .iter()
+        .flat_map(|s| s.split(", but ").map(str::to_string).collect::<Vec<_>>())
+        .filter(|p| !puts_off(p))
+        .collect()
+}
+
+/// How many words a reply says outside the pieces that put the question off: "I'd rather not share my current
+/// salary, but I'm looking for around a hundred and twenty thousand base..." puts off only its first clause.
+pub(super) fn words_beside(answer: &str) -> usize {
+    pieces_beside(answer)
+        .iter()
+        .map(|p| fold_words(p).len())
+        .sum()
+}
+
 /// Openings of a sentence that tells what the candidate has done or had ("I had a friend at a bank who got paged
 /// every weekend", "I've been on the payments team three years").
 const TELLS_WHAT_WAS: &[&str] = &[
@@ -263,40 +281,44 @@ const TELLS_WHAT_WAS: &[&str] = &[
 /// that only speaks of the candidate ("I'm sure we can find a number that works for both of us", "I'll know more
 /// once I've talked to my manager") does not answer.
 pub(super) fn answers_beside(question: &str, answer: &str) -> bool {
-    sentences(answer)
-        .iter()
-        .flat_map(|s| s.split(", but "))
-        .any(|part| {
-            let words = fold_words(part);
-            let Some(first) = words.first() else {
-                return false;
-            };
-            if puts_off(part) {
-                return false;
-            }
-            let plain = words.iter().any(|w| {
-                w.chars().any(|c| c.is_ascii_digit())
-                    || (w != "one" && lx::NUMBER_WORDS.contains(&w.as_str()))
-                    || WHEN.contains(&w.as_str())
-                    || PLAIN.contains(&w.as_str())
-            });
-            let opening = words
-                .iter()
-                .take(2)
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" ");
-            plain
-                || (OPENS_AN_ANSWER.contains(&first.as_str())
-                    && words_of_its_own(&words, question) >= 1)
-                || (TELLS_WHAT_WAS.iter().any(|o| opening.starts_with(o))
-                    && words_of_its_own(&words, question) >= 3)
-        })
+    pieces_beside(answer).iter().any(|part| {
+        let words = fold_words(part);
+        let Some(first) = words.first() else {
+            return false;
+        };
+        let plain = words.iter().any(|w| {
+            w.chars().any(|c| c.is_ascii_digit())
+                || (w != "one" && lx::NUMBER_WORDS.contains(&w.as_str()))
+                || WHEN.contains(&w.as_str())
+                || PLAIN.contains(&w.as_str())
+        });
+        let opening = words
+            .iter()
+            .take(2)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let own = words_of_its_own(&words, question);
+        plain
+            || (OPENS_AN_ANSWER.contains(&first.as_str()) && (own >= 1 || words.len() >= 4))
+            || (TELLS_WHAT_WAS.iter().any(|o| opening.starts_with(o)) && own >= 3)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_is_said_beside_a_put_off_counts() {
+        assert_eq!(
+            words_beside(
+                "I'd rather not share my current salary, but I'm looking for about a hundred and twenty thousand."
+            ),
+            10
+        );
+        assert_eq!(words_beside("I'd rather not say. It's hard to say."), 0);
+    }
 
     #[test]
     fn a_reply_that_puts_the_question_off_can_answer_it_beside() {
@@ -316,6 +338,10 @@ mod tests {
             (
                 "When can you start?",
                 "I'd rather not promise a date, but probably early March.",
+            ),
+            (
+                "What's your current salary, and what are you looking for?",
+                "I'd rather not share that, but probably a bit more than now.",
             ),
             (
                 "Have you ever been on call?",

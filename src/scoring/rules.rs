@@ -16,7 +16,7 @@ use super::{
     material::{Material, fold},
     putoff::{
         ABOUT_THE_QUESTION, DEFERRALS, FILLERS, WHEN, about_themselves, answers_beside, says_any,
-        words_of_its_own,
+        words_beside, words_of_its_own,
     },
     rubric::{Dimension, Rubric},
     signals::{FEATURES, Signals},
@@ -370,7 +370,8 @@ fn defers(kind: RoundKind, question: &str, answer: &str) -> Option<Deferral> {
     let words = crate::text::fold_words(answer);
     let puts_off = (words.len() <= answers::EVASIVE_WORDS && says_any(DEFERRALS, &words))
         || (words.len() <= 2 * answers::EVASIVE_WORDS && says_any(ABOUT_THE_QUESTION, &words));
-    if !puts_off {
+    // Put off in a clause, and answered at length beside it, a reply is an answer.
+    if !puts_off || (words_beside(answer) >= BRIEF_WORDS && answers_beside(question, answer)) {
         return None;
     }
     // "...but two would be fine"; "No idea really. Hopefully still coding, maybe leading something."; to a
@@ -906,6 +907,23 @@ mod tests {
         let q = "We're nearly out of time. Do you have any questions for me?";
         let back = "Yeah, just one: what's the next step after this call?";
         assert!(score(q, back) >= BOTTOM_BELOW, "{}", score(q, back));
+    }
+
+    #[test]
+    fn a_clause_put_off_beside_a_full_answer_does_not_cap_it() {
+        let q = "What's your current salary, and what are you looking for?";
+        let full = "I'd rather not share my current salary, but I'm looking for around a hundred and twenty \
+            thousand base for this role. That's based on two published salary surveys for senior backend roles \
+            here and on what friends at similar companies were offered this year.";
+        let short = "I'd rather not share that, but probably a bit more than now.";
+        let (full, short) = (
+            round_score(RoundKind::RecruiterScreen, q, full),
+            round_score(RoundKind::RecruiterScreen, q, short),
+        );
+        assert!(
+            full > PARTLY_DEFERRED_AT_MOST && full > short,
+            "{full} {short}"
+        );
     }
 
     #[test]
