@@ -125,6 +125,8 @@ const PLAINLY_DONT_KNOW: &[&str] = &[
     "don't know",
     "dont know",
     "do not know",
+    "don't really know",
+    "do not really know",
     "no idea",
     "no clue",
 ];

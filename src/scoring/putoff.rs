@@ -59,6 +59,11 @@ pub(super) const DEFERRALS: &[&str] = &[
     "work it out later",
     "figure that out later",
     "circle back",
+    "rather keep that",
+    "keep that private",
+    "keep that to myself",
+    "need to think about it",
+    "have to think about it",
 ];
 
 /// Talk about the question in place of an answer ("I think what this question is really trying to get at is
@@ -135,6 +140,7 @@ pub(super) fn words_of_its_own(words: &[String], question: &str) -> usize {
         "actually",
         "think",
         "guess",
+        "suppose",
         "mean",
         "know",
         "whatever",
@@ -220,19 +226,29 @@ fn puts_off(part: &str) -> bool {
 }
 
 /// A yes, a no or an agreement, said plainly.
-const PLAIN: &[&str] = &["yes", "yeah", "yep", "no", "nope", "okay", "fine"];
+const PLAIN: &[&str] = &["okay", "fine"];
+
+/// A yes or a no: an answer to a question that asks for one ([`asks_yes_or_no`]).
+const YES_OR_NO: &[&str] = &["yes", "yeah", "yep", "no", "nope"];
+
+/// Whether a question asks for a yes or a no: it opens with a verb ("Are you interviewing anywhere else?", "Would
+/// you relocate?"), not with a question word ("What are your salary expectations?").
+fn asks_yes_or_no(question: &str) -> bool {
+    const OPENS: &[&str] = &[
+        "are", "is", "do", "does", "did", "have", "has", "would", "will", "can", "could", "should",
+    ];
+    fold_words(question)
+        .first()
+        .is_some_and(|w| OPENS.contains(&w.as_str()))
+}
 
 /// Words that open a real answer however hedged ("Hopefully leading a small team.", "Probably something with more
 /// ownership.").
-const OPENS_AN_ANSWER: &[&str] = &[
-    "hopefully",
-    "ideally",
-    "probably",
-    "definitely",
-    "somewhere",
-    "something",
-    "still",
-];
+const OPENS_AN_ANSWER: &[&str] = &["hopefully", "ideally", "probably", "definitely", "still"];
+
+/// Openings of an answer that needs two words of its own to say anything ("Somewhere friendly where I can keep
+/// learning.").
+const VAGUE_OPENINGS: &[&str] = &["somewhere", "something"];
 
 /// The pieces of a reply (its sentences, split again at ", but ") that put nothing off.
 fn pieces_beside(answer: &str) -> Vec<String> {
@@ -281,16 +297,22 @@ const TELLS_WHAT_WAS: &[&str] = &[
 /// that only speaks of the candidate ("I'm sure we can find a number that works for both of us", "I'll know more
 /// once I've talked to my manager") does not answer.
 pub(super) fn answers_beside(question: &str, answer: &str) -> bool {
+    let yes_or_no = asks_yes_or_no(question);
     pieces_beside(answer).iter().any(|part| {
         let words = fold_words(part);
         let Some(first) = words.first() else {
             return false;
         };
+        // A question back answers nothing ("Yes or no doesn't really matter, does it?").
+        if part.trim_end().ends_with('?') {
+            return false;
+        }
         let plain = words.iter().any(|w| {
             w.chars().any(|c| c.is_ascii_digit())
                 || (w != "one" && lx::NUMBER_WORDS.contains(&w.as_str()))
                 || WHEN.contains(&w.as_str())
                 || PLAIN.contains(&w.as_str())
+                || (yes_or_no && YES_OR_NO.contains(&w.as_str()))
         });
         let opening = words
             .iter()
@@ -299,9 +321,13 @@ pub(super) fn answers_beside(question: &str, answer: &str) -> bool {
             .collect::<Vec<_>>()
             .join(" ");
         let own = words_of_its_own(&words, question);
-        plain
-            || (OPENS_AN_ANSWER.contains(&first.as_str()) && (own >= 1 || words.len() >= 4))
-            || (TELLS_WHAT_WAS.iter().any(|o| opening.starts_with(o)) && own >= 3)
+        // "Something that fits, I suppose." says nothing; "Somewhere friendly where I can keep learning." does.
+        let opens = if VAGUE_OPENINGS.contains(&first.as_str()) {
+            own >= 2
+        } else {
+            OPENS_AN_ANSWER.contains(&first.as_str()) && (own >= 1 || words.len() >= 4)
+        };
+        plain || opens || (TELLS_WHAT_WAS.iter().any(|o| opening.starts_with(o)) && own >= 3)
     })
 }
 
@@ -380,6 +406,19 @@ mod tests {
             (
                 "When could you start?",
                 "Hard to say right now. I'll know more once I've talked to my manager.",
+            ),
+            // A yes to a question that asks for none, a question back, and "something" with nothing of its own.
+            (
+                "What are your salary expectations?",
+                "Honestly, I'd rather not anchor on a number. Yes, money matters.",
+            ),
+            (
+                "Are you interviewing anywhere else?",
+                "I'd rather keep that private for now. Yes or no doesn't really matter, does it?",
+            ),
+            (
+                "What level are you targeting?",
+                "I'd rather not box myself in. Something that fits, I suppose.",
             ),
         ] {
             assert!(!answers_beside(q, a), "{a}");

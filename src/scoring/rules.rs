@@ -1022,6 +1022,14 @@ mod tests {
                 "I'd rather not share that.",
             ),
             ("Why are you looking to leave?", "Um, yeah."),
+            (
+                "Why do you want to work here?",
+                "That's a tough one. I'd need to think about it more before giving you a proper answer.",
+            ),
+            (
+                "What are you looking for in your next role?",
+                "I don't really know yet. I'm still figuring it out, if I'm honest.",
+            ),
             // A question back alone, or filler alone.
             (
                 "Would you be open to relocating to Dublin?",
