@@ -351,13 +351,7 @@ const STANCE: &[&str] = &[
 /// package?", "Yes, if you cover the moving costs?"): a weak answer to a recruiter's logistics question, where
 /// "Would you cover the moving costs?" alone is not one.
 pub fn takes_a_stance(said: &str) -> bool {
-    let text = normalized(said);
-    STANCE.iter().any(|w| {
-        text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-            .collect::<Vec<_>>()
-            .windows(w.split(' ').count())
-            .any(|ws| ws.join(" ") == *w)
-    })
+    crate::text::count(&crate::text::fold_words(said), STANCE) > 0
 }
 
 /// Asking for a hint (checked on short replies, where it is the whole request).

@@ -145,16 +145,15 @@ impl Material {
     pub fn is_answer(&self, answer: &str, question: &str) -> bool {
         let words = answer.split_whitespace().count();
         let long_enough = words >= SHORT_RECRUITER_ANSWER;
+        let recruiter = self.kind == Some(RoundKind::RecruiterScreen);
         match answers::classify(answer, question) {
             answers::Reply::Substantive => true,
-            answers::Reply::Short => self.kind == Some(RoundKind::RecruiterScreen) && long_enough,
+            answers::Reply::Short => recruiter && long_enough,
             // "I don't know, maybe around 120?" tries after all.
             // To a recruiter, "I'm not sure, it depends. If it's once a month, that's fine." answers all the same.
             answers::Reply::DontKnow => {
                 answers::tries_after_all(answer)
-                    || (self.kind == Some(RoundKind::RecruiterScreen)
-                        && long_enough
-                        && super::putoff::answers_beside(question, answer))
+                    || (recruiter && long_enough && super::putoff::answers_beside(question, answer))
             }
             // The interviewer's reading of a reply that shares no word with its question; a short one says too
             // little to tell (a longer one the embeddings check), but an aside announced as one is off the question.
@@ -162,9 +161,7 @@ impl Material {
             // A recruiter gives no hints: "Could you help me understand how the team is split?", asked for the
             // candidate's questions, is one, and "I'm stuck on a legacy PHP codebase" says why they are looking.
             answers::Reply::HintRequest => {
-                self.kind == Some(RoundKind::RecruiterScreen)
-                    && long_enough
-                    && (invites_questions(question) || !answer.contains('?'))
+                recruiter && long_enough && (invites_questions(question) || !answer.contains('?'))
             }
             // Asked for their questions, a question back about the process or the role is the answer.
             // In a recruiter screen, a question back that takes a side ("Maybe. Is there a relocation package?")
@@ -172,8 +169,7 @@ impl Material {
             answers::Reply::ProcessQuestion | answers::Reply::Clarifying => {
                 long_enough
                     && (invites_questions(question)
-                        || (self.kind == Some(RoundKind::RecruiterScreen)
-                            && answers::takes_a_stance(answer)))
+                        || (recruiter && answers::takes_a_stance(answer)))
             }
             _ => false,
         }

@@ -4,7 +4,10 @@
 //! judge ([`super::rules`]).
 
 use super::{lexicon as lx, material::sentences};
-use crate::{engine::answers, text::fold_words};
+use crate::{
+    engine::answers,
+    text::{fold_words, positions},
+};
 
 /// Phrases that put a question off rather than answer it: declining, deferring, not remembering, passing. (A short
 /// reply with one of the interviewer's own evasion phrases, `answers::EVASIVE`, never gets here: it is not an answer.)
@@ -211,10 +214,9 @@ pub(super) const WHEN: &[&str] = &[
 
 /// Whether `words` (folded) say one of `phrases`, word for word.
 pub(super) fn says_any(phrases: &[&str], words: &[String]) -> bool {
-    let said = format!(" {} ", words.join(" "));
     phrases
         .iter()
-        .any(|p| said.contains(&format!(" {} ", fold_words(p).join(" "))))
+        .any(|p| positions(words, &fold_words(p).join(" ")).next().is_some())
 }
 
 /// Whether a piece of a reply puts the question off or says it does not know.

@@ -370,15 +370,19 @@ fn defers(kind: RoundKind, question: &str, answer: &str) -> Option<Deferral> {
     let words = crate::text::fold_words(answer);
     let puts_off = (words.len() <= answers::EVASIVE_WORDS && says_any(DEFERRALS, &words))
         || (words.len() <= 2 * answers::EVASIVE_WORDS && says_any(ABOUT_THE_QUESTION, &words));
+    if !puts_off {
+        return None;
+    }
     // Put off in a clause, and answered at length beside it, a reply is an answer.
-    if !puts_off || (words_beside(answer) >= BRIEF_WORDS && answers_beside(question, answer)) {
+    let beside = answers_beside(question, answer);
+    if beside && words_beside(answer) >= BRIEF_WORDS {
         return None;
     }
     // "...but two would be fine"; "No idea really. Hopefully still coding, maybe leading something."; to a
     // recruiter, "It really depends how often. If it's once a month, that's fine."
     if answers::answers_after_all(&format!(" {} ", words.join(" ")))
         || answers::tries_after_all(answer)
-        || (kind == RoundKind::RecruiterScreen && answers_beside(question, answer))
+        || (kind == RoundKind::RecruiterScreen && beside)
     {
         return Some(Deferral::Partly);
     }
