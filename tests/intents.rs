@@ -113,3 +113,88 @@ fn a_request_asked_after_a_thought_on_the_problem_stays_a_request() {
         answers::Reply::Substantive
     );
 }
+
+/// Stories about life outside work, written after the line was set (so a check of it, not what it was set on):
+/// each question with an answer about a pastime, then real answers full of words that also name pastimes (a
+/// running total, a race condition, a trip in a ride-hailing design, a move for a partner's job). A fourth story
+/// written with these, restoring an old road bike over three weekends, leans only 0.058 and is missed: a story of
+/// making something reads like one about a project.
+const PASTIME_ANSWERS: &[(&str, &str)] = &[
+    (
+        "How would you find the k most frequent words in a large text file?",
+        "Honestly I have been baking sourdough for about a year now. My starter is called Gerald and lives in the \
+         fridge. The trick is a long cold proof overnight, and a really hot Dutch oven with the lid on for the first \
+         twenty minutes. My last loaf had the best crust yet and my neighbours keep asking me for a slice.",
+    ),
+    (
+        "What's the earliest you could start if we made you an offer?",
+        "We just got back from a week of camping in the Lake District, and it rained every single day. The tent \
+         leaked on the second night, so we ended up in a little pub with a fire, drying our socks and playing cards \
+         with the locals. My kids loved it anyway, and we climbed Helvellyn on the one clear morning.",
+    ),
+    (
+        "Design a system that sends push notifications to a hundred million phones.",
+        "I have to tell you about the concert I went to on Saturday. The band played for nearly three hours, the \
+         crowd sang every word of the encore, and the guitarist did a solo that I swear went on for ten minutes. \
+         I've been listening to their old albums all week and I already bought tickets for the next tour.",
+    ),
+];
+
+const REAL_ANSWERS: &[(&str, &str)] = &[
+    (
+        "Given an array of numbers, return the running sum at each index.",
+        "I'd keep a running total as I walk the array once. At each index I add the current number to the total \
+         and write the total into the output, so the first output is the first number and the last is the sum of \
+         everything. That's linear time, and if I'm allowed to overwrite the input it's constant extra space.",
+    ),
+    (
+        "Design the trip-matching service for a ride-hailing app in one large city.",
+        "Drivers send their location every four seconds to a location service that keeps the latest position in an \
+         in-memory geo index sharded by city cell. When a rider requests a trip, the matcher queries nearby cells, \
+         ranks drivers by estimated pickup time, and offers the trip to one driver at a time with a ten second \
+         timeout, so two riders never get the same driver.",
+    ),
+    (
+        "Why are you leaving your current job?",
+        "Mostly it's a move: my partner got a job in Berlin, so we're relocating with our two kids this summer, and \
+         my current company doesn't hire in Germany. I've liked the work, I led the payments migration last year, \
+         so it's not about running away from anything; I want the same kind of backend work near home.",
+    ),
+    (
+        "Tell me about a bug that took you a long time to find.",
+        "We had a race condition in our booking service: two requests for the last seat could both read it as free \
+         and both write a reservation. It only showed up under load on concert sale days. I reproduced it with a \
+         load test, then we moved the check into a single conditional update, and the double bookings stopped.",
+    ),
+];
+
+#[test]
+fn stories_about_pastimes_are_off_topic_and_real_answers_with_such_words_are_not() {
+    use rehearse::engine::outside_work::{is_about_life_outside_work, lean};
+    let embed =
+        rehearse::embed::open(&crate::util::models_dir()).expect("the tiny set installs minilm-l6");
+    for (q, a) in PASTIME_ANSWERS {
+        let l = lean(embed.as_ref(), a);
+        println!("pastime {l:?}: {}", &a[..40]);
+        assert!(
+            is_about_life_outside_work(embed.as_ref(), q, a),
+            "{l:?} {a}"
+        );
+        assert_eq!(
+            intents::classify(a, q, Some(&Semantic::new(embed.clone()))),
+            answers::Reply::OffTopic
+        );
+    }
+    for (q, a) in REAL_ANSWERS {
+        let l = lean(embed.as_ref(), a);
+        println!("real {l:?}: {}", &a[..40]);
+        assert!(
+            !is_about_life_outside_work(embed.as_ref(), q, a),
+            "{l:?} {a}"
+        );
+        assert_eq!(
+            intents::classify(a, q, Some(&Semantic::new(embed.clone()))),
+            answers::Reply::Substantive
+        );
+    }
+}

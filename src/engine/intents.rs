@@ -18,6 +18,12 @@ use crate::embed::{Embed, cosine};
 /// A reply read for its meaning: `None` when no kind is clearly closest.
 pub trait Intents: Send + Sync {
     fn intent(&self, said: &str) -> Option<Reading>;
+
+    /// Whether `said`, an answer to `question`, is about the candidate's life outside work
+    /// ([`super::outside_work`]).
+    fn about_life_outside_work(&self, _said: &str, _question: &str) -> bool {
+        false
+    }
 }
 
 /// The kind a reply is closest to, and whether it is far closer to it than to any other (enough to read a
@@ -108,6 +114,7 @@ impl Semantic {
         if let Err(e) = self.examples() {
             tracing::warn!("the intent examples could not be embedded: {e}");
         }
+        super::outside_work::warm(self.embed.as_ref());
     }
 
     fn examples(&self) -> Result<&Embedded, &String> {
@@ -163,6 +170,10 @@ impl Semantic {
 }
 
 impl Intents for Semantic {
+    fn about_life_outside_work(&self, said: &str, question: &str) -> bool {
+        super::outside_work::is_about_life_outside_work(self.embed.as_ref(), question, said)
+    }
+
     fn intent(&self, said: &str) -> Option<Reading> {
         let scores = self.scores(said);
         let (&(kind, top), second) = (scores.first()?, scores.get(1).map_or(0.0, |s| s.1));
@@ -216,6 +227,11 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     let Some(intents) = intents else {
         return rules;
     };
+    // A story about a marathon or a trip, told in the first person and sharing a word with the question, passes
+    // the rules; its meaning gives it away.
+    if rules == Reply::Substantive && intents.about_life_outside_work(said, question) {
+        return Reply::OffTopic;
+    }
     // "How it merges across shards, I don't know." says so; it asks nothing. ("Could you rephrase that, I'm not
     // sure I followed." asks to hear it again.)
     let plain_dont_know =

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod intents;
 pub mod interview;
 pub mod lifecycle;
+pub mod outside_work;
 pub mod plan;
 pub mod prompts;
 pub mod turns;

@@ -514,6 +514,13 @@ fn exchange(
     if topical.is_some_and(|c| c < off_topic_below(kind)) {
         return Some(Err(Answered::OffTopic));
     }
+    // A story about a marathon or a trip can share the question's words and still be about something else.
+    let asked_for_questions = super::material::invites_questions(question);
+    if let Some(m) = embed.filter(|_| !asked_for_questions)
+        && crate::engine::outside_work::is_about_life_outside_work(m, question, &text)
+    {
+        return Some(Err(Answered::OffTopic));
+    }
     Some(Ok((text, deferral)))
 }
 
