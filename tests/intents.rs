@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use rehearse::catalog::RoundKind;
+
 use rehearse::engine::{
     answers,
-    intents::{self, Case, Kind, Semantic},
+    intents::{self, Case, Intents, Kind, Semantic},
 };
 
 fn semantic() -> Semantic {
@@ -170,31 +172,70 @@ const REAL_ANSWERS: &[(&str, &str)] = &[
 
 #[test]
 fn stories_about_pastimes_are_off_topic_and_real_answers_with_such_words_are_not() {
-    use rehearse::engine::outside_work::{is_about_life_outside_work, lean};
+    use rehearse::engine::elsewhere::{is_elsewhere, lean};
     let embed =
         rehearse::embed::open(&crate::util::models_dir()).expect("the tiny set installs minilm-l6");
     for (q, a) in PASTIME_ANSWERS {
         let l = lean(embed.as_ref(), a);
         println!("pastime {l:?}: {}", &a[..40]);
-        assert!(
-            is_about_life_outside_work(embed.as_ref(), q, a),
-            "{l:?} {a}"
-        );
-        assert_eq!(
-            intents::classify(a, q, Some(&Semantic::new(embed.clone()))),
-            answers::Reply::OffTopic
-        );
+        assert!(is_elsewhere(embed.as_ref(), None, q, a), "{l:?} {a}");
+        assert!(Semantic::new(embed.clone()).about_something_else(a, q, None));
     }
     for (q, a) in REAL_ANSWERS {
         let l = lean(embed.as_ref(), a);
         println!("real {l:?}: {}", &a[..40]);
-        assert!(
-            !is_about_life_outside_work(embed.as_ref(), q, a),
-            "{l:?} {a}"
-        );
-        assert_eq!(
-            intents::classify(a, q, Some(&Semantic::new(embed.clone()))),
-            answers::Reply::Substantive
-        );
+        assert!(!is_elsewhere(embed.as_ref(), None, q, a), "{l:?} {a}");
+        assert!(!Semantic::new(embed.clone()).about_something_else(a, q, None));
+    }
+}
+
+/// Talk that is not technical told in a coding or design round, and real answers of those rounds that speak of a
+/// team or a career in passing, written after the line was set (a check of it, not what it was set on).
+const NOT_TECHNICAL: &[(RoundKind, &str, &str)] = &[
+    (
+        RoundKind::SystemDesign,
+        "Design a rate limiter for a public API used by ten thousand customers.",
+        "Before we get into it, I should say I've been at my current company for six years, first as a graduate and \
+         then as a tech lead, and I've really grown with the team. I run our hiring loop now and I mentor two \
+         juniors. What I'm looking for next is a place where I can keep growing as a leader and work on a product \
+         people love.",
+    ),
+    (
+        RoundKind::Coding,
+        "Given a binary tree, return its values level by level.",
+        "I think the most valuable thing I've brought to my team is our retro format. We used to spend the whole \
+         hour complaining, so I started asking everyone to bring one thing to keep and one to change, and we vote. \
+         People actually look forward to it now, and my manager asked me to run it for two other teams.",
+    ),
+];
+
+const TECHNICAL: &[(RoundKind, &str, &str)] = &[
+    (
+        RoundKind::SystemDesign,
+        "Design a rate limiter for a public API used by ten thousand customers.",
+        "I'd put a token bucket per API key in Redis, refilled at the customer's rate, with the check and the \
+         decrement in one Lua script so two gateways never both spend the last token. My team ran something \
+         similar at my last company. If Redis is down we fail open for a minute and log it, because blocking every \
+         customer is worse than letting a few extra requests through.",
+    ),
+    (
+        RoundKind::Coding,
+        "Given a binary tree, return its values level by level.",
+        "A breadth-first search with a queue. I push the root, and for each level I read the queue's length, pop \
+         that many nodes, record their values in a list for the level and push their children. Every node goes in \
+         and out once, so it's linear time, and the queue holds at most one level, which is the extra space.",
+    ),
+];
+
+#[test]
+fn talk_that_is_not_technical_is_elsewhere_in_a_technical_round_and_real_answers_are_not() {
+    use rehearse::engine::elsewhere::is_elsewhere;
+    let embed =
+        rehearse::embed::open(&crate::util::models_dir()).expect("the tiny set installs minilm-l6");
+    for (kind, q, a) in NOT_TECHNICAL {
+        assert!(is_elsewhere(embed.as_ref(), Some(*kind), q, a), "{a}");
+    }
+    for (kind, q, a) in TECHNICAL {
+        assert!(!is_elsewhere(embed.as_ref(), Some(*kind), q, a), "{a}");
     }
 }

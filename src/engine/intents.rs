@@ -13,15 +13,18 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 
 use super::answers::{self, Reply};
-use crate::embed::{Embed, cosine};
+use crate::{
+    catalog::RoundKind,
+    embed::{Embed, cosine},
+};
 
 /// A reply read for its meaning: `None` when no kind is clearly closest.
 pub trait Intents: Send + Sync {
     fn intent(&self, said: &str) -> Option<Reading>;
 
-    /// Whether `said`, an answer to `question`, is about the candidate's life outside work
-    /// ([`super::outside_work`]).
-    fn about_life_outside_work(&self, _said: &str, _question: &str) -> bool {
+    /// Whether `said`, an answer to `question` in a round of `kind`, is about something else
+    /// ([`super::elsewhere`]).
+    fn about_something_else(&self, _said: &str, _question: &str, _kind: Option<RoundKind>) -> bool {
         false
     }
 }
@@ -114,7 +117,7 @@ impl Semantic {
         if let Err(e) = self.examples() {
             tracing::warn!("the intent examples could not be embedded: {e}");
         }
-        super::outside_work::warm(self.embed.as_ref());
+        super::elsewhere::warm(self.embed.as_ref());
     }
 
     fn examples(&self) -> Result<&Embedded, &String> {
@@ -170,8 +173,8 @@ impl Semantic {
 }
 
 impl Intents for Semantic {
-    fn about_life_outside_work(&self, said: &str, question: &str) -> bool {
-        super::outside_work::is_about_life_outside_work(self.embed.as_ref(), question, said)
+    fn about_something_else(&self, said: &str, question: &str, kind: Option<RoundKind>) -> bool {
+        super::elsewhere::is_elsewhere(self.embed.as_ref(), kind, question, said)
     }
 
     fn intent(&self, said: &str) -> Option<Reading> {
@@ -227,11 +230,6 @@ pub fn classify(said: &str, question: &str, intents: Option<&dyn Intents>) -> Re
     let Some(intents) = intents else {
         return rules;
     };
-    // A story about a marathon or a trip, told in the first person and sharing a word with the question, passes
-    // the rules; its meaning gives it away.
-    if rules == Reply::Substantive && intents.about_life_outside_work(said, question) {
-        return Reply::OffTopic;
-    }
     // "How it merges across shards, I don't know." says so; it asks nothing. ("Could you rephrase that, I'm not
     // sure I followed." asks to hear it again.)
     let plain_dont_know =

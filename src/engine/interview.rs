@@ -335,6 +335,16 @@ impl Interview {
             {
                 Reply::Substantive
             }
+            // A story about a marathon, or a CV recited to a design prompt, told in the first person and sharing a
+            // word with the question, passes the rules; its meaning gives it away.
+            Reply::Substantive
+                if self
+                    .understanding
+                    .get()
+                    .is_some_and(|u| u.about_something_else(text, &topic, Some(round.kind))) =>
+            {
+                Reply::OffTopic
+            }
             r => r,
         };
         match reply {
@@ -1286,6 +1296,39 @@ mod tests {
             says(&iv.handle(Input::Answer(off), 5)),
             [Intent::Transition],
             "off-topic twice moves on"
+        );
+    }
+
+    /// Reads every answer as about something else, and no reply as a request.
+    struct Elsewhere;
+
+    impl super::super::intents::Intents for Elsewhere {
+        fn intent(&self, _: &str) -> Option<super::super::intents::Reading> {
+            None
+        }
+
+        fn about_something_else(&self, _: &str, _: &str, _: Option<RoundKind>) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn an_answer_whose_meaning_is_elsewhere_is_brought_back_to_the_question() {
+        let story = "I trained for a half marathon last spring, three runs a week and a long run every Sunday, \
+                     and on race day I knocked six minutes off my best time with my family at the finish line.";
+        let mut iv = two_rounds();
+        iv.handle(Input::Start, 0);
+        assert_eq!(
+            says(&iv.handle(Input::Answer(story), 1)),
+            [Intent::FollowUp]
+        );
+        let mut iv = two_rounds();
+        iv.understanding =
+            super::super::intents::Understanding::new(Some(std::sync::Arc::new(Elsewhere)));
+        iv.handle(Input::Start, 0);
+        assert_eq!(
+            says(&iv.handle(Input::Answer(story), 1)),
+            [Intent::Redirect]
         );
     }
 

@@ -5,11 +5,11 @@
 //! or a model's piece of one, is a real interviewer's. This module imports no axum, tokio or rusqlite.
 
 pub mod answers;
+pub mod elsewhere;
 pub mod guard;
 pub mod intents;
 pub mod interview;
 pub mod lifecycle;
-pub mod outside_work;
 pub mod plan;
 pub mod prompts;
 pub mod turns;

@@ -514,10 +514,11 @@ fn exchange(
     if topical.is_some_and(|c| c < off_topic_below(kind)) {
         return Some(Err(Answered::OffTopic));
     }
-    // A story about a marathon or a trip can share the question's words and still be about something else.
+    // A story about a marathon, or a CV recited to a design prompt, can share the question's words and still be
+    // about something else.
     let asked_for_questions = super::material::invites_questions(question);
     if let Some(m) = embed.filter(|_| !asked_for_questions)
-        && crate::engine::outside_work::is_about_life_outside_work(m, question, &text)
+        && crate::engine::elsewhere::is_elsewhere(m, Some(kind), question, &text)
     {
         return Some(Err(Answered::OffTopic));
     }
@@ -1180,8 +1181,10 @@ mod tests {
 
     /// A round as the product stores it: the question, then each follow-up on it, every exchange under the
     /// question's own text.
+    /// A round of one question told in parts, scored without embeddings: a bag of words does not read what an
+    /// answer is about (`engine::elsewhere` compares meanings), so it would only add noise here.
     fn phases(kind: RoundKind, question: &str, answers: &[&str]) -> f64 {
-        let judge = RuleJudge::new(Some(Arc::new(crate::embed::double::BagOfWords)));
+        let judge = RuleJudge::default();
         let round = Material {
             kind: Some(kind),
             held: true,
