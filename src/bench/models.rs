@@ -181,6 +181,7 @@ fn utterance(said: &str) -> Utterance {
         suggested_follow_up: None,
         process: None,
         turn: 3,
+        elsewhere: false,
     }
 }
 

@@ -103,6 +103,10 @@ pub struct Utterance {
     pub process: Option<String>,
     /// A counter that makes scripted wording vary from turn to turn.
     pub turn: u64,
+    /// For [`Intent::Redirect`]: the answer was about something else by its meaning (a story about a pastime, a CV
+    /// recited to a design prompt), so it is set aside like an announced aside rather than asked to be made concrete.
+    #[serde(default)]
+    pub elsewhere: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +331,7 @@ impl Interview {
             round.heard.push_str(text.trim());
             round.heard.push('\n');
         }
+        let mut elsewhere = false;
         let reply = match super::intents::classify(text, &topic, self.understanding.get()) {
             // A recruiter has no hints to give: "I'm stuck on a legacy PHP codebase and want to work with Go" says
             // why the candidate is looking. Asked as a question, it still gets a pointer.
@@ -343,6 +348,7 @@ impl Interview {
                     .get()
                     .is_some_and(|u| u.about_something_else(text, &topic, Some(round.kind))) =>
             {
+                elsewhere = true;
                 Reply::OffTopic
             }
             r => r,
@@ -417,7 +423,9 @@ impl Interview {
             Reply::OffTopic if round.follow_ups == 0 => {
                 round.follow_ups += 1;
                 out.push(Effect::Note("Answered off-topic.".into()));
-                out.push(Effect::Say(self.utterance(Intent::Redirect, said)));
+                let mut u = self.utterance(Intent::Redirect, said);
+                u.elsewhere = elsewhere;
+                out.push(Effect::Say(u));
             }
             Reply::Short if round.follow_ups < MAX_EXPANDS => {
                 round.follow_ups += 1;
@@ -649,6 +657,7 @@ impl Interview {
             suggested_follow_up,
             process: None,
             turn: self.turn,
+            elsewhere: false,
         }
     }
 }
@@ -1326,9 +1335,13 @@ mod tests {
         iv.understanding =
             super::super::intents::Understanding::new(Some(std::sync::Arc::new(Elsewhere)));
         iv.handle(Input::Start, 0);
-        assert_eq!(
-            says(&iv.handle(Input::Answer(story), 1)),
-            [Intent::Redirect]
+        let effects = iv.handle(Input::Answer(story), 1);
+        assert_eq!(says(&effects), [Intent::Redirect]);
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Say(u) if u.elsewhere)),
+            "{effects:?}"
         );
     }
 

@@ -185,6 +185,7 @@ mod tests {
             suggested_follow_up: None,
             process: None,
             turn: 1,
+            elsewhere: false,
         }
     }
 

@@ -418,7 +418,7 @@ pub fn scripted(u: &Utterance, names: &Names, earlier: &[String]) -> String {
 fn redirect(u: &Utterance, ask: &str, earlier: &[String]) -> String {
     let said = u.candidate_said.as_deref().unwrap_or("");
     let quote = short_quote(said, &[]);
-    if super::answers::announces_aside(said) {
+    if u.elsewhere || super::answers::announces_aside(said) {
         // The problem's or design's opening is read from the screen, not asked: a question is put in its place.
         let again = |question: &'static str| {
             if ask.contains('?') {
@@ -793,6 +793,7 @@ mod tests {
             suggested_follow_up: None,
             process: None,
             turn: 3,
+            elsewhere: false,
         }
     }
 
@@ -995,6 +996,17 @@ mod tests {
         assert!(
             design.contains("which components would you use"),
             "{design}"
+        );
+        // An answer whose meaning is elsewhere (a CV recited to a design prompt) is set aside like an announced
+        // aside, not asked to be made concrete.
+        let cv = "I spent two years at a consultancy and then four years at a health startup as a senior engineer.";
+        let mut elsewhere = utterance(Intent::Redirect, Some(cv));
+        elsewhere.round_kind = RoundKind::SystemDesign;
+        elsewhere.elsewhere = true;
+        let back = scripted(&elsewhere, &names(), &[]);
+        assert!(
+            back.starts_with("Let's bring it back to the design."),
+            "{back}"
         );
     }
 
