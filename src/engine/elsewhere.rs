@@ -144,7 +144,9 @@ struct Anchors {
     against: Vec<Vec<f32>>,
 }
 
-/// Two sets of descriptions, embedded once per model (by its name and the first description of each).
+/// Two sets of descriptions, embedded once per model (by its name and the first description of each), on the first
+/// answer long enough to read (about 50 short texts; not at start-up, where the voice pipeline's first turn would
+/// wait on them).
 fn anchors(embed: &dyn Embed, toward: &[&str], against: &[&str]) -> Option<Arc<Anchors>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Anchors>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -177,17 +179,6 @@ fn readings(
         _ => {}
     }
     out
-}
-
-/// Embeds the descriptions now (at start-up, off the async workers) rather than on an interview's first answer.
-pub fn warm(embed: &dyn Embed) {
-    for kind in [RoundKind::Coding, RoundKind::SystemDesign] {
-        for (toward, against, _) in readings(Some(kind)) {
-            if anchors(embed, toward, against).is_none() {
-                tracing::warn!("the descriptions of what answers are about could not be embedded");
-            }
-        }
-    }
 }
 
 /// An answer's sentences (of three words or more, the first [`MAX_SENTENCES`]) embedded, or `None` when there is

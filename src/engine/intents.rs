@@ -117,7 +117,6 @@ impl Semantic {
         if let Err(e) = self.examples() {
             tracing::warn!("the intent examples could not be embedded: {e}");
         }
-        super::elsewhere::warm(self.embed.as_ref());
     }
 
     fn examples(&self) -> Result<&Embedded, &String> {
