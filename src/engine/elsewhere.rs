@@ -102,7 +102,11 @@ pub const LEANS_OUTSIDE_WORK: f32 = 0.09;
 /// 0.25.
 pub const LEANS_NOT_TECHNICAL: f32 = 0.07;
 
-/// Answers shorter than this say too little to be judged for their topic.
+/// The fewest words of an answer whose topic is checked (here and by the judge's cosine with the question). A short
+/// reply says too little to be about something else: "Remote, ideally." and "Whatever the band is for this level is
+/// fine with me." are far in meaning from the recruiter's questions they answer (cosines 0.17 and 0.05), "Sure.
+/// University, then two jobs, both in web development." shares no word with "Can you walk me through your
+/// resume?", and every off-topic answer in the development set runs to 61 words or more.
 pub const MIN_WORDS: usize = 30;
 
 /// A long ramble is read for its first sentences only: the cost stays bounded.
@@ -167,12 +171,17 @@ fn anchors(embed: &dyn Embed, toward: &[&str], against: &[&str]) -> Option<Arc<A
     Some(a)
 }
 
-/// The sides a round's answers are read on: (what an answer about something else is about, what answers are
-/// about, the line).
+/// The readings an answer to `question` in a round of `kind` gets: (what an answer about something else is about,
+/// what answers are about, the line). Life outside work unless the question invites it; talk that is not technical
+/// in a coding or design round.
 fn readings(
     kind: Option<RoundKind>,
+    question: &str,
 ) -> Vec<(&'static [&'static str], &'static [&'static str], f32)> {
-    let mut out = vec![(PASTIMES, WORK, LEANS_OUTSIDE_WORK)];
+    let mut out = Vec::new();
+    if !invites_life_outside_work(question) {
+        out.push((PASTIMES, WORK, LEANS_OUTSIDE_WORK));
+    }
     match kind {
         Some(RoundKind::Coding) => out.push((NOT_TECHNICAL, CODING, LEANS_NOT_TECHNICAL)),
         Some(RoundKind::SystemDesign) => out.push((NOT_TECHNICAL, DESIGN, LEANS_NOT_TECHNICAL)),
@@ -235,29 +244,16 @@ pub fn is_elsewhere(
     question: &str,
     answer: &str,
 ) -> bool {
-    if answer.split_whitespace().count() < MIN_WORDS {
+    let readings = readings(kind, question);
+    if answer.split_whitespace().count() < MIN_WORDS || readings.is_empty() {
         return false;
     }
-    let invited = invites_life_outside_work(question);
-    let mut embedded = None;
-    for (toward, against, line) in readings(kind) {
-        if invited && toward == PASTIMES {
-            continue;
-        }
-        let Some(anchors) = anchors(embed, toward, against) else {
-            continue;
-        };
-        if embedded.is_none() {
-            embedded = Some(sentences(embed, answer));
-        }
-        let Some(Some(v)) = &embedded else {
-            return false;
-        };
-        if lean_of(v, &anchors) >= line {
-            return true;
-        }
-    }
-    false
+    let Some(v) = sentences(embed, answer) else {
+        return false;
+    };
+    readings.into_iter().any(|(toward, against, line)| {
+        anchors(embed, toward, against).is_some_and(|a| lean_of(&v, &a) >= line)
+    })
 }
 
 #[cfg(test)]

@@ -331,7 +331,6 @@ impl Interview {
             round.heard.push_str(text.trim());
             round.heard.push('\n');
         }
-        let mut elsewhere = false;
         let reply = match super::intents::classify(text, &topic, self.understanding.get()) {
             // A recruiter has no hints to give: "I'm stuck on a legacy PHP codebase and want to work with Go" says
             // why the candidate is looking. Asked as a question, it still gets a pointer.
@@ -340,19 +339,16 @@ impl Interview {
             {
                 Reply::Substantive
             }
-            // A story about a marathon, or a CV recited to a design prompt, told in the first person and sharing a
-            // word with the question, passes the rules; its meaning gives it away.
-            Reply::Substantive
-                if self
-                    .understanding
-                    .get()
-                    .is_some_and(|u| u.about_something_else(text, &topic, Some(round.kind))) =>
-            {
-                elsewhere = true;
-                Reply::OffTopic
-            }
             r => r,
         };
+        // A story about a marathon, or a CV recited to a design prompt, told in the first person and sharing a word
+        // with the question, passes the rules; its meaning gives it away.
+        let elsewhere = reply == Reply::Substantive
+            && self
+                .understanding
+                .get()
+                .is_some_and(|u| u.about_something_else(text, &topic, Some(round.kind)));
+        let reply = if elsewhere { Reply::OffTopic } else { reply };
         match reply {
             Reply::RepeatRequest => out.push(Effect::Say(self.utterance(Intent::Repeat, None))),
             Reply::HintRequest if round.kind == RoundKind::Coding => out.push(Effect::Hint),

@@ -11,12 +11,8 @@ use crate::{catalog::RoundKind, engine::answers};
 /// word ("Soon.", "Competitive.") does not.
 const SHORT_RECRUITER_ANSWER: usize = 2;
 
-/// The fewest words of an answer whose topic is checked. A short reply says too little to be about something else:
-/// "Remote, ideally." and "Whatever the band is for this level is fine with me." are far in meaning from the
-/// recruiter's questions they answer (cosines 0.17 and 0.05), "Sure. University, then two jobs, both in web
-/// development." shares no word with "Can you walk me through your resume?", and every off-topic answer in the
-/// development set runs to 61 words or more.
-pub const TOPICAL_WORDS: usize = 30;
+/// The fewest words of an answer whose topic is checked (by the cosine with the question and by what it is about).
+pub use crate::engine::elsewhere::MIN_WORDS as TOPICAL_WORDS;
 
 /// One question and what the candidate said to it (follow-ups included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
