@@ -231,3 +231,49 @@ async fn going_on_after_the_interviewer_began_to_reply_makes_one_answer() {
     assert_eq!(server.state.metrics().resumed(), 1, "counted on /metrics");
     server.stop().await;
 }
+
+/// How the voice ended decides with the words: whisper writes a full stop after a clause the candidate held level
+/// before a pause ("I'm interviewing with two other companies,"), and in a recruiter screen those words alone end
+/// the turn after 0.6 s, inside a 1.4 s pause. The voice that did not fall keeps the turn open; one that fell at
+/// the true end still ends it within a second. espeak-ng's voices rise before a comma as speakers do.
+#[test]
+fn a_clause_said_with_a_level_voice_is_not_taken_for_the_end() {
+    let _cpu = crate::util::exclusive_cpu();
+    let models = crate::util::models_dir();
+    let spec = r#"
+[[answer]]
+id = "level"
+voice = "espeak:en-us"
+kind = "recruiter_screen"
+script = "I'm interviewing with two other companies, [1.4] but this one is my first choice."
+
+[[answer]]
+id = "fell"
+voice = "espeak:en-gb"
+kind = "recruiter_screen"
+script = "Yes, I can start in about a month."
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = pauses::make(spec, dir.path(), None).unwrap();
+    let clips = pauses::load(&folder).unwrap();
+    let report = rehearse::bench::turns::run(
+        &models,
+        "tiny",
+        rehearse::engine::turns::Rules::default(),
+        &clips,
+    )
+    .unwrap();
+    assert_eq!(report.cut_into, 0, "{:#?}", report.decisions);
+    assert_eq!(report.stuck, 0, "{:#?}", report.decisions);
+    let fell = report
+        .decisions
+        .iter()
+        .find(|d| d.file.starts_with("fell"))
+        .unwrap();
+    assert!(
+        fell.ending
+            .is_some_and(|e| e < rehearse::engine::turns::LEVEL_SEMITONES),
+        "{fell:?}"
+    );
+    assert!(-fell.before_end < 1.5, "{fell:?}");
+}

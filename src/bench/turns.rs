@@ -28,6 +28,8 @@ pub struct Decision {
     /// Seconds before the true end (a cut-in), or after it (negative: after).
     pub before_end: f64,
     pub words: Option<String>,
+    /// How the voice ended before the pause, in semitones from its median ([`crate::voice::pitch`]).
+    pub ending: Option<f32>,
     pub wait_ms: Option<u32>,
 }
 
@@ -111,16 +113,16 @@ fn decide(
         .collect();
     let mut decisions = Vec::new();
     // The transcription of this pause: its words and the audio time at which whisper has them.
-    let mut early: Option<(String, u32)> = None;
+    let mut early: Option<(String, u32, Option<f32>)> = None;
     let mut judged = false;
     let mut t_ms = 0u32;
     for frame in audio.chunks(FRAME) {
         t_ms += ms_per_frame;
-        if let Some((words, ready)) = &early
+        if let Some((words, ready, ending)) = &early
             && !judged
             && *ready <= t_ms
         {
-            taker.end_after(turns::wait_after(words, kind, rules));
+            taker.end_after(turns::wait_after(words, kind, rules, *ending));
             judged = true;
         }
         for _turn in taker.push(frame) {
@@ -129,11 +131,12 @@ fn decide(
                 file: clip.info.file.clone(),
                 at,
                 before_end: clip.info.end - at,
-                words: early.as_ref().map(|(w, _)| w.clone()),
+                words: early.as_ref().map(|(w, _, _)| w.clone()),
+                ending: early.as_ref().and_then(|(_, _, e)| *e),
                 wait_ms: early
                     .as_ref()
                     .filter(|_| judged)
-                    .map(|(w, _)| turns::wait_after(w, kind, rules)),
+                    .map(|(w, _, e)| turns::wait_after(w, kind, rules, *e)),
             });
             early = None;
             judged = false;
@@ -142,8 +145,9 @@ fn decide(
             Some(turn) if early.is_none() => {
                 let started = Instant::now();
                 let words = whisper.transcribe(&turn)?.text;
+                let ending = crate::voice::pitch::ending_semitones(&turn);
                 let took = started.elapsed().as_millis() as u32;
-                early = Some((words, t_ms + took));
+                early = Some((words, t_ms + took, ending));
                 judged = false;
             }
             Some(_) => {}
@@ -177,10 +181,11 @@ pub fn print(r: &Report, verbose: bool) {
     let shown = if verbose { &r.decisions } else { &r.cut_ins };
     for d in shown {
         println!(
-            "  {} at {:.1} s ({:+.1} s to its end), wait {}: {:?}",
+            "  {} at {:.1} s ({:+.1} s to its end), pitch {}, wait {}: {:?}",
             d.file,
             d.at,
             d.before_end,
+            d.ending.map_or("-".to_string(), |e| format!("{e:+.1}")),
             d.wait_ms.map_or("-".to_string(), |w| format!("{w} ms")),
             d.words.as_deref().unwrap_or("")
         );

@@ -2,9 +2,9 @@
 //! testable and a slow network does not change them): each frame of 20 ms is speech or not, as a [`Detector`] says
 //! (Silero VAD when installed, else loudness; both in [`crate::voice::vad`]); a turn starts after [`Rules::min_speech_ms`]
 //! of speech. How much silence ends it depends on what was said: the words of the turn so far (transcribed during
-//! the pause) are read by [`wait_after`], and a finished answer ends after a short silence while one that trails off ("and...",
-//! "um", a comma) waits up to [`Rules::end_silence_ms`], a pause long enough that a candidate thinking mid-answer
-//! is not cut off. Until the words are known, the turn waits. What a turn holds is returned whole, with a little
+//! the pause) are read by [`wait_after`], with how the voice ended before the pause ([`crate::voice::pitch`]), and a
+//! finished answer ends after a short silence while one that trails off ("and...", "um", a comma) waits up to
+//! [`Rules::end_silence_ms`], a pause long enough that a candidate thinking mid-answer is not cut off. Until the words are known, the turn waits. What a turn holds is returned whole, with a little
 //! audio from before it started so the first word is not clipped, and how long the silence that ended it was (so
 //! the moment speech ended is known).
 
@@ -410,15 +410,26 @@ impl TurnEnd {
     }
 }
 
-/// How much silence ends a turn whose words so far are `text`, in a round of `kind`: the longest wait when the
-/// words trail off; when they read as a finished answer, the short wait, or the brief-answer wait in a coding round
-/// and for an answer shorter than [`BRIEF_ANSWER_WORDS`] where a story or a design is expected.
-pub fn wait_after(text: &str, kind: Option<RoundKind>, rules: &Rules) -> u32 {
+/// A voice that ended this close to its usual pitch or above (semitones; [`crate::voice::pitch::ending_semitones`])
+/// did not fall to a close: more is coming, as before a comma. Measured on the development pause set with
+/// whisper's audio: clauses cut by a pause after a comma ended at -2.1 to +1.9 in espeak-ng's voices, and finished
+/// answers at -5.8 to -2.9 but for 4 of 24; the piper voice does not fall at its ends and its readings carry nothing
+/// either way (which is why a level voice only waits as long as a brief answer does, not the longest).
+pub const LEVEL_SEMITONES: f32 = -2.5;
+
+/// How much silence ends a turn whose words so far are `text`, in a round of `kind`, the voice having ended
+/// `ending` semitones from its usual pitch (`None`: too little voiced speech to tell): the longest wait when the
+/// words trail off; when they read as a finished answer, the short wait, or the brief-answer wait in a coding
+/// round, for an answer shorter than [`BRIEF_ANSWER_WORDS`] where a story or a design is expected, and when the
+/// voice did not fall ([`LEVEL_SEMITONES`]).
+pub fn wait_after(text: &str, kind: Option<RoundKind>, rules: &Rules, ending: Option<f32>) -> u32 {
     if !sounds_finished(text) {
         return rules.end_silence_ms;
     }
+    let level_voice = ending.is_some_and(|e| e >= LEVEL_SEMITONES);
     let words = text.split_whitespace().count();
     let wait = match kind {
+        _ if level_voice => rules.brief_silence_ms,
         Some(RoundKind::Coding) => rules.brief_silence_ms,
         Some(RoundKind::Behavioral | RoundKind::HiringManager | RoundKind::SystemDesign)
             if words < BRIEF_ANSWER_WORDS =>
@@ -453,8 +464,8 @@ mod tests {
     #[test]
     fn a_turn_end_says_whether_its_words_set_the_silence() {
         let rules = Rules::default();
-        let finished = wait_after("I shipped it two weeks early.", None, &rules);
-        let trailing = wait_after("The hardest part was", None, &rules);
+        let finished = wait_after("I shipped it two weeks early.", None, &rules, None);
+        let trailing = wait_after("The hardest part was", None, &rules, None);
         assert_eq!(TurnEnd::of(Some(finished), &rules), TurnEnd::Finished);
         assert_eq!(TurnEnd::of(Some(trailing), &rules), TurnEnd::TrailedOff);
         assert_eq!(TurnEnd::of(None, &rules), TurnEnd::BeforeWords);
@@ -609,6 +620,7 @@ mod tests {
             "I would use a hash map.",
             Some(RoundKind::RecruiterScreen),
             &rules,
+            None,
         ));
         let turns = t.push(&silence(300));
         assert_eq!(turns.len(), 1);
@@ -632,7 +644,7 @@ mod tests {
         let mut t = taker(rules);
         t.push(&tone(1000));
         t.push(&silence(300));
-        t.end_after(wait_after("The hardest part was", None, &rules));
+        t.end_after(wait_after("The hardest part was", None, &rules, None));
         assert!(
             t.push(&silence(3600)).is_empty(),
             "a thinking pause of 3.9 s"
@@ -643,6 +655,7 @@ mod tests {
             "The hardest part was convincing the team.",
             None,
             &rules,
+            None,
         ));
         assert_eq!(t.push(&silence(200))[0].silence_ms, 600);
         // A verdict while nobody speaks is nothing.
@@ -695,7 +708,7 @@ mod tests {
         let short = "I owned the migration of our billing service.";
         let story = "I owned the migration of our billing service. The old one lost invoices every month, so I \
                      wrote the design doc, built the consumer, and we shipped it two weeks early with no data lost.";
-        let wait = |text: &str, kind: RoundKind| wait_after(text, Some(kind), &rules);
+        let wait = |text: &str, kind: RoundKind| wait_after(text, Some(kind), &rules, None);
         assert_eq!(wait(short, RoundKind::RecruiterScreen), 600);
         assert_eq!(wait(short, RoundKind::Coding), 2500);
         assert_eq!(wait(story, RoundKind::Coding), 2500);
@@ -703,6 +716,34 @@ mod tests {
         assert_eq!(wait(short, RoundKind::SystemDesign), 2500);
         assert_eq!(wait(story, RoundKind::Behavioral), 600);
         assert_eq!(wait("so", RoundKind::RecruiterScreen), 4000);
+    }
+
+    #[test]
+    fn a_voice_that_did_not_fall_waits_like_a_brief_answer() {
+        let rules = Rules::default();
+        let said = "I'm interviewing with two other companies.";
+        let story = "I owned the migration of our billing service. The old one lost invoices every month, so I \
+                     wrote the design doc, built the consumer, and we shipped it two weeks early with no data lost.";
+        let recruiter = Some(RoundKind::RecruiterScreen);
+        // Whisper's full stop after a clause the voice held level (a comma said aloud) is not the end.
+        assert_eq!(wait_after(said, recruiter, &rules, Some(0.4)), 2500);
+        assert_eq!(wait_after(said, recruiter, &rules, Some(-2.5)), 2500);
+        assert_eq!(
+            wait_after(story, Some(RoundKind::Behavioral), &rules, Some(-1.0)),
+            2500
+        );
+        // A voice that fell, or no reading, leaves the words to decide.
+        assert_eq!(wait_after(said, recruiter, &rules, Some(-4.0)), 600);
+        assert_eq!(wait_after(said, recruiter, &rules, None), 600);
+        // Words that trail off wait the longest whatever the voice did.
+        assert_eq!(
+            wait_after("and the workers", recruiter, &rules, Some(-5.0)),
+            4000
+        );
+        assert_eq!(
+            wait_after("and the workers", recruiter, &rules, Some(1.0)),
+            4000
+        );
     }
 
     #[test]

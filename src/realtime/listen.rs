@@ -4,8 +4,9 @@
 //! and change nothing; a connection that goes away takes its unfinished turn with it. Speech that starts while the
 //! interviewer is still being played is a barge-in: the interviewer stops. Whisper starts on a turn during the
 //! pause that may end it, and the interviewer's reply to that transcript is begun ([`super::reply`]), so both are
-//! ready or under way when the pause does end it. The pause's transcript also says how long the pause must last
-//! to end the turn ([`turns::wait_after`]): a finished answer ends after a short silence, one that trails off waits.
+//! ready or under way when the pause does end it. The pause's transcript, with the pitch the voice ended on (read
+//! beside whisper), also says how long the pause must last to end the turn ([`turns::wait_after`]): a finished
+//! answer ends after a short silence, one that trails off or whose voice did not fall waits.
 //! Each answer's timing starts here.
 
 use std::{
@@ -46,8 +47,9 @@ pub const MAX_CHUNK_BYTES: usize = RATE as usize * 2;
 struct Early {
     audio: Vec<f32>,
     job: JoinHandle<anyhow::Result<Heard>>,
-    /// The transcript's text, as soon as whisper has it (before the reply is begun).
-    words: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// The transcript's text, as soon as whisper has it (before the reply is begun), and how the voice ended before
+    /// the pause ([`crate::voice::pitch::ending_semitones`], read beside whisper).
+    words: std::sync::Arc<std::sync::OnceLock<(String, Option<f32>)>>,
     /// The silence the words chose to end the pause, once they have.
     wait: Option<u32>,
     /// The transcription and the reply begun to it are work a reply waits for.
@@ -114,9 +116,9 @@ impl Ear {
     /// Once the pause's words are known, they set how long it must last to end the turn.
     fn judge_pause(&mut self, kind: Option<RoundKind>) {
         if let Some(e) = self.early.as_mut().filter(|e| e.wait.is_none())
-            && let Some(words) = e.words.get()
+            && let Some((words, ending)) = e.words.get()
         {
-            let wait = turns::wait_after(words, kind, self.turns.rules());
+            let wait = turns::wait_after(words, kind, self.turns.rules(), *ending);
             e.wait = Some(wait);
             self.turns.end_after(wait);
         }
@@ -421,8 +423,12 @@ impl Actor {
         let heard = words.clone();
         let job = tokio::spawn(async move {
             let asked = Instant::now();
-            let t = tokio::task::spawn_blocking(move || whisper.transcribe(&clip)).await??;
-            let _ = heard.set(t.text.clone());
+            let (t, ending) = tokio::task::spawn_blocking(move || {
+                let ending = crate::voice::pitch::ending_semitones(&clip);
+                whisper.transcribe(&clip).map(|t| (t, ending))
+            })
+            .await??;
+            let _ = heard.set((t.text.clone(), ending));
             let words_ms = asked.elapsed().as_millis() as u64;
             // Off the async workers: the engine may read the words for their meaning with the embedding model.
             let reply = match plan {

@@ -6,6 +6,7 @@
 #[cfg(test)]
 pub(crate) mod fake_server;
 pub mod live;
+pub mod pitch;
 pub mod stt;
 pub mod tts;
 pub mod vad;
