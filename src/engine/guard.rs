@@ -44,7 +44,7 @@ pub enum Check {
     Short,
     /// No run of 8 or more of the candidate's words copied.
     NoLongQuote,
-    /// A follow-up takes up something specific the candidate said.
+    /// A follow-up takes up something specific the candidate said, as it was said (not what they said did not happen).
     Grounded,
     /// No question asked twice (unless the candidate asked to hear it again).
     NoRepeat,
@@ -548,13 +548,23 @@ fn long_quote(w: &[String], ctx: &Context) -> Option<(Check, String)> {
 }
 
 fn ungrounded(turn: &str, ctx: &Context) -> Option<(Check, String)> {
-    (ctx.asked == Asked::Answer && !ctx.closing && !grounded(turn, ctx.candidate, ctx.earlier))
-        .then(|| {
-            (
-                Check::Grounded,
-                "takes up nothing specific the candidate said".into(),
-            )
-        })
+    if ctx.asked != Asked::Answer {
+        return None;
+    }
+    // Taking up what was said means taking it up as it was said: not asking about what the candidate said did not
+    // happen ("zero missed invoices": "How did you handle the missed invoices?").
+    if let Some(thing) = super::denied::asks_about_denied(turn, ctx.candidate) {
+        return Some((
+            Check::Grounded,
+            format!("takes up \"{thing}\" as if it happened; the candidate said it did not"),
+        ));
+    }
+    (!ctx.closing && !grounded(turn, ctx.candidate, ctx.earlier)).then(|| {
+        (
+            Check::Grounded,
+            "takes up nothing specific the candidate said".into(),
+        )
+    })
 }
 
 /// A question asked before. Asked to repeat, or back from a detour (a question about the process, "how am I
@@ -971,6 +981,36 @@ mod tests {
 
     const MIGRATION: &str = "I proposed the change, wrote the design doc, and built the Kafka consumer and the \
         reconciliation job. Reconciliation now finishes within ten minutes of the last transaction.";
+
+    #[test]
+    fn a_follow_up_about_what_the_candidate_said_did_not_happen_is_not_grounded() {
+        // Seen with Qwen2.5-Coder-0.5B: the answer's "zero missed invoices" read as missed invoices to handle.
+        let said = "I moved billing onto the new ledger, and we shipped a week early with zero missed invoices.";
+        let c = ctx(Asked::Answer, said, &[]);
+        let misread = "How do you handle the early missed invoices?";
+        let f = failures(misread, &c);
+        assert!(
+            f.iter()
+                .any(|(check, why)| *check == Check::Grounded && why.contains("missed invoices")),
+            "{f:?}"
+        );
+        let f = piece_failures(Ask::FollowUp, misread, &c);
+        assert!(
+            f.iter().any(|(check, _)| *check == Check::Grounded),
+            "{f:?}"
+        );
+        // Asking how it was kept at zero takes it up as it was said.
+        assert!(failed("How did you make sure there were no missed invoices?", &c).is_empty());
+        let f = piece_failures(
+            Ask::Bridge,
+            "Thanks for walking me through the missed invoices.",
+            &c,
+        );
+        assert!(
+            f.iter().any(|(check, _)| *check == Check::Grounded),
+            "{f:?}"
+        );
+    }
 
     #[test]
     fn the_default_models_real_failures_are_caught() {

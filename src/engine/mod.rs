@@ -5,6 +5,7 @@
 //! or a model's piece of one, is a real interviewer's. This module imports no axum, tokio or rusqlite.
 
 pub mod answers;
+pub mod denied;
 pub mod elsewhere;
 pub mod guard;
 pub mod intents;

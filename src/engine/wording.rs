@@ -130,9 +130,18 @@ fn best_run(sentence: &str, used: &std::collections::HashSet<String>) -> Option<
             best = Some((score, from, end));
         }
     }
-    let (score, start, end) = best?;
+    let (score, mut start, end) = best?;
     if score == 0 {
         return None;
+    }
+    // "zero missed invoices" named as "missed invoices" says the opposite of what was said: a negator before the
+    // run goes with it ([`super::denied`]).
+    if start > 0
+        && folded[start - 1]
+            .iter()
+            .any(|w| super::denied::NEGATORS.contains(&w.as_str()))
+    {
+        start -= 1;
     }
     let picked = words[start..end]
         .join(" ")
@@ -951,6 +960,18 @@ mod tests {
                 "at 10:30,",
                 "it held."
             ]
+        );
+    }
+
+    #[test]
+    fn a_quote_keeps_the_negator_of_what_it_names() {
+        let said = "It was zero missed invoices.";
+        let q = short_quote(said, &[]).unwrap();
+        assert!(q.contains("missed invoices") && q.contains("zero"), "{q}");
+        let follow_up = format!("You mentioned \"{q}\". What did you do to get there?");
+        assert_eq!(
+            super::super::denied::asks_about_denied(&follow_up, said),
+            None
         );
     }
 
