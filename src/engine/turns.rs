@@ -702,13 +702,16 @@ mod tests {
         }
     }
 
+    /// A finished behavioural answer, long enough not to be brief.
+    const STORY: &str = "I owned the migration of our billing service. The old one lost invoices every month, so I \
+                         wrote the design doc, built the consumer, and we shipped it two weeks early with no data lost.";
+
     #[test]
     fn the_round_sets_the_short_wait() {
         let rules = Rules::default();
         let short = "I owned the migration of our billing service.";
-        let story = "I owned the migration of our billing service. The old one lost invoices every month, so I \
-                     wrote the design doc, built the consumer, and we shipped it two weeks early with no data lost.";
         let wait = |text: &str, kind: RoundKind| wait_after(text, Some(kind), &rules, None);
+        let story = STORY;
         assert_eq!(wait(short, RoundKind::RecruiterScreen), 600);
         assert_eq!(wait(short, RoundKind::Coding), 2500);
         assert_eq!(wait(story, RoundKind::Coding), 2500);
@@ -722,9 +725,7 @@ mod tests {
     fn a_voice_that_did_not_fall_waits_like_a_brief_answer() {
         let rules = Rules::default();
         let said = "I'm interviewing with two other companies.";
-        let story = "I owned the migration of our billing service. The old one lost invoices every month, so I \
-                     wrote the design doc, built the consumer, and we shipped it two weeks early with no data lost.";
-        let recruiter = Some(RoundKind::RecruiterScreen);
+        let (recruiter, story) = (Some(RoundKind::RecruiterScreen), STORY);
         // Whisper's full stop after a clause the voice held level (a comma said aloud) is not the end.
         assert_eq!(wait_after(said, recruiter, &rules, Some(0.4)), 2500);
         assert_eq!(wait_after(said, recruiter, &rules, Some(-2.5)), 2500);
