@@ -235,7 +235,8 @@ async fn going_on_after_the_interviewer_began_to_reply_makes_one_answer() {
 /// How the voice ended decides with the words: whisper writes a full stop after a clause the candidate held level
 /// before a pause ("I'm interviewing with two other companies,"), and in a recruiter screen those words alone end
 /// the turn after 0.6 s, inside a 1.4 s pause. The voice that did not fall keeps the turn open; one that fell at
-/// the true end still ends it within a second. espeak-ng's voices rise before a comma as speakers do.
+/// the true end still ends it within 1.5 s. espeak-ng's voices, like speakers, hold their pitch level or raise it
+/// before a comma.
 #[test]
 fn a_clause_said_with_a_level_voice_is_not_taken_for_the_end() {
     let _cpu = crate::util::exclusive_cpu();
